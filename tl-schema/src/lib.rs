@@ -12,7 +12,8 @@
 //! assert_eq!(schema.definitions[2].namespace, ["messages"]);
 //!
 //! let error = tl_schema::parse("user#12345678 id:long = User\nfoo = Bar;").unwrap_err();
-//! assert_eq!(error.errors[0].line, 2);
+//! assert_eq!((error.errors[0].line, error.errors[0].column), (1, 29));
+//! assert_eq!(error.errors[0].expected, "`;` ending the definition");
 //! ```
 
 mod ast;
