@@ -138,7 +138,8 @@ fn type_expr(input: &str) -> PResult<'_, Type> {
 fn generic_param(input: &str) -> PResult<'_, GenericParam> {
     let (input, _) = char('{').parse(input)?;
     let (input, name) = cut(with_context("a type parameter name", ident)).parse(input)?;
-    let (input, _) = cut(with_context("`:` after the type parameter name", char(':'))).parse(input)?;
+    let (input, _) =
+        cut(with_context("`:` after the type parameter name", char(':'))).parse(input)?;
     let (input, kind) = cut(with_context(
         "the type parameter's kind (`Type` or `#`)",
         recognize(take_while1(|c: char| is_ident_char(c) || c == '#')),
@@ -218,8 +219,8 @@ fn parameter(input: &str) -> PResult<'_, Parameter> {
             },
         ));
     }
-    let (input, name) = with_context("a parameter `name:type`, `{X:Type}` or `=`", ident)
-        .parse(input)?;
+    let (input, name) =
+        with_context("a parameter `name:type`, `{X:Type}` or `=`", ident).parse(input)?;
     let (input, _) = cut(with_context("`:` after the parameter name", char(':'))).parse(input)?;
     if let Some(rest) = input.strip_prefix('#') {
         return Ok((
@@ -280,7 +281,13 @@ fn definition(input: &str) -> PResult<'_, Parsed> {
     .parse(input)?;
     let id = match id {
         Some(hex) if hex.len() <= 8 => Some(u32::from_str_radix(hex, 16).unwrap_or_default()),
-        Some(hex) => return fail(hex, "a hexadecimal constructor id of at most 8 digits", true),
+        Some(hex) => {
+            return fail(
+                hex,
+                "a hexadecimal constructor id of at most 8 digits",
+                true,
+            );
+        }
         None => None,
     };
     if let Some(next) = input.chars().next() {
@@ -303,7 +310,11 @@ fn definition(input: &str) -> PResult<'_, Parsed> {
             continue;
         }
         if input.is_empty() || input.starts_with(';') {
-            return fail(input, "a parameter or `=` before the end of the definition", true);
+            return fail(
+                input,
+                "a parameter or `=` before the end of the definition",
+                true,
+            );
         }
         let (rest, param) = cut(parameter).parse(input)?;
         if let Some(next) = rest.chars().next() {
@@ -402,8 +413,10 @@ fn skip_trivia<'a>(mut input: &'a str, layer: &mut Option<u32>) -> Result<&'a st
 /// `---types---`, `---functions---` or another `---name---` section marker.
 fn section_marker(input: &str) -> PResult<'_, &str> {
     let (input, _) = tag("---").parse(input)?;
-    let (input, name) = cut(with_context("a section name such as `functions`", ident)).parse(input)?;
-    let (input, _) = cut(with_context("`---` closing the section marker", tag("---"))).parse(input)?;
+    let (input, name) =
+        cut(with_context("a section name such as `functions`", ident)).parse(input)?;
+    let (input, _) =
+        cut(with_context("`---` closing the section marker", tag("---"))).parse(input)?;
     Ok((input, name))
 }
 
@@ -432,7 +445,11 @@ pub fn parse(text: &str) -> Result<Schema, ParseErrors> {
         input = match skip_trivia(input, &mut schema.layer) {
             Ok(rest) => rest,
             Err(at) => {
-                errors.push(make_error(&mut lines, offset_of(at), "`*/` closing the comment"));
+                errors.push(make_error(
+                    &mut lines,
+                    offset_of(at),
+                    "`*/` closing the comment",
+                ));
                 break;
             }
         };

@@ -87,7 +87,11 @@ impl Schema {
                     }
                     if t.bare && !t.percent {
                         if let Some(found) = by_name.get(&full) {
-                            stack.extend(found.iter().filter(|&&j| defs[j].category == Category::Type));
+                            stack.extend(
+                                found
+                                    .iter()
+                                    .filter(|&&j| defs[j].category == Category::Type),
+                            );
                         }
                     } else if let Some(found) = by_type.get(&full) {
                         stack.extend(found);

@@ -43,7 +43,9 @@ pub enum Problem {
         category: Category,
     },
     /// The written `#id` differs from the CRC32 of the normalised line.
-    #[error("`{name}` is written with id {explicit:#010x}, but its line computes to {computed:#010x}")]
+    #[error(
+        "`{name}` is written with id {explicit:#010x}, but its line computes to {computed:#010x}"
+    )]
     IdMismatch {
         /// The definition.
         name: String,
@@ -53,7 +55,9 @@ pub enum Problem {
         computed: u32,
     },
     /// A `name.N?` refers to a flags word that is not an earlier `name:#` parameter.
-    #[error("`{definition}` parameter `{param}` reads flags word `{flags}`, which is not declared before it")]
+    #[error(
+        "`{definition}` parameter `{param}` reads flags word `{flags}`, which is not declared before it"
+    )]
     UndefinedFlags {
         /// The definition.
         definition: String,
@@ -89,18 +93,14 @@ impl std::fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{label}: line {}: {}",
-            self.position.line, self.problem
-        )
+        write!(f, "{label}: line {}: {}", self.position.line, self.problem)
     }
 }
 
 /// Types every schema may use without defining them.
 pub const BUILTIN_TYPES: &[&str] = &[
-    "int", "long", "double", "string", "bytes", "int128", "int256", "#", "true", "Type",
-    "Object", "Vector", "vector",
+    "int", "long", "double", "string", "bytes", "int128", "int256", "#", "true", "Type", "Object",
+    "Vector", "vector",
 ];
 
 /// Checks for undefined types, duplicate ids and names, undeclared flags or type parameters,

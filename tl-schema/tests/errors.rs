@@ -45,7 +45,8 @@ fn unclosed_generic_and_type_argument() {
 
 #[test]
 fn every_bad_line_is_reported_and_good_lines_still_parse() {
-    let errors = parse("good#1 = A;\nbad#1 x = A;\nalso_good#2 = A;\n---oops\nbad2 = ;\n").unwrap_err();
+    let errors =
+        parse("good#1 = A;\nbad#1 x = A;\nalso_good#2 = A;\n---oops\nbad2 = ;\n").unwrap_err();
     let lines: Vec<usize> = errors.errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, [2, 4, 5]);
 }
@@ -70,10 +71,15 @@ fn language_features_used_by_telegram() {
     .unwrap();
     let v = &schema.definitions[1];
     assert!(v.is_builtin_vector());
-    assert_eq!(v.to_string(), "vector#1cb5c415 {t:Type} # [ t ] = Vector t;");
+    assert_eq!(
+        v.to_string(),
+        "vector#1cb5c415 {t:Type} # [ t ] = Vector t;"
+    );
     assert_eq!(tl_schema::compute_id(v), 0x1cb5c415);
     let container = &schema.definitions[2];
-    let tl_schema::ParameterKind::Value { ty, .. } = &container.params[0].kind else { panic!() };
+    let tl_schema::ParameterKind::Value { ty, .. } = &container.params[0].kind else {
+        panic!()
+    };
     let item = ty.generic_arg.as_ref().unwrap();
     assert!(ty.bare && item.bare && item.percent && item.name == "Message");
     let invoke = &schema.definitions[3];

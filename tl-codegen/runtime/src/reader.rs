@@ -1,0 +1,224 @@
+//! A cursor over received bytes; `bytes` values come out as slices of the same buffer.
+
+use crate::Error;
+use bytes::Bytes;
+
+/// How deeply boxed values may nest before reading stops with [`Error::TooDeep`]; bounds
+/// the stack a hostile message can make the reader use.
+pub const MAX_DEPTH: u32 = 64;
+
+/// Reads TL values from a buffer.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    buf: Bytes,
+    pos: usize,
+    depth: u32,
+}
+
+impl Reader {
+    /// A reader at the start of `buf`.
+    pub fn new(buf: impl Into<Bytes>) -> Self {
+        Reader {
+            buf: buf.into(),
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// The offset of the next byte to read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// How many bytes are left.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Fails with [`Error::TrailingBytes`] unless everything was read.
+    pub fn finish(&self) -> Result<(), Error> {
+        match self.remaining() {
+            0 => Ok(()),
+            count => Err(Error::TrailingBytes { count }),
+        }
+    }
+
+    /// Takes the next `n` bytes as a slice of the buffer.
+    pub fn read_slice(&mut self, n: usize) -> Result<&[u8], Error> {
+        let remaining = self.remaining();
+        if n > remaining {
+            return Err(Error::UnexpectedEof {
+                offset: self.pos,
+                needed: n,
+                remaining,
+            });
+        }
+        let start = self.pos;
+        self.pos += n;
+        Ok(&self.buf[start..start + n])
+    }
+
+    /// Reads a fixed-size array (`int128`, `int256`, raw words).
+    pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.read_slice(N)?);
+        Ok(out)
+    }
+
+    /// Reads a little-endian `u32`.
+    pub fn read_u32(&mut self) -> Result<u32, Error> {
+        Ok(u32::from_le_bytes(self.read_array()?))
+    }
+
+    /// Reads the next `u32` without moving past it.
+    pub fn peek_u32(&self) -> Result<u32, Error> {
+        self.clone().read_u32()
+    }
+
+    /// Reads a little-endian `i32`.
+    pub fn read_i32(&mut self) -> Result<i32, Error> {
+        Ok(i32::from_le_bytes(self.read_array()?))
+    }
+
+    /// Reads a little-endian `i64`.
+    pub fn read_i64(&mut self) -> Result<i64, Error> {
+        Ok(i64::from_le_bytes(self.read_array()?))
+    }
+
+    /// Reads a little-endian IEEE-754 `f64`.
+    pub fn read_f64(&mut self) -> Result<f64, Error> {
+        Ok(f64::from_le_bytes(self.read_array()?))
+    }
+
+    /// Reads TL `bytes`: a length prefix, the data, zero padding to 4. No copy is made.
+    pub fn read_bytes(&mut self) -> Result<Bytes, Error> {
+        let start = self.pos;
+        let first = *self.read_slice(1)?.first().unwrap_or(&0);
+        let (len, header) = if first < 254 {
+            (first as usize, 1)
+        } else if first == 254 {
+            let b = self.read_slice(3)?;
+            (
+                b[0] as usize | (b[1] as usize) << 8 | (b[2] as usize) << 16,
+                4,
+            )
+        } else {
+            self.pos = start;
+            return Err(Error::BadLength { offset: start });
+        };
+        let padding = (4 - (header + len) % 4) % 4;
+        if len + padding > self.remaining() {
+            let remaining = self.remaining();
+            self.pos = start;
+            return Err(Error::UnexpectedEof {
+                offset: start,
+                needed: header + len + padding,
+                remaining: remaining + header,
+            });
+        }
+        let data = self.buf.slice(self.pos..self.pos + len);
+        self.pos += len + padding;
+        Ok(data)
+    }
+
+    /// Reads TL `string`. Invalid UTF-8 is replaced by U+FFFD, as every Telegram client does.
+    pub fn read_string(&mut self) -> Result<String, Error> {
+        let bytes = self.read_bytes()?;
+        Ok(match std::str::from_utf8(&bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    /// Everything left, as one slice (for `!X` queries read as raw bytes).
+    pub fn read_rest(&mut self) -> Bytes {
+        let rest = self.buf.slice(self.pos..);
+        self.pos = self.buf.len();
+        rest
+    }
+
+    /// Reads a constructor id and fails unless it is `expected`.
+    pub fn expect_id(&mut self, expected: u32, type_name: &'static str) -> Result<(), Error> {
+        let offset = self.pos;
+        let id = self.read_u32()?;
+        if id == expected {
+            Ok(())
+        } else {
+            Err(Error::UnexpectedConstructor {
+                id,
+                offset,
+                expected: type_name,
+            })
+        }
+    }
+
+    /// Runs `f` one nesting level deeper, failing past [`MAX_DEPTH`].
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Error::TooDeep { limit: MAX_DEPTH });
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
+    }
+}
+
+/// Appends TL `bytes` (length prefix, data, zero padding to 4) to `out`.
+///
+/// Data longer than 16 MiB − 1 cannot be expressed in TL; such input is cut to that length.
+pub fn write_bytes(data: &[u8], out: &mut Vec<u8>) {
+    let len = data.len().min(0xff_ffff);
+    let header = if len < 254 {
+        out.push(len as u8);
+        1
+    } else {
+        out.push(254);
+        out.extend_from_slice(&(len as u32).to_le_bytes()[..3]);
+        4
+    };
+    out.extend_from_slice(&data[..len]);
+    let padding = (4 - (header + len) % 4) % 4;
+    out.extend_from_slice(&[0u8; 3][..padding]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip_at_length_boundaries() {
+        for len in [0usize, 1, 3, 4, 253, 254, 255, 1000, 0x10000] {
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut out = Vec::new();
+            write_bytes(&data, &mut out);
+            assert_eq!(out.len() % 4, 0, "len {len}");
+            let mut r = Reader::new(out);
+            assert_eq!(&r.read_bytes().unwrap()[..], &data[..]);
+            r.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn truncated_and_bad_prefixes_are_errors() {
+        let mut r = Reader::new(vec![5u8, 1, 2]);
+        assert!(matches!(r.read_bytes(), Err(Error::UnexpectedEof { .. })));
+        let mut r = Reader::new(vec![255u8, 0, 0, 0]);
+        assert_eq!(r.read_bytes(), Err(Error::BadLength { offset: 0 }));
+        let mut r = Reader::new(vec![254u8, 0xff, 0xff, 0xff]);
+        assert!(matches!(r.read_bytes(), Err(Error::UnexpectedEof { .. })));
+        let mut r = Reader::new(vec![1u8, 2]);
+        assert!(r.read_u32().is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        fn dive(r: &mut Reader) -> Result<(), Error> {
+            r.nested(dive)
+        }
+        assert_eq!(
+            dive(&mut Reader::new(vec![])),
+            Err(Error::TooDeep { limit: MAX_DEPTH })
+        );
+    }
+}

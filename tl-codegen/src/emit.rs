@@ -1,0 +1,771 @@
+//! Turns the analysed schema into Rust tokens.
+
+use crate::model::{Model, is_bare_constructor, scalar};
+use crate::names::{field_ident, ident, module_ident, type_name, variant_name};
+use crate::{Error, Gate, Options};
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::quote;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use tl_schema::{Category, Definition, ParameterKind, Type};
+
+/// How a value is written and read on the wire.
+enum Wire {
+    /// Through its `Serialize` / `Deserialize` impls.
+    Plain,
+    /// A constructor written without its id.
+    BareStruct,
+    /// A vector that is bare itself or holds bare items.
+    Vector { bare: bool, item: Box<Wire> },
+}
+
+fn wire(ty: &Type) -> Wire {
+    let name = ty.full_name();
+    if name == "Vector" || name == "vector" {
+        let item = ty.generic_arg.as_deref().map(wire).unwrap_or(Wire::Plain);
+        let bare = name == "vector" || ty.percent;
+        return match (bare, item) {
+            (false, Wire::Plain) => Wire::Plain,
+            (bare, item) => Wire::Vector {
+                bare,
+                item: Box::new(item),
+            },
+        };
+    }
+    if is_bare_constructor(ty) {
+        Wire::BareStruct
+    } else {
+        Wire::Plain
+    }
+}
+
+fn write_expr(wire: &Wire, value: TokenStream) -> TokenStream {
+    match wire {
+        Wire::Plain => quote!(::tl_runtime::Serialize::serialize(#value, __out)),
+        Wire::BareStruct => quote!(::tl_runtime::SerializeBare::serialize_bare(#value, __out)),
+        Wire::Vector { bare, item } => {
+            let inner = write_expr(item, quote!(__x));
+            quote!(::tl_runtime::write_vector(#value, #bare, __out, |__x, __out| #inner))
+        }
+    }
+}
+
+fn read_expr(wire: &Wire) -> TokenStream {
+    match wire {
+        Wire::Plain => quote!(::tl_runtime::Deserialize::deserialize(__reader)?),
+        Wire::BareStruct => quote!(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?),
+        Wire::Vector { bare, item } => {
+            let inner = read_expr(item);
+            quote!(::tl_runtime::read_vector(__reader, #bare, |__reader| Ok(#inner))?)
+        }
+    }
+}
+
+fn hex(id: u32) -> Literal {
+    format!("0x{id:08x}_u32")
+        .parse()
+        .unwrap_or_else(|_| Literal::u32_suffixed(id))
+}
+
+fn doc(text: &str) -> TokenStream {
+    let text = format!(" {text}");
+    quote!(#[doc = #text])
+}
+
+/// `super::super` for an item at `depth` modules below the generated root.
+fn root_path(depth: usize) -> TokenStream {
+    let supers = (0..depth).map(|_| quote!(super::));
+    quote!(#(#supers)*)
+}
+
+fn item_path(root: &TokenStream, kind: &str, namespace: &[String], name: &str) -> TokenStream {
+    let kind = ident(kind);
+    let parts = namespace.iter().map(|n| module_ident(n));
+    let name = ident(&type_name(name));
+    quote!(#root #kind :: #(#parts ::)* #name)
+}
+
+struct Field<'d> {
+    ident: Ident,
+    ty: TokenStream,
+    tl: &'d Type,
+    flag: Option<(&'d str, u32)>,
+    is_bool_flag: bool,
+}
+
+pub struct Emitter<'m, 's> {
+    model: &'m Model<'s>,
+    options: &'m Options,
+}
+
+impl<'m, 's> Emitter<'m, 's> {
+    pub fn new(model: &'m Model<'s>, options: &'m Options) -> Self {
+        Emitter { model, options }
+    }
+
+    fn rust_type(&self, ty: &Type, generics: &HashSet<&str>, root: &TokenStream) -> TokenStream {
+        let name = ty.full_name();
+        if ty.generic_ref || generics.contains(name.as_str()) {
+            let id = ident(&name);
+            return quote!(#id);
+        }
+        if name == "Vector" || name == "vector" {
+            let inner = ty
+                .generic_arg
+                .as_deref()
+                .map(|arg| self.rust_type(arg, generics, root))
+                .unwrap_or_else(|| quote!(::tl_runtime::Blob));
+            return quote!(::std::vec::Vec<#inner>);
+        }
+        if let Some(scalar) = scalar(&name) {
+            return scalar.parse().unwrap_or_default();
+        }
+        if is_bare_constructor(ty) {
+            if let Some(c) = self.model.bare_target(ty) {
+                let def = self.model.constructors[c];
+                return item_path(root, "types", &def.namespace, &def.name);
+            }
+        }
+        item_path(root, "enums", &ty.namespace, &ty.name)
+    }
+
+    fn fields<'d>(&self, def: &'d Definition, root: &TokenStream) -> Vec<Field<'d>> {
+        let generics: HashSet<&str> = def.generics.iter().map(|g| g.name.as_str()).collect();
+        let mut out = Vec::new();
+        for param in &def.params {
+            if let ParameterKind::Value { ty, flag } = &param.kind {
+                let inner = self.rust_type(ty, &generics, root);
+                let is_bool_flag = flag.is_some() && ty.full_name() == "true";
+                let rust = match flag {
+                    Some(_) if is_bool_flag => quote!(bool),
+                    Some(_) => quote!(::std::option::Option<#inner>),
+                    None => inner,
+                };
+                out.push(Field {
+                    ident: field_ident(&param.name),
+                    ty: rust,
+                    tl: ty,
+                    flag: flag.as_ref().map(|f| (f.name.as_str(), f.index)),
+                    is_bool_flag,
+                });
+            }
+        }
+        out
+    }
+
+    fn derives(&self) -> TokenStream {
+        let mut out = quote!(#[derive(Clone, Debug, PartialEq)]);
+        if let Some(gate) = &self.options.serde {
+            let derive = quote!(
+                derive(
+                    ::tl_runtime::serde::Serialize,
+                    ::tl_runtime::serde::Deserialize
+                ),
+                serde(crate = "::tl_runtime::serde")
+            );
+            out.extend(match gate {
+                Gate::Always => quote!(#[#derive]),
+                Gate::Feature(f) => quote!(#[cfg_attr(feature = #f, #derive)]),
+            });
+        }
+        out
+    }
+
+    fn arbitrary_cfg(&self) -> Option<TokenStream> {
+        self.options.arbitrary.as_ref().map(|gate| match gate {
+            Gate::Always => quote!(),
+            Gate::Feature(f) => quote!(#[cfg(feature = #f)]),
+        })
+    }
+
+    /// The statements that write a definition's parameters (not its id).
+    fn write_body(&self, def: &Definition, fields: &[Field<'_>]) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut flag_words: HashMap<&str, Ident> = HashMap::new();
+        let mut field_iter = fields.iter();
+        for param in &def.params {
+            match &param.kind {
+                ParameterKind::Flags => {
+                    let word = Ident::new(
+                        &format!("__flags_{}", param.name.to_ascii_lowercase()),
+                        proc_macro2::Span::call_site(),
+                    );
+                    let mut groups: BTreeMap<u32, Vec<&Field<'_>>> = BTreeMap::new();
+                    for f in fields
+                        .iter()
+                        .filter(|f| f.flag.map(|(n, _)| n) == Some(param.name.as_str()))
+                    {
+                        groups
+                            .entry(f.flag.map(|(_, i)| i).unwrap_or_default())
+                            .or_default()
+                            .push(f);
+                    }
+                    let terms = groups.iter().map(|(bit, members)| {
+                        let mask = 1u32 << bit;
+                        let values: Vec<_> = members.iter().filter(|f| !f.is_bool_flag).collect();
+                        let cond = if values.is_empty() {
+                            let bools = members.iter().map(|f| {
+                                let id = &f.ident;
+                                quote!(self.#id)
+                            });
+                            quote!(#(#bools)||*)
+                        } else {
+                            let somes = values.iter().map(|f| {
+                                let id = &f.ident;
+                                quote!(self.#id.is_some())
+                            });
+                            quote!(#(#somes)&&*)
+                        };
+                        quote!(if #cond { #mask } else { 0 })
+                    });
+                    out.extend(quote! {
+                        let #word: u32 = 0 #(| #terms)*;
+                        ::tl_runtime::Serialize::serialize(&#word, __out);
+                    });
+                    flag_words.insert(param.name.as_str(), word);
+                }
+                ParameterKind::Value { .. } => {
+                    let Some(field) = field_iter.next() else {
+                        continue;
+                    };
+                    let id = &field.ident;
+                    match field.flag {
+                        None => {
+                            let write = write_expr(&wire(field.tl), quote!(&self.#id));
+                            out.extend(quote!(#write;));
+                        }
+                        Some(_) if field.is_bool_flag => {}
+                        Some((word, bit)) => {
+                            let write = write_expr(&wire(field.tl), quote!(__v));
+                            let mask = 1u32 << bit;
+                            let word = flag_words.get(word).cloned().unwrap_or_else(|| {
+                                Ident::new("__flags_missing", proc_macro2::Span::call_site())
+                            });
+                            out.extend(quote! {
+                                if #word & #mask != 0 {
+                                    if let ::std::option::Option::Some(__v) = &self.#id { #write; }
+                                }
+                            });
+                        }
+                    }
+                }
+                ParameterKind::Repeat { .. } | ParameterKind::Builtin => {}
+            }
+        }
+        out
+    }
+
+    /// The statements that read a definition's parameters into locals, then build `Self`.
+    fn read_body(&self, def: &Definition, fields: &[Field<'_>]) -> TokenStream {
+        let mut out = TokenStream::new();
+        let mut field_iter = fields.iter();
+        for param in &def.params {
+            match &param.kind {
+                ParameterKind::Flags => {
+                    let word = Ident::new(
+                        &format!("__flags_{}", param.name.to_ascii_lowercase()),
+                        proc_macro2::Span::call_site(),
+                    );
+                    out.extend(
+                        quote!(let #word: u32 = ::tl_runtime::Deserialize::deserialize(__reader)?;),
+                    );
+                }
+                ParameterKind::Value { .. } => {
+                    let Some(field) = field_iter.next() else {
+                        continue;
+                    };
+                    let (id, ty) = (&field.ident, &field.ty);
+                    match field.flag {
+                        None => {
+                            let read = read_expr(&wire(field.tl));
+                            out.extend(quote!(let #id: #ty = #read;));
+                        }
+                        Some((word, bit)) => {
+                            let word = Ident::new(
+                                &format!("__flags_{}", word.to_ascii_lowercase()),
+                                proc_macro2::Span::call_site(),
+                            );
+                            let mask = 1u32 << bit;
+                            if field.is_bool_flag {
+                                out.extend(quote!(let #id: bool = #word & #mask != 0;));
+                            } else {
+                                let read = read_expr(&wire(field.tl));
+                                out.extend(quote! {
+                                    let #id: #ty = if #word & #mask != 0 {
+                                        ::std::option::Option::Some(#read)
+                                    } else {
+                                        ::std::option::Option::None
+                                    };
+                                });
+                            }
+                        }
+                    }
+                }
+                ParameterKind::Repeat { .. } | ParameterKind::Builtin => {}
+            }
+        }
+        let names = fields.iter().map(|f| &f.ident);
+        out.extend(quote!(::std::result::Result::Ok(Self { #(#names),* })));
+        out
+    }
+
+    /// `TlArbitrary` for a (non-generic) struct, keeping fields that share a flag bit
+    /// consistent: the first of them decides whether all are present.
+    fn arbitrary_struct(&self, name: &Ident, fields: &[Field<'_>]) -> TokenStream {
+        let Some(cfg) = self.arbitrary_cfg() else {
+            return TokenStream::new();
+        };
+        let mut leaders: HashMap<(&str, u32), usize> = HashMap::new();
+        for (i, f) in fields.iter().enumerate() {
+            if let Some(key) = f.flag {
+                let entry = leaders.entry(key).or_insert(i);
+                if fields[*entry].is_bool_flag && !f.is_bool_flag {
+                    *entry = i;
+                }
+            }
+        }
+        let leader_of = |i: usize| {
+            fields[i]
+                .flag
+                .and_then(|key| leaders.get(&key).copied())
+                .filter(|&l| l != i)
+        };
+        // Leaders are drawn first, then the fields that follow them.
+        let order = (0..fields.len())
+            .filter(|&i| leader_of(i).is_none())
+            .chain((0..fields.len()).filter(|&i| leader_of(i).is_some()));
+        let lets = order.map(|i| {
+            let f = &fields[i];
+            let (id, ty) = (&f.ident, &f.ty);
+            match leader_of(i) {
+                None => quote!(let #id: #ty = ::tl_runtime::arbitrary::TlArbitrary::tl_arbitrary(__u)?;),
+                Some(l) => {
+                    let lid = &fields[l].ident;
+                    let present = if fields[l].is_bool_flag {
+                        quote!(#lid)
+                    } else {
+                        quote!(#lid.is_some())
+                    };
+                    if f.is_bool_flag {
+                        quote!(let #id: bool = #present;)
+                    } else {
+                        quote! {
+                            let #id: #ty = if #present {
+                                ::std::option::Option::Some(::tl_runtime::arbitrary::TlArbitrary::tl_arbitrary(__u)?)
+                            } else {
+                                ::std::option::Option::None
+                            };
+                        }
+                    }
+                }
+            }
+        });
+        let names = fields.iter().map(|f| &f.ident);
+        let arbitrary_impl = arbitrary_via_tl(&cfg, name);
+        quote! {
+            #cfg
+            impl ::tl_runtime::arbitrary::TlArbitrary for #name {
+                fn tl_arbitrary(__u: &mut ::tl_runtime::arbitrary::Unstructured<'_>) -> ::tl_runtime::arbitrary::Result<Self> {
+                    #(#lets)*
+                    ::std::result::Result::Ok(Self { #(#names),* })
+                }
+            }
+            #arbitrary_impl
+        }
+    }
+
+    /// A constructor's or function's struct and its impls.
+    fn struct_item(&self, def: &Definition, depth: usize) -> TokenStream {
+        let root = root_path(depth);
+        let name = ident(&type_name(&def.name));
+        let fields = self.fields(def, &root);
+        let id = hex(def.id);
+        let tl_name = def.full_name();
+        let line = doc(&format!("TL: `{def}`"));
+        let derives = self.derives();
+        let generic_names: Vec<Ident> = def.generics.iter().map(|g| ident(&g.name)).collect();
+        let (decl, ty) = if generic_names.is_empty() {
+            (quote!(), quote!(#name))
+        } else {
+            (
+                quote!(<#(#generic_names),*>),
+                quote!(#name<#(#generic_names),*>),
+            )
+        };
+        let bound = |b: TokenStream| -> TokenStream {
+            if generic_names.is_empty() {
+                quote!()
+            } else {
+                quote!(<#(#generic_names: #b),*>)
+            }
+        };
+        let ser_bound = bound(quote!(::tl_runtime::Serialize));
+        let de_bound = bound(quote!(::tl_runtime::Deserialize));
+        let field_decls = fields.iter().map(|f| {
+            let (id, ty) = (&f.ident, &f.ty);
+            let note = match f.flag {
+                Some((word, bit)) => doc(&format!(
+                    "`{}`: present when bit {bit} of `{word}` is set.",
+                    f.tl
+                )),
+                None => doc(&format!("`{}`", f.tl)),
+            };
+            quote!(#note pub #id: #ty,)
+        });
+        let write = self.write_body(def, &fields);
+        let read = self.read_body(def, &fields);
+        let unused = if fields.is_empty() && def.params.is_empty() {
+            quote!(let _ = __reader;)
+        } else {
+            quote!()
+        };
+        let unused_out = if def.params.is_empty() {
+            quote!(let _ = __out;)
+        } else {
+            quote!()
+        };
+        let mut out = quote! {
+            #line
+            #derives
+            pub struct #name #decl { #(#field_decls)* }
+
+            impl #decl ::tl_runtime::Identifiable for #ty {
+                const CONSTRUCTOR_ID: u32 = #id;
+            }
+        };
+        if def.category == Category::Type {
+            out.extend(quote! {
+                impl ::tl_runtime::SerializeBare for #ty {
+                    fn serialize_bare(&self, __out: &mut ::std::vec::Vec<u8>) { #unused_out #write }
+                }
+                impl ::tl_runtime::Serialize for #ty {
+                    fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
+                        ::tl_runtime::write_id(#id, __out);
+                        ::tl_runtime::SerializeBare::serialize_bare(self, __out);
+                    }
+                }
+                impl ::tl_runtime::DeserializeBare for #ty {
+                    fn deserialize_bare(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                        #unused
+                        #read
+                    }
+                }
+                impl ::tl_runtime::Deserialize for #ty {
+                    fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                        __reader.expect_id(#id, #tl_name)?;
+                        ::tl_runtime::DeserializeBare::deserialize_bare(__reader)
+                    }
+                }
+            });
+        } else {
+            let generics: HashSet<&str> = def.generics.iter().map(|g| g.name.as_str()).collect();
+            let ret = if def.ty.generic_ref || generics.contains(def.ty.full_name().as_str()) {
+                let x = ident(&def.ty.full_name());
+                quote!(#x::Return)
+            } else {
+                self.rust_type(&def.ty, &generics, &root)
+            };
+            let call_bound = bound(quote!(::tl_runtime::RemoteCall));
+            out.extend(quote! {
+                impl #ser_bound ::tl_runtime::Serialize for #ty {
+                    fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
+                        ::tl_runtime::write_id(#id, __out);
+                        #write
+                    }
+                }
+                impl #call_bound ::tl_runtime::RemoteCall for #ty {
+                    type Return = #ret;
+                }
+            });
+            if self.options.server {
+                out.extend(quote! {
+                    impl #de_bound ::tl_runtime::Deserialize for #ty {
+                        fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                            __reader.expect_id(#id, #tl_name)?;
+                            #read
+                        }
+                    }
+                });
+            }
+        }
+        if generic_names.is_empty() {
+            out.extend(self.arbitrary_struct(&name, &fields));
+        }
+        out
+    }
+
+    /// A boxed type's enum, its impls and the `From` conversions of its constructors.
+    fn enum_item(&self, full_name: &str, depth: usize) -> TokenStream {
+        let root = root_path(depth);
+        let info = &self.model.enums[full_name];
+        let name = ident(&type_name(&info.name));
+        let mut taken: HashSet<String> = HashSet::new();
+        let variant_names: Vec<String> = info
+            .constructors
+            .iter()
+            .map(|&c| {
+                let def = self.model.constructors[c];
+                let short = variant_name(&def.name, &info.name);
+                let chosen = if taken.contains(&short) {
+                    type_name(&def.name)
+                } else {
+                    short
+                };
+                taken.insert(chosen.clone());
+                chosen
+            })
+            .collect();
+        let mut variants = Vec::new();
+        let mut ser_arms = Vec::new();
+        let mut de_arms = Vec::new();
+        let mut froms = Vec::new();
+        let mut arb_arms = Vec::new();
+        let last = info.constructors.len() - 1;
+        for (k, (&c, vname)) in info.constructors.iter().zip(&variant_names).enumerate() {
+            let def = self.model.constructors[c];
+            let vid = ident(vname);
+            let id = hex(def.id);
+            let path = item_path(&root, "types", &def.namespace, &def.name);
+            let line = doc(&format!("TL: `{def}`"));
+            let pattern = if k == last { quote!(_) } else { quote!(#k) };
+            if def.params.is_empty() {
+                variants.push(quote!(#line #vid,));
+                ser_arms.push(quote!(Self::#vid => ::tl_runtime::write_id(#id, __out),));
+                de_arms.push(quote!(#id => Self::#vid,));
+                froms.push(quote! {
+                    impl ::std::convert::From<#path> for #name {
+                        fn from(_: #path) -> Self { Self::#vid }
+                    }
+                });
+                arb_arms.push(quote!(#pattern => Self::#vid,));
+            } else {
+                let boxed = self.model.boxed.contains(&c);
+                let (held, wrap) = if boxed {
+                    (
+                        quote!(::std::boxed::Box<#path>),
+                        quote!(::std::boxed::Box::new),
+                    )
+                } else {
+                    (quote!(#path), quote!())
+                };
+                variants.push(quote!(#line #vid(#held),));
+                ser_arms.push(
+                    quote!(Self::#vid(__x) => ::tl_runtime::Serialize::serialize(__x, __out),),
+                );
+                de_arms.push(quote!(#id => Self::#vid(#wrap(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?)),));
+                froms.push(quote! {
+                    impl ::std::convert::From<#path> for #name {
+                        fn from(x: #path) -> Self { Self::#vid(#wrap(x)) }
+                    }
+                });
+                arb_arms.push(quote!(#pattern => Self::#vid(::tl_runtime::arbitrary::TlArbitrary::tl_arbitrary(__u)?),));
+            }
+        }
+        let constructors = info
+            .constructors
+            .iter()
+            .map(|&c| format!("`{}`", self.model.constructors[c].full_name()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let line = doc(&format!("TL type `{full_name}`: one of {constructors}."));
+        let derives = self.derives();
+        let mut out = quote! {
+            #line
+            #derives
+            pub enum #name { #(#variants)* }
+
+            impl ::tl_runtime::Serialize for #name {
+                fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
+                    match self { #(#ser_arms)* }
+                }
+            }
+            impl ::tl_runtime::Deserialize for #name {
+                fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                    __reader.nested(|__reader| {
+                        let offset = __reader.position();
+                        let id = __reader.read_u32()?;
+                        ::std::result::Result::Ok(match id {
+                            #(#de_arms)*
+                            _ => return ::std::result::Result::Err(::tl_runtime::Error::UnexpectedConstructor { id, offset, expected: #full_name }),
+                        })
+                    })
+                }
+            }
+            #(#froms)*
+        };
+        if let Some(cfg) = self.arbitrary_cfg() {
+            let count = info.constructors.len();
+            let shallow = info
+                .constructors
+                .iter()
+                .position(|&c| c == info.shallowest)
+                .unwrap_or(0);
+            let arbitrary_impl = arbitrary_via_tl(&cfg, &name);
+            out.extend(quote! {
+                #cfg
+                impl ::tl_runtime::arbitrary::TlArbitrary for #name {
+                    fn tl_arbitrary(__u: &mut ::tl_runtime::arbitrary::Unstructured<'_>) -> ::tl_runtime::arbitrary::Result<Self> {
+                        let choice: usize = if ::tl_runtime::arbitrary::too_deep() { #shallow } else { __u.choose_index(#count)? };
+                        ::tl_runtime::arbitrary::nested(|| ::std::result::Result::Ok(match choice { #(#arb_arms)* }))
+                    }
+                }
+                #arbitrary_impl
+            });
+        }
+        out
+    }
+
+    /// The whole generated file.
+    pub fn file(&self) -> Result<TokenStream, Error> {
+        let mut types: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
+        let mut functions: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
+        let mut enums: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
+        let mut seen: HashMap<(Category, Vec<String>, String), String> = HashMap::new();
+        for def in self.model.constructors.iter().chain(&self.model.functions) {
+            let key = (def.category, def.namespace.clone(), type_name(&def.name));
+            if let Some(other) = seen.insert(key, def.full_name()) {
+                return Err(Error::NameClash {
+                    first: other,
+                    second: def.full_name(),
+                    rust: type_name(&def.name),
+                });
+            }
+            let depth = def.namespace.len() + 1;
+            let target = if def.category == Category::Type {
+                &mut types
+            } else {
+                &mut functions
+            };
+            target
+                .entry(def.namespace.clone())
+                .or_default()
+                .push(self.struct_item(def, depth));
+        }
+        for (full, info) in &self.model.enums {
+            let depth = info.namespace.len() + 1;
+            let _ = info.first;
+            enums
+                .entry(info.namespace.clone())
+                .or_default()
+                .push(self.enum_item(full, depth));
+        }
+        let types = nest(
+            "types",
+            "Constructors (bare types): one struct per TL constructor.",
+            types,
+        );
+        let enums = nest(
+            "enums",
+            "Boxed types: one enum per TL type, a variant per constructor.",
+            enums,
+        );
+        let functions = nest(
+            "functions",
+            "Functions (RPCs): one struct per TL function, with its `Return` type.",
+            functions,
+        );
+
+        let mut ids: Vec<(u32, String)> = self
+            .model
+            .constructors
+            .iter()
+            .chain(&self.model.functions)
+            .map(|d| (d.id, d.full_name()))
+            .collect();
+        ids.sort();
+        ids.dedup_by_key(|(id, _)| *id);
+        let arms = ids.iter().map(|(id, name)| {
+            let id = hex(*id);
+            quote!(#id => #name,)
+        });
+        let layer = self.model.layer.map(|layer| {
+            let layer = layer as i32;
+            quote! {
+                /// The layer of the schema this code was generated from.
+                pub const LAYER: i32 = #layer;
+            }
+        });
+        let visit = self.arbitrary_cfg().map(|cfg| {
+            let root = quote!();
+            let calls = self
+                .model
+                .constructors
+                .iter()
+                .map(|d| (d, "types"))
+                .chain(
+                    self.model
+                        .functions
+                        .iter()
+                        .filter(|d| self.options.server && d.generics.is_empty())
+                        .map(|d| (d, "functions")),
+                )
+                .map(|(d, kind)| {
+                    let path = item_path(&root, kind, &d.namespace, &d.name);
+                    let name = d.full_name();
+                    quote!(visitor.visit::<#path>(#name);)
+                });
+            quote! {
+                /// Calls `visitor` once for every generated constructor (and decodable function).
+                #cfg
+                pub fn visit_all<V: ::tl_runtime::arbitrary::Visitor>(visitor: &mut V) {
+                    #(#calls)*
+                }
+            }
+        });
+        Ok(quote! {
+            #layer
+            #visit
+            #types
+            #enums
+            #functions
+
+            /// The TL name of a constructor or function id of this schema.
+            pub fn name_for_id(id: u32) -> ::std::option::Option<&'static str> {
+                ::std::option::Option::Some(match id {
+                    #(#arms)*
+                    _ => return ::std::option::Option::None,
+                })
+            }
+        })
+    }
+}
+
+fn arbitrary_via_tl(cfg: &TokenStream, name: &Ident) -> TokenStream {
+    quote! {
+        #cfg
+        impl<'__a> ::tl_runtime::arbitrary::Arbitrary<'__a> for #name {
+            fn arbitrary(__u: &mut ::tl_runtime::arbitrary::Unstructured<'__a>) -> ::tl_runtime::arbitrary::Result<Self> {
+                ::tl_runtime::arbitrary::TlArbitrary::tl_arbitrary(__u)
+            }
+        }
+    }
+}
+
+/// Builds `pub mod top { items; pub mod ns { items } }` from items grouped by namespace.
+fn nest(top: &str, what: &str, groups: BTreeMap<Vec<String>, Vec<TokenStream>>) -> TokenStream {
+    let mut root_items = Vec::new();
+    let mut children: BTreeMap<String, BTreeMap<Vec<String>, Vec<TokenStream>>> = BTreeMap::new();
+    for (ns, items) in groups {
+        match ns.split_first() {
+            None => root_items = items,
+            Some((first, rest)) => {
+                children
+                    .entry(first.clone())
+                    .or_default()
+                    .insert(rest.to_vec(), items);
+            }
+        }
+    }
+    let modules = children
+        .into_iter()
+        .map(|(name, groups)| nest(&name, &format!("The `{name}` namespace."), groups));
+    let top_ident = module_ident(top);
+    let what = doc(what);
+    quote! {
+        #what
+        #[allow(clippy::all, clippy::pedantic, non_snake_case, unused_parens)]
+        pub mod #top_ident {
+            #(#root_items)*
+            #(#modules)*
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Generates Rust code from TL schemas: a struct per constructor, an enum per boxed type and a
+//! struct per function implementing `RemoteCall` with its `Return` type. The generated code
+//! depends only on the `tl-runtime` crate.
+//!
+//! Use it from `build.rs`, as prost-build is used:
+//!
+//! ```no_run
+//! // build.rs
+//! tl_codegen::Config::new()
+//!     .schema("schema/api.tl")
+//!     .emit(["messages.*", "help.getConfig"])
+//!     .derive_serde(tl_codegen::Gate::feature("serde"))
+//!     .generate()
+//!     .unwrap();
+//! // src/lib.rs: include!(concat!(env!("OUT_DIR"), "/tl.rs"));
+//! ```
+//!
+//! or in memory:
+//!
+//! ```
+//! let code = tl_codegen::Config::new()
+//!     .generate_from_str("pong#347773c5 msg_id:long ping_id:long = Pong;\n---functions---\nping#7abe77ec ping_id:long = Pong;")
+//!     .unwrap();
+//! assert!(code.contains("pub struct Ping"));
+//! assert!(code.contains("type Return = super::enums::Pong;"));
+//! ```
+
+mod emit;
+mod model;
+mod names;
+
+use std::path::{Path, PathBuf};
+use tl_schema::{Schema, Severity};
+
+/// When a derive or impl is emitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Always.
+    Always,
+    /// Only when the crate that includes the code enables this Cargo feature.
+    Feature(String),
+}
+
+impl Gate {
+    /// Behind the Cargo feature `name` of the including crate.
+    pub fn feature(name: &str) -> Self {
+        Gate::Feature(name.to_owned())
+    }
+}
+
+/// Generation options shared by [`Config`] and the `tl` tool.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Derive `serde::Serialize`/`Deserialize` (through `tl_runtime::serde`, so the including
+    /// crate enables `tl-runtime/serde` rather than depending on serde itself).
+    pub serde: Option<Gate>,
+    /// Implement `arbitrary::Arbitrary` (needs `tl-runtime/arbitrary`).
+    pub arbitrary: Option<Gate>,
+    /// Server mode: functions can also be decoded (results are always encodable).
+    pub server: bool,
+}
+
+/// Why code could not be generated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A schema or output file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A schema file has syntax errors.
+    #[error("{path}:\n{errors}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Its errors.
+        errors: tl_schema::ParseErrors,
+    },
+    /// The schema failed validation.
+    #[error("the schema is invalid:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<tl_schema::Diagnostic>),
+    /// A root given to [`Config::emit`] names nothing in the schema.
+    #[error(transparent)]
+    UnknownRoot(#[from] tl_schema::UnknownRoot),
+    /// A definition uses something the generator cannot express.
+    #[error("`{definition}`: {reason}")]
+    Unsupported {
+        /// The definition.
+        definition: String,
+        /// What it uses.
+        reason: String,
+    },
+    /// Two definitions would become the same Rust item.
+    #[error("`{first}` and `{second}` would both become `{rust}`")]
+    NameClash {
+        /// The first definition.
+        first: String,
+        /// The second definition.
+        second: String,
+        /// The Rust name they share.
+        rust: String,
+    },
+    /// The generated tokens did not parse as Rust (a bug of the generator).
+    #[error("generated code does not parse: {0}")]
+    Syntax(#[from] syn::Error),
+}
+
+/// Builder for code generation, meant for `build.rs`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    schemas: Vec<PathBuf>,
+    roots: Vec<String>,
+    options: Options,
+    out_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// A configuration that emits everything, with no optional derives.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a schema file; several files are read as one schema, in order.
+    pub fn schema(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.schemas.push(path.as_ref().to_owned());
+        self
+    }
+
+    /// Emits only these definitions and every type they need. Roots are definition names
+    /// (`messages.sendMessage`), boxed types (`InputPeer`), a namespace's functions
+    /// (`messages.*`) or `*`. Without roots, everything is emitted.
+    pub fn emit<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, roots: I) -> &mut Self {
+        self.roots.extend(roots.into_iter().map(Into::into));
+        self
+    }
+
+    /// Derives serde's traits, when `gate` says.
+    pub fn derive_serde(&mut self, gate: Gate) -> &mut Self {
+        self.options.serde = Some(gate);
+        self
+    }
+
+    /// Implements `arbitrary::Arbitrary`, when `gate` says.
+    pub fn derive_arbitrary(&mut self, gate: Gate) -> &mut Self {
+        self.options.arbitrary = Some(gate);
+        self
+    }
+
+    /// Server mode: functions implement `Deserialize` too.
+    pub fn server_mode(&mut self, on: bool) -> &mut Self {
+        self.options.server = on;
+        self
+    }
+
+    /// Where to write; a relative path is taken inside `$OUT_DIR`. Default: `$OUT_DIR/tl.rs`.
+    pub fn out_file(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        self.out_file = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// Reads the schemas, generates, and writes the output if it changed. Prints the
+    /// `cargo:rerun-if-changed` lines for the schema files. Returns the output path.
+    pub fn generate(&self) -> Result<PathBuf, Error> {
+        let mut text = String::new();
+        for path in &self.schemas {
+            println!("cargo:rerun-if-changed={}", path.display());
+            let part = std::fs::read_to_string(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            // Each file starts in the types section.
+            if !text.is_empty() {
+                text.push_str("\n---types---\n");
+            }
+            text.push_str(&part);
+        }
+        let schema = tl_schema::parse(&text).map_err(|errors| Error::Parse {
+            path: self.schemas.first().cloned().unwrap_or_default(),
+            errors,
+        })?;
+        let code = self.generate_from_schema(&schema)?;
+        let out = match &self.out_file {
+            Some(p) if p.is_absolute() => p.clone(),
+            other => {
+                let dir = std::env::var_os("OUT_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_default();
+                dir.join(other.clone().unwrap_or_else(|| PathBuf::from("tl.rs")))
+            }
+        };
+        write_if_changed(&out, &code)?;
+        Ok(out)
+    }
+
+    /// Generates formatted code from schema text.
+    pub fn generate_from_str(&self, text: &str) -> Result<String, Error> {
+        let schema = tl_schema::parse(text).map_err(|errors| Error::Parse {
+            path: PathBuf::from("<input>"),
+            errors,
+        })?;
+        self.generate_from_schema(&schema)
+    }
+
+    /// Generates formatted code from a parsed schema.
+    pub fn generate_from_schema(&self, schema: &Schema) -> Result<String, Error> {
+        let errors: Vec<_> = tl_schema::validate(schema)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        let selected;
+        let schema = if self.roots.is_empty() {
+            schema
+        } else {
+            selected = schema.subset(&self.roots)?;
+            &selected
+        };
+        let model = model::Model::new(schema)?;
+        let tokens = emit::Emitter::new(&model, &self.options).file()?;
+        let file: syn::File = syn::parse2(tokens)?;
+        let mut code = String::from(
+            "// @generated by tl-codegen. Do not edit: change the schema and regenerate.\n\n",
+        );
+        code.push_str(&prettyplease::unparse(&file));
+        Ok(code)
+    }
+
+    /// The options, for callers that set them directly.
+    pub fn options_mut(&mut self) -> &mut Options {
+        &mut self.options
+    }
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that (so builds that
+/// depend on it are not redone).
+pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, Error> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+    }
+    std::fs::write(path, contents).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(true)
+}

@@ -1,0 +1,188 @@
+//! `tl`: check, generate from, diff and subset TL schemas.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tl_schema::{Category, Schema, Severity};
+
+#[derive(Parser)]
+#[command(
+    name = "tl",
+    version,
+    about = "TL schema toolchain: check, gen, diff, subset"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and validate a schema; print counts per section and the layer.
+    Check {
+        /// Schema files, read as one schema.
+        files: Vec<PathBuf>,
+    },
+    /// Generate Rust code.
+    Gen {
+        /// Schema files, read as one schema.
+        files: Vec<PathBuf>,
+        /// Output file.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Emit only these roots (definitions, types, `ns.*`) and what they need.
+        #[arg(long = "emit")]
+        roots: Vec<String>,
+        /// Derive serde behind this feature of the including crate.
+        #[arg(long)]
+        serde_feature: Option<String>,
+        /// Implement arbitrary behind this feature of the including crate.
+        #[arg(long)]
+        arbitrary_feature: Option<String>,
+        /// Server mode: functions are decodable too.
+        #[arg(long)]
+        server: bool,
+    },
+    /// Compare two layers: constructors and functions added, removed, and with changed ids.
+    Diff {
+        /// The old schema.
+        old: PathBuf,
+        /// The new schema.
+        new: PathBuf,
+    },
+    /// Print the named definitions and every type they need, as TL.
+    Subset {
+        /// The schema.
+        file: PathBuf,
+        /// Roots: definitions, types, `ns.*`.
+        roots: Vec<String>,
+        /// Write here instead of standard output.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn load(files: &[PathBuf]) -> Result<Schema, String> {
+    let mut text = String::new();
+    for file in files {
+        let part = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        if !text.is_empty() {
+            text.push_str("\n---types---\n");
+        }
+        text.push_str(&part);
+    }
+    let name = files
+        .first()
+        .map(|f| f.display().to_string())
+        .unwrap_or_default();
+    tl_schema::parse(&text).map_err(|e| format!("{name}:\n{e}"))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Check { files } => {
+            if files.is_empty() {
+                return Err("give at least one schema file".into());
+            }
+            let schema = load(&files)?;
+            let types = schema
+                .definitions
+                .iter()
+                .filter(|d| d.category == Category::Type)
+                .count();
+            let functions = schema.definitions.len() - types;
+            let layer = schema
+                .layer
+                .map_or_else(|| "none".to_owned(), |l| l.to_string());
+            println!("constructors: {types}\nfunctions: {functions}\nlayer: {layer}");
+            let diagnostics = tl_schema::validate(&schema);
+            for d in &diagnostics {
+                eprintln!("{d}");
+            }
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            if errors > 0 {
+                return Err(format!("{errors} errors"));
+            }
+        }
+        Command::Gen {
+            files,
+            out,
+            roots,
+            serde_feature,
+            arbitrary_feature,
+            server,
+        } => {
+            let schema = load(&files)?;
+            let mut config = tl_codegen::Config::new();
+            config.emit(roots).server_mode(server);
+            if let Some(f) = serde_feature {
+                config.derive_serde(tl_codegen::Gate::Feature(f));
+            }
+            if let Some(f) = arbitrary_feature {
+                config.derive_arbitrary(tl_codegen::Gate::Feature(f));
+            }
+            let code = config
+                .generate_from_schema(&schema)
+                .map_err(|e| e.to_string())?;
+            let written = tl_codegen::write_if_changed(&out, &code).map_err(|e| e.to_string())?;
+            println!(
+                "{} {}",
+                if written { "wrote" } else { "unchanged" },
+                out.display()
+            );
+        }
+        Command::Diff { old, new } => {
+            let d = tl_schema::diff(&load(&[old])?, &load(&[new])?);
+            for e in &d.added {
+                println!("+ {:?} {}#{:08x}", e.category, e.name, e.id);
+            }
+            for e in &d.removed {
+                println!("- {:?} {}#{:08x}", e.category, e.name, e.id);
+            }
+            for c in &d.changed_id {
+                println!(
+                    "~ {:?} {} {:08x} -> {:08x}",
+                    c.category, c.name, c.old_id, c.new_id
+                );
+            }
+            println!(
+                "added: {}, removed: {}, changed id: {}",
+                d.added.len(),
+                d.removed.len(),
+                d.changed_id.len()
+            );
+        }
+        Command::Subset { file, roots, out } => {
+            let schema = load(std::slice::from_ref(&file))?;
+            let subset = schema.subset(&roots).map_err(|e| e.to_string())?;
+            let text = format!(
+                "// Generated by `tl subset {} {}`: the definitions named and every type they use.\n\n{}",
+                file.file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                roots.join(" "),
+                subset.to_tl()
+            );
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                None => print!("{text}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
