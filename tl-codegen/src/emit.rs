@@ -435,9 +435,11 @@ impl<'m, 's> Emitter<'m, 's> {
         if def.category == Category::Type {
             out.extend(quote! {
                 impl ::tl_runtime::SerializeBare for #ty {
+                    #[inline]
                     fn serialize_bare(&self, __out: &mut ::std::vec::Vec<u8>) { #unused_out #write }
                 }
                 impl ::tl_runtime::Serialize for #ty {
+                    #[inline]
                     fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
                         ::tl_runtime::write_id(#id, __out);
                         ::tl_runtime::SerializeBare::serialize_bare(self, __out);
@@ -450,6 +452,7 @@ impl<'m, 's> Emitter<'m, 's> {
                     }
                 }
                 impl ::tl_runtime::Deserialize for #ty {
+                    #[inline]
                     fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
                         __reader.expect_id(#id, #tl_name)?;
                         ::tl_runtime::DeserializeBare::deserialize_bare(__reader)
@@ -467,6 +470,7 @@ impl<'m, 's> Emitter<'m, 's> {
             let call_bound = bound(quote!(::tl_runtime::RemoteCall));
             out.extend(quote! {
                 impl #ser_bound ::tl_runtime::Serialize for #ty {
+                    #[inline]
                     fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
                         ::tl_runtime::write_id(#id, __out);
                         #write
@@ -533,6 +537,7 @@ impl<'m, 's> Emitter<'m, 's> {
                 de_arms.push(quote!(#id => Self::#vid,));
                 froms.push(quote! {
                     impl ::std::convert::From<#path> for #name {
+                        #[inline]
                         fn from(_: #path) -> Self { Self::#vid }
                     }
                 });
@@ -554,6 +559,7 @@ impl<'m, 's> Emitter<'m, 's> {
                 de_arms.push(quote!(#id => Self::#vid(#wrap(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?)),));
                 froms.push(quote! {
                     impl ::std::convert::From<#path> for #name {
+                        #[inline]
                         fn from(x: #path) -> Self { Self::#vid(#wrap(x)) }
                     }
                 });
@@ -574,20 +580,22 @@ impl<'m, 's> Emitter<'m, 's> {
             pub enum #name { #(#variants)* }
 
             impl ::tl_runtime::Serialize for #name {
+                #[inline]
                 fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
                     match self { #(#ser_arms)* }
                 }
             }
             impl ::tl_runtime::Deserialize for #name {
                 fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
-                    __reader.nested(|__reader| {
-                        let offset = __reader.position();
-                        let id = __reader.read_u32()?;
-                        ::std::result::Result::Ok(match id {
-                            #(#de_arms)*
-                            _ => return ::std::result::Result::Err(::tl_runtime::Error::UnexpectedConstructor { id, offset, expected: #full_name }),
-                        })
-                    })
+                    __reader.enter()?;
+                    let offset = __reader.position();
+                    let id = __reader.read_u32()?;
+                    let value = match id {
+                        #(#de_arms)*
+                        _ => return ::std::result::Result::Err(::tl_runtime::Error::UnexpectedConstructor { id, offset, expected: #full_name }),
+                    };
+                    __reader.leave();
+                    ::std::result::Result::Ok(value)
                 }
             }
             #(#froms)*

@@ -18,6 +18,7 @@ use bytes::Bytes;
 pub struct Blob(pub Bytes);
 
 impl Serialize for Blob {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0);
     }
@@ -25,6 +26,7 @@ impl Serialize for Blob {
 
 /// Takes everything left in the reader: a `!X` argument is always the last parameter.
 impl Deserialize for Blob {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         Ok(Blob(reader.read_rest()))
     }

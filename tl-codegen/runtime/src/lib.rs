@@ -48,6 +48,7 @@ pub trait Serialize {
     fn serialize(&self, out: &mut Vec<u8>);
 
     /// The serialized value as a new buffer.
+    #[inline]
     fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         self.serialize(&mut out);
@@ -61,6 +62,7 @@ pub trait Deserialize: Sized {
     fn deserialize(reader: &mut Reader) -> Result<Self, Error>;
 
     /// Reads one value that must fill `bytes` exactly.
+    #[inline]
     fn from_bytes(bytes: impl Into<Bytes>) -> Result<Self, Error> {
         let mut reader = Reader::new(bytes.into());
         let value = Self::deserialize(&mut reader)?;
@@ -89,6 +91,7 @@ pub trait RemoteCall: Serialize {
 
 /// Writes the boxed id of `T` then its fields; what every generated constructor does.
 #[doc(hidden)]
+#[inline]
 pub fn write_id(id: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&id.to_le_bytes());
 }

@@ -8,11 +8,13 @@ use bytes::Bytes;
 macro_rules! fixed {
     ($($ty:ty => $read:ident),*) => {$(
         impl Serialize for $ty {
+            #[inline]
             fn serialize(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
             }
         }
         impl Deserialize for $ty {
+            #[inline]
             fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
                 reader.$read()
             }
@@ -23,12 +25,14 @@ macro_rules! fixed {
 fixed!(i32 => read_i32, u32 => read_u32, i64 => read_i64, f64 => read_f64);
 
 impl<const N: usize> Serialize for [u8; N] {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self);
     }
 }
 
 impl<const N: usize> Deserialize for [u8; N] {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         reader.read_array()
     }
@@ -36,6 +40,7 @@ impl<const N: usize> Deserialize for [u8; N] {
 
 /// `Bool`: `boolTrue` or `boolFalse`.
 impl Serialize for bool {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         let id = if *self { BOOL_TRUE_ID } else { BOOL_FALSE_ID };
         out.extend_from_slice(&id.to_le_bytes());
@@ -43,6 +48,7 @@ impl Serialize for bool {
 }
 
 impl Deserialize for bool {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         let offset = reader.position();
         match reader.read_u32()? {
@@ -58,48 +64,56 @@ impl Deserialize for bool {
 }
 
 impl Serialize for String {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         write_bytes(self.as_bytes(), out);
     }
 }
 
 impl Serialize for str {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         write_bytes(self.as_bytes(), out);
     }
 }
 
 impl Deserialize for String {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         reader.read_string()
     }
 }
 
 impl Serialize for Bytes {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         write_bytes(self, out);
     }
 }
 
 impl Deserialize for Bytes {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         reader.read_bytes()
     }
 }
 
 impl<T: Serialize + ?Sized> Serialize for Box<T> {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         (**self).serialize(out);
     }
 }
 
 impl<T: Deserialize> Deserialize for Box<T> {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         T::deserialize(reader).map(Box::new)
     }
 }
 
 impl<T: Serialize + ?Sized> Serialize for &T {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         (**self).serialize(out);
     }

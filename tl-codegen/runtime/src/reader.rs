@@ -26,16 +26,19 @@ impl Reader {
     }
 
     /// The offset of the next byte to read.
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
     /// How many bytes are left.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// Fails with [`Error::TrailingBytes`] unless everything was read.
+    #[inline]
     pub fn finish(&self) -> Result<(), Error> {
         match self.remaining() {
             0 => Ok(()),
@@ -44,6 +47,7 @@ impl Reader {
     }
 
     /// Takes the next `n` bytes as a slice of the buffer.
+    #[inline]
     pub fn read_slice(&mut self, n: usize) -> Result<&[u8], Error> {
         let remaining = self.remaining();
         if n > remaining {
@@ -59,6 +63,7 @@ impl Reader {
     }
 
     /// Reads a fixed-size array (`int128`, `int256`, raw words).
+    #[inline]
     pub fn read_array<const N: usize>(&mut self) -> Result<[u8; N], Error> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.read_slice(N)?);
@@ -66,71 +71,94 @@ impl Reader {
     }
 
     /// Reads a little-endian `u32`.
+    #[inline]
     pub fn read_u32(&mut self) -> Result<u32, Error> {
         Ok(u32::from_le_bytes(self.read_array()?))
     }
 
     /// Reads the next `u32` without moving past it.
+    #[inline]
     pub fn peek_u32(&self) -> Result<u32, Error> {
         self.clone().read_u32()
     }
 
     /// Reads a little-endian `i32`.
+    #[inline]
     pub fn read_i32(&mut self) -> Result<i32, Error> {
         Ok(i32::from_le_bytes(self.read_array()?))
     }
 
     /// Reads a little-endian `i64`.
+    #[inline]
     pub fn read_i64(&mut self) -> Result<i64, Error> {
         Ok(i64::from_le_bytes(self.read_array()?))
     }
 
     /// Reads a little-endian IEEE-754 `f64`.
+    #[inline]
     pub fn read_f64(&mut self) -> Result<f64, Error> {
         Ok(f64::from_le_bytes(self.read_array()?))
     }
 
-    /// Reads TL `bytes`: a length prefix, the data, zero padding to 4. No copy is made.
-    pub fn read_bytes(&mut self) -> Result<Bytes, Error> {
+    /// Reads the length prefix of TL `bytes`/`string` and moves past the whole value;
+    /// returns where the data starts and how long it is.
+    #[inline]
+    fn read_prefixed(&mut self) -> Result<(usize, usize), Error> {
         let start = self.pos;
-        let first = *self.read_slice(1)?.first().unwrap_or(&0);
-        let (len, header) = if first < 254 {
-            (first as usize, 1)
-        } else if first == 254 {
-            let b = self.read_slice(3)?;
-            (
-                b[0] as usize | (b[1] as usize) << 8 | (b[2] as usize) << 16,
-                4,
-            )
-        } else {
-            self.pos = start;
-            return Err(Error::BadLength { offset: start });
+        let rest = &self.buf[start..];
+        let (len, header) = match rest.first() {
+            None => {
+                return Err(Error::UnexpectedEof {
+                    offset: start,
+                    needed: 1,
+                    remaining: 0,
+                });
+            }
+            Some(&first) if first < 254 => (first as usize, 1),
+            Some(254) if rest.len() >= 4 => {
+                (rest[1] as usize | (rest[2] as usize) << 8 | (rest[3] as usize) << 16, 4)
+            }
+            Some(254) => {
+                return Err(Error::UnexpectedEof {
+                    offset: start,
+                    needed: 4,
+                    remaining: rest.len(),
+                });
+            }
+            Some(_) => return Err(Error::BadLength { offset: start }),
         };
-        let padding = (4 - (header + len) % 4) % 4;
-        if len + padding > self.remaining() {
-            let remaining = self.remaining();
-            self.pos = start;
+        let total = (header + len + 3) & !3;
+        if total > rest.len() {
             return Err(Error::UnexpectedEof {
                 offset: start,
-                needed: header + len + padding,
-                remaining: remaining + header,
+                needed: total,
+                remaining: rest.len(),
             });
         }
-        let data = self.buf.slice(self.pos..self.pos + len);
-        self.pos += len + padding;
-        Ok(data)
+        self.pos = start + total;
+        Ok((start + header, len))
+    }
+
+    /// Reads TL `bytes`: a length prefix, the data, zero padding to 4. No copy is made.
+    #[inline]
+    pub fn read_bytes(&mut self) -> Result<Bytes, Error> {
+        let (start, len) = self.read_prefixed()?;
+        Ok(self.buf.slice(start..start + len))
     }
 
     /// Reads TL `string`. Invalid UTF-8 is replaced by U+FFFD, as every Telegram client does.
+    #[inline]
     pub fn read_string(&mut self) -> Result<String, Error> {
-        let bytes = self.read_bytes()?;
-        Ok(match std::str::from_utf8(&bytes) {
+        let (start, len) = self.read_prefixed()?;
+        let data = &self.buf[start..start + len];
+        Ok(match std::str::from_utf8(data) {
             Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => String::from_utf8_lossy(data).into_owned(),
         })
     }
 
     /// Everything left, as one slice (for `!X` queries read as raw bytes).
+    #[inline]
     pub fn read_rest(&mut self) -> Bytes {
         let rest = self.buf.slice(self.pos..);
         self.pos = self.buf.len();
@@ -138,6 +166,7 @@ impl Reader {
     }
 
     /// Reads a constructor id and fails unless it is `expected`.
+    #[inline]
     pub fn expect_id(&mut self, expected: u32, type_name: &'static str) -> Result<(), Error> {
         let offset = self.pos;
         let id = self.read_u32()?;
@@ -152,7 +181,26 @@ impl Reader {
         }
     }
 
+    /// Goes one nesting level deeper, failing past [`MAX_DEPTH`]. Pair with [`Reader::leave`]
+    /// once the nested value is read. After any error the reader's position and depth are
+    /// unspecified: start a new reader.
+    #[inline]
+    pub fn enter(&mut self) -> Result<(), Error> {
+        if self.depth >= MAX_DEPTH {
+            return Err(Error::TooDeep { limit: MAX_DEPTH });
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Comes back up one nesting level after [`Reader::enter`].
+    #[inline]
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
     /// Runs `f` one nesting level deeper, failing past [`MAX_DEPTH`].
+    #[inline]
     pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
         if self.depth >= MAX_DEPTH {
             return Err(Error::TooDeep { limit: MAX_DEPTH });
@@ -167,19 +215,19 @@ impl Reader {
 /// Appends TL `bytes` (length prefix, data, zero padding to 4) to `out`.
 ///
 /// Data longer than 16 MiB − 1 cannot be expressed in TL; such input is cut to that length.
+#[inline]
 pub fn write_bytes(data: &[u8], out: &mut Vec<u8>) {
     let len = data.len().min(0xff_ffff);
-    let header = if len < 254 {
-        out.push(len as u8);
-        1
+    let (header, header_len) = if len < 254 {
+        ([len as u8, 0, 0, 0], 1)
     } else {
-        out.push(254);
-        out.extend_from_slice(&(len as u32).to_le_bytes()[..3]);
-        4
+        ([254, len as u8, (len >> 8) as u8, (len >> 16) as u8], 4)
     };
+    let total = (header_len + len + 3) & !3;
+    out.reserve(total);
+    out.extend_from_slice(&header[..header_len]);
     out.extend_from_slice(&data[..len]);
-    let padding = (4 - (header + len) % 4) % 4;
-    out.extend_from_slice(&[0u8; 3][..padding]);
+    out.extend_from_slice(&[0u8; 3][..total - header_len - len]);
 }
 
 #[cfg(test)]

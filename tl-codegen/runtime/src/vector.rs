@@ -4,24 +4,28 @@ use crate::{Deserialize, Error, Reader, Serialize, VECTOR_ID};
 
 /// `Vector<T>` of boxed items.
 impl<T: Serialize> Serialize for Vec<T> {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         write_vector(self, false, out, T::serialize);
     }
 }
 
 impl<T: Serialize> Serialize for [T] {
+    #[inline]
     fn serialize(&self, out: &mut Vec<u8>) {
         write_vector(self, false, out, T::serialize);
     }
 }
 
 impl<T: Deserialize> Deserialize for Vec<T> {
+    #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
         read_vector(reader, false, T::deserialize)
     }
 }
 
 /// Writes a vector: the `vector` id unless `bare`, the count, then each item with `item`.
+#[inline]
 pub fn write_vector<T>(
     items: &[T],
     bare: bool,
@@ -39,6 +43,7 @@ pub fn write_vector<T>(
 
 /// Reads a vector written by [`write_vector`]. A count larger than the bytes left is an error
 /// before anything is allocated.
+#[inline]
 pub fn read_vector<T>(
     reader: &mut Reader,
     bare: bool,
