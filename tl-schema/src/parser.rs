@@ -8,7 +8,6 @@ use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::character::complete::{char, digit1, hex_digit1};
 use nom::combinator::{cut, opt, recognize};
 use nom::error::{ContextError, ErrorKind};
-use nom::multi::many0;
 use nom::sequence::{pair, preceded};
 use nom::{IResult, Parser};
 
@@ -92,13 +91,18 @@ fn ident(input: &str) -> PResult<'_, &str> {
 
 /// `a.b.name`: namespace parts and the last name.
 fn full_name(input: &str) -> PResult<'_, (Vec<String>, String)> {
-    let (rest, (first, others)) = pair(ident, many0(preceded(char('.'), ident))).parse(input)?;
-    let mut parts: Vec<String> = std::iter::once(first)
-        .chain(others)
-        .map(str::to_owned)
-        .collect();
-    let name = parts.pop().unwrap_or_default();
-    Ok((rest, (parts, name)))
+    let (mut input, mut last) = ident(input)?;
+    let mut namespace = Vec::new();
+    while let Some(rest) = input.strip_prefix('.') {
+        match ident(rest) {
+            Ok((rest, part)) => {
+                namespace.push(std::mem::replace(&mut last, part).to_owned());
+                input = rest;
+            }
+            Err(_) => break,
+        }
+    }
+    Ok((input, (namespace, last.to_owned())))
 }
 
 /// Spaces, tabs and line breaks (not comments: those only stand between definitions).

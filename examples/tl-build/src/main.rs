@@ -17,7 +17,13 @@ fn main() {
         id: 7,
         from: types::PeerUser { user_id: 42 }.into(),
         text: "hello, **world**".into(),
-        entities: Some(vec![types::TextBold { offset: 7, length: 9 }.into()]),
+        entities: Some(vec![
+            types::TextBold {
+                offset: 7,
+                length: 9,
+            }
+            .into(),
+        ]),
         reply_to: None,
         attachment: Some(tl_runtime::Bytes::from_static(b"\x89PNG...")),
     });
@@ -30,10 +36,20 @@ fn main() {
     println!("round trip ok: {back:?}");
 
     // A request: its answer type is part of the type.
-    let request = functions::GetHistory { peer: types::PeerRoom { room_id: 1 }.into(), limit: 20 };
+    let request = functions::GetHistory {
+        peer: types::PeerRoom { room_id: 1 }.into(),
+        limit: 20,
+    };
     let answer: <functions::GetHistory as RemoteCall>::Return =
-        enums::History::from(types::History { messages: vec![back], more: false });
-    println!("request {} -> answer of {} bytes", hex(&request.to_bytes()), answer.to_bytes().len());
+        enums::History::from(types::History {
+            messages: vec![back],
+            more: false,
+        });
+    println!(
+        "request {} -> answer of {} bytes",
+        hex(&request.to_bytes()),
+        answer.to_bytes().len()
+    );
     println!("schema layer {}", chat::LAYER);
 }
 

@@ -80,7 +80,12 @@ fn sample_messages() -> enums::messages::Messages {
                 username: Some(format!("user{i}")),
                 phone: Some(format!("+1555000{i:04}")),
                 photo: None,
-                status: Some(types::UserStatusOffline { was_online: 1_700_000_000 }.into()),
+                status: Some(
+                    types::UserStatusOffline {
+                        was_online: 1_700_000_000,
+                    }
+                    .into(),
+                ),
                 bot_info_version: None,
                 restriction_reason: None,
                 bot_inline_placeholder: None,
@@ -178,12 +183,21 @@ fn sample_messages() -> enums::messages::Messages {
             .into()
         })
         .collect();
-    types::messages::Messages { messages, topics: vec![], chats: vec![], users }.into()
+    types::messages::Messages {
+        messages,
+        topics: vec![],
+        chats: vec![],
+        users,
+    }
+    .into()
 }
 
 fn report(what: &str, ours: Duration, theirs: Duration, bytes: Option<usize>) {
     let rate = |d: Duration| match bytes {
-        Some(n) => format!("{:>8.1} MiB/s", n as f64 / d.as_secs_f64() / (1024.0 * 1024.0)),
+        Some(n) => format!(
+            "{:>8.1} MiB/s",
+            n as f64 / d.as_secs_f64() / (1024.0 * 1024.0)
+        ),
         None => String::new(),
     };
     println!(
@@ -201,12 +215,21 @@ fn main() {
     use tl_runtime::{Deserialize as _, Serialize as _};
 
     let budget = Duration::from_millis(
-        std::env::var("BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+        std::env::var("BENCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000),
     );
-    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/schema/api-layer229.tl");
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/schema/api-layer229.tl"
+    );
     let schema = std::fs::read_to_string(schema_path).expect("../shared/schema/api-layer229.tl");
 
-    println!("tl-bench: median of repeated runs, {} ms per figure (BENCH_MS)", budget.as_millis());
+    println!(
+        "tl-bench: median of repeated runs, {} ms per figure (BENCH_MS)",
+        budget.as_millis()
+    );
     let ours = median_time(budget, || {
         black_box(tl_schema::parse(black_box(&schema)).unwrap());
     });
@@ -214,22 +237,38 @@ fn main() {
         let defs: Vec<_> = grammers_tl_parser::parse_tl_file(black_box(&schema)).collect();
         black_box(defs);
     });
-    report("parse api-layer229.tl (281 KB)", ours, theirs, Some(schema.len()));
+    report(
+        "parse api-layer229.tl (281 KB)",
+        ours,
+        theirs,
+        Some(schema.len()),
+    );
 
     let value = sample_messages();
     let bytes = value.to_bytes();
     let grammers_value = grammers_tl_types::enums::messages::Messages::from_bytes(&bytes)
         .expect("grammers decodes the same bytes");
-    assert_eq!(grammers_value.to_bytes(), bytes, "both encode the same bytes");
+    assert_eq!(
+        grammers_value.to_bytes(),
+        bytes,
+        "both encode the same bytes"
+    );
     let shared = tl_runtime::Bytes::from(bytes.clone());
 
     let ours = median_time(budget, || {
         black_box(enums::messages::Messages::from_bytes(black_box(shared.clone())).unwrap());
     });
     let theirs = median_time(budget, || {
-        black_box(grammers_tl_types::enums::messages::Messages::from_bytes(black_box(&bytes)).unwrap());
+        black_box(
+            grammers_tl_types::enums::messages::Messages::from_bytes(black_box(&bytes)).unwrap(),
+        );
     });
-    report("deserialize messages.messages (100 msgs)", ours, theirs, Some(bytes.len()));
+    report(
+        "deserialize messages.messages (100 msgs)",
+        ours,
+        theirs,
+        Some(bytes.len()),
+    );
 
     let mut out = Vec::with_capacity(bytes.len());
     let ours = median_time(budget, || {
@@ -243,6 +282,11 @@ fn main() {
         black_box(&grammers_value).serialize(&mut out2);
         black_box(&out2);
     });
-    report("serialize messages.messages (100 msgs)", ours, theirs, Some(bytes.len()));
+    report(
+        "serialize messages.messages (100 msgs)",
+        ours,
+        theirs,
+        Some(bytes.len()),
+    );
     println!("payload: {} bytes", bytes.len());
 }

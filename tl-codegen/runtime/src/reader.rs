@@ -115,9 +115,10 @@ impl Reader {
                 });
             }
             Some(&first) if first < 254 => (first as usize, 1),
-            Some(254) if rest.len() >= 4 => {
-                (rest[1] as usize | (rest[2] as usize) << 8 | (rest[3] as usize) << 16, 4)
-            }
+            Some(254) if rest.len() >= 4 => (
+                rest[1] as usize | (rest[2] as usize) << 8 | (rest[3] as usize) << 16,
+                4,
+            ),
             Some(254) => {
                 return Err(Error::UnexpectedEof {
                     offset: start,
