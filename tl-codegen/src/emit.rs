@@ -592,7 +592,7 @@ impl<'m, 's> Emitter<'m, 's> {
                     let id = __reader.read_u32()?;
                     let value = match id {
                         #(#de_arms)*
-                        _ => return ::std::result::Result::Err(::tl_runtime::Error::UnexpectedConstructor { id, offset, expected: #full_name }),
+                        _ => return ::std::result::Result::Err(::tl_runtime::Error::unexpected_constructor(id, offset, #full_name)),
                     };
                     __reader.leave();
                     ::std::result::Result::Ok(value)
@@ -650,7 +650,6 @@ impl<'m, 's> Emitter<'m, 's> {
         }
         for (full, info) in &self.model.enums {
             let depth = info.namespace.len() + 1;
-            let _ = info.first;
             enums
                 .entry(info.namespace.clone())
                 .or_default()

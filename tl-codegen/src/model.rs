@@ -26,7 +26,7 @@ pub fn scalar(name: &str) -> Option<&'static str> {
 }
 
 /// A boxed type and the constructors that build it.
-pub struct EnumInfo<'s> {
+pub struct EnumInfo {
     /// Namespace of the type.
     pub namespace: Vec<String>,
     /// Type name without namespace.
@@ -35,8 +35,6 @@ pub struct EnumInfo<'s> {
     pub constructors: Vec<usize>,
     /// The constructor to pick when arbitrary generation must stop nesting.
     pub shallowest: usize,
-    /// Definition of the first constructor (for positions in errors).
-    pub first: &'s Definition,
 }
 
 /// The analysed schema.
@@ -46,7 +44,7 @@ pub struct Model<'s> {
     /// Functions, in file order.
     pub functions: Vec<&'s Definition>,
     /// Boxed types by full name, sorted.
-    pub enums: BTreeMap<String, EnumInfo<'s>>,
+    pub enums: BTreeMap<String, EnumInfo>,
     /// Constructor index by full name.
     pub constructor_index: HashMap<String, usize>,
     /// Constructors whose enum variant holds a `Box` (they can contain their own type).
@@ -92,7 +90,6 @@ impl<'s> Model<'s> {
                             name: def.ty.name.clone(),
                             constructors: Vec::new(),
                             shallowest: index,
-                            first: def,
                         })
                         .constructors
                         .push(index);

@@ -123,7 +123,7 @@ fn hostile_nesting_is_an_error_not_a_stack_overflow() {
     let err = tl_fullschema::enums::InputPeer::from_bytes(bytes).unwrap_err();
     assert_eq!(
         err,
-        tl_runtime::Error::TooDeep {
+        tl_runtime::ErrorKind::TooDeep {
             limit: tl_runtime::MAX_DEPTH
         }
     );

@@ -2,10 +2,47 @@
 
 use std::fmt;
 
-/// Why bytes could not be read as the expected TL value.
+/// Why bytes could not be read as the expected TL value: a pointer-sized handle to the
+/// [`ErrorKind`], so that every `Result` of a read stays small.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(Box<ErrorKind>);
+
+impl Error {
+    /// What went wrong, with the values that were wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    /// A constructor id the expected type does not have (kept out of line: errors are cold).
+    #[cold]
+    #[inline(never)]
+    pub fn unexpected_constructor(id: u32, offset: usize, expected: &'static str) -> Self {
+        ErrorKind::UnexpectedConstructor {
+            id,
+            offset,
+            expected,
+        }
+        .into()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    #[cold]
+    fn from(kind: ErrorKind) -> Self {
+        Error(Box::new(kind))
+    }
+}
+
+impl PartialEq<ErrorKind> for Error {
+    fn eq(&self, other: &ErrorKind) -> bool {
+        *self.0 == *other
+    }
+}
+
+/// The kinds of [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
+pub enum ErrorKind {
     /// The input ended before the value did.
     UnexpectedEof {
         /// Offset where the read started.
@@ -51,8 +88,14 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::UnexpectedEof {
+            ErrorKind::UnexpectedEof {
                 offset,
                 needed,
                 remaining,
@@ -60,7 +103,7 @@ impl fmt::Display for Error {
                 f,
                 "input ends at offset {offset}: {needed} bytes needed, {remaining} left"
             ),
-            Error::UnexpectedConstructor {
+            ErrorKind::UnexpectedConstructor {
                 id,
                 offset,
                 expected,
@@ -68,15 +111,17 @@ impl fmt::Display for Error {
                 f,
                 "constructor id {id:#010x} at offset {offset} is not a {expected}"
             ),
-            Error::VectorTooLong { len, remaining } => write!(
+            ErrorKind::VectorTooLong { len, remaining } => write!(
                 f,
                 "vector of {len} items cannot fit in the {remaining} bytes left"
             ),
-            Error::TooDeep { limit } => write!(f, "values nested deeper than {limit} levels"),
-            Error::TrailingBytes { count } => {
+            ErrorKind::TooDeep { limit } => write!(f, "values nested deeper than {limit} levels"),
+            ErrorKind::TrailingBytes { count } => {
                 write!(f, "{count} bytes left over after the value")
             }
-            Error::BadLength { offset } => write!(f, "malformed length prefix at offset {offset}"),
+            ErrorKind::BadLength { offset } => {
+                write!(f, "malformed length prefix at offset {offset}")
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ pub mod arbitrary;
 
 pub use blob::Blob;
 pub use bytes::Bytes;
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use reader::{MAX_DEPTH, Reader, write_bytes};
 pub use vector::{read_vector, write_vector};
 

@@ -2,7 +2,7 @@
 //! `bytes`, and boxes.
 
 use crate::reader::write_bytes;
-use crate::{BOOL_FALSE_ID, BOOL_TRUE_ID, Deserialize, Error, Reader, Serialize};
+use crate::{BOOL_FALSE_ID, BOOL_TRUE_ID, Deserialize, Error, ErrorKind, Reader, Serialize};
 use bytes::Bytes;
 
 macro_rules! fixed {
@@ -54,11 +54,12 @@ impl Deserialize for bool {
         match reader.read_u32()? {
             BOOL_TRUE_ID => Ok(true),
             BOOL_FALSE_ID => Ok(false),
-            id => Err(Error::UnexpectedConstructor {
+            id => Err(ErrorKind::UnexpectedConstructor {
                 id,
                 offset,
                 expected: "Bool",
-            }),
+            }
+            .into()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A cursor over received bytes; `bytes` values come out as slices of the same buffer.
 
-use crate::Error;
+use crate::{Error, ErrorKind};
 use bytes::Bytes;
 
 /// How deeply boxed values may nest before reading stops with [`Error::TooDeep`]; bounds
@@ -38,11 +38,10 @@ impl Reader {
     }
 
     /// Fails with [`Error::TrailingBytes`] unless everything was read.
-    #[inline]
     pub fn finish(&self) -> Result<(), Error> {
         match self.remaining() {
             0 => Ok(()),
-            count => Err(Error::TrailingBytes { count }),
+            count => Err(ErrorKind::TrailingBytes { count }.into()),
         }
     }
 
@@ -51,11 +50,12 @@ impl Reader {
     pub fn read_slice(&mut self, n: usize) -> Result<&[u8], Error> {
         let remaining = self.remaining();
         if n > remaining {
-            return Err(Error::UnexpectedEof {
+            return Err(ErrorKind::UnexpectedEof {
                 offset: self.pos,
                 needed: n,
                 remaining,
-            });
+            }
+            .into());
         }
         let start = self.pos;
         self.pos += n;
@@ -102,17 +102,17 @@ impl Reader {
 
     /// Reads the length prefix of TL `bytes`/`string` and moves past the whole value;
     /// returns where the data starts and how long it is.
-    #[inline]
     fn read_prefixed(&mut self) -> Result<(usize, usize), Error> {
         let start = self.pos;
         let rest = &self.buf[start..];
         let (len, header) = match rest.first() {
             None => {
-                return Err(Error::UnexpectedEof {
+                return Err(ErrorKind::UnexpectedEof {
                     offset: start,
                     needed: 1,
                     remaining: 0,
-                });
+                }
+                .into());
             }
             Some(&first) if first < 254 => (first as usize, 1),
             Some(254) if rest.len() >= 4 => (
@@ -120,35 +120,35 @@ impl Reader {
                 4,
             ),
             Some(254) => {
-                return Err(Error::UnexpectedEof {
+                return Err(ErrorKind::UnexpectedEof {
                     offset: start,
                     needed: 4,
                     remaining: rest.len(),
-                });
+                }
+                .into());
             }
-            Some(_) => return Err(Error::BadLength { offset: start }),
+            Some(_) => return Err(ErrorKind::BadLength { offset: start }.into()),
         };
         let total = (header + len + 3) & !3;
         if total > rest.len() {
-            return Err(Error::UnexpectedEof {
+            return Err(ErrorKind::UnexpectedEof {
                 offset: start,
                 needed: total,
                 remaining: rest.len(),
-            });
+            }
+            .into());
         }
         self.pos = start + total;
         Ok((start + header, len))
     }
 
     /// Reads TL `bytes`: a length prefix, the data, zero padding to 4. No copy is made.
-    #[inline]
     pub fn read_bytes(&mut self) -> Result<Bytes, Error> {
         let (start, len) = self.read_prefixed()?;
         Ok(self.buf.slice(start..start + len))
     }
 
     /// Reads TL `string`. Invalid UTF-8 is replaced by U+FFFD, as every Telegram client does.
-    #[inline]
     pub fn read_string(&mut self) -> Result<String, Error> {
         let (start, len) = self.read_prefixed()?;
         let data = &self.buf[start..start + len];
@@ -159,7 +159,6 @@ impl Reader {
     }
 
     /// Everything left, as one slice (for `!X` queries read as raw bytes).
-    #[inline]
     pub fn read_rest(&mut self) -> Bytes {
         let rest = self.buf.slice(self.pos..);
         self.pos = self.buf.len();
@@ -167,18 +166,18 @@ impl Reader {
     }
 
     /// Reads a constructor id and fails unless it is `expected`.
-    #[inline]
     pub fn expect_id(&mut self, expected: u32, type_name: &'static str) -> Result<(), Error> {
         let offset = self.pos;
         let id = self.read_u32()?;
         if id == expected {
             Ok(())
         } else {
-            Err(Error::UnexpectedConstructor {
+            Err(ErrorKind::UnexpectedConstructor {
                 id,
                 offset,
                 expected: type_name,
-            })
+            }
+            .into())
         }
     }
 
@@ -188,7 +187,7 @@ impl Reader {
     #[inline]
     pub fn enter(&mut self) -> Result<(), Error> {
         if self.depth >= MAX_DEPTH {
-            return Err(Error::TooDeep { limit: MAX_DEPTH });
+            return Err(ErrorKind::TooDeep { limit: MAX_DEPTH }.into());
         }
         self.depth += 1;
         Ok(())
@@ -204,7 +203,7 @@ impl Reader {
     #[inline]
     pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
         if self.depth >= MAX_DEPTH {
-            return Err(Error::TooDeep { limit: MAX_DEPTH });
+            return Err(ErrorKind::TooDeep { limit: MAX_DEPTH }.into());
         }
         self.depth += 1;
         let result = f(self);
@@ -251,11 +250,20 @@ mod tests {
     #[test]
     fn truncated_and_bad_prefixes_are_errors() {
         let mut r = Reader::new(vec![5u8, 1, 2]);
-        assert!(matches!(r.read_bytes(), Err(Error::UnexpectedEof { .. })));
+        assert!(matches!(
+            r.read_bytes().unwrap_err().kind(),
+            ErrorKind::UnexpectedEof { .. }
+        ));
         let mut r = Reader::new(vec![255u8, 0, 0, 0]);
-        assert_eq!(r.read_bytes(), Err(Error::BadLength { offset: 0 }));
+        assert_eq!(
+            r.read_bytes().unwrap_err(),
+            ErrorKind::BadLength { offset: 0 }
+        );
         let mut r = Reader::new(vec![254u8, 0xff, 0xff, 0xff]);
-        assert!(matches!(r.read_bytes(), Err(Error::UnexpectedEof { .. })));
+        assert!(matches!(
+            r.read_bytes().unwrap_err().kind(),
+            ErrorKind::UnexpectedEof { .. }
+        ));
         let mut r = Reader::new(vec![1u8, 2]);
         assert!(r.read_u32().is_err());
     }
@@ -266,8 +274,8 @@ mod tests {
             r.nested(dive)
         }
         assert_eq!(
-            dive(&mut Reader::new(vec![])),
-            Err(Error::TooDeep { limit: MAX_DEPTH })
+            dive(&mut Reader::new(vec![])).unwrap_err(),
+            ErrorKind::TooDeep { limit: MAX_DEPTH }
         );
     }
 }

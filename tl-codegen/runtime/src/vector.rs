@@ -1,6 +1,6 @@
 //! `Vector<T>` (boxed, with the `vector` id) and `vector<T>` (bare, count only).
 
-use crate::{Deserialize, Error, Reader, Serialize, VECTOR_ID};
+use crate::{Deserialize, Error, ErrorKind, Reader, Serialize, VECTOR_ID};
 
 /// `Vector<T>` of boxed items.
 impl<T: Serialize> Serialize for Vec<T> {
@@ -55,7 +55,7 @@ pub fn read_vector<T>(
     let len = reader.read_u32()?;
     let remaining = reader.remaining();
     if len as usize > remaining {
-        return Err(Error::VectorTooLong { len, remaining });
+        return Err(ErrorKind::VectorTooLong { len, remaining }.into());
     }
     let mut out = Vec::with_capacity(len as usize);
     for _ in 0..len {
@@ -84,11 +84,11 @@ mod tests {
         let mut bytes = VECTOR_ID.to_le_bytes().to_vec();
         bytes.extend_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(
-            Vec::<i64>::from_bytes(bytes),
-            Err(Error::VectorTooLong {
+            Vec::<i64>::from_bytes(bytes).unwrap_err(),
+            ErrorKind::VectorTooLong {
                 len: u32::MAX,
                 remaining: 0
-            })
+            }
         );
     }
 }
