@@ -55,7 +55,7 @@ fn read_expr(wire: &Wire) -> TokenStream {
         Wire::BareStruct => quote!(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?),
         Wire::Vector { bare, item } => {
             let inner = read_expr(item);
-            quote!(::tl_runtime::read_vector(__reader, #bare, |__reader| Ok(#inner))?)
+            quote!(::tl_runtime::read_vector(__reader, #bare, |__reader| ::std::result::Result::Ok(#inner))?)
         }
     }
 }

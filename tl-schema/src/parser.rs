@@ -304,7 +304,11 @@ fn definition(input: &str) -> PResult<'_, Parsed> {
     let mut input = blanks(input);
     loop {
         if let Some(rest) = input.strip_prefix('=') {
-            input = blanks(rest);
+            // The result type follows `=` on the same line.
+            input = rest.trim_start_matches([' ', '\t']);
+            if !input.starts_with(|c: char| c == '%' || c == '!' || is_ident_start(c)) {
+                return fail(input, "the result type after `=`", true);
+            }
             break;
         }
         if input.starts_with('{') {

@@ -12,6 +12,30 @@ use chat::{enums, functions, types};
 use tl_runtime::{Deserialize, RemoteCall, Serialize};
 
 fn main() {
+    let (message, bytes) = round_trip();
+    println!("{} bytes: {}", bytes.len(), hex(&bytes));
+    println!("round trip ok: {message:?}");
+
+    // A request: its answer type is part of the type.
+    let request = functions::GetHistory {
+        peer: types::PeerRoom { room_id: 1 }.into(),
+        limit: 20,
+    };
+    let answer: <functions::GetHistory as RemoteCall>::Return =
+        enums::History::from(types::History {
+            messages: vec![message],
+            more: false,
+        });
+    println!(
+        "request {} -> answer of {} bytes",
+        hex(&request.to_bytes()),
+        answer.to_bytes().len()
+    );
+    println!("schema layer {}", chat::LAYER);
+}
+
+/// Builds a message, serializes it and reads it back; returns the value read and the bytes.
+fn round_trip() -> (enums::ChatMessage, Vec<u8>) {
     let message = enums::ChatMessage::from(types::ChatMessage {
         pinned: true,
         id: 7,
@@ -29,30 +53,50 @@ fn main() {
     });
 
     let bytes = message.to_bytes();
-    println!("{} bytes: {}", bytes.len(), hex(&bytes));
-
-    let back = enums::ChatMessage::from_bytes(bytes).expect("our own bytes decode");
+    let back = enums::ChatMessage::from_bytes(bytes.clone()).expect("our own bytes decode");
     assert_eq!(back, message);
-    println!("round trip ok: {back:?}");
-
-    // A request: its answer type is part of the type.
-    let request = functions::GetHistory {
-        peer: types::PeerRoom { room_id: 1 }.into(),
-        limit: 20,
-    };
-    let answer: <functions::GetHistory as RemoteCall>::Return =
-        enums::History::from(types::History {
-            messages: vec![back],
-            more: false,
-        });
-    println!(
-        "request {} -> answer of {} bytes",
-        hex(&request.to_bytes()),
-        answer.to_bytes().len()
-    );
-    println!("schema layer {}", chat::LAYER);
+    (back, bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_round_trips_and_flags_are_computed() {
+        let (message, bytes) = round_trip();
+        let enums::ChatMessage::ChatMessage(inner) = &message;
+        assert!(inner.pinned);
+        // id of chatMessage, then the flags word: pinned (bit 0), entities (1), attachment (3).
+        let flags = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+        assert_eq!(flags, 0b1011);
+        assert!(enums::ChatMessage::from_bytes(bytes[..bytes.len() - 1].to_vec()).is_err());
+    }
+
+    #[test]
+    fn computed_ids_follow_the_tl_rule() {
+        use tl_runtime::Identifiable;
+        let line = "peerUser user_id:long = Peer";
+        assert_eq!(types::PeerUser::CONSTRUCTOR_ID, crc32(line.as_bytes()));
+    }
+
+    /// CRC-32 (IEEE), bit by bit: enough for one check.
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
 }

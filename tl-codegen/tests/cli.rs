@@ -1,0 +1,118 @@
+//! The `tl` command on Telegram's real schemas.
+
+use std::process::Command;
+
+fn shared(name: &str) -> String {
+    format!("{}/../../shared/schema/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tl(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tl"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn check_prints_counts_and_layer() {
+    let (ok, stdout, stderr) = tl(&["check", &shared("api-layer229.tl")]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("constructors: 1658"), "{stdout}");
+    assert!(stdout.contains("functions: 813"), "{stdout}");
+    assert!(stdout.contains("layer: 229"), "{stdout}");
+    assert!(
+        stderr.is_empty(),
+        "every id of layer 229 is the CRC of its line: {stderr}"
+    );
+    // mtproto.tl has a few real ids that are not the CRC of their line: warnings only.
+    let (ok, _, stderr) = tl(&["check", &shared("mtproto.tl")]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("warning: line") && stderr.contains("`ipPortSecret`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_fails_on_a_broken_schema() {
+    let dir = std::env::temp_dir().join(format!("tl-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.tl");
+    std::fs::write(&bad, "ok#00000001 = Ok;\nbroken#2 x:int = \n").unwrap();
+    let (ok, _, stderr) = tl(&["check", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("line 2, column 18: expected the result type"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn diff_between_layers() {
+    let (ok, stdout, stderr) = tl(&[
+        "diff",
+        &shared("api-layer198.tl"),
+        &shared("api-layer229.tl"),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.ends_with("added: 422, removed: 42, changed id: 141\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("~ Function messages.sendMessage "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn subset_and_gen() {
+    let dir = std::env::temp_dir().join(format!("tl-cli-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let subset = dir.join("subset.tl");
+    let (ok, _, stderr) = tl(&[
+        "subset",
+        &shared("api-layer229.tl"),
+        "messages.sendMessage",
+        "-o",
+        subset.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    let text = std::fs::read_to_string(&subset).unwrap();
+    assert!(text.contains("messages.sendMessage#"));
+    assert!(text.contains("inputPeerUser#dde8a54c"));
+    assert!(!text.contains("stories.sendStory"));
+    let schema = tl_schema::parse(&text).unwrap();
+    assert_eq!(schema.layer, Some(229));
+
+    let out = dir.join("api.rs");
+    let (ok, stdout, stderr) = tl(&[
+        "gen",
+        subset.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--server",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("wrote"));
+    let (_, stdout, _) = tl(&[
+        "gen",
+        subset.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--server",
+    ]);
+    assert!(stdout.starts_with("unchanged"), "{stdout}");
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("pub struct SendMessage")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
