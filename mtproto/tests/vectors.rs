@@ -1,0 +1,407 @@
+//! Every crypto vector of `../shared/vectors` (see its README for the sources).
+
+use mtproto::crypto::*;
+use num_bigint::BigUint;
+use serde_json::Value;
+
+fn load(name: &str) -> Value {
+    let path = format!("{}/../../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
+}
+
+fn hex(v: &Value) -> Vec<u8> {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
+    let s = s.trim_start_matches("0x");
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+fn arr<const N: usize>(v: &Value) -> [u8; N] {
+    hex(v)
+        .try_into()
+        .unwrap_or_else(|b: Vec<u8>| panic!("expected {N} bytes, got {}", b.len()))
+}
+
+/// An RNG that hands out prepared bytes, in order.
+fn scripted(bytes: Vec<u8>) -> impl FnMut(&mut [u8]) {
+    let mut at = 0;
+    move |buf: &mut [u8]| {
+        buf.copy_from_slice(&bytes[at..at + buf.len()]);
+        at += buf.len();
+    }
+}
+
+#[test]
+fn aes_256_ige() {
+    let v = load("aes_ige.json");
+    let mut checked = 0;
+    for case in v["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["aes_bits"] == 256)
+    {
+        let key: [u8; 32] = arr(&case["key"]);
+        let iv: [u8; 32] = arr(&case["iv"]);
+        let plain = hex(&case["plaintext"]);
+        let cipher = hex(&case["ciphertext"]);
+        let mut data = plain.clone();
+        ige_encrypt(&mut data, &key, &iv).unwrap();
+        assert_eq!(data, cipher, "{}", case["note"]);
+        ige_decrypt(&mut data, &key, &iv).unwrap();
+        assert_eq!(data, plain);
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
+
+#[test]
+fn mtproto2_kdf_both_directions() {
+    let v = &load("mtproto2_kdf_and_packets.json")["vectors"];
+    for (name, side) in [
+        ("kdf_client_x0", Side::Client),
+        ("kdf_server_x8", Side::Server),
+    ] {
+        let case = &v[name];
+        let out = kdf_v2(&arr(&case["auth_key"]), &arr(&case["msg_key"]), side);
+        assert_eq!(out.key, arr::<32>(&case["aes_key"]), "{name}");
+        assert_eq!(out.iv, arr::<32>(&case["aes_iv"]), "{name}");
+    }
+}
+
+#[test]
+fn mtproto2_encrypts_a_client_packet() {
+    let case = &load("mtproto2_kdf_and_packets.json")["vectors"]["encrypt_client_to_server"];
+    let auth_key: [u8; 256] = arr(&case["auth_key"]);
+    let mut plaintext = case["plaintext_ascii"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    plaintext.extend(hex(&case["padding"]));
+    let msg_key = msg_key_v2(&auth_key, &plaintext, Side::Client);
+    assert_eq!(msg_key, arr::<16>(&case["msg_key"]));
+    let keys = kdf_v2(&auth_key, &msg_key, Side::Client);
+    ige_encrypt(&mut plaintext, &keys.key, &keys.iv).unwrap();
+    let mut packet = auth_key_id(&auth_key).to_vec();
+    assert_eq!(packet, hex(&case["auth_key_id_wire"]));
+    packet.extend(msg_key);
+    packet.extend(plaintext);
+    assert_eq!(packet, hex(&case["packet"]));
+    let token = u32::from_str_radix(
+        case["quick_ack_token_derived"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let mut again = case["plaintext_ascii"]
+        .as_str()
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    again.extend(hex(&case["padding"]));
+    assert_eq!(quick_ack_token(&auth_key, &again), token);
+}
+
+#[test]
+fn mtproto2_decrypts_a_real_server_packet() {
+    let case = &load("mtproto2_kdf_and_packets.json")["vectors"]["decrypt_server_to_client"];
+    let auth_key: [u8; 256] = arr(&case["auth_key"]);
+    let packet = hex(&case["packet"]);
+    assert_eq!(&packet[..8], auth_key_id(&auth_key));
+    let msg_key: [u8; 16] = packet[8..24].try_into().unwrap();
+    let keys = kdf_v2(&auth_key, &msg_key, Side::Server);
+    let mut body = packet[24..].to_vec();
+    ige_decrypt(&mut body, &keys.key, &keys.iv).unwrap();
+    assert_eq!(body, hex(&case["plaintext"]));
+    assert_eq!(msg_key_v2(&auth_key, &body, Side::Server), msg_key);
+    // The wrong direction does not verify.
+    assert_ne!(msg_key_v2(&auth_key, &body, Side::Client), msg_key);
+}
+
+#[test]
+fn auth_key_ids_and_nonce_hashes() {
+    let case = &load("mtproto2_kdf_and_packets.json")["vectors"]["auth_key_ids"];
+    let auth_key: [u8; 256] = arr(&case["auth_key"]);
+    let new_nonce: [u8; 32] = arr(&case["new_nonce"]);
+    assert_eq!(
+        auth_key_id(&auth_key).to_vec(),
+        hex(&case["auth_key_id_wire"])
+    );
+    assert_eq!(
+        auth_key_aux_hash(&auth_key).to_vec(),
+        hex(&case["auth_key_aux_hash"])
+    );
+    for n in 1..=3u8 {
+        assert_eq!(
+            new_nonce_hash(&new_nonce, n, &auth_key).to_vec(),
+            hex(&case[format!("new_nonce_hash{n}")])
+        );
+    }
+}
+
+#[test]
+fn tmp_aes_key_and_iv_including_leading_zero_nonces() {
+    let v = load("tmp_aes_key_iv.json");
+    let cases = v["vectors"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    for case in cases {
+        let out = tmp_aes_key_iv(&arr(&case["new_nonce"]), &arr(&case["server_nonce"]));
+        assert_eq!(out.key, arr::<32>(&case["tmp_aes_key"]), "{}", case["note"]);
+        assert_eq!(out.iv, arr::<32>(&case["tmp_aes_iv"]), "{}", case["note"]);
+    }
+}
+
+#[test]
+fn pq_factorisation() {
+    let v = load("pq_factorization.json");
+    let cases = v["vectors"].as_array().unwrap();
+    assert_eq!(cases.len(), 8);
+    for case in cases {
+        let num = |k: &str| -> u64 {
+            match &case[k] {
+                Value::Number(n) => n.as_u64().unwrap(),
+                Value::String(s) => s.parse().unwrap(),
+                other => panic!("{other}"),
+            }
+        };
+        assert_eq!(
+            factorize_pq(num("pq")),
+            Some((num("p"), num("q"))),
+            "{}",
+            case["pq"]
+        );
+    }
+}
+
+#[test]
+fn rsa_pad_grammers_vector_with_a_retry() {
+    let case = &load("rsa_pad.json")["vectors"][0];
+    let n = BigUint::parse_bytes(case["n_decimal"].as_str().unwrap().as_bytes(), 10).unwrap();
+    let e = BigUint::from(case["e"].as_u64().unwrap_or(65537));
+    let key = RsaPublicKey::new(&n.to_bytes_be(), &e.to_bytes_be()).unwrap();
+    let expected_fp: i64 = case["fingerprint_signed_int64"].as_str().map_or_else(
+        || case["fingerprint_signed_int64"].as_i64().unwrap(),
+        |s| s.parse().unwrap(),
+    );
+    assert_eq!(key.fingerprint(), expected_fp);
+
+    let data = hex(&case["data"]);
+    let random = hex(&case["random_bytes_224"]);
+    // Padding, the first temp_key, then the second one grammers tries (first + 1).
+    let mut script = random[..192 - data.len()].to_vec();
+    script.extend(hex(&case["temp_key"]));
+    script.extend(hex(&case["final_temp_key"]));
+    let encrypted = rsa_pad_encrypt(&data, &key, &mut scripted(script)).unwrap();
+    assert_eq!(encrypted.to_vec(), hex(&case["encrypted_data"]));
+}
+
+#[test]
+fn rsa_pad_gotd_vector() {
+    let case = &load("rsa_pad.json")["vectors"][1];
+    let key =
+        RsaPublicKey::new(&hex(&case["n_hex"]), &BigUint::from(65537u32).to_bytes_be()).unwrap();
+    let data = hex(&case["data"]);
+    let mut script = hex(&case["padding"]);
+    script.extend(hex(&case["temp_key"]));
+    let encrypted = rsa_pad_encrypt(&data, &key, &mut scripted(script)).unwrap();
+    assert_eq!(encrypted.to_vec(), hex(&case["encrypted_data"]));
+    assert_eq!(
+        rsa_pad_encrypt(&[0; 145], &key, &mut scripted(vec![])),
+        Err(RsaError::DataTooLong { len: 145 })
+    );
+}
+
+#[test]
+fn v1_kdf_msg_key_and_bind_message() {
+    let v = load("pfs_bind_v1_kdf.json");
+    let k = &v["kdf_v1"];
+    let out = kdf_v1(&arr(&k["auth_key"]), &arr(&k["msg_key"]), Side::Client);
+    assert_eq!(out.key, arr::<32>(&k["aes_key"]));
+    assert_eq!(out.iv, arr::<32>(&k["aes_iv"]));
+    let m = &v["msg_key_v1"];
+    assert_eq!(
+        msg_key_v1(m["plaintext_ascii"].as_str().unwrap().as_bytes()),
+        arr::<16>(&m["msg_key"])
+    );
+
+    let b = &v["bind_example"];
+    let perm: [u8; 256] = arr(&b["perm_auth_key"]);
+    let inner = hex(&b["inner_bind_auth_key_inner"]);
+    let msg_id = b["msg_id"].as_i64().unwrap();
+    let mut plaintext = hex(&b["random16"]);
+    plaintext.extend(msg_id.to_le_bytes());
+    plaintext.extend(0i32.to_le_bytes());
+    plaintext.extend((inner.len() as i32).to_le_bytes());
+    plaintext.extend(&inner);
+    let msg_key = msg_key_v1(&plaintext);
+    plaintext.extend(hex(&b["padding"]));
+    let keys = kdf_v1(&perm, &msg_key, Side::Client);
+    ige_encrypt(&mut plaintext, &keys.key, &keys.iv).unwrap();
+    let mut message = auth_key_id(&perm).to_vec();
+    assert_eq!(
+        i64::from_le_bytes(message[..8].try_into().unwrap()),
+        b["perm_auth_key_id_int64"].as_i64().unwrap()
+    );
+    message.extend(msg_key);
+    message.extend(plaintext);
+    assert_eq!(message, hex(&b["encrypted_message"]));
+}
+
+#[test]
+fn docs_handshake_sample_step_by_step() {
+    let v = load("samples_auth_key.json");
+    let new_nonce: [u8; 32] = arr(&v["new_nonce"]);
+    let server_nonce: [u8; 16] = arr(&v["server_nonce"]);
+    let tmp = tmp_aes_key_iv(&new_nonce, &server_nonce);
+    assert_eq!(tmp.key, arr::<32>(&v["tmp_aes_key"]));
+    assert_eq!(tmp.iv, arr::<32>(&v["tmp_aes_iv"]));
+
+    // Step 6: the server's encrypted answer decrypts to SHA1 ‖ server_DH_inner_data ‖ padding.
+    let mut answer = hex(&v["step6_encrypted_answer"]);
+    ige_decrypt(&mut answer, &tmp.key, &tmp.iv).unwrap();
+    assert_eq!(answer, hex(&v["step6_answer_with_hash"]));
+
+    // DH values and checks.
+    let dh_prime = hex(&v["dh_prime"]);
+    let g = v["g"].as_u64().unwrap() as u32;
+    let mut rng = scripted(vec![0x5a; 1 << 16]);
+    check_dh_params(g, &dh_prime, &mut rng).unwrap();
+    check_g_a(&hex(&v["g_a"]), &dh_prime).unwrap();
+    check_g_a(&hex(&v["g_b"]), &dh_prime).unwrap();
+    let p = BigUint::from_bytes_be(&dh_prime);
+    let b = BigUint::from_bytes_be(&hex(&v["b"]));
+    assert_eq!(
+        BigUint::from(g).modpow(&b, &p).to_bytes_be(),
+        hex(&v["g_b"])
+    );
+    let auth_key = BigUint::from_bytes_be(&hex(&v["g_a"]))
+        .modpow(&b, &p)
+        .to_bytes_be();
+    assert_eq!(auth_key, hex(&v["auth_key"]));
+    let auth_key: [u8; 256] = auth_key.try_into().unwrap();
+
+    // Step 7: SHA1 ‖ client_DH_inner_data ‖ padding, encrypted with the same key.
+    let inner = hex(&v["step7_client_DH_inner_data"]);
+    let mut data = {
+        use sha1::Digest as _;
+        sha1::Sha1::digest(&inner).to_vec()
+    };
+    data.extend(&inner);
+    data.extend(hex(&v["step7_padding"]));
+    ige_encrypt(&mut data, &tmp.key, &tmp.iv).unwrap();
+    assert_eq!(data, hex(&v["step7_encrypted_data"]));
+
+    // Step 9 and what follows from the key.
+    assert_eq!(
+        new_nonce_hash(&new_nonce, 1, &auth_key).to_vec(),
+        hex(&v["new_nonce_hash1"])
+    );
+    assert_eq!(
+        new_nonce_hash(&new_nonce, 2, &auth_key).to_vec(),
+        hex(&v["new_nonce_hash2_derived"])
+    );
+    assert_eq!(
+        new_nonce_hash(&new_nonce, 3, &auth_key).to_vec(),
+        hex(&v["new_nonce_hash3_derived"])
+    );
+    assert_eq!(auth_key_id(&auth_key).to_vec(), hex(&v["auth_key_id_wire"]));
+    assert_eq!(
+        auth_key_aux_hash(&auth_key).to_vec(),
+        hex(&v["auth_key_aux_hash"])
+    );
+    assert_eq!(
+        server_salt(&new_nonce, &server_nonce)
+            .to_le_bytes()
+            .to_vec(),
+        hex(&v["server_salt_derived_wire"])
+    );
+    assert_eq!(
+        factorize_pq(v["pq"].as_u64().unwrap()),
+        Some((v["p"].as_u64().unwrap(), v["q"].as_u64().unwrap()))
+    );
+}
+
+#[test]
+fn aes_ctr_obfuscated2_vector() {
+    use sha2::Digest as _;
+    let v = &load("transports.json")["vectors"]["obfuscated2_mtproxy_padded_intermediate_dc2"];
+    let init = hex(&v["random_init_64"]);
+    let secret = hex(&v["secret"]);
+    let enc_key: [u8; 32] = sha2::Sha256::new()
+        .chain_update(&init[8..40])
+        .chain_update(&secret)
+        .finalize()
+        .into();
+    assert_eq!(enc_key, arr::<32>(&v["encrypt_key"]));
+    let enc_iv: [u8; 16] = init[40..56].try_into().unwrap();
+    assert_eq!(enc_iv, arr::<16>(&v["encrypt_iv"]));
+    let reversed: Vec<u8> = init[8..56].iter().rev().copied().collect();
+    let dec_key: [u8; 32] = sha2::Sha256::new()
+        .chain_update(&reversed[..32])
+        .chain_update(&secret)
+        .finalize()
+        .into();
+    assert_eq!(dec_key, arr::<32>(&v["decrypt_key"]));
+    assert_eq!(reversed[32..48], arr::<16>(&v["decrypt_iv"]));
+
+    let mut enc = AesCtr::new(&enc_key, &enc_iv);
+    // The protocol tag (padded intermediate) and the DC id go in before encryption.
+    let mut init = init;
+    init[56..60].copy_from_slice(&[0xdd; 4]);
+    init[60..62].copy_from_slice(&2i16.to_le_bytes());
+    let mut encrypted_init = init.clone();
+    enc.apply(&mut encrypted_init);
+    let mut header = init[..56].to_vec();
+    header.extend(&encrypted_init[56..]);
+    assert_eq!(header, hex(&v["header"]));
+    // The stream goes on after the 64 header bytes.
+    let mut payload = *b"abcd";
+    enc.apply(&mut payload);
+    assert_eq!(payload.to_vec(), hex(&v["first_payload_encrypted"]));
+
+    let mut dec = AesCtr::new(&dec_key, &reversed[32..48].try_into().unwrap());
+    let mut abcd = *b"abcd";
+    dec.apply(&mut abcd);
+    assert_eq!(abcd.to_vec(), hex(&v["decrypt_stream_applied_to_abcd"]));
+}
+
+/// A 2048-bit test key made for these tests only (e = 65537).
+const TEST_N: &str = "e64d73e5c4f976dec12028f98195ca650c5d54df9dd0b8432c3118cb72b2a412d338f630415b08ffa416b5e5e4164e5cd51951c99a68773586fbce40c88065c90a06ec5a090a905b1d2fe05bea95813c3badef91348832c16bd2f6b4737418d5211c5752e5fb6e30bd2316e70196fce63eb40c88866f590223ae9d4aac0cf0b83c89ed8cbbfe0c694d5d184654895a7064d5ef5429edee143422820ebc20656bacc2ef9f66cc5915f3656d0e37cd60aa00b73f72e37be80539b8c7386b774da4d246cedd991b70c1b88f41d0c2612a993bdfef04829eecfc1a4075a2f942274a44328b31daf02c4f731ab5058f468a91fae095146ebc3279f919ea3a65afc3a7";
+const TEST_D: &str = "3841c942e267f1e29e188609d4decb4efdc33abd5926a82c387a51cd38da6c7bf0bee45c8b4a7a9b3ff11043f50081e9e96042fb554d997928dd0fd8016263fac50945e904766126f0ad46480db8b1960e1a02005d6dbbc045df85c634c1b26335b05fa06f6f88ce3d157a3db9c4b148691ec0450559e3cb42fe1f8c23151223e8759e3c41fbf011a04c120a1615411b07ab7b9fdc1d8d4f3434cefae97e0c9af9dd572c6994f668ef9ea6c04c364aac9bcc94c8bed5fe4814db32871abeccf6bd55fbc4ad22cd62dbb724e368ae15d791b4b7c4df0ede876ec1bbbb89fa2ce24f8f5b4ca04a16ef73da934d7bd04c9c2bcf66d2758995916343273f1b4e5ff9";
+
+#[test]
+fn rsa_pad_server_side_decrypts_and_checks_the_hash() {
+    let key = RsaPublicKey::new(&hex(&Value::from(TEST_N)), &[1, 0, 1]).unwrap();
+    let d = BigUint::from_bytes_be(&hex(&Value::from(TEST_D)));
+    let data: Vec<u8> = (0..100u8).collect();
+    let mut state = 7u8;
+    let mut rng = move |buf: &mut [u8]| {
+        for b in buf {
+            state = state.wrapping_mul(31).wrapping_add(17);
+            *b = state;
+        }
+    };
+    let encrypted = rsa_pad_encrypt(&data, &key, &mut rng).unwrap();
+    let opened = rsa_pad_decrypt(&encrypted, &key, &d).unwrap();
+    assert_eq!(&opened[..100], &data[..]);
+
+    // Any flipped bit fails the hash (or the modulus check), never panics.
+    for i in [0usize, 31, 32, 100, 255] {
+        let mut damaged = encrypted;
+        damaged[i] ^= 0x10;
+        assert!(rsa_pad_decrypt(&damaged, &key, &d).is_err(), "byte {i}");
+    }
+    assert_eq!(
+        rsa_pad_decrypt(&encrypted[..255], &key, &d),
+        Err(RsaError::BadCiphertext)
+    );
+    assert_eq!(
+        rsa_pad_decrypt(&[0xff; 256], &key, &d),
+        Err(RsaError::BadCiphertext)
+    );
+}
