@@ -405,3 +405,30 @@ fn rsa_pad_server_side_decrypts_and_checks_the_hash() {
         Err(RsaError::BadCiphertext)
     );
 }
+
+#[test]
+fn real_server_packet_through_the_checked_decrypt_path() {
+    let case = &load("mtproto2_kdf_and_packets.json")["vectors"]["decrypt_server_to_client"];
+    let key = AuthKey::new(arr(&case["auth_key"]));
+    let packet = hex(&case["packet"]);
+    let m = decrypt_message(&key, Side::Server, &packet).unwrap();
+    let parsed = &case["parsed"];
+    assert_eq!(m.salt.to_le_bytes().to_vec(), hex(&parsed["salt"]));
+    assert_eq!(
+        m.session_id.to_le_bytes().to_vec(),
+        hex(&parsed["session_id"])
+    );
+    assert_eq!(m.msg_id, parsed["msg_id"].as_i64().unwrap());
+    assert_eq!(m.msg_id % 4, parsed["msg_id_mod4"].as_i64().unwrap());
+    assert_eq!(i64::from(m.seq_no), parsed["seq_no"].as_i64().unwrap());
+    assert_eq!(
+        m.body.len() as i64,
+        parsed["message_data_length"].as_i64().unwrap()
+    );
+    assert_eq!(m.body[..4].to_vec(), hex(&parsed["body_constructor_le"]));
+    // A client must not accept it as if it came from a client.
+    assert_eq!(
+        decrypt_message(&key, Side::Client, &packet),
+        Err(DecryptError::Invalid)
+    );
+}

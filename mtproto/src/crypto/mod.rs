@@ -4,6 +4,7 @@ mod ctr;
 mod dh;
 mod ige;
 mod kdf;
+mod message;
 mod rsa;
 
 pub use ctr::AesCtr;
@@ -13,6 +14,7 @@ pub use kdf::{
     AesKeyIv, Side, auth_key_aux_hash, auth_key_id, kdf_v1, kdf_v2, msg_key_v1, msg_key_v2,
     new_nonce_hash, quick_ack_token, server_salt, tmp_aes_key_iv,
 };
+pub use message::{AuthKey, DecryptError, PlainMessage, decrypt_message, encrypt_message};
 pub use rsa::{RsaError, RsaPublicKey, rsa_pad_decrypt, rsa_pad_encrypt};
 
 /// Fills buffers with random bytes; the caller decides where randomness comes from.
