@@ -8,3 +8,9 @@
 
 pub mod crypto;
 pub mod transport;
+
+/// The MTProto service layer (handshake and service messages), generated at build time from
+/// `tl-schema/schemas/mtproto.tl`.
+pub mod tl {
+    include!(concat!(env!("OUT_DIR"), "/mtproto_tl.rs"));
+}
