@@ -7,6 +7,7 @@
 //! handshake state machines and sessions build on them.
 
 pub mod crypto;
+pub mod handshake;
 pub mod transport;
 
 /// The MTProto service layer (handshake and service messages), generated at build time from

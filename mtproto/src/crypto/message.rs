@@ -9,7 +9,7 @@ use super::kdf::{Side, auth_key_id, kdf_v2, msg_key_v2};
 /// A 2048-bit authorization key and its id. Its `Debug` never shows the key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthKey {
-    key: [u8; 256],
+    key: Box<[u8; 256]>,
     id: [u8; 8],
 }
 
@@ -18,7 +18,7 @@ impl AuthKey {
     pub fn new(key: [u8; 256]) -> Self {
         AuthKey {
             id: auth_key_id(&key),
-            key,
+            key: Box::new(key),
         }
     }
 

@@ -1,9 +1,9 @@
 //! The cryptographic building blocks of MTProto 2.0, each checked against published vectors.
 
 mod ctr;
-mod dh;
+pub(crate) mod dh;
 mod ige;
-mod kdf;
+pub(crate) mod kdf;
 mod message;
 mod rsa;
 

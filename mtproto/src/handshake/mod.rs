@@ -1,0 +1,232 @@
+//! Creating an authorization key: the client and server state machines of
+//! req_pq_multi → resPQ → req_DH_params → server_DH_params_ok → set_client_DH_params →
+//! dh_gen_ok/retry/fail, with every check of PROTOCOL.md 1.4.
+//!
+//! Both sides take the TL body of each unencrypted message in and give the next body out;
+//! [`wrap_plain`] and [`unwrap_plain`] add and remove the unencrypted envelope. Time (`now`,
+//! in Unix seconds) and randomness are arguments.
+
+mod client;
+mod server;
+
+pub use client::{ClientConfig, ClientHandshake, ClientStep};
+pub use server::{HANDSHAKE_TTL_SECS, ServerConfig, ServerHandshake, ServerStep};
+
+use crate::crypto::{AuthKey, DhError, RsaError};
+
+/// What a finished handshake gives both sides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The new key.
+    pub auth_key: AuthKey,
+    /// The first server salt.
+    pub server_salt: i64,
+    /// Client side: server time minus local time, in seconds.
+    pub time_offset: i32,
+    /// For a temporary key: when it expires (Unix seconds).
+    pub expires_at: Option<i64>,
+}
+
+/// Why a handshake stopped. A server answers every one of these with transport error -404,
+/// except [`HandshakeError::WrongDc`] (-444).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// A message that does not decode as the TL object expected at this step.
+    #[error("malformed {step} message: {detail}")]
+    Malformed {
+        /// The step.
+        step: &'static str,
+        /// What the decoder said.
+        detail: String,
+    },
+    /// A message arrived that does not belong to this step.
+    #[error("unexpected message {id:#010x} at step {step}")]
+    Unexpected {
+        /// Its constructor id.
+        id: u32,
+        /// The step.
+        step: &'static str,
+    },
+    /// nonce or server_nonce differs from the one of this handshake.
+    #[error("nonce mismatch at step {step}")]
+    NonceMismatch {
+        /// The step.
+        step: &'static str,
+    },
+    /// None of the server's key fingerprints is a key this client knows.
+    #[error("no known RSA key among fingerprints {fingerprints:?}")]
+    UnknownKey {
+        /// The fingerprints offered.
+        fingerprints: Vec<i64>,
+    },
+    /// pq is not the product of two primes, or p, q do not match the issued pq.
+    #[error("bad pq or factors")]
+    BadPq,
+    /// RSA_PAD failed.
+    #[error(transparent)]
+    Rsa(#[from] RsaError),
+    /// Diffie-Hellman parameters or values failed their checks.
+    #[error(transparent)]
+    Dh(#[from] DhError),
+    /// The SHA1 in front of an encrypted answer does not match it.
+    #[error("hash of the encrypted answer does not match")]
+    HashMismatch,
+    /// The server's new_nonce_hash does not match.
+    #[error("new_nonce_hash{number} does not match")]
+    NonceHashMismatch {
+        /// Which hash (1, 2 or 3).
+        number: u8,
+    },
+    /// The server refused the key (dh_gen_fail or server_DH_params_fail).
+    #[error("the server refused the key exchange")]
+    Refused,
+    /// The client asked for a data center other than this server's.
+    #[error("client wants dc {requested}, this server is dc {ours}")]
+    WrongDc {
+        /// The dc in p_q_inner_data.
+        requested: i32,
+        /// This server's dc.
+        ours: i32,
+    },
+    /// A temporary key's lifetime is out of the accepted range.
+    #[error("temporary key lifetime {expires_in} s is out of range")]
+    BadExpiry {
+        /// The lifetime asked for.
+        expires_in: i32,
+    },
+    /// retry_id is neither 0 nor the aux hash of the previous attempt.
+    #[error("bad retry_id {retry_id}")]
+    BadRetryId {
+        /// The value received.
+        retry_id: i64,
+    },
+    /// The handshake already finished or failed.
+    #[error("handshake is over")]
+    Finished,
+}
+
+impl HandshakeError {
+    /// The transport error a server sends for this failure: -444 for a wrong DC, else -404.
+    pub fn transport_code(&self) -> i32 {
+        match self {
+            HandshakeError::WrongDc { .. } => -444,
+            _ => -404,
+        }
+    }
+}
+
+/// The envelope of an unencrypted message: `auth_key_id = 0`, `msg_id`, length, body.
+pub fn wrap_plain(msg_id: i64, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20 + body.len());
+    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&msg_id.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// Why a packet is not an unencrypted message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an unencrypted message ({reason})")]
+pub struct PlainEnvelopeError {
+    /// What is wrong.
+    pub reason: &'static str,
+}
+
+/// Splits an unencrypted message into its `msg_id` and body.
+pub fn unwrap_plain(packet: &[u8]) -> Result<(i64, &[u8]), PlainEnvelopeError> {
+    if packet.len() < 20 {
+        return Err(PlainEnvelopeError {
+            reason: "shorter than 20 bytes",
+        });
+    }
+    if packet[..8] != [0; 8] {
+        return Err(PlainEnvelopeError {
+            reason: "auth_key_id is not 0",
+        });
+    }
+    let msg_id = i64::from_le_bytes(packet[8..16].try_into().unwrap_or_default());
+    let len = u32::from_le_bytes(packet[16..20].try_into().unwrap_or_default()) as usize;
+    if len != packet.len() - 20 {
+        return Err(PlainEnvelopeError {
+            reason: "length field does not match",
+        });
+    }
+    Ok((msg_id, &packet[20..]))
+}
+
+/// A big-endian number without leading zero bytes (how pq, p and q travel).
+pub(crate) fn be_bytes(n: u64) -> Vec<u8> {
+    let bytes = n.to_be_bytes();
+    let skip = bytes.iter().take_while(|b| **b == 0).count().min(7);
+    bytes[skip..].to_vec()
+}
+
+/// A big-endian number of at most 8 bytes.
+pub(crate) fn be_u64(bytes: &[u8]) -> Option<u64> {
+    if bytes.len() > 8 {
+        return None;
+    }
+    Some(bytes.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b)))
+}
+
+/// Decrypts `SHA1(data) ‖ data ‖ padding` and returns the TL object read from `data`, having
+/// checked the SHA1 over exactly the bytes the object takes.
+pub(crate) fn open_with_hash<T: tl_runtime::Deserialize>(
+    encrypted: &[u8],
+    keys: &crate::crypto::AesKeyIv,
+    step: &'static str,
+) -> Result<T, HandshakeError> {
+    use sha1::{Digest as _, Sha1};
+    let mut plain = encrypted.to_vec();
+    crate::crypto::ige_decrypt(&mut plain, &keys.key, &keys.iv).map_err(|e| {
+        HandshakeError::Malformed {
+            step,
+            detail: e.to_string(),
+        }
+    })?;
+    if plain.len() < 20 {
+        return Err(HandshakeError::HashMismatch);
+    }
+    let data = tl_runtime::Bytes::copy_from_slice(&plain[20..]);
+    let mut reader = tl_runtime::Reader::new(data.clone());
+    let value = T::deserialize(&mut reader).map_err(|e| HandshakeError::Malformed {
+        step,
+        detail: e.to_string(),
+    })?;
+    let used = reader.position();
+    if plain.len() - 20 - used >= 16 {
+        return Err(HandshakeError::HashMismatch);
+    }
+    let hash: [u8; 20] = Sha1::digest(&data[..used]).into();
+    if hash[..] != plain[..20] {
+        return Err(HandshakeError::HashMismatch);
+    }
+    Ok(value)
+}
+
+/// Encrypts `SHA1(data) ‖ data ‖ random padding to 16`.
+pub(crate) fn seal_with_hash(
+    data: &[u8],
+    keys: &crate::crypto::AesKeyIv,
+    rng: &mut impl crate::crypto::Random,
+) -> Vec<u8> {
+    use sha1::{Digest as _, Sha1};
+    let mut out: Vec<u8> = Sha1::digest(data).to_vec();
+    out.extend_from_slice(data);
+    let pad = (16 - out.len() % 16) % 16;
+    let start = out.len();
+    out.resize(start + pad, 0);
+    rng.fill(&mut out[start..]);
+    // A multiple of 16 by construction.
+    let _ = crate::crypto::ige_encrypt(&mut out, &keys.key, &keys.iv);
+    out
+}
+
+pub(crate) fn malformed(step: &'static str) -> impl Fn(tl_runtime::Error) -> HandshakeError {
+    move |e| HandshakeError::Malformed {
+        step,
+        detail: e.to_string(),
+    }
+}

@@ -1,0 +1,407 @@
+//! The server side of the key exchange, with the server-side checklist of PROTOCOL.md 1.4.
+
+use super::{HandshakeError, Outcome, be_bytes, be_u64, malformed, open_with_hash, seal_with_hash};
+use crate::crypto::{
+    AesKeyIv, AuthKey, Random, RsaPublicKey, auth_key_aux_hash, check_g_a, generate_pq,
+    new_nonce_hash, rsa_pad_decrypt, server_salt, tmp_aes_key_iv,
+};
+use crate::tl::{enums, functions, types};
+use num_bigint::BigUint;
+use tl_runtime::{Deserialize, Identifiable, Serialize};
+
+/// How long a handshake may take from `req_pq_multi` to the end.
+pub const HANDSHAKE_TTL_SECS: i64 = 600;
+
+/// The server's key and settings.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// The public half of the server's RSA key.
+    pub key: RsaPublicKey,
+    /// Its private exponent.
+    pub private_exponent: BigUint,
+    /// This server's data center id.
+    pub dc: i32,
+    /// The longest lifetime granted to a temporary key, in seconds.
+    pub max_temp_expires_in: i32,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the private key.
+        f.debug_struct("ServerConfig")
+            .field("fingerprint", &self.key.fingerprint())
+            .field("dc", &self.dc)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerStep {
+    /// Send this body in an unencrypted message.
+    Send(Vec<u8>),
+    /// Send this body (`dh_gen_ok`); the key is created.
+    Done {
+        /// The `dh_gen_ok` body.
+        send: Vec<u8>,
+        /// The new key and its salt.
+        outcome: Outcome,
+    },
+}
+
+enum State {
+    Start,
+    IssuedPq {
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        pq: u64,
+        p: u64,
+        q: u64,
+    },
+    SentDh {
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        new_nonce: [u8; 32],
+        a: BigUint,
+        keys: AesKeyIv,
+        expires_at: Option<i64>,
+        retry_id: i64,
+    },
+    Over,
+}
+
+/// One key exchange on the server, one message at a time.
+pub struct ServerHandshake {
+    config: ServerConfig,
+    state: State,
+    started: Option<i64>,
+    /// The last request and its answer, re-sent as they were if the request repeats.
+    last: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for ServerHandshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerHandshake { .. }")
+    }
+}
+
+fn dh_prime() -> &'static [u8; 256] {
+    &crate::crypto::dh::TELEGRAM_DH_PRIME
+}
+
+const G: u32 = 3;
+
+impl ServerHandshake {
+    /// A handshake waiting for `req_pq_multi`.
+    pub fn new(config: ServerConfig) -> Self {
+        ServerHandshake {
+            config,
+            state: State::Start,
+            started: None,
+            last: None,
+        }
+    }
+
+    /// Takes the client's next message. `key_id_taken` says whether an auth_key_id is already
+    /// in use (a colliding new key is answered with `dh_gen_retry`). Any error ends the
+    /// handshake; answer it with [`HandshakeError::transport_code`].
+    pub fn receive(
+        &mut self,
+        body: &[u8],
+        now: i64,
+        rng: &mut impl Random,
+        key_id_taken: &mut impl FnMut(&[u8; 8]) -> bool,
+    ) -> Result<ServerStep, HandshakeError> {
+        if let Some((request, answer)) = &self.last {
+            if request == body {
+                return Ok(ServerStep::Send(answer.clone()));
+            }
+        }
+        if self.started.is_some_and(|t| now - t > HANDSHAKE_TTL_SECS) {
+            self.state = State::Over;
+            return Err(HandshakeError::Finished);
+        }
+        let state = std::mem::replace(&mut self.state, State::Over);
+        let result = match state {
+            State::Start => self.on_req_pq(body, now, rng),
+            State::IssuedPq {
+                nonce,
+                server_nonce,
+                pq,
+                p,
+                q,
+            } => self.on_req_dh(nonce, server_nonce, (pq, p, q), body, now, rng),
+            State::SentDh {
+                nonce,
+                server_nonce,
+                new_nonce,
+                a,
+                keys,
+                expires_at,
+                retry_id,
+            } => self.on_set_client_dh(
+                nonce,
+                server_nonce,
+                new_nonce,
+                a,
+                keys,
+                expires_at,
+                retry_id,
+                body,
+                key_id_taken,
+            ),
+            State::Over => Err(HandshakeError::Finished),
+        };
+        match &result {
+            Ok(ServerStep::Send(answer)) => self.last = Some((body.to_vec(), answer.clone())),
+            Ok(ServerStep::Done { .. }) | Err(_) => self.last = None,
+        }
+        if result.is_err() {
+            self.state = State::Over;
+        }
+        result
+    }
+
+    fn on_req_pq(
+        &mut self,
+        body: &[u8],
+        now: i64,
+        rng: &mut impl Random,
+    ) -> Result<ServerStep, HandshakeError> {
+        let id = tl_runtime::Reader::new(body.to_vec())
+            .read_u32()
+            .map_err(malformed("req_pq"))?;
+        let nonce = match id {
+            functions::ReqPqMulti::CONSTRUCTOR_ID => {
+                functions::ReqPqMulti::from_bytes(body.to_vec())
+                    .map_err(malformed("req_pq_multi"))?
+                    .nonce
+            }
+            functions::ReqPq::CONSTRUCTOR_ID => {
+                functions::ReqPq::from_bytes(body.to_vec())
+                    .map_err(malformed("req_pq"))?
+                    .nonce
+            }
+            id => {
+                return Err(HandshakeError::Unexpected {
+                    id,
+                    step: "req_pq_multi",
+                });
+            }
+        };
+        let mut server_nonce = [0u8; 16];
+        rng.fill(&mut server_nonce);
+        let (pq, p, q) = generate_pq(rng);
+        let answer = enums::ResPQ::from(types::ResPQ {
+            nonce,
+            server_nonce,
+            pq: be_bytes(pq).into(),
+            server_public_key_fingerprints: vec![self.config.key.fingerprint()],
+        });
+        self.started = Some(now);
+        self.state = State::IssuedPq {
+            nonce,
+            server_nonce,
+            pq,
+            p,
+            q,
+        };
+        Ok(ServerStep::Send(answer.to_bytes()))
+    }
+
+    fn on_req_dh(
+        &mut self,
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        (pq, p, q): (u64, u64, u64),
+        body: &[u8],
+        now: i64,
+        rng: &mut impl Random,
+    ) -> Result<ServerStep, HandshakeError> {
+        let req = functions::ReqDhParams::from_bytes(body.to_vec())
+            .map_err(malformed("req_DH_params"))?;
+        if req.nonce != nonce || req.server_nonce != server_nonce {
+            return Err(HandshakeError::NonceMismatch {
+                step: "req_DH_params",
+            });
+        }
+        if be_u64(&req.p) != Some(p) || be_u64(&req.q) != Some(q) {
+            return Err(HandshakeError::BadPq);
+        }
+        if req.public_key_fingerprint != self.config.key.fingerprint() {
+            return Err(HandshakeError::UnknownKey {
+                fingerprints: vec![req.public_key_fingerprint],
+            });
+        }
+        let data = rsa_pad_decrypt(
+            &req.encrypted_data,
+            &self.config.key,
+            &self.config.private_exponent,
+        )?;
+        let mut reader = tl_runtime::Reader::new(data.to_vec());
+        let inner =
+            enums::PQInnerData::deserialize(&mut reader).map_err(malformed("p_q_inner_data"))?;
+        let (fields, dc, expires_in) = match inner {
+            enums::PQInnerData::PQInnerData(d) => (
+                (d.pq, d.p, d.q, d.nonce, d.server_nonce, d.new_nonce),
+                None,
+                None,
+            ),
+            enums::PQInnerData::Dc(d) => (
+                (d.pq, d.p, d.q, d.nonce, d.server_nonce, d.new_nonce),
+                Some(d.dc),
+                None,
+            ),
+            enums::PQInnerData::Temp(d) => (
+                (d.pq, d.p, d.q, d.nonce, d.server_nonce, d.new_nonce),
+                None,
+                Some(d.expires_in),
+            ),
+            enums::PQInnerData::TempDc(d) => (
+                (d.pq, d.p, d.q, d.nonce, d.server_nonce, d.new_nonce),
+                Some(d.dc),
+                Some(d.expires_in),
+            ),
+        };
+        let (inner_pq, inner_p, inner_q, inner_nonce, inner_server_nonce, new_nonce) = fields;
+        if inner_nonce != nonce || inner_server_nonce != server_nonce {
+            return Err(HandshakeError::NonceMismatch {
+                step: "p_q_inner_data",
+            });
+        }
+        if be_u64(&inner_pq) != Some(pq)
+            || be_u64(&inner_p) != Some(p)
+            || be_u64(&inner_q) != Some(q)
+        {
+            return Err(HandshakeError::BadPq);
+        }
+        if let Some(requested) = dc {
+            // Test DCs add 10000, media DCs are negative: the number itself must be ours.
+            if requested.unsigned_abs() % 10_000 != self.config.dc.unsigned_abs() % 10_000 {
+                return Err(HandshakeError::WrongDc {
+                    requested,
+                    ours: self.config.dc,
+                });
+            }
+        }
+        let expires_at = match expires_in {
+            Some(e) if e <= 0 || e > self.config.max_temp_expires_in => {
+                return Err(HandshakeError::BadExpiry { expires_in: e });
+            }
+            Some(e) => Some(now + i64::from(e)),
+            None => None,
+        };
+        let prime = BigUint::from_bytes_be(dh_prime());
+        let (a, g_a) = loop {
+            let mut a = [0u8; 256];
+            rng.fill(&mut a);
+            let a = BigUint::from_bytes_be(&a);
+            let g_a = BigUint::from(G).modpow(&a, &prime).to_bytes_be();
+            if check_g_a(&g_a, dh_prime()).is_ok() {
+                break (a, g_a);
+            }
+        };
+        let keys = tmp_aes_key_iv(&new_nonce, &server_nonce);
+        let inner = enums::ServerDhInnerData::from(types::ServerDhInnerData {
+            nonce,
+            server_nonce,
+            g: G as i32,
+            dh_prime: dh_prime().to_vec().into(),
+            g_a: g_a.into(),
+            server_time: now as i32,
+        });
+        let encrypted_answer = seal_with_hash(&inner.to_bytes(), &keys, rng);
+        let answer = enums::ServerDhParams::from(types::ServerDhParamsOk {
+            nonce,
+            server_nonce,
+            encrypted_answer: encrypted_answer.into(),
+        });
+        self.state = State::SentDh {
+            nonce,
+            server_nonce,
+            new_nonce,
+            a,
+            keys,
+            expires_at,
+            retry_id: 0,
+        };
+        Ok(ServerStep::Send(answer.to_bytes()))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_set_client_dh(
+        &mut self,
+        nonce: [u8; 16],
+        server_nonce: [u8; 16],
+        new_nonce: [u8; 32],
+        a: BigUint,
+        keys: AesKeyIv,
+        expires_at: Option<i64>,
+        expected_retry_id: i64,
+        body: &[u8],
+        key_id_taken: &mut impl FnMut(&[u8; 8]) -> bool,
+    ) -> Result<ServerStep, HandshakeError> {
+        let req = functions::SetClientDhParams::from_bytes(body.to_vec())
+            .map_err(malformed("set_client_DH_params"))?;
+        if req.nonce != nonce || req.server_nonce != server_nonce {
+            return Err(HandshakeError::NonceMismatch {
+                step: "set_client_DH_params",
+            });
+        }
+        let enums::ClientDhInnerData::ClientDhInnerData(inner) =
+            open_with_hash::<enums::ClientDhInnerData>(
+                &req.encrypted_data,
+                &keys,
+                "client_DH_inner_data",
+            )?;
+        if inner.nonce != nonce || inner.server_nonce != server_nonce {
+            return Err(HandshakeError::NonceMismatch {
+                step: "client_DH_inner_data",
+            });
+        }
+        if inner.retry_id != expected_retry_id {
+            return Err(HandshakeError::BadRetryId {
+                retry_id: inner.retry_id,
+            });
+        }
+        check_g_a(&inner.g_b, dh_prime())?;
+        let prime = BigUint::from_bytes_be(dh_prime());
+        let key = BigUint::from_bytes_be(&inner.g_b)
+            .modpow(&a, &prime)
+            .to_bytes_be();
+        let mut auth_key = [0u8; 256];
+        auth_key[256 - key.len().min(256)..].copy_from_slice(&key[key.len().saturating_sub(256)..]);
+        let auth_key = AuthKey::new(auth_key);
+        if key_id_taken(&auth_key.id()) {
+            let answer = enums::SetClientDhParamsAnswer::from(types::DhGenRetry {
+                nonce,
+                server_nonce,
+                new_nonce_hash2: new_nonce_hash(&new_nonce, 2, auth_key.bytes()),
+            });
+            self.state = State::SentDh {
+                nonce,
+                server_nonce,
+                new_nonce,
+                a,
+                keys,
+                expires_at,
+                retry_id: i64::from_le_bytes(auth_key_aux_hash(auth_key.bytes())),
+            };
+            return Ok(ServerStep::Send(answer.to_bytes()));
+        }
+        let answer = enums::SetClientDhParamsAnswer::from(types::DhGenOk {
+            nonce,
+            server_nonce,
+            new_nonce_hash1: new_nonce_hash(&new_nonce, 1, auth_key.bytes()),
+        });
+        Ok(ServerStep::Done {
+            send: answer.to_bytes(),
+            outcome: Outcome {
+                server_salt: server_salt(&new_nonce, &server_nonce),
+                auth_key,
+                time_offset: 0,
+                expires_at,
+            },
+        })
+    }
+}
