@@ -8,6 +8,7 @@
 
 pub mod crypto;
 pub mod handshake;
+pub mod session;
 pub mod transport;
 
 /// The MTProto service layer (handshake and service messages), generated at build time from

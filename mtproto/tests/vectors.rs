@@ -422,3 +422,44 @@ fn real_server_packet_through_the_checked_decrypt_path() {
         Err(DecryptError::Invalid)
     );
 }
+
+#[test]
+fn msg_id_and_seqno_examples() {
+    use mtproto::session::{MsgIdGenerator, MsgKind, SeqNo};
+    let v = load("msg_id_seqno_examples.json");
+    for case in v["examples"].as_array().unwrap() {
+        let kind = match case["kind"].as_str().unwrap() {
+            "client" => MsgKind::Client,
+            "server response" => MsgKind::ServerResponse,
+            _ => MsgKind::ServerInitiated,
+        };
+        let now = std::time::Duration::new(
+            case["unix"].as_u64().unwrap(),
+            case["frac_ns"].as_u64().unwrap() as u32,
+        );
+        let id = MsgIdGenerator::default().next(now, kind);
+        assert_eq!(id, case["msg_id"].as_i64().unwrap(), "{}", case["kind"]);
+        assert_eq!(id.to_le_bytes().to_vec(), hex(&case["hex_le"]));
+    }
+    for case in v["seqno_examples"].as_array().unwrap() {
+        let mut s = SeqNo::default();
+        for _ in 0..case["sent_before"].as_u64().unwrap() {
+            s.next(true);
+        }
+        assert_eq!(
+            i64::from(s.next(case["content_related"].as_bool().unwrap())),
+            case["seqno"].as_i64().unwrap()
+        );
+    }
+}
+
+#[test]
+fn hand_parsed_service_ids_match_the_constants() {
+    use mtproto::session::{GZIP_PACKED_ID, MSG_CONTAINER_ID, RPC_RESULT_ID};
+    let text = load("protocol_constants.json")["service_constructor_ids"]
+        .to_string()
+        .to_ascii_lowercase();
+    for id in [MSG_CONTAINER_ID, GZIP_PACKED_ID, RPC_RESULT_ID] {
+        assert!(text.contains(&format!("{id:08x}")), "{id:08x}");
+    }
+}
