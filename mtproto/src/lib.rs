@@ -7,6 +7,7 @@
 //! handshake state machines and sessions build on them.
 
 pub mod crypto;
+pub mod files;
 pub mod handshake;
 pub mod session;
 pub mod transport;
