@@ -1,0 +1,195 @@
+//! Prints MTProto core figures measured in one run on this machine:
+//!
+//! - AES-256-IGE encryption in MiB/s on 1 MiB and 1 KiB buffers: ours, grammers-crypto, and
+//!   `openssl speed -evp aes-256-cbc` (the ceiling: IGE is as sequential as CBC encryption);
+//! - encrypt + decrypt of a 512 KiB `upload.saveFilePart` message;
+//! - server CPU time per completed handshake.
+//!
+//! Run: `cargo run --release -p mtproto-bench`.
+
+use mtproto::crypto::{
+    AuthKey, PlainMessage, RsaPublicKey, Side, decrypt_message, encrypt_message, ige_encrypt,
+};
+use mtproto::handshake::{
+    ClientConfig, ClientHandshake, ClientStep, ServerConfig, ServerHandshake, ServerStep,
+};
+use num_bigint::BigUint;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+fn rng(seed: u64) -> impl FnMut(&mut [u8]) {
+    let mut state = seed | 1;
+    move |buf: &mut [u8]| {
+        for b in buf {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *b = (state >> 11) as u8;
+        }
+    }
+}
+
+/// Bytes per second of `f` processing `bytes` bytes per call, over about `budget`.
+fn throughput(bytes: usize, budget: Duration, mut f: impl FnMut()) -> f64 {
+    f();
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < budget {
+        f();
+        calls += 1;
+    }
+    (calls as f64 * bytes as f64) / start.elapsed().as_secs_f64()
+}
+
+fn mib(rate: f64) -> f64 {
+    rate / (1024.0 * 1024.0)
+}
+
+/// OpenSSL's AES-256-CBC encryption speed for `bytes`-byte blocks, in bytes per second.
+fn openssl_cbc(bytes: usize) -> Option<f64> {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "speed",
+            "-elapsed",
+            "-seconds",
+            "2",
+            "-bytes",
+            &bytes.to_string(),
+            "-evp",
+            "aes-256-cbc",
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The last line: "AES-256-CBC   123456.78k" (thousands of bytes per second).
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.to_ascii_lowercase().starts_with("aes-256-cbc"))?;
+    let value = line.split_whitespace().last()?.trim_end_matches('k');
+    value.parse::<f64>().ok().map(|k| k * 1000.0)
+}
+
+const TEST_N: &str = "e64d73e5c4f976dec12028f98195ca650c5d54df9dd0b8432c3118cb72b2a412d338f630415b08ffa416b5e5e4164e5cd51951c99a68773586fbce40c88065c90a06ec5a090a905b1d2fe05bea95813c3badef91348832c16bd2f6b4737418d5211c5752e5fb6e30bd2316e70196fce63eb40c88866f590223ae9d4aac0cf0b83c89ed8cbbfe0c694d5d184654895a7064d5ef5429edee143422820ebc20656bacc2ef9f66cc5915f3656d0e37cd60aa00b73f72e37be80539b8c7386b774da4d246cedd991b70c1b88f41d0c2612a993bdfef04829eecfc1a4075a2f942274a44328b31daf02c4f731ab5058f468a91fae095146ebc3279f919ea3a65afc3a7";
+const TEST_D: &str = "3841c942e267f1e29e188609d4decb4efdc33abd5926a82c387a51cd38da6c7bf0bee45c8b4a7a9b3ff11043f50081e9e96042fb554d997928dd0fd8016263fac50945e904766126f0ad46480db8b1960e1a02005d6dbbc045df85c634c1b26335b05fa06f6f88ce3d157a3db9c4b148691ec0450559e3cb42fe1f8c23151223e8759e3c41fbf011a04c120a1615411b07ab7b9fdc1d8d4f3434cefae97e0c9af9dd572c6994f668ef9ea6c04c364aac9bcc94c8bed5fe4814db32871abeccf6bd55fbc4ad22cd62dbb724e368ae15d791b4b7c4df0ede876ec1bbbb89fa2ce24f8f5b4ca04a16ef73da934d7bd04c9c2bcf66d2758995916343273f1b4e5ff9";
+
+fn server_time_per_handshake(rounds: u32) -> Duration {
+    let n = BigUint::parse_bytes(TEST_N.as_bytes(), 16).unwrap_or_default();
+    let key = RsaPublicKey::new(&n.to_bytes_be(), &[1, 0, 1]).expect("2048-bit test key");
+    let d = BigUint::parse_bytes(TEST_D.as_bytes(), 16).unwrap_or_default();
+    let config = ServerConfig {
+        key: key.clone(),
+        private_exponent: d,
+        dc: 2,
+        max_temp_expires_in: 86_400,
+    };
+    let mut server_time = Duration::ZERO;
+    let mut crng = rng(7);
+    let mut srng = rng(9);
+    for _ in 0..rounds {
+        let client_config = ClientConfig {
+            keys: vec![key.clone()],
+            dc: Some(2),
+            temp_expires_in: None,
+        };
+        let (mut client, mut body) = ClientHandshake::start(client_config, &mut crng);
+        let mut server = ServerHandshake::new(config.clone());
+        loop {
+            let t = Instant::now();
+            let step = server
+                .receive(&body, 1_700_000_000, &mut srng, &mut |_| false)
+                .expect("server step");
+            server_time += t.elapsed();
+            match step {
+                ServerStep::Send(answer) => match client
+                    .receive(&answer, 1_700_000_000, &mut crng)
+                    .expect("client step")
+                {
+                    ClientStep::Send(next) => body = next,
+                    ClientStep::Done(_) => unreachable!("the server finishes first"),
+                },
+                ServerStep::Done { send, .. } => {
+                    black_box(
+                        client
+                            .receive(&send, 1_700_000_000, &mut crng)
+                            .expect("client done"),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    server_time / rounds
+}
+
+fn main() {
+    let budget = Duration::from_millis(
+        std::env::var("BENCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000),
+    );
+    let key = [7u8; 32];
+    let iv = [9u8; 32];
+    println!(
+        "mtproto-bench: {} ms per figure (BENCH_MS)",
+        budget.as_millis()
+    );
+    for size in [1 << 20, 1024] {
+        let mut buf = vec![0u8; size];
+        let ours = throughput(size, budget, || {
+            ige_encrypt(black_box(&mut buf), &key, &iv).unwrap_or(())
+        });
+        let theirs = throughput(size, budget, || {
+            grammers_crypto::aes::ige_encrypt(black_box(&mut buf), &key, &iv)
+        });
+        let openssl = openssl_cbc(size);
+        println!(
+            "AES-256-IGE encrypt {:>7} B: ours {:>8.1} MiB/s   grammers-crypto {:>8.1} MiB/s ({:.2}x)   openssl aes-256-cbc {}",
+            size,
+            mib(ours),
+            mib(theirs),
+            ours / theirs,
+            match openssl {
+                Some(rate) => format!("{:>8.1} MiB/s (ours = {:.2} of it)", mib(rate), ours / rate),
+                None => "not available".to_owned(),
+            }
+        );
+    }
+
+    let auth_key = AuthKey::new([5u8; 256]);
+    let mut r = rng(3);
+    // upload.saveFilePart#b304a621 file_id:long file_part:int bytes:bytes, 512 KiB of data.
+    let mut body = 0xb304_a621u32.to_le_bytes().to_vec();
+    body.extend_from_slice(&42i64.to_le_bytes());
+    body.extend_from_slice(&0i32.to_le_bytes());
+    body.extend_from_slice(&[254, 0, 0, 8]);
+    body.resize(body.len() + 512 * 1024, 0xab);
+    let message = PlainMessage {
+        salt: 1,
+        session_id: 2,
+        msg_id: 4 << 32,
+        seq_no: 1,
+        body,
+    };
+    let size = message.body.len();
+    let rate = throughput(size, budget, || {
+        let packet = encrypt_message(&auth_key, Side::Client, black_box(&message), &mut r);
+        black_box(decrypt_message(&auth_key, Side::Client, &packet).expect("decrypts"));
+    });
+    println!(
+        "encrypt+decrypt 512 KiB saveFilePart message: {:.2} ms per message ({:.1} MiB/s)",
+        size as f64 / rate * 1000.0,
+        mib(rate)
+    );
+
+    let rounds = std::env::var("HANDSHAKES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let per = server_time_per_handshake(rounds);
+    println!(
+        "server CPU time per completed handshake: {:.2} ms (mean of {rounds})",
+        per.as_secs_f64() * 1000.0
+    );
+}
