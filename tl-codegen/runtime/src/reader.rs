@@ -3,7 +3,7 @@
 use crate::{Error, ErrorKind};
 use bytes::Bytes;
 
-/// How deeply boxed values may nest before reading stops with [`Error::TooDeep`]; bounds
+/// How deeply boxed values may nest before reading stops with [`ErrorKind::TooDeep`]; bounds
 /// the stack a hostile message can make the reader use.
 pub const MAX_DEPTH: u32 = 64;
 
@@ -37,7 +37,7 @@ impl Reader {
         self.buf.len() - self.pos
     }
 
-    /// Fails with [`Error::TrailingBytes`] unless everything was read.
+    /// Fails with [`ErrorKind::TrailingBytes`] unless everything was read.
     pub fn finish(&self) -> Result<(), Error> {
         match self.remaining() {
             0 => Ok(()),
