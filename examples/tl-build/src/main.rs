@@ -84,6 +84,16 @@ mod tests {
         assert_eq!(types::PeerUser::CONSTRUCTOR_ID, crc32(line.as_bytes()));
     }
 
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_round_trip() {
+        let (message, _) = round_trip();
+        let json = serde_json::to_string(&message).unwrap();
+        assert!(json.contains("hello, **world**"), "{json}");
+        let back: enums::ChatMessage = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, message);
+    }
+
     /// CRC-32 (IEEE), bit by bit: enough for one check.
     fn crc32(data: &[u8]) -> u32 {
         let mut crc = !0u32;
