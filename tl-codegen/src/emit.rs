@@ -60,6 +60,14 @@ fn read_expr(wire: &Wire) -> TokenStream {
     }
 }
 
+/// The local that holds the flags word `name` while (de)serializing.
+fn flags_ident(name: &str) -> Ident {
+    Ident::new(
+        &format!("__flags_{}", name.to_ascii_lowercase()),
+        proc_macro2::Span::call_site(),
+    )
+}
+
 fn hex(id: u32) -> Literal {
     format!("0x{id:08x}_u32")
         .parse()
@@ -180,15 +188,11 @@ impl<'m, 's> Emitter<'m, 's> {
     /// The statements that write a definition's parameters (not its id).
     fn write_body(&self, def: &Definition, fields: &[Field<'_>]) -> TokenStream {
         let mut out = TokenStream::new();
-        let mut flag_words: HashMap<&str, Ident> = HashMap::new();
         let mut field_iter = fields.iter();
         for param in &def.params {
             match &param.kind {
                 ParameterKind::Flags => {
-                    let word = Ident::new(
-                        &format!("__flags_{}", param.name.to_ascii_lowercase()),
-                        proc_macro2::Span::call_site(),
-                    );
+                    let word = flags_ident(&param.name);
                     let mut groups: BTreeMap<u32, Vec<&Field<'_>>> = BTreeMap::new();
                     for f in fields
                         .iter()
@@ -221,7 +225,6 @@ impl<'m, 's> Emitter<'m, 's> {
                         let #word: u32 = 0 #(| #terms)*;
                         ::tl_runtime::Serialize::serialize(&#word, __out);
                     });
-                    flag_words.insert(param.name.as_str(), word);
                 }
                 ParameterKind::Value { .. } => {
                     let Some(field) = field_iter.next() else {
@@ -237,9 +240,7 @@ impl<'m, 's> Emitter<'m, 's> {
                         Some((word, bit)) => {
                             let write = write_expr(&wire(field.tl), quote!(__v));
                             let mask = 1u32 << bit;
-                            let word = flag_words.get(word).cloned().unwrap_or_else(|| {
-                                Ident::new("__flags_missing", proc_macro2::Span::call_site())
-                            });
+                            let word = flags_ident(word);
                             out.extend(quote! {
                                 if #word & #mask != 0 {
                                     if let ::std::option::Option::Some(__v) = &self.#id { #write; }
@@ -261,10 +262,7 @@ impl<'m, 's> Emitter<'m, 's> {
         for param in &def.params {
             match &param.kind {
                 ParameterKind::Flags => {
-                    let word = Ident::new(
-                        &format!("__flags_{}", param.name.to_ascii_lowercase()),
-                        proc_macro2::Span::call_site(),
-                    );
+                    let word = flags_ident(&param.name);
                     out.extend(
                         quote!(let #word: u32 = ::tl_runtime::Deserialize::deserialize(__reader)?;),
                     );
@@ -280,10 +278,7 @@ impl<'m, 's> Emitter<'m, 's> {
                             out.extend(quote!(let #id: #ty = #read;));
                         }
                         Some((word, bit)) => {
-                            let word = Ident::new(
-                                &format!("__flags_{}", word.to_ascii_lowercase()),
-                                proc_macro2::Span::call_site(),
-                            );
+                            let word = flags_ident(word);
                             let mask = 1u32 << bit;
                             if field.is_bool_flag {
                                 out.extend(quote!(let #id: bool = #word & #mask != 0;));

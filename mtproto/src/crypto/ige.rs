@@ -41,7 +41,13 @@ pub fn ige_encrypt(data: &mut [u8], key: &[u8; 32], iv: &[u8; 32]) -> Result<(),
     if data.len() % 16 != 0 {
         return Err(IgeError { len: data.len() });
     }
-    let cipher = Aes256::new(GenericArray::from_slice(key));
+    ige_encrypt_with(&Aes256::new(GenericArray::from_slice(key)), data, iv);
+    Ok(())
+}
+
+/// IGE encryption with any 128-bit block cipher (AES-256 in MTProto; AES-128 for the
+/// OpenSSL vectors in the tests). `data` is a whole number of blocks.
+fn ige_encrypt_with<C: BlockEncrypt>(cipher: &C, data: &mut [u8], iv: &[u8; 32]) {
     let (mut prev_cipher, mut prev_plain) = split_iv(iv);
     for chunk in data.chunks_exact_mut(16) {
         let mut plain = [0u8; 16];
@@ -54,7 +60,6 @@ pub fn ige_encrypt(data: &mut [u8], key: &[u8; 32], iv: &[u8; 32]) -> Result<(),
         prev_cipher = block;
         prev_plain = plain;
     }
-    Ok(())
 }
 
 /// Decrypts `data` in place with AES-256-IGE.
@@ -81,19 +86,7 @@ pub fn ige_decrypt(data: &mut [u8], key: &[u8; 32], iv: &[u8; 32]) -> Result<(),
 /// AES-128-IGE, only to check the implementation against OpenSSL's published vectors.
 #[cfg(test)]
 pub(crate) fn ige_encrypt_128(data: &mut [u8], key: &[u8; 16], iv: &[u8; 32]) {
-    let cipher = aes::Aes128::new(GenericArray::from_slice(key));
-    let (mut prev_cipher, mut prev_plain) = split_iv(iv);
-    for chunk in data.chunks_exact_mut(16) {
-        let mut plain = [0u8; 16];
-        plain.copy_from_slice(chunk);
-        let mut block = plain;
-        xor16(&mut block, &prev_cipher);
-        cipher.encrypt_block(GenericArray::from_mut_slice(&mut block));
-        xor16(&mut block, &prev_plain);
-        chunk.copy_from_slice(&block);
-        prev_cipher = block;
-        prev_plain = plain;
-    }
+    ige_encrypt_with(&aes::Aes128::new(GenericArray::from_slice(key)), data, iv);
 }
 
 #[cfg(test)]

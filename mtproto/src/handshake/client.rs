@@ -1,12 +1,14 @@
 //! The client side of the key exchange.
 
-use super::{HandshakeError, Outcome, be_bytes, be_u64, malformed, open_with_hash, seal_with_hash};
+use super::{
+    HandshakeError, Outcome, be_bytes, be_u64, dh_keypair, dh_shared_key, malformed,
+    open_with_hash, seal_with_hash,
+};
 use crate::crypto::{
     AesKeyIv, AuthKey, Random, RsaPublicKey, auth_key_aux_hash, check_dh_params, check_g_a,
     factorize_pq, new_nonce_hash, rsa_pad_encrypt, server_salt, tmp_aes_key_iv,
 };
 use crate::tl::{enums, functions, types};
-use num_bigint::BigUint;
 use tl_runtime::{Deserialize, Serialize};
 
 /// What a client needs to know to create a key.
@@ -285,19 +287,8 @@ impl ClientHandshake {
         time_offset: i32,
         rng: &mut impl Random,
     ) -> Result<ClientStep, HandshakeError> {
-        let p = BigUint::from_bytes_be(&dh.prime);
-        let (b, g_b) = loop {
-            let mut b = [0u8; 256];
-            rng.fill(&mut b);
-            let b = BigUint::from_bytes_be(&b);
-            let g_b = BigUint::from(dh.g).modpow(&b, &p).to_bytes_be();
-            if check_g_a(&g_b, &dh.prime).is_ok() {
-                break (b, g_b);
-            }
-        };
-        let key = BigUint::from_bytes_be(&dh.g_a).modpow(&b, &p).to_bytes_be();
-        let mut auth_key = [0u8; 256];
-        auth_key[256 - key.len().min(256)..].copy_from_slice(&key[key.len().saturating_sub(256)..]);
+        let (b, g_b) = dh_keypair(dh.g, &dh.prime, rng);
+        let auth_key = dh_shared_key(&dh.g_a, &b, &dh.prime);
         let inner = types::ClientDhInnerData {
             nonce,
             server_nonce,
@@ -319,7 +310,7 @@ impl ClientHandshake {
             server_nonce,
             new_nonce,
             dh,
-            auth_key: AuthKey::new(auth_key),
+            auth_key,
             time_offset,
         };
         Ok(ClientStep::Send(request.to_bytes()))

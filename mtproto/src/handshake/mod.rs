@@ -224,6 +224,42 @@ pub(crate) fn seal_with_hash(
     out
 }
 
+/// A fresh DH secret and its public value `g^secret mod p`, redrawn until the public value is
+/// in the safe range.
+pub(crate) fn dh_keypair(
+    g: u32,
+    prime: &[u8],
+    rng: &mut impl crate::crypto::Random,
+) -> (num_bigint::BigUint, Vec<u8>) {
+    let p = num_bigint::BigUint::from_bytes_be(prime);
+    loop {
+        let mut secret = [0u8; 256];
+        rng.fill(&mut secret);
+        let secret = num_bigint::BigUint::from_bytes_be(&secret);
+        let public = num_bigint::BigUint::from(g)
+            .modpow(&secret, &p)
+            .to_bytes_be();
+        if crate::crypto::check_g_a(&public, prime).is_ok() {
+            return (secret, public);
+        }
+    }
+}
+
+/// The shared key `peer_public^secret mod p`, as 256 big-endian bytes.
+pub(crate) fn dh_shared_key(
+    peer_public: &[u8],
+    secret: &num_bigint::BigUint,
+    prime: &[u8],
+) -> AuthKey {
+    let p = num_bigint::BigUint::from_bytes_be(prime);
+    let key = num_bigint::BigUint::from_bytes_be(peer_public)
+        .modpow(secret, &p)
+        .to_bytes_be();
+    let mut bytes = [0u8; 256];
+    bytes[256 - key.len().min(256)..].copy_from_slice(&key[key.len().saturating_sub(256)..]);
+    AuthKey::new(bytes)
+}
+
 pub(crate) fn malformed(step: &'static str) -> impl Fn(tl_runtime::Error) -> HandshakeError {
     move |e| HandshakeError::Malformed {
         step,

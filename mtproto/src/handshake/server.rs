@@ -1,9 +1,12 @@
 //! The server side of the key exchange, with the server-side checklist of PROTOCOL.md 1.4.
 
-use super::{HandshakeError, Outcome, be_bytes, be_u64, malformed, open_with_hash, seal_with_hash};
+use super::{
+    HandshakeError, Outcome, be_bytes, be_u64, dh_keypair, dh_shared_key, malformed,
+    open_with_hash, seal_with_hash,
+};
 use crate::crypto::{
-    AesKeyIv, AuthKey, Random, RsaPublicKey, auth_key_aux_hash, check_g_a, generate_pq,
-    new_nonce_hash, rsa_pad_decrypt, server_salt, tmp_aes_key_iv,
+    AesKeyIv, Random, RsaPublicKey, auth_key_aux_hash, check_g_a, generate_pq, new_nonce_hash,
+    rsa_pad_decrypt, server_salt, tmp_aes_key_iv,
 };
 use crate::tl::{enums, functions, types};
 use num_bigint::BigUint;
@@ -291,16 +294,7 @@ impl ServerHandshake {
             Some(e) => Some(now + i64::from(e)),
             None => None,
         };
-        let prime = BigUint::from_bytes_be(dh_prime());
-        let (a, g_a) = loop {
-            let mut a = [0u8; 256];
-            rng.fill(&mut a);
-            let a = BigUint::from_bytes_be(&a);
-            let g_a = BigUint::from(G).modpow(&a, &prime).to_bytes_be();
-            if check_g_a(&g_a, dh_prime()).is_ok() {
-                break (a, g_a);
-            }
-        };
+        let (a, g_a) = dh_keypair(G, dh_prime(), rng);
         let keys = tmp_aes_key_iv(&new_nonce, &server_nonce);
         let inner = enums::ServerDhInnerData::from(types::ServerDhInnerData {
             nonce,
@@ -365,13 +359,7 @@ impl ServerHandshake {
             });
         }
         check_g_a(&inner.g_b, dh_prime())?;
-        let prime = BigUint::from_bytes_be(dh_prime());
-        let key = BigUint::from_bytes_be(&inner.g_b)
-            .modpow(&a, &prime)
-            .to_bytes_be();
-        let mut auth_key = [0u8; 256];
-        auth_key[256 - key.len().min(256)..].copy_from_slice(&key[key.len().saturating_sub(256)..]);
-        let auth_key = AuthKey::new(auth_key);
+        let auth_key = dh_shared_key(&inner.g_b, &a, dh_prime());
         if key_id_taken(&auth_key.id()) {
             let answer = enums::SetClientDhParamsAnswer::from(types::DhGenRetry {
                 nonce,
