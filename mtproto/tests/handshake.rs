@@ -23,6 +23,7 @@ fn client_config(temp: Option<i32>) -> ClientConfig {
         keys: vec![test_key().0],
         dc: Some(2),
         temp_expires_in: temp,
+        legacy_rsa: false,
     }
 }
 
@@ -67,6 +68,15 @@ fn our_client_and_server_agree_on_a_key() {
     assert_eq!(client.server_salt, server.server_salt);
     assert_eq!(client.time_offset, -5);
     assert_eq!((client.expires_at, server.expires_at), (None, None));
+}
+
+#[test]
+fn the_server_accepts_the_legacy_rsa_padding_of_telethon() {
+    let mut config = client_config(None);
+    config.legacy_rsa = true;
+    let (client, server, trips) = run(config, |_| false);
+    assert_eq!(trips, 3);
+    assert_eq!(client.auth_key, server.auth_key);
 }
 
 #[test]
@@ -134,6 +144,7 @@ fn grammers_transcript_against_the_test_dc() {
         // grammers sent the legacy p_q_inner_data, without a DC.
         dc: None,
         temp_expires_in: None,
+        legacy_rsa: false,
     };
     let (mut client, step1) = ClientHandshake::start(config, &mut r);
     assert_eq!(step1, s("step1_request"));

@@ -127,6 +127,7 @@ fn handshakes_never_panic() {
                 keys: vec![key.clone()],
                 dc: Some(2),
                 temp_expires_in: None,
+                legacy_rsa: false,
             },
             &mut r,
         );

@@ -91,6 +91,7 @@ fn server_time_per_handshake(rounds: u32) -> Duration {
             keys: vec![key.clone()],
             dc: Some(2),
             temp_expires_in: None,
+            legacy_rsa: false,
         };
         let (mut client, mut body) = ClientHandshake::start(client_config, &mut crng);
         let mut server = ServerHandshake::new(config.clone());

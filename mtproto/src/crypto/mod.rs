@@ -15,7 +15,10 @@ pub use kdf::{
     new_nonce_hash, quick_ack_token, server_salt, tmp_aes_key_iv,
 };
 pub use message::{AuthKey, DecryptError, PlainMessage, decrypt_message, encrypt_message};
-pub use rsa::{RsaError, RsaPublicKey, rsa_pad_decrypt, rsa_pad_encrypt};
+pub use rsa::{
+    RsaError, RsaPublicKey, rsa_legacy_encrypt, rsa_legacy_open, rsa_pad_decrypt, rsa_pad_encrypt,
+    rsa_pad_open, rsa_private_block,
+};
 
 /// Fills buffers with random bytes; the caller decides where randomness comes from.
 pub trait Random {

@@ -138,6 +138,15 @@ pub fn rsa_pad_decrypt(
     key: &RsaPublicKey,
     d: &BigUint,
 ) -> Result<[u8; 192], RsaError> {
+    rsa_pad_open(&rsa_private_block(encrypted_data, key, d)?)
+}
+
+/// The raw RSA private operation on a 256-byte `encrypted_data` below the modulus.
+pub fn rsa_private_block(
+    encrypted_data: &[u8],
+    key: &RsaPublicKey,
+    d: &BigUint,
+) -> Result<[u8; 256], RsaError> {
     if encrypted_data.len() != 256 {
         return Err(RsaError::BadCiphertext);
     }
@@ -145,7 +154,11 @@ pub fn rsa_pad_decrypt(
     if c >= key.n {
         return Err(RsaError::BadCiphertext);
     }
-    let block = to_256(&c.modpow(d, &key.n));
+    Ok(to_256(&c.modpow(d, &key.n)))
+}
+
+/// Undoes RSA_PAD on a decrypted block (see [`rsa_pad_decrypt`]).
+pub fn rsa_pad_open(block: &[u8; 256]) -> Result<[u8; 192], RsaError> {
     let mut aes_encrypted = [0u8; 224];
     aes_encrypted.copy_from_slice(&block[32..]);
     let aes_hash: [u8; 32] = Sha256::digest(aes_encrypted).into();
@@ -171,4 +184,33 @@ pub fn rsa_pad_decrypt(
         return Err(RsaError::HashMismatch);
     }
     Ok(data_with_padding)
+}
+
+/// The legacy padding that Telethon and kurigram still send: `SHA1(data) ‖ data ‖ random`
+/// to 255 bytes, then RSA. `data` is at most 235 bytes.
+pub fn rsa_legacy_encrypt(
+    data: &[u8],
+    key: &RsaPublicKey,
+    rng: &mut impl Random,
+) -> Result<[u8; 256], RsaError> {
+    if data.len() > 235 {
+        return Err(RsaError::DataTooLong { len: data.len() });
+    }
+    let mut block = [0u8; 256];
+    let hash: [u8; 20] = Sha1::digest(data).into();
+    block[1..21].copy_from_slice(&hash);
+    block[21..21 + data.len()].copy_from_slice(data);
+    rng.fill(&mut block[21 + data.len()..]);
+    Ok(key.apply(&block))
+}
+
+/// Splits a decrypted legacy block into the SHA1 it carries and the data after it (with its
+/// random padding); the caller reads the TL object and checks the SHA1 over exactly its bytes.
+pub fn rsa_legacy_open(block: &[u8; 256]) -> Result<([u8; 20], &[u8]), RsaError> {
+    if block[0] != 0 {
+        return Err(RsaError::BadCiphertext);
+    }
+    let mut hash = [0u8; 20];
+    hash.copy_from_slice(&block[1..21]);
+    Ok((hash, &block[21..]))
 }

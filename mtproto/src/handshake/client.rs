@@ -6,7 +6,7 @@ use super::{
 };
 use crate::crypto::{
     AesKeyIv, AuthKey, Random, RsaPublicKey, auth_key_aux_hash, check_dh_params, check_g_a,
-    factorize_pq, new_nonce_hash, rsa_pad_encrypt, server_salt, tmp_aes_key_iv,
+    factorize_pq, new_nonce_hash, rsa_legacy_encrypt, rsa_pad_encrypt, server_salt, tmp_aes_key_iv,
 };
 use crate::tl::{enums, functions, types};
 use tl_runtime::{Deserialize, Serialize};
@@ -21,6 +21,9 @@ pub struct ClientConfig {
     pub dc: Option<i32>,
     /// `Some(seconds)` creates a temporary key with that lifetime (for PFS).
     pub temp_expires_in: Option<i32>,
+    /// Encrypt `p_q_inner_data` with the legacy SHA1 padding instead of RSA_PAD, as Telethon
+    /// and kurigram do (servers must accept both).
+    pub legacy_rsa: bool,
 }
 
 /// What the client does next.
@@ -213,7 +216,11 @@ impl ClientHandshake {
             }
             .into(),
         };
-        let encrypted = rsa_pad_encrypt(&inner.to_bytes(), key, rng)?;
+        let encrypted = if self.config.legacy_rsa {
+            rsa_legacy_encrypt(&inner.to_bytes(), key, rng)?
+        } else {
+            rsa_pad_encrypt(&inner.to_bytes(), key, rng)?
+        };
         let request = functions::ReqDhParams {
             nonce,
             server_nonce: res.server_nonce,

@@ -5,11 +5,12 @@ use super::{
     open_with_hash, seal_with_hash,
 };
 use crate::crypto::{
-    AesKeyIv, Random, RsaPublicKey, auth_key_aux_hash, check_g_a, generate_pq, new_nonce_hash,
-    rsa_pad_decrypt, server_salt, tmp_aes_key_iv,
+    AesKeyIv, Random, RsaError, RsaPublicKey, auth_key_aux_hash, check_g_a, generate_pq,
+    new_nonce_hash, rsa_legacy_open, rsa_pad_open, rsa_private_block, server_salt, tmp_aes_key_iv,
 };
 use crate::tl::{enums, functions, types};
 use num_bigint::BigUint;
+use sha1::Digest as _;
 use tl_runtime::{Deserialize, Identifiable, Serialize};
 
 /// How long a handshake may take from `req_pq_multi` to the end.
@@ -86,6 +87,29 @@ impl std::fmt::Debug for ServerHandshake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ServerHandshake { .. }")
     }
+}
+
+/// Decrypts `p_q_inner_data` sent with RSA_PAD (MTProto 2.0) or with the legacy SHA1 padding
+/// (Telethon, kurigram), with one RSA private operation.
+fn open_inner_data(
+    encrypted: &[u8],
+    config: &ServerConfig,
+) -> Result<enums::PQInnerData, HandshakeError> {
+    let block = rsa_private_block(encrypted, &config.key, &config.private_exponent)?;
+    if let Ok(data) = rsa_pad_open(&block) {
+        let mut reader = tl_runtime::Reader::new(data.to_vec());
+        return enums::PQInnerData::deserialize(&mut reader).map_err(malformed("p_q_inner_data"));
+    }
+    let refused = HandshakeError::Rsa(RsaError::HashMismatch);
+    let (hash, data) = rsa_legacy_open(&block).map_err(|_| refused.clone())?;
+    let mut reader = tl_runtime::Reader::new(data.to_vec());
+    let inner = enums::PQInnerData::deserialize(&mut reader).map_err(|_| refused.clone())?;
+    let used = reader.position();
+    let computed: [u8; 20] = sha1::Sha1::digest(&data[..used]).into();
+    if computed != hash {
+        return Err(refused);
+    }
+    Ok(inner)
 }
 
 fn dh_prime() -> &'static [u8; 256] {
@@ -236,14 +260,7 @@ impl ServerHandshake {
                 fingerprints: vec![req.public_key_fingerprint],
             });
         }
-        let data = rsa_pad_decrypt(
-            &req.encrypted_data,
-            &self.config.key,
-            &self.config.private_exponent,
-        )?;
-        let mut reader = tl_runtime::Reader::new(data.to_vec());
-        let inner =
-            enums::PQInnerData::deserialize(&mut reader).map_err(malformed("p_q_inner_data"))?;
+        let inner = open_inner_data(&req.encrypted_data, &self.config)?;
         let (fields, dc, expires_in) = match inner {
             enums::PQInnerData::PQInnerData(d) => (
                 (d.pq, d.p, d.q, d.nonce, d.server_nonce, d.new_nonce),
