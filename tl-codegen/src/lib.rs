@@ -165,23 +165,10 @@ impl Config {
     /// Reads the schemas, generates, and writes the output if it changed. Prints the
     /// `cargo:rerun-if-changed` lines for the schema files. Returns the output path.
     pub fn generate(&self) -> Result<PathBuf, Error> {
-        let mut text = String::new();
         for path in &self.schemas {
             println!("cargo:rerun-if-changed={}", path.display());
-            let part = std::fs::read_to_string(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            // Each file starts in the types section.
-            if !text.is_empty() {
-                text.push_str("\n---types---\n");
-            }
-            text.push_str(&part);
         }
-        let schema = tl_schema::parse(&text).map_err(|errors| Error::Parse {
-            path: self.schemas.first().cloned().unwrap_or_default(),
-            errors,
-        })?;
+        let schema = read_schemas(&self.schemas)?;
         let code = self.generate_from_schema(&schema)?;
         let out = match &self.out_file {
             Some(p) if p.is_absolute() => p.clone(),
@@ -235,6 +222,25 @@ impl Config {
     pub fn options_mut(&mut self) -> &mut Options {
         &mut self.options
     }
+}
+
+/// Reads several schema files as one schema; each file starts in the types section.
+pub fn read_schemas(paths: &[PathBuf]) -> Result<Schema, Error> {
+    let mut text = String::new();
+    for path in paths {
+        let part = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if !text.is_empty() {
+            text.push_str("\n---types---\n");
+        }
+        text.push_str(&part);
+    }
+    tl_schema::parse(&text).map_err(|errors| Error::Parse {
+        path: paths.first().cloned().unwrap_or_default(),
+        errors,
+    })
 }
 
 /// Writes `contents` to `path` unless the file already holds exactly that (so builds that

@@ -63,19 +63,7 @@ enum Command {
 }
 
 fn load(files: &[PathBuf]) -> Result<Schema, String> {
-    let mut text = String::new();
-    for file in files {
-        let part = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        if !text.is_empty() {
-            text.push_str("\n---types---\n");
-        }
-        text.push_str(&part);
-    }
-    let name = files
-        .first()
-        .map(|f| f.display().to_string())
-        .unwrap_or_default();
-    tl_schema::parse(&text).map_err(|e| format!("{name}:\n{e}"))
+    tl_codegen::read_schemas(files).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {

@@ -35,19 +35,23 @@ pub enum ClientStep {
     Done(Outcome),
 }
 
+/// The three nonces of one handshake.
+#[derive(Clone, Copy)]
+struct Nonces {
+    nonce: [u8; 16],
+    server_nonce: [u8; 16],
+    new_nonce: [u8; 32],
+}
+
 enum State {
     ResPq {
         nonce: [u8; 16],
     },
     DhParams {
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
+        n: Nonces,
     },
     DhGen {
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
+        n: Nonces,
         dh: Dh,
         auth_key: AuthKey,
         time_offset: i32,
@@ -116,28 +120,13 @@ impl ClientHandshake {
     ) -> Result<ClientStep, HandshakeError> {
         match state {
             State::ResPq { nonce } => self.on_res_pq(nonce, body, now, rng),
-            State::DhParams {
-                nonce,
-                server_nonce,
-                new_nonce,
-            } => self.on_dh_params(nonce, server_nonce, new_nonce, body, now, rng),
+            State::DhParams { n } => self.on_dh_params(n, body, now, rng),
             State::DhGen {
-                nonce,
-                server_nonce,
-                new_nonce,
+                n,
                 dh,
                 auth_key,
                 time_offset,
-            } => self.on_dh_gen(
-                nonce,
-                server_nonce,
-                new_nonce,
-                dh,
-                auth_key,
-                time_offset,
-                body,
-                rng,
-            ),
+            } => self.on_dh_gen(n, dh, auth_key, time_offset, body, rng),
             State::Over => Err(HandshakeError::Finished),
         }
     }
@@ -230,22 +219,27 @@ impl ClientHandshake {
             encrypted_data: encrypted.to_vec().into(),
         };
         self.state = State::DhParams {
-            nonce,
-            server_nonce: res.server_nonce,
-            new_nonce,
+            n: Nonces {
+                nonce,
+                server_nonce,
+                new_nonce,
+            },
         };
         Ok(ClientStep::Send(request.to_bytes()))
     }
 
     fn on_dh_params(
         &mut self,
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
+        n: Nonces,
         body: &[u8],
         now: i64,
         rng: &mut impl Random,
     ) -> Result<ClientStep, HandshakeError> {
+        let Nonces {
+            nonce,
+            server_nonce,
+            new_nonce,
+        } = n;
         let ok = match enums::ServerDhParams::from_bytes(body.to_vec())
             .map_err(malformed("server_DH_params"))?
         {
@@ -280,20 +274,22 @@ impl ClientHandshake {
             g_a: inner.g_a.to_vec(),
             keys,
         };
-        self.send_client_dh(nonce, server_nonce, new_nonce, dh, 0, time_offset, rng)
+        self.send_client_dh(n, dh, 0, time_offset, rng)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn send_client_dh(
         &mut self,
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
+        n: Nonces,
         dh: Dh,
         retry_id: i64,
         time_offset: i32,
         rng: &mut impl Random,
     ) -> Result<ClientStep, HandshakeError> {
+        let Nonces {
+            nonce,
+            server_nonce,
+            new_nonce: _,
+        } = n;
         let (b, g_b) = dh_keypair(dh.g, &dh.prime, rng);
         let auth_key = dh_shared_key(&dh.g_a, &b, &dh.prime);
         let inner = types::ClientDhInnerData {
@@ -313,9 +309,7 @@ impl ClientHandshake {
             encrypted_data: encrypted.into(),
         };
         self.state = State::DhGen {
-            nonce,
-            server_nonce,
-            new_nonce,
+            n,
             dh,
             auth_key,
             time_offset,
@@ -323,21 +317,23 @@ impl ClientHandshake {
         Ok(ClientStep::Send(request.to_bytes()))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_dh_gen(
         &mut self,
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
+        n: Nonces,
         dh: Dh,
         auth_key: AuthKey,
         time_offset: i32,
         body: &[u8],
         rng: &mut impl Random,
     ) -> Result<ClientStep, HandshakeError> {
+        let Nonces {
+            nonce,
+            server_nonce,
+            new_nonce,
+        } = n;
         let answer = enums::SetClientDhParamsAnswer::from_bytes(body.to_vec())
             .map_err(malformed("dh_gen"))?;
-        let (n, s, hash, number) = match &answer {
+        let (got_nonce, got_server_nonce, hash, number) = match &answer {
             enums::SetClientDhParamsAnswer::DhGenOk(a) => {
                 (a.nonce, a.server_nonce, a.new_nonce_hash1, 1)
             }
@@ -348,7 +344,7 @@ impl ClientHandshake {
                 (a.nonce, a.server_nonce, a.new_nonce_hash3, 3)
             }
         };
-        if n != nonce || s != server_nonce {
+        if got_nonce != nonce || got_server_nonce != server_nonce {
             return Err(HandshakeError::NonceMismatch { step: "dh_gen" });
         }
         if hash != new_nonce_hash(&new_nonce, number, auth_key.bytes()) {
@@ -363,15 +359,7 @@ impl ClientHandshake {
             })),
             2 => {
                 let retry_id = i64::from_le_bytes(auth_key_aux_hash(auth_key.bytes()));
-                self.send_client_dh(
-                    nonce,
-                    server_nonce,
-                    new_nonce,
-                    dh,
-                    retry_id,
-                    time_offset,
-                    rng,
-                )
+                self.send_client_dh(n, dh, retry_id, time_offset, rng)
             }
             _ => Err(HandshakeError::Refused),
         }

@@ -62,16 +62,21 @@ enum State {
         p: u64,
         q: u64,
     },
-    SentDh {
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
-        a: BigUint,
-        keys: AesKeyIv,
-        expires_at: Option<i64>,
-        retry_id: i64,
-    },
+    SentDh(Box<Agreement>),
     Over,
+}
+
+/// What the server keeps between `server_DH_params_ok` and `dh_gen_*`.
+struct Agreement {
+    nonce: [u8; 16],
+    server_nonce: [u8; 16],
+    new_nonce: [u8; 32],
+    /// The server's DH secret.
+    a: BigUint,
+    keys: AesKeyIv,
+    expires_at: Option<i64>,
+    /// 0 at first; after `dh_gen_retry`, the aux hash of the refused key.
+    retry_id: i64,
 }
 
 /// One key exchange on the server, one message at a time.
@@ -158,25 +163,7 @@ impl ServerHandshake {
                 p,
                 q,
             } => self.on_req_dh(nonce, server_nonce, (pq, p, q), body, now, rng),
-            State::SentDh {
-                nonce,
-                server_nonce,
-                new_nonce,
-                a,
-                keys,
-                expires_at,
-                retry_id,
-            } => self.on_set_client_dh(
-                nonce,
-                server_nonce,
-                new_nonce,
-                a,
-                keys,
-                expires_at,
-                retry_id,
-                body,
-                key_id_taken,
-            ),
+            State::SentDh(agreement) => self.on_set_client_dh(agreement, body, key_id_taken),
             State::Over => Err(HandshakeError::Finished),
         };
         match &result {
@@ -327,7 +314,7 @@ impl ServerHandshake {
             server_nonce,
             encrypted_answer: encrypted_answer.into(),
         });
-        self.state = State::SentDh {
+        self.state = State::SentDh(Box::new(Agreement {
             nonce,
             server_nonce,
             new_nonce,
@@ -335,23 +322,18 @@ impl ServerHandshake {
             keys,
             expires_at,
             retry_id: 0,
-        };
+        }));
         Ok(ServerStep::Send(answer.to_bytes()))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_set_client_dh(
         &mut self,
-        nonce: [u8; 16],
-        server_nonce: [u8; 16],
-        new_nonce: [u8; 32],
-        a: BigUint,
-        keys: AesKeyIv,
-        expires_at: Option<i64>,
-        expected_retry_id: i64,
+        mut agreement: Box<Agreement>,
         body: &[u8],
         key_id_taken: &mut impl FnMut(&[u8; 8]) -> bool,
     ) -> Result<ServerStep, HandshakeError> {
+        let (nonce, server_nonce, new_nonce) =
+            (agreement.nonce, agreement.server_nonce, agreement.new_nonce);
         let req = functions::SetClientDhParams::from_bytes(body.to_vec())
             .map_err(malformed("set_client_DH_params"))?;
         if req.nonce != nonce || req.server_nonce != server_nonce {
@@ -362,7 +344,7 @@ impl ServerHandshake {
         let enums::ClientDhInnerData::ClientDhInnerData(inner) =
             open_with_hash::<enums::ClientDhInnerData>(
                 &req.encrypted_data,
-                &keys,
+                &agreement.keys,
                 "client_DH_inner_data",
             )?;
         if inner.nonce != nonce || inner.server_nonce != server_nonce {
@@ -370,28 +352,21 @@ impl ServerHandshake {
                 step: "client_DH_inner_data",
             });
         }
-        if inner.retry_id != expected_retry_id {
+        if inner.retry_id != agreement.retry_id {
             return Err(HandshakeError::BadRetryId {
                 retry_id: inner.retry_id,
             });
         }
         check_g_a(&inner.g_b, dh_prime())?;
-        let auth_key = dh_shared_key(&inner.g_b, &a, dh_prime());
+        let auth_key = dh_shared_key(&inner.g_b, &agreement.a, dh_prime());
         if key_id_taken(&auth_key.id()) {
             let answer = enums::SetClientDhParamsAnswer::from(types::DhGenRetry {
                 nonce,
                 server_nonce,
                 new_nonce_hash2: new_nonce_hash(&new_nonce, 2, auth_key.bytes()),
             });
-            self.state = State::SentDh {
-                nonce,
-                server_nonce,
-                new_nonce,
-                a,
-                keys,
-                expires_at,
-                retry_id: i64::from_le_bytes(auth_key_aux_hash(auth_key.bytes())),
-            };
+            agreement.retry_id = i64::from_le_bytes(auth_key_aux_hash(auth_key.bytes()));
+            self.state = State::SentDh(agreement);
             return Ok(ServerStep::Send(answer.to_bytes()));
         }
         let answer = enums::SetClientDhParamsAnswer::from(types::DhGenOk {
@@ -405,7 +380,7 @@ impl ServerHandshake {
                 server_salt: server_salt(&new_nonce, &server_nonce),
                 auth_key,
                 time_offset: 0,
-                expires_at,
+                expires_at: agreement.expires_at,
             },
         })
     }
