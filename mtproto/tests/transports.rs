@@ -195,10 +195,10 @@ fn every_obfuscated_framing_both_ways() {
         for secret in [None, Some(&secret)] {
             for byte_by_byte in [false, true] {
                 let header = client_header(kind, 2, secret, &mut rng()).unwrap();
-                let prefix = header.bytes.to_vec();
                 let codec = Codec::client_obfuscated(kind, header);
                 assert!(codec.is_obfuscated());
-                converse(codec, prefix, secret, byte_by_byte);
+                // The codec sends the 64-byte header before its first frame.
+                converse(codec, Vec::new(), secret, byte_by_byte);
             }
         }
     }

@@ -148,12 +148,13 @@ pub fn unwrap_plain(packet: &[u8]) -> Result<(i64, &[u8]), PlainEnvelopeError> {
     }
     let msg_id = i64::from_le_bytes(packet[8..16].try_into().unwrap_or_default());
     let len = u32::from_le_bytes(packet[16..20].try_into().unwrap_or_default()) as usize;
-    if len != packet.len() - 20 {
+    // The padded intermediate transport may add up to 15 random bytes after the message.
+    if len > packet.len() - 20 || packet.len() - 20 - len > 15 {
         return Err(PlainEnvelopeError {
             reason: "length field does not match",
         });
     }
-    Ok((msg_id, &packet[20..]))
+    Ok((msg_id, &packet[20..20 + len]))
 }
 
 /// A big-endian number without leading zero bytes (how pq, p and q travel).

@@ -1,12 +1,23 @@
-//! The pieces of an MTProto session that both ends share: message ids and their checks, the
-//! duplicate window, sequence numbers, containers, `gzip_packed`, `rpc_result` and the
-//! `bad_msg_notification` codes. The session state machines are built from these.
+//! MTProto sessions: the two endpoints ([`ClientSession`], [`ServerSession`]) and the pieces
+//! they share: message ids and their checks, the duplicate window, sequence numbers,
+//! containers, `gzip_packed`, `rpc_result`, server salts and the `bad_msg_notification` codes.
 
+mod client;
 mod container;
 mod gzip;
 mod msg_id;
+mod packer;
 mod rpc;
+mod salts;
 mod seq_no;
+mod server;
+
+pub use client::{
+    ClientEvent, ClientSession, ClientSessionConfig, ClientSessionError, MAX_UNPACKED_BYTES,
+    RequestId, RpcError,
+};
+pub use salts::{SALT_WINDOW_SECS, SaltSchedule, ScheduledSalt};
+pub use server::{ServerEvent, ServerSession, ServerSessionConfig};
 
 pub use container::{
     ContainerError, InnerMessage, MAX_CONTAINER_MESSAGES, MSG_CONTAINER_ID, pack_container,

@@ -25,6 +25,12 @@ impl SeqNo {
         seq
     }
 
+    /// Moves the counter by `content_messages` (either way, never below zero), to recover
+    /// from a peer's "seqno too low/high" notification.
+    pub fn skip(&mut self, content_messages: i32) {
+        self.content_sent = self.content_sent.saturating_add(content_messages).max(0);
+    }
+
     /// Whether a seq_no marks a content-related message.
     pub fn is_content_related(seq_no: i32) -> bool {
         seq_no & 1 == 1

@@ -19,6 +19,21 @@ use framing::Framer;
 /// The largest frame accepted by default: 16 MiB, above any MTProto message.
 pub const DEFAULT_MAX_FRAME: usize = 16 << 20;
 
+/// Cuts the random tail (at most 15 bytes) that the padded intermediate transport may add to
+/// an encrypted packet, which is otherwise 24 bytes plus whole 16-byte blocks. Packets of the
+/// other transports come out unchanged.
+///
+/// ```
+/// assert_eq!(mtproto::transport::strip_padding(&[0u8; 24 + 48 + 7]).len(), 72);
+/// assert_eq!(mtproto::transport::strip_padding(&[0u8; 3]).len(), 3);
+/// ```
+pub fn strip_padding(packet: &[u8]) -> &[u8] {
+    if packet.len() < 24 {
+        return packet;
+    }
+    &packet[..packet.len() - (packet.len() - 24) % 16]
+}
+
 /// Which end of the connection a codec serves; frames differ a little in each direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -100,6 +115,8 @@ pub struct Codec {
     max_frame: usize,
     /// Client only: the prologue still has to be written before the first frame.
     prologue_pending: bool,
+    /// The obfuscation header, sent before the first frame (client side).
+    header_pending: Option<Box<[u8; 64]>>,
     encrypt: Option<AesCtr>,
     decrypt: Option<AesCtr>,
     /// How many bytes at the front of the receive buffer are already deobfuscated.
@@ -124,6 +141,7 @@ impl Codec {
             role: Role::Client,
             max_frame: DEFAULT_MAX_FRAME,
             prologue_pending: true,
+            header_pending: None,
             encrypt: None,
             decrypt: None,
             decrypted: 0,
@@ -137,6 +155,7 @@ impl Codec {
             role: Role::Client,
             max_frame: DEFAULT_MAX_FRAME,
             prologue_pending: false,
+            header_pending: Some(Box::new(header.bytes)),
             encrypt: Some(header.encrypt),
             decrypt: Some(header.decrypt),
             decrypted: 0,
@@ -172,6 +191,7 @@ impl Codec {
                 role: Role::Server,
                 max_frame: DEFAULT_MAX_FRAME,
                 prologue_pending: false,
+                header_pending: None,
                 encrypt: None,
                 decrypt: None,
                 decrypted: 0,
@@ -214,6 +234,7 @@ impl Codec {
             role: Role::Server,
             max_frame: DEFAULT_MAX_FRAME,
             prologue_pending: false,
+            header_pending: None,
             encrypt: Some(encrypt),
             decrypt: Some(decrypt),
             decrypted: 0,
@@ -230,6 +251,9 @@ impl Codec {
         dst: &mut BytesMut,
         rng: &mut impl Random,
     ) {
+        if let Some(header) = self.header_pending.take() {
+            dst.extend_from_slice(&header[..]);
+        }
         let start = dst.len();
         if std::mem::take(&mut self.prologue_pending) {
             self.framer.write_prologue(dst);

@@ -1,0 +1,683 @@
+//! In-memory conversations on a virtual clock: a client endpoint and a server endpoint
+//! complete the handshake and exchange RPCs through every transport, and survive salt
+//! changes, clock skew, duplicates, reordering, lost packets and lost connections.
+
+mod common;
+
+use bytes::BytesMut;
+use common::{rng, test_key};
+use mtproto::crypto::{AuthKey, Side, decrypt_message};
+use mtproto::handshake::*;
+use mtproto::session::*;
+use mtproto::transport::{Codec, Inbound, Kind, client_header, strip_padding};
+use std::time::Duration;
+
+const ECHO: u32 = 0x0eca_0eca;
+const ECHOED: u32 = 0x0ecb_0ecb;
+const FAIL: u32 = 0x0bad_0bad;
+const SESSION_ID: i64 = 0x5e55_1011;
+const SECRET: [u8; 32] = [9; 32];
+
+/// TL bodies are whole 32-bit words: payloads are padded with zeros.
+fn padded(payload: &[u8]) -> Vec<u8> {
+    let mut out = payload.to_vec();
+    out.resize(payload.len().div_ceil(4) * 4, 0);
+    out
+}
+
+fn echo(payload: &[u8]) -> Vec<u8> {
+    let mut body = ECHO.to_le_bytes().to_vec();
+    body.extend_from_slice(&padded(payload));
+    body
+}
+
+/// One TCP connection in memory: the client's codec, the server's (detected from the first
+/// bytes), and the bytes in flight each way.
+struct Wire {
+    kind: Kind,
+    obfuscated: bool,
+    client: Codec,
+    server: Option<Codec>,
+    to_server: BytesMut,
+    to_client: BytesMut,
+}
+
+impl Wire {
+    fn new(kind: Kind, obfuscated: bool, seed: u64) -> Self {
+        let client = if obfuscated {
+            let header = client_header(kind, 2, None, &mut rng(seed)).expect("obfuscatable");
+            Codec::client_obfuscated(kind, header)
+        } else {
+            Codec::client(kind)
+        };
+        Wire {
+            kind,
+            obfuscated,
+            client,
+            server: None,
+            to_server: BytesMut::new(),
+            to_client: BytesMut::new(),
+        }
+    }
+
+    fn client_send(&mut self, packet: &[u8], r: &mut impl FnMut(&mut [u8])) {
+        self.client.encode(packet, false, &mut self.to_server, r);
+    }
+
+    fn server_send(&mut self, packet: &[u8], r: &mut impl FnMut(&mut [u8])) {
+        let codec = self.server.as_mut().expect("server codec");
+        codec.encode(packet, false, &mut self.to_client, r);
+    }
+
+    fn server_receive(&mut self) -> Vec<Vec<u8>> {
+        if self.server.is_none() {
+            let detected = Codec::server_detect(&mut self.to_server, None).unwrap();
+            self.server = detected;
+            if let Some(codec) = &self.server {
+                assert_eq!(codec.kind(), self.kind);
+                assert_eq!(codec.is_obfuscated(), self.obfuscated);
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(codec) = &mut self.server {
+            while let Some(inbound) = codec.decode(&mut self.to_server).unwrap() {
+                match inbound {
+                    Inbound::Packet { payload, .. } => out.push(payload.to_vec()),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        out
+    }
+
+    fn client_receive(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(inbound) = self.client.decode(&mut self.to_client).unwrap() {
+            match inbound {
+                Inbound::Packet { payload, .. } => out.push(payload.to_vec()),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        out
+    }
+}
+
+/// A boxed deterministic random source.
+type Rng = Box<dyn FnMut(&mut [u8])>;
+
+/// Both endpoints, the wire between them, the server application and the clock.
+struct World {
+    now: Duration,
+    wire: Wire,
+    crng: Rng,
+    srng: Rng,
+    client: ClientSession,
+    server: ServerSession,
+    key: AuthKey,
+    /// Every RPC the server application executed, in order.
+    executed: Vec<Vec<u8>>,
+    results: Vec<(RequestId, Vec<u8>)>,
+    errors: Vec<(RequestId, RpcError)>,
+    other_events: Vec<ClientEvent>,
+    server_closed: bool,
+    /// When set, the server application keeps calls here instead of answering them.
+    held: Option<Vec<(i64, Vec<u8>)>>,
+    /// The connection was replaced and the server has not heard from the client on it yet.
+    fresh_wire: bool,
+}
+
+fn start(kind: Kind, obfuscated: bool) -> World {
+    let now = Duration::new(1_700_000_000, 250_000_000);
+    let mut crng: Rng = Box::new(rng(11));
+    let mut srng: Rng = Box::new(rng(22));
+    let mut wire = Wire::new(kind, obfuscated, 5);
+    let (key, d) = test_key();
+    let mut server_hs = ServerHandshake::new(ServerConfig {
+        key: key.clone(),
+        private_exponent: d,
+        dc: 2,
+        max_temp_expires_in: 86_400,
+    });
+    let client_cfg = ClientConfig {
+        keys: vec![key],
+        dc: Some(2),
+        temp_expires_in: None,
+        legacy_rsa: false,
+    };
+    let (mut client_hs, mut body) = ClientHandshake::start(client_cfg, &mut crng);
+    let mut ids = MsgIdGenerator::default();
+    let mut server_ids = MsgIdGenerator::default();
+    let (client_outcome, server_outcome) = loop {
+        wire.client_send(
+            &wrap_plain(ids.next(now, MsgKind::Client), &body),
+            &mut crng,
+        );
+        let packets = wire.server_receive();
+        assert_eq!(packets.len(), 1);
+        let (msg_id, request) = unwrap_plain(&packets[0]).unwrap();
+        assert_eq!(msg_id % 4, 0);
+        let step = server_hs
+            .receive(request, now.as_secs() as i64, &mut srng, &mut |_| false)
+            .unwrap();
+        let (answer, server_done) = match step {
+            ServerStep::Send(answer) => (answer, None),
+            ServerStep::Done { send, outcome } => (send, Some(outcome)),
+        };
+        let reply = wrap_plain(server_ids.next(now, MsgKind::ServerResponse), &answer);
+        wire.server_send(&reply, &mut srng);
+        let packets = wire.client_receive();
+        let (_, answer) = unwrap_plain(&packets[0]).unwrap();
+        match client_hs
+            .receive(answer, now.as_secs() as i64, &mut crng)
+            .unwrap()
+        {
+            ClientStep::Send(next) => body = next,
+            ClientStep::Done(outcome) => break (outcome, server_done.expect("server done")),
+        }
+    };
+    assert_eq!(client_outcome.auth_key, server_outcome.auth_key);
+    assert_eq!(client_outcome.server_salt, server_outcome.server_salt);
+    let key = server_outcome.auth_key.clone();
+    let key_id = u64::from_le_bytes(key.id());
+    let client = ClientSession::new(
+        client_outcome.auth_key,
+        SESSION_ID,
+        client_outcome.server_salt,
+        i64::from(client_outcome.time_offset),
+        ClientSessionConfig::default(),
+    );
+    let server = new_server_session(&key, key_id, &server_outcome, now);
+    World {
+        now,
+        wire,
+        crng,
+        srng,
+        client,
+        server,
+        key,
+        executed: Vec::new(),
+        results: Vec::new(),
+        errors: Vec::new(),
+        other_events: Vec::new(),
+        server_closed: false,
+        held: None,
+        fresh_wire: false,
+    }
+}
+
+fn new_server_session(
+    key: &AuthKey,
+    key_id: u64,
+    outcome: &Outcome,
+    now: Duration,
+) -> ServerSession {
+    ServerSession::new(
+        key.clone(),
+        SESSION_ID,
+        0x0123_4567,
+        SaltSchedule::new(SECRET, key_id),
+        Some((outcome.server_salt, now.as_secs() as i64 + 1800)),
+        ServerSessionConfig::default(),
+    )
+}
+
+impl World {
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        if self.client.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.client.handle_timeout(self.now);
+        }
+        if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.server.handle_timeout(self.now);
+        }
+    }
+
+    /// Client output onto the wire.
+    fn flush_client(&mut self) -> usize {
+        let mut n = 0;
+        while let Some(packet) = self.client.poll_transmit(self.now, &mut self.crng) {
+            self.wire.client_send(&packet, &mut self.crng);
+            n += 1;
+        }
+        n
+    }
+
+    /// Server output onto the wire (once the server knows the connection).
+    fn flush_server(&mut self) -> usize {
+        let mut n = 0;
+        if self.wire.server.is_none() {
+            return 0;
+        }
+        while let Some(packet) = self.server.poll_transmit(self.now, &mut self.srng) {
+            self.wire.server_send(&packet, &mut self.srng);
+            n += 1;
+        }
+        n
+    }
+
+    /// What the gateway does with a packet: decrypt with the key, then hand it to the session.
+    fn server_deliver(&mut self, packet: &[u8]) {
+        let message = decrypt_message(&self.key, Side::Client, strip_padding(packet)).unwrap();
+        assert_eq!(message.session_id, SESSION_ID);
+        if std::mem::take(&mut self.fresh_wire) {
+            // What a gateway does when a session shows up on another connection.
+            self.server.connection_changed();
+        }
+        self.server.receive(self.now, message);
+        self.run_server_app();
+    }
+
+    /// The server application: echoes `ECHO` calls, fails `FAIL` calls.
+    fn run_server_app(&mut self) {
+        while let Some(event) = self.server.poll_event() {
+            match event {
+                ServerEvent::Request { msg_id, body } => {
+                    if let Some(held) = &mut self.held {
+                        held.push((msg_id, body));
+                        continue;
+                    }
+                    self.answer(msg_id, body);
+                }
+                ServerEvent::Close => self.server_closed = true,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn answer(&mut self, msg_id: i64, body: Vec<u8>) {
+        self.executed.push(body.clone());
+        let id = u32::from_le_bytes(body[..4].try_into().unwrap());
+        if id == FAIL {
+            assert!(self.server.respond_error(msg_id, 400, "TEST_FAILED"));
+        } else {
+            assert_eq!(id, ECHO);
+            let mut answer = ECHOED.to_le_bytes().to_vec();
+            answer.extend_from_slice(&body[4..]);
+            assert!(self.server.respond(msg_id, answer));
+        }
+    }
+
+    fn server_read(&mut self) -> usize {
+        let packets = self.wire.server_receive();
+        for p in &packets {
+            self.server_deliver(p);
+        }
+        packets.len()
+    }
+
+    fn client_read(&mut self) -> usize {
+        let packets = self.wire.client_receive();
+        for p in &packets {
+            self.client.receive(self.now, p).unwrap();
+        }
+        self.drain_client_events();
+        packets.len()
+    }
+
+    fn drain_client_events(&mut self) {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                ClientEvent::Result { request, body } => self.results.push((request, body)),
+                ClientEvent::Error { request, error } => self.errors.push((request, error)),
+                other => self.other_events.push(other),
+            }
+        }
+    }
+
+    /// Exchanges packets until both sides are quiet.
+    fn settle(&mut self) {
+        for _ in 0..20 {
+            let moved =
+                self.flush_client() + self.server_read() + self.flush_server() + self.client_read();
+            if moved == 0 {
+                return;
+            }
+            self.now += Duration::from_millis(10);
+        }
+        panic!("no quiet point");
+    }
+
+    /// Lets the delayed acks go out on both sides.
+    fn settle_acks(&mut self) {
+        self.advance(Duration::from_secs(1));
+        self.settle();
+        self.advance(Duration::from_secs(1));
+        self.settle();
+    }
+
+    fn result_of(&self, request: RequestId) -> Option<&[u8]> {
+        self.results
+            .iter()
+            .find(|(r, _)| *r == request)
+            .map(|(_, b)| &b[..])
+    }
+
+    /// Drops the connection on both ends and opens a new one of the same kind.
+    fn reconnect(&mut self, seed: u64) {
+        self.wire = Wire::new(self.wire.kind, self.wire.obfuscated, seed);
+        self.client.connection_lost();
+        self.fresh_wire = true;
+    }
+}
+
+fn echoed(payload: &[u8]) -> Vec<u8> {
+    let mut body = ECHOED.to_le_bytes().to_vec();
+    body.extend_from_slice(&padded(payload));
+    body
+}
+
+const TRANSPORTS: [(Kind, bool); 7] = [
+    (Kind::Abridged, false),
+    (Kind::Intermediate, false),
+    (Kind::PaddedIntermediate, false),
+    (Kind::Full, false),
+    (Kind::Abridged, true),
+    (Kind::Intermediate, true),
+    (Kind::PaddedIntermediate, true),
+];
+
+#[test]
+fn handshake_and_rpcs_through_every_transport() {
+    for (kind, obfuscated) in TRANSPORTS {
+        let mut w = start(kind, obfuscated);
+        let small = w.client.enqueue(echo(b"hello"));
+        // Compressible and large: goes gzip-packed both ways.
+        let big_payload = vec![b'x'; 20_000];
+        let big = w.client.enqueue(echo(&big_payload));
+        let failing = w.client.enqueue(FAIL.to_le_bytes().to_vec());
+        w.settle();
+        assert_eq!(w.result_of(small), Some(&echoed(b"hello")[..]), "{kind:?}");
+        assert_eq!(
+            w.result_of(big),
+            Some(&echoed(&big_payload)[..]),
+            "{kind:?}"
+        );
+        assert_eq!(
+            w.errors,
+            vec![(
+                failing,
+                RpcError {
+                    code: 400,
+                    message: "TEST_FAILED".into()
+                }
+            )]
+        );
+        assert_eq!(w.executed.len(), 3);
+        assert_eq!(
+            w.executed[1],
+            echo(&big_payload),
+            "gzip unpacked for the app"
+        );
+        assert!(
+            w.other_events
+                .iter()
+                .any(|e| matches!(e, ClientEvent::NewSession { .. })),
+            "new_session_created reached the client"
+        );
+        assert_eq!(w.client.pending_requests(), 0);
+        w.settle_acks();
+        assert_eq!(
+            w.server.unacknowledged(),
+            0,
+            "the client acknowledged everything"
+        );
+    }
+}
+
+#[test]
+fn many_requests_travel_in_containers() {
+    let mut w = start(Kind::Intermediate, false);
+    let ids: Vec<RequestId> = (0..250u32)
+        .map(|i| w.client.enqueue(echo(&i.to_le_bytes())))
+        .collect();
+    let packets = w.flush_client();
+    assert!(
+        (3..10).contains(&packets),
+        "{packets} packets for 250 requests"
+    );
+    w.settle();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            w.result_of(*id),
+            Some(&echoed(&(i as u32).to_le_bytes())[..])
+        );
+    }
+    assert_eq!(w.executed.len(), 250);
+}
+
+#[test]
+fn salt_change_is_recovered_with_bad_server_salt() {
+    let mut w = start(Kind::Abridged, false);
+    let first = w.client.enqueue(echo(b"1"));
+    w.settle();
+    assert!(w.result_of(first).is_some());
+    let old_salt = w.client.salt();
+    // Two hours later neither the handshake salt nor its window's salt is valid.
+    w.advance(Duration::from_secs(7200));
+    let second = w.client.enqueue(echo(b"2"));
+    w.settle();
+    assert_eq!(w.result_of(second), Some(&echoed(b"2")[..]));
+    assert_ne!(w.client.salt(), old_salt);
+    assert_eq!(w.executed.len(), 2, "the refused message was not executed");
+}
+
+#[test]
+fn clock_skew_is_corrected_from_bad_msg_notifications() {
+    for skew in [-400i64, 45] {
+        let mut w = start(Kind::Intermediate, false);
+        // Pretend our clock is off by `skew` seconds from now on.
+        let mut client = ClientSession::new(
+            w.client.auth_key().clone(),
+            SESSION_ID,
+            w.client.salt(),
+            skew,
+            ClientSessionConfig::default(),
+        );
+        std::mem::swap(&mut w.client, &mut client);
+        let id = w.client.enqueue(echo(b"late"));
+        w.settle();
+        assert_eq!(w.result_of(id), Some(&echoed(b"late")[..]), "skew {skew}");
+        assert!(
+            w.client.time_offset().abs() <= 1,
+            "offset corrected: {}",
+            w.client.time_offset()
+        );
+        assert_eq!(w.executed.len(), 1);
+    }
+}
+
+#[test]
+fn duplicates_are_executed_once_and_reordering_is_accepted() {
+    let mut w = start(Kind::Full, false);
+    let a = w.client.enqueue(echo(b"a"));
+    let pa = w.client.poll_transmit(w.now, &mut w.crng).unwrap();
+    let b = w.client.enqueue(echo(b"b"));
+    let pb = w.client.poll_transmit(w.now, &mut w.crng).unwrap();
+    // b arrives first, then a, then a again (a replay).
+    w.server_deliver(&pb);
+    w.server_deliver(&pa);
+    w.server_deliver(&pa);
+    assert_eq!(w.executed, vec![echo(b"b"), echo(b"a")]);
+    w.settle();
+    assert_eq!(w.result_of(a), Some(&echoed(b"a")[..]));
+    assert_eq!(w.result_of(b), Some(&echoed(b"b")[..]));
+    assert_eq!(
+        w.results.len(),
+        2,
+        "the re-sent answer is not delivered twice"
+    );
+    // A replay after the answer was acknowledged is still not executed.
+    w.settle_acks();
+    w.server_deliver(&pa);
+    w.settle();
+    assert_eq!(w.executed.len(), 2);
+}
+
+#[test]
+fn lost_request_is_resent_after_reconnect() {
+    let mut w = start(Kind::Abridged, true);
+    let warmup = w.client.enqueue(echo(b"w"));
+    w.settle();
+    assert!(w.result_of(warmup).is_some());
+    let id = w.client.enqueue(echo(b"lost"));
+    w.flush_client();
+    // The connection dies with the packet in it.
+    w.reconnect(77);
+    w.settle();
+    assert_eq!(w.result_of(id), Some(&echoed(b"lost")[..]));
+    assert_eq!(w.executed.len(), 2);
+}
+
+#[test]
+fn lost_answer_is_resent_by_the_server_after_reconnect() {
+    let mut w = start(Kind::PaddedIntermediate, false);
+    w.held = Some(Vec::new());
+    let id = w.client.enqueue(echo(b"answer me"));
+    w.flush_client();
+    w.server_read();
+    // The server acknowledges the call on its own after the ack delay.
+    w.advance(Duration::from_secs(1));
+    assert_eq!(w.flush_server(), 1);
+    w.client_read();
+    // Now the application answers, and the answer is lost with the connection.
+    for (msg_id, body) in w.held.take().unwrap() {
+        w.answer(msg_id, body);
+    }
+    w.flush_server();
+    w.reconnect(78);
+    assert!(w.result_of(id).is_none());
+    // Clients say something when they connect (Telethon: updates.getState).
+    let hello = w.client.enqueue(echo(b"hello"));
+    w.settle();
+    assert!(w.result_of(hello).is_some());
+    assert_eq!(w.result_of(id), Some(&echoed(b"answer me")[..]));
+    assert_eq!(
+        w.executed.len(),
+        2,
+        "answered from the session, not executed again (2 = it and the hello)"
+    );
+}
+
+#[test]
+fn server_restart_makes_a_new_session_and_the_client_resends() {
+    let mut w = start(Kind::Intermediate, false);
+    let first = w.client.enqueue(echo(b"1"));
+    w.settle();
+    assert!(w.result_of(first).is_some());
+    // The server receives the next call and acknowledges it, then forgets the session.
+    let id = w.client.enqueue(echo(b"2"));
+    w.flush_client();
+    w.server_read();
+    let key_id = u64::from_le_bytes(w.key.id());
+    let outcome = Outcome {
+        auth_key: w.key.clone(),
+        server_salt: 0,
+        time_offset: 0,
+        expires_at: None,
+    };
+    w.server = new_server_session(&w.key, key_id, &outcome, w.now);
+    w.reconnect(79);
+    w.other_events.clear();
+    // The client's next message makes the new session, which tells it to re-send.
+    let third = w.client.enqueue(echo(b"3"));
+    w.settle();
+    assert!(
+        w.other_events
+            .iter()
+            .any(|e| matches!(e, ClientEvent::NewSession { .. }))
+    );
+    assert_eq!(w.result_of(id), Some(&echoed(b"2")[..]));
+    assert_eq!(w.result_of(third), Some(&echoed(b"3")[..]));
+}
+
+#[test]
+fn pings_keep_the_connection_and_silence_closes_it() {
+    let mut w = start(Kind::Intermediate, false);
+    let id = w.client.enqueue(echo(b"x"));
+    w.settle();
+    assert!(w.result_of(id).is_some());
+    // Sixty seconds of quiet: the client pings, the server answers.
+    for _ in 0..3 {
+        w.advance(Duration::from_secs(61));
+        w.settle();
+    }
+    assert!(!w.server_closed);
+    assert!(!w.other_events.contains(&ClientEvent::PingTimeout));
+    // The client vanishes: after the disconnect delay the server closes.
+    w.advance(Duration::from_secs(80));
+    assert!(
+        w.server_closed || {
+            w.run_server_app();
+            w.server_closed
+        }
+    );
+    // The server vanishes: the client notices its ping is not answered.
+    w.advance(Duration::from_secs(61));
+    w.flush_client();
+    w.advance(Duration::from_secs(61));
+    w.drain_client_events();
+    assert!(w.other_events.contains(&ClientEvent::PingTimeout));
+}
+
+#[test]
+fn service_calls_future_salts_and_drop_answer() {
+    let mut w = start(Kind::Intermediate, false);
+    let salts = w.client.enqueue(vec![0x04, 0xbd, 0x21, 0xb9, 3, 0, 0, 0]); // get_future_salts 3
+    w.settle();
+    let body = w.result_of(salts).expect("future_salts");
+    let FutureSaltsBody { count, first } = parse_future_salts(body);
+    assert_eq!(count, 3);
+    let schedule = SaltSchedule::new(SECRET, u64::from_le_bytes(w.key.id()));
+    assert_eq!(first, schedule.current(w.now.as_secs() as i64));
+    // The client switches to the announced salts by itself when the current one expires.
+    w.advance(Duration::from_secs(1800));
+    let later = w.client.enqueue(echo(b"later"));
+    w.flush_client();
+    let packets = w.wire.server_receive();
+    let message = decrypt_message(&w.key, Side::Client, &packets[0]).unwrap();
+    assert!(schedule.accepts(message.salt, w.now.as_secs() as i64));
+    w.server.receive(w.now, message);
+    w.run_server_app();
+    w.settle();
+    assert!(w.result_of(later).is_some());
+}
+
+struct FutureSaltsBody {
+    count: u32,
+    first: i64,
+}
+
+fn parse_future_salts(body: &[u8]) -> FutureSaltsBody {
+    assert_eq!(body[..4], 0xae50_0895u32.to_le_bytes());
+    // req_msg_id(8) now(4), then a bare vector: count, items of valid_since, valid_until, salt.
+    let count = u32::from_le_bytes(body[16..20].try_into().unwrap());
+    let first = i64::from_le_bytes(body[28..36].try_into().unwrap());
+    FutureSaltsBody { count, first }
+}
+
+#[test]
+fn garbage_from_the_server_is_a_typed_error() {
+    let mut w = start(Kind::Intermediate, false);
+    let id = w.client.enqueue(echo(b"x"));
+    w.flush_client();
+    w.server_read();
+    let packet = w.server.poll_transmit(w.now, &mut w.srng).unwrap();
+    let mut flipped = packet.clone();
+    flipped[40] ^= 1;
+    assert!(matches!(
+        w.client.receive(w.now, &flipped),
+        Err(ClientSessionError::Decrypt(_))
+    ));
+    assert!(w.client.receive(w.now, &packet[..30]).is_err());
+    assert!(w.client.receive(w.now, &[]).is_err());
+    w.client.receive(w.now, &packet).unwrap();
+    assert!(
+        matches!(
+            w.client.receive(w.now, &packet),
+            Err(ClientSessionError::BadMsgId { .. })
+        ),
+        "a replayed server packet is refused"
+    );
+    w.drain_client_events();
+    assert_eq!(w.result_of(id), Some(&echoed(b"x")[..]));
+}
