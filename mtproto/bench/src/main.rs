@@ -3,12 +3,15 @@
 //! - AES-256-IGE encryption in MiB/s on 1 MiB and 1 KiB buffers: ours, grammers-crypto, and
 //!   `openssl speed -evp aes-256-cbc` (the ceiling: IGE is as sequential as CBC encryption);
 //! - encrypt + decrypt of a 512 KiB `upload.saveFilePart` message;
-//! - server CPU time per completed handshake.
+//! - server CPU time per completed handshake;
+//! - RSA-2048: the private operation with the CRT (`RsaPrivateKey::private_block`) and with d
+//!   alone (`rsa_private_block`), and key generation.
 //!
 //! Run: `cargo run --release -p mtproto-bench`.
 
 use mtproto::crypto::{
-    AuthKey, PlainMessage, RsaPublicKey, Side, decrypt_message, encrypt_message, ige_encrypt,
+    AuthKey, PlainMessage, RsaPrivateKey, RsaPublicKey, Side, decrypt_message, encrypt_message,
+    ige_encrypt, rsa_pad_encrypt, rsa_private_block,
 };
 use mtproto::handshake::{
     ClientConfig, ClientHandshake, ClientStep, ServerConfig, ServerHandshake, ServerStep,
@@ -192,5 +195,47 @@ fn main() {
     println!(
         "server CPU time per completed handshake: {:.2} ms (mean of {rounds})",
         per.as_secs_f64() * 1000.0
+    );
+
+    rsa_figures(budget);
+}
+
+fn rsa_figures(budget: Duration) {
+    let n = BigUint::parse_bytes(TEST_N.as_bytes(), 16).unwrap_or_default();
+    let d = BigUint::parse_bytes(TEST_D.as_bytes(), 16).unwrap_or_default();
+    let key =
+        RsaPrivateKey::from_private_exponent(n, BigUint::from(65537u32), d).expect("the test key");
+    let encrypted = rsa_pad_encrypt(&[1; 144], key.public_key(), &mut rng(1)).expect("RSA_PAD");
+    let crt = throughput(1, budget, || {
+        black_box(key.private_block(black_box(&encrypted)).expect("decrypts"));
+    });
+    let plain = throughput(1, budget, || {
+        black_box(
+            rsa_private_block(
+                black_box(&encrypted),
+                key.public_key(),
+                key.private_exponent(),
+            )
+            .expect("decrypts"),
+        );
+    });
+    println!(
+        "RSA-2048 private operation: CRT {:.2} ms, d alone {:.2} ms",
+        1000.0 / crt,
+        1000.0 / plain
+    );
+    let rounds = 10u64;
+    let mut times = Vec::new();
+    for seed in 0..rounds {
+        let t = Instant::now();
+        black_box(RsaPrivateKey::generate(2048, &mut rng(seed + 100)));
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "RSA-2048 key generation: mean {:.0} ms, min {:.0} ms, max {:.0} ms ({rounds} keys)",
+        (times.iter().sum::<Duration>() / rounds as u32).as_secs_f64() * 1000.0,
+        times[0].as_secs_f64() * 1000.0,
+        times[times.len() - 1].as_secs_f64() * 1000.0
     );
 }

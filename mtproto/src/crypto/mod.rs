@@ -1,12 +1,19 @@
 //! The cryptographic building blocks of MTProto 2.0, each checked against published vectors.
 
+mod bind;
 mod ctr;
+mod der;
 pub(crate) mod dh;
 mod ige;
 pub(crate) mod kdf;
 mod message;
+mod pem;
 mod rsa;
+mod rsa_key;
 
+pub use bind::{
+    BIND_MESSAGE_LEN, BindCheck, BindError, BindMessage, encrypt_bind_message, open_bind_message,
+};
 pub use ctr::AesCtr;
 pub use dh::{DhError, check_dh_params, check_g_a, factorize_pq, generate_pq, is_probable_prime};
 pub use ige::{IgeError, ige_decrypt, ige_encrypt};
@@ -15,10 +22,12 @@ pub use kdf::{
     new_nonce_hash, quick_ack_token, server_salt, tmp_aes_key_iv,
 };
 pub use message::{AuthKey, DecryptError, PlainMessage, decrypt_message, encrypt_message};
+pub use pem::PemError;
 pub use rsa::{
     RsaError, RsaPublicKey, rsa_legacy_encrypt, rsa_legacy_open, rsa_pad_decrypt, rsa_pad_encrypt,
     rsa_pad_open, rsa_private_block,
 };
+pub use rsa_key::{RSA_MAX_BITS, RSA_MIN_BITS, RsaPrivateKey};
 
 /// Fills buffers with random bytes; the caller decides where randomness comes from.
 pub trait Random {

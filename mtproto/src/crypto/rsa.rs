@@ -28,6 +28,12 @@ pub enum RsaError {
         /// Its size.
         bits: u64,
     },
+    /// The numbers of an RSA key do not form a valid key.
+    #[error("invalid RSA key: {reason}")]
+    InvalidKey {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// An RSA public key.
@@ -81,7 +87,7 @@ impl RsaPublicKey {
     }
 }
 
-fn to_256(n: &BigUint) -> [u8; 256] {
+pub(crate) fn to_256(n: &BigUint) -> [u8; 256] {
     let bytes = n.to_bytes_be();
     let mut out = [0u8; 256];
     out[256 - bytes.len().min(256)..].copy_from_slice(&bytes[bytes.len().saturating_sub(256)..]);
