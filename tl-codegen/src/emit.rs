@@ -376,8 +376,21 @@ impl<'m, 's> Emitter<'m, 's> {
         let id = hex(def.id);
         let tl_name = def.full_name();
         let line = doc(&format!("TL: `{def}`"));
-        let derives = self.derives();
+        let mut derives = self.derives();
         let generic_names: Vec<Ident> = def.generics.iter().map(|g| ident(&g.name)).collect();
+        // `Default` where every field has an obvious empty value (flags, numbers, strings,
+        // vectors), so callers can write `User { id, ..Default::default() }`.
+        let defaultable = generic_names.is_empty()
+            && fields.iter().all(|f| {
+                let name = f.tl.full_name();
+                f.flag.is_some()
+                    || crate::model::scalar(&name).is_some()
+                    || name == "Vector"
+                    || name == "vector"
+            });
+        if defaultable {
+            derives.extend(quote!(#[derive(Default)]));
+        }
         let (decl, ty) = if generic_names.is_empty() {
             (quote!(), quote!(#name))
         } else {
