@@ -1,0 +1,21 @@
+//! Tokio building blocks for MTProto servers on the [`mtproto`] crate, and the reference
+//! Telegram-compatible server built from them.
+//!
+//! - [`gateway`]: TCP listener, transport detection (every transport of the mtproto crate,
+//!   obfuscated2 included), the key exchange with per-IP rate limiting, sessions per
+//!   (auth key, session id), several connections per key.
+//! - [`state`]: the shared [`Server`](state::Server): keys, sessions, who is online, pushes.
+//! - [`rpc`]: dispatch by constructor id to [`Service`](rpc::Service)s, RPC errors with
+//!   Telegram's names.
+//! - [`services`]: auth, account, help, users & contacts, messages, updates.
+//! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
+
+pub mod gateway;
+pub mod keys;
+pub mod rpc;
+pub mod services;
+pub mod sms;
+pub mod state;
+pub mod store;
+
+pub use state::{Options, Server, ServerBuilder};

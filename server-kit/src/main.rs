@@ -1,0 +1,94 @@
+//! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
+//! [--login-code CODE]`.
+
+use clap::Parser;
+use server_kit::{Options, ServerBuilder, keys, store::SqliteStore};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A Telegram-compatible server with embedded storage.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:4430")]
+    listen: SocketAddr,
+    /// Where data lives (database, RSA keys, media).
+    #[arg(long, default_value = "./data")]
+    data: PathBuf,
+    /// Development login: every login code is CODE. Without it codes are random and go to
+    /// the log through the SMS provider.
+    #[arg(long, value_name = "CODE")]
+    login_code: Option<String>,
+    /// The address given to clients in help.getConfig (default: the listen address).
+    #[arg(long)]
+    public_addr: Option<SocketAddr>,
+    /// The DC id this server calls itself.
+    #[arg(long, default_value_t = 2)]
+    dc: i32,
+    /// Key exchanges allowed per client IP per minute.
+    #[arg(long, default_value_t = 600)]
+    handshakes_per_minute: u32,
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&args.data)?;
+    let rsa = keys::load_or_create(&args.data)?;
+    tracing::info!(
+        fingerprint = format!("{:016x}", rsa.public_key().fingerprint() as u64),
+        public_key = %args.data.join("rsa-public.pem").display(),
+        "RSA key"
+    );
+    let salt_secret = load_or_create_secret(&args.data.join("salt-secret"))?;
+    let store = SqliteStore::open(&args.data.join("server.sqlite3"))?;
+    let mut options = Options::new(args.public_addr.unwrap_or(args.listen));
+    options.dc_id = args.dc;
+    options.login_code = args.login_code;
+    options.salt_secret = salt_secret;
+    options.handshakes_per_minute = args.handshakes_per_minute;
+    let server = ServerBuilder::new(options, Arc::new(store), rsa).build()?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    tracing::info!(listen = %listener.local_addr()?, "serving");
+    tokio::select! {
+        () = server_kit::gateway::serve(server, listener) => {}
+        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+    }
+    Ok(())
+}
+
+/// The secret server salts derive from, kept so that salts survive restarts.
+fn load_or_create_secret(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    if let Ok(bytes) = std::fs::read(path) {
+        if let Ok(secret) = <[u8; 32]>::try_from(bytes.as_slice()) {
+            return Ok(secret);
+        }
+    }
+    let secret = server_kit::state::random_array::<32>();
+    std::fs::write(path, secret)?;
+    Ok(secret)
+}

@@ -1,0 +1,313 @@
+//! The built-in services, one module each, and the conversions from stored rows to the TL
+//! objects clients read.
+
+/// Implements [`Service`] for a unit struct from a list of `Function => handler`, where each
+/// handler is `async fn(&Arc<Server>, Caller, Function) -> RpcResult`.
+macro_rules! service {
+    ($name:ident { $($ty:ty => $handler:path),* $(,)? }) => {
+        impl $crate::rpc::Service for $name {
+            fn methods(&self) -> Vec<u32> {
+                vec![$(<$ty as tl_runtime::Identifiable>::CONSTRUCTOR_ID),*]
+            }
+
+            fn call<'a>(
+                &'a self,
+                server: &'a std::sync::Arc<$crate::state::Server>,
+                caller: $crate::rpc::Caller,
+                body: Vec<u8>,
+            ) -> $crate::rpc::BoxFuture<'a, $crate::rpc::RpcResult> {
+                Box::pin(async move {
+                    let id = $crate::rpc::body_id(&body);
+                    $(
+                        if id == <$ty as tl_runtime::Identifiable>::CONSTRUCTOR_ID {
+                            let call = <$ty as tl_runtime::Deserialize>::from_bytes(body)?;
+                            return $handler(server, caller, call).await;
+                        }
+                    )*
+                    Err($crate::rpc::RpcError::bad_request("INPUT_METHOD_INVALID"))
+                })
+            }
+        }
+    };
+}
+
+pub mod account;
+pub mod auth;
+pub mod help;
+pub mod messages;
+pub mod updates;
+pub mod users;
+
+use crate::rpc::{Caller, RpcError, Service};
+use crate::state::{Server, unix_now};
+use crate::store::{Change, Committed, LoggedChange, Message, User};
+use mtproto_api::{enums, types};
+use std::sync::Arc;
+use tl_runtime::Serialize;
+
+/// Every built-in service.
+pub fn builtin() -> Vec<Arc<dyn Service>> {
+    vec![
+        Arc::new(auth::AuthService),
+        Arc::new(account::AccountService),
+        Arc::new(help::HelpService),
+        Arc::new(users::UsersService),
+        Arc::new(messages::MessagesService),
+        Arc::new(updates::UpdatesService),
+    ]
+}
+
+/// Serializes an answer.
+pub(crate) fn ok<T: Serialize>(value: T) -> Result<Vec<u8>, RpcError> {
+    Ok(value.to_bytes())
+}
+
+/// `boolTrue`.
+pub(crate) fn bool_true() -> Result<Vec<u8>, RpcError> {
+    ok(true)
+}
+
+/// A user as `viewer` sees it.
+pub(crate) fn user_tl(user: &User, viewer: i64) -> enums::User {
+    let is_self = user.id == viewer;
+    types::User {
+        is_self,
+        id: user.id,
+        access_hash: Some(user.access_hash),
+        first_name: Some(user.first_name.clone()),
+        last_name: (!user.last_name.is_empty()).then(|| user.last_name.clone()),
+        username: user.username.clone(),
+        phone: is_self.then(|| user.phone.clone()),
+        status: Some(enums::UserStatus::Recently(
+            types::UserStatusRecently::default(),
+        )),
+        ..Default::default()
+    }
+    .into()
+}
+
+fn peer_user(id: i64) -> enums::Peer {
+    types::PeerUser { user_id: id }.into()
+}
+
+/// A stored message as TL.
+pub(crate) fn message_tl(m: &Message) -> enums::Message {
+    types::Message {
+        out: m.out,
+        mentioned: false,
+        media_unread: false,
+        silent: false,
+        post: false,
+        from_scheduled: false,
+        legacy: false,
+        edit_hide: false,
+        pinned: false,
+        noforwards: false,
+        invert_media: false,
+        offline: false,
+        video_processing_pending: false,
+        paid_suggested_post_stars: false,
+        paid_suggested_post_ton: false,
+        id: m.id,
+        from_id: Some(peer_user(m.from_id)),
+        from_boosts_applied: None,
+        from_rank: None,
+        peer_id: peer_user(m.peer),
+        saved_peer_id: None,
+        fwd_from: None,
+        via_bot_id: None,
+        via_business_bot_id: None,
+        guestchat_via_from: None,
+        reply_to: None,
+        date: m.date,
+        message: m.text.clone(),
+        media: None,
+        reply_markup: None,
+        entities: None,
+        views: None,
+        forwards: None,
+        replies: None,
+        edit_date: m.edit_date,
+        post_author: None,
+        grouped_id: None,
+        reactions: None,
+        restriction_reason: None,
+        ttl_period: None,
+        quick_reply_shortcut_id: None,
+        effect: None,
+        factcheck: None,
+        report_delivery_until_date: None,
+        paid_message_stars: None,
+        suggested_post: None,
+        schedule_repeat_period: None,
+        summary_from_language: None,
+        rich_message: None,
+    }
+    .into()
+}
+
+/// The users named by messages and dialogs, as `viewer` sees them.
+pub(crate) async fn users_tl(
+    server: &Arc<Server>,
+    viewer: i64,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<enums::User>, RpcError> {
+    let mut ids: Vec<i64> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    let users = server
+        .store
+        .run(move |s| {
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(u) = s.user(id)? {
+                    out.push(u);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(users.iter().map(|u| user_tl(u, viewer)).collect())
+}
+
+/// The `Update` for one log entry (`message` is the message it names, if any).
+pub(crate) fn update_tl(entry: &LoggedChange, message: Option<&Message>) -> Option<enums::Update> {
+    let (pts, pts_count) = (entry.pts, entry.pts_count);
+    Some(match &entry.change {
+        Change::NewMessage { .. } => types::UpdateNewMessage {
+            message: message_tl(message?),
+            pts,
+            pts_count,
+        }
+        .into(),
+        Change::EditMessage { .. } => types::UpdateEditMessage {
+            message: message_tl(message?),
+            pts,
+            pts_count,
+        }
+        .into(),
+        Change::DeleteMessages { ids } => types::UpdateDeleteMessages {
+            messages: ids.clone(),
+            pts,
+            pts_count,
+        }
+        .into(),
+        Change::ReadInbox { peer, max_id } => types::UpdateReadHistoryInbox {
+            folder_id: None,
+            peer: peer_user(*peer),
+            top_msg_id: None,
+            max_id: *max_id,
+            still_unread_count: 0,
+            pts,
+            pts_count,
+        }
+        .into(),
+        Change::ReadOutbox { peer, max_id } => types::UpdateReadHistoryOutbox {
+            peer: peer_user(*peer),
+            max_id: *max_id,
+            pts,
+            pts_count,
+        }
+        .into(),
+    })
+}
+
+/// The users an entry's update mentions.
+fn users_of(c: &Committed) -> Vec<i64> {
+    let mut ids = vec![c.user_id];
+    if let Some(m) = &c.message {
+        ids.push(m.from_id);
+        ids.push(m.peer);
+    }
+    match &c.entry.change {
+        Change::ReadInbox { peer, .. } | Change::ReadOutbox { peer, .. } => ids.push(*peer),
+        _ => {}
+    }
+    ids
+}
+
+/// An `updates` object carrying `updates` with the users they mention.
+pub(crate) async fn updates_tl(
+    server: &Arc<Server>,
+    viewer: i64,
+    updates: Vec<enums::Update>,
+    user_ids: Vec<i64>,
+) -> Result<enums::Updates, RpcError> {
+    Ok(types::Updates {
+        updates,
+        users: users_tl(server, viewer, user_ids).await?,
+        chats: Vec::new(),
+        date: unix_now(),
+        seq: 0,
+    }
+    .into())
+}
+
+/// Pushes committed changes to their users' sessions (after the commit), leaving out the
+/// caller's own session, which gets them in its answer.
+pub(crate) async fn push_committed(server: &Arc<Server>, caller: &Caller, committed: &[Committed]) {
+    for c in committed {
+        let Some(update) = update_tl(&c.entry, c.message.as_ref()) else {
+            continue;
+        };
+        let body = match updates_tl(server, c.user_id, vec![update], users_of(c)).await {
+            Ok(u) => u.to_bytes(),
+            Err(_) => continue,
+        };
+        server.push_to_user(c.user_id, &body, Some((caller.key_id, caller.session_id)));
+    }
+}
+
+/// The user an `InputPeer` names, with its access hash checked.
+pub(crate) async fn resolve_peer(
+    server: &Arc<Server>,
+    viewer: i64,
+    peer: &enums::InputPeer,
+) -> Result<User, RpcError> {
+    let (id, hash) = match peer {
+        enums::InputPeer::InputPeerSelf => (viewer, None),
+        enums::InputPeer::User(p) => (p.user_id, Some(p.access_hash)),
+        enums::InputPeer::UserFromMessage(p) => (p.user_id, None),
+        _ => return Err(RpcError::bad_request("PEER_ID_INVALID")),
+    };
+    resolve_user_id(server, viewer, id, hash).await
+}
+
+/// The user an `InputUser` names, with its access hash checked.
+pub(crate) async fn resolve_input_user(
+    server: &Arc<Server>,
+    viewer: i64,
+    user: &enums::InputUser,
+) -> Result<User, RpcError> {
+    let (id, hash) = match user {
+        enums::InputUser::InputUserSelf => (viewer, None),
+        enums::InputUser::InputUser(u) => (u.user_id, Some(u.access_hash)),
+        enums::InputUser::FromMessage(u) => (u.user_id, None),
+        enums::InputUser::Empty => return Err(RpcError::bad_request("USER_ID_INVALID")),
+    };
+    resolve_user_id(server, viewer, id, hash).await
+}
+
+async fn resolve_user_id(
+    server: &Arc<Server>,
+    viewer: i64,
+    id: i64,
+    hash: Option<i64>,
+) -> Result<User, RpcError> {
+    let user = server
+        .store
+        .run(move |s| s.user(id))
+        .await?
+        .ok_or_else(|| RpcError::bad_request("PEER_ID_INVALID"))?;
+    if let Some(hash) = hash {
+        if hash != user.access_hash && user.id != viewer {
+            return Err(RpcError::bad_request("PEER_ID_INVALID"));
+        }
+    }
+    Ok(user)
+}
+
+/// Keeps the digits of a phone number (`+1 (555) 010-99` → `155501099`).
+pub fn normalize_phone(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}

@@ -1,0 +1,117 @@
+//! `updates.getState` and `updates.getDifference`, from each user's durable log.
+
+use super::{message_tl, ok, update_tl, users_tl};
+use crate::rpc::{Caller, RpcResult};
+use crate::state::{Server, unix_now};
+use crate::store::Change;
+use mtproto_api::{enums, functions, types};
+use std::sync::Arc;
+
+/// Log entries per difference slice.
+pub const DIFFERENCE_SLICE: usize = 100;
+/// A client further behind than this gets `differenceTooLong`.
+pub const DIFFERENCE_TOO_LONG: i32 = 10_000;
+
+/// The updates service.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdatesService;
+
+service!(UpdatesService {
+    functions::updates::GetState => get_state,
+    functions::updates::GetDifference => get_difference,
+});
+
+fn state(pts: i32) -> types::updates::State {
+    types::updates::State {
+        pts,
+        qts: 0,
+        date: unix_now(),
+        seq: 0,
+        unread_count: 0,
+    }
+}
+
+async fn get_state(
+    server: &Arc<Server>,
+    caller: Caller,
+    _: functions::updates::GetState,
+) -> RpcResult {
+    let me = caller.user()?;
+    let pts = server.store.run(move |s| s.pts(me)).await?;
+    ok(state(pts))
+}
+
+async fn get_difference(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::updates::GetDifference,
+) -> RpcResult {
+    let me = caller.user()?;
+    let current = server.store.run(move |s| s.pts(me)).await?;
+    if call.pts >= current {
+        return ok(enums::updates::Difference::Empty(
+            types::updates::DifferenceEmpty {
+                date: unix_now(),
+                seq: 0,
+            },
+        ));
+    }
+    if current - call.pts > DIFFERENCE_TOO_LONG {
+        return ok(enums::updates::Difference::TooLong(
+            types::updates::DifferenceTooLong { pts: current },
+        ));
+    }
+    let from = call.pts.max(0);
+    let (changes, messages) = server
+        .store
+        .run(move |s| s.changes_since(me, from, DIFFERENCE_SLICE))
+        .await?;
+    let mut new_messages = Vec::new();
+    let mut other_updates = Vec::new();
+    let mut user_ids = vec![me];
+    for change in &changes {
+        let message = match change.change {
+            Change::NewMessage { id } | Change::EditMessage { id } => {
+                messages.iter().find(|m| m.id == id)
+            }
+            _ => None,
+        };
+        if let Some(m) = message {
+            user_ids.extend([m.from_id, m.peer]);
+        }
+        match (&change.change, message) {
+            (Change::NewMessage { .. }, Some(m)) => new_messages.push(message_tl(m)),
+            // A message deleted since: its later deletion entry says so.
+            (Change::NewMessage { .. }, None) => {}
+            _ => other_updates.extend(update_tl(change, message)),
+        }
+        if let Change::ReadInbox { peer, .. } | Change::ReadOutbox { peer, .. } = change.change {
+            user_ids.push(peer);
+        }
+    }
+    let last = changes.last().map_or(current, |c| c.pts);
+    let users = users_tl(server, me, user_ids).await?;
+    if last < current {
+        ok(enums::updates::Difference::Slice(
+            types::updates::DifferenceSlice {
+                new_messages,
+                new_encrypted_messages: Vec::new(),
+                other_updates,
+                chats: Vec::new(),
+                users,
+                intermediate_state: state(last).into(),
+            },
+        ))
+    } else {
+        ok(enums::updates::Difference::Difference(
+            types::updates::Difference {
+                new_messages,
+                new_encrypted_messages: Vec::new(),
+                other_updates,
+                chats: Vec::new(),
+                users,
+                state: state(current).into(),
+            },
+        ))
+    }
+}

@@ -1,0 +1,687 @@
+//! The server's shared state: auth keys, sessions and who is online, the services, and the
+//! way answers and updates reach a session's connection.
+
+use crate::rpc::{Caller, RpcError, RpcResult, Service, body_id};
+use crate::sms::SmsProvider;
+use crate::store::{ClientInfo, Db, Store};
+use mtproto::crypto::{AuthKey, Random, RsaPrivateKey};
+use mtproto::session::{SaltSchedule, ServerEvent, ServerSession, ServerSessionConfig};
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The DC id this server calls itself (2: what clients assume for new sessions).
+    pub dc_id: i32,
+    /// The address clients are told to connect to (`help.getConfig` dc_options).
+    pub public_addr: SocketAddr,
+    /// Development login: every code is this one (else codes are random and go to the SMS
+    /// provider).
+    pub login_code: Option<String>,
+    /// The secret server salts are derived from.
+    pub salt_secret: [u8; 32],
+    /// Handshakes allowed per client IP per minute (then -429).
+    pub handshakes_per_minute: u32,
+    /// The largest transport frame accepted.
+    pub max_frame: usize,
+    /// Session settings.
+    pub session: ServerSessionConfig,
+}
+
+impl Options {
+    /// Defaults for a server reachable at `public_addr`.
+    pub fn new(public_addr: SocketAddr) -> Self {
+        Options {
+            dc_id: 2,
+            public_addr,
+            login_code: None,
+            salt_secret: random_array(),
+            handshakes_per_minute: 600,
+            max_frame: 2 << 20,
+            session: ServerSessionConfig::default(),
+        }
+    }
+}
+
+/// Randomness from the operating system.
+pub fn os_random(buf: &mut [u8]) {
+    // The OS random source does not fail on supported platforms; if it ever did, carrying on
+    // with predictable keys would be worse than stopping.
+    getrandom::fill(buf).expect("the operating system's random source failed");
+}
+
+/// A random value of `N` bytes.
+pub fn random_array<const N: usize>() -> [u8; N] {
+    let mut out = [0u8; N];
+    os_random(&mut out);
+    out
+}
+
+/// A random i64.
+pub fn random_i64() -> i64 {
+    i64::from_le_bytes(random_array())
+}
+
+/// The OS randomness as an [`mtproto::crypto::Random`].
+pub fn rng() -> impl Random {
+    |buf: &mut [u8]| os_random(buf)
+}
+
+/// Now, as time since the Unix epoch.
+pub fn now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Now in Unix seconds.
+pub fn unix_now() -> i32 {
+    now().as_secs() as i32
+}
+
+/// What a connection task is told to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Send this encrypted packet.
+    Packet(Vec<u8>),
+    /// Close the connection.
+    Close,
+}
+
+/// The way to a connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    /// Its number.
+    pub id: u64,
+    /// Its queue.
+    pub tx: mpsc::UnboundedSender<Outbound>,
+}
+
+/// An auth key the server knows.
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    /// The key.
+    pub key: AuthKey,
+    /// The user signed in with it.
+    pub user_id: Option<i64>,
+    /// The layer its client speaks.
+    pub layer: i32,
+}
+
+/// One session and the connection it answers on.
+#[derive(Debug)]
+pub struct SessionEntry {
+    /// The protocol state.
+    pub session: ServerSession,
+    /// Where to send.
+    pub conn: Option<ConnHandle>,
+    /// Since when it has had no connection.
+    pub orphaned_at: Option<Instant>,
+}
+
+impl SessionEntry {
+    /// Sends everything the session has queued to its connection.
+    pub fn flush(&mut self) {
+        let Some(conn) = &self.conn else {
+            return;
+        };
+        let mut rng = rng();
+        while let Some(packet) = self.session.poll_transmit(now(), &mut rng) {
+            if conn.tx.send(Outbound::Packet(packet)).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+type SessionRef = Arc<Mutex<SessionEntry>>;
+
+/// The state every connection and service shares.
+pub struct Server {
+    /// Storage.
+    pub store: Db<dyn Store>,
+    /// How the server runs.
+    pub options: Options,
+    /// Where login codes go.
+    pub sms: Arc<dyn SmsProvider>,
+    pub(crate) rsa: RsaPrivateKey,
+    keys: RwLock<HashMap<i64, KeyEntry>>,
+    user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
+    sessions: Mutex<HashMap<(i64, i64), SessionRef>>,
+    key_sessions: Mutex<HashMap<i64, HashSet<i64>>>,
+    services: HashMap<u32, Arc<dyn Service>>,
+    next_conn: AtomicU64,
+    handshakes: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Server`]: storage, RSA key, SMS provider and services.
+pub struct ServerBuilder {
+    options: Options,
+    store: Arc<dyn Store>,
+    rsa: RsaPrivateKey,
+    sms: Arc<dyn SmsProvider>,
+    services: Vec<Arc<dyn Service>>,
+}
+
+impl ServerBuilder {
+    /// A server with the built-in services and the logging SMS provider.
+    pub fn new(options: Options, store: Arc<dyn Store>, rsa: RsaPrivateKey) -> Self {
+        ServerBuilder {
+            options,
+            store,
+            rsa,
+            sms: Arc::new(crate::sms::LogSms),
+            services: crate::services::builtin(),
+        }
+    }
+
+    /// Where login codes go.
+    pub fn sms(mut self, sms: Arc<dyn SmsProvider>) -> Self {
+        self.sms = sms;
+        self
+    }
+
+    /// Adds a service; its methods replace built-in ones with the same ids.
+    pub fn service(mut self, service: Arc<dyn Service>) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Loads the auth keys and makes the server.
+    pub fn build(self) -> Result<Arc<Server>, crate::store::StoreError> {
+        let mut keys = HashMap::new();
+        let mut user_keys: HashMap<i64, HashSet<i64>> = HashMap::new();
+        for stored in self.store.auth_keys()? {
+            let Ok(bytes) = <[u8; 256]>::try_from(stored.key.as_slice()) else {
+                continue;
+            };
+            if let Some(user) = stored.user_id {
+                user_keys.entry(user).or_default().insert(stored.id);
+            }
+            keys.insert(
+                stored.id,
+                KeyEntry {
+                    key: AuthKey::new(bytes),
+                    user_id: stored.user_id,
+                    layer: stored.layer,
+                },
+            );
+        }
+        let mut services = HashMap::new();
+        for service in self.services {
+            for id in service.methods() {
+                services.insert(id, service.clone());
+            }
+        }
+        Ok(Arc::new(Server {
+            store: Db(self.store),
+            options: self.options,
+            sms: self.sms,
+            rsa: self.rsa,
+            keys: RwLock::new(keys),
+            user_keys: Mutex::new(user_keys),
+            sessions: Mutex::new(HashMap::new()),
+            key_sessions: Mutex::new(HashMap::new()),
+            services,
+            next_conn: AtomicU64::new(1),
+            handshakes: Mutex::new(HashMap::new()),
+        }))
+    }
+}
+
+const INVOKE_WITH_LAYER: u32 = 0xda9b_0d0d;
+const INIT_CONNECTION: u32 = 0xc1cd_5ea9;
+const INVOKE_AFTER_MSG: u32 = 0xcb9f_372d;
+const INVOKE_AFTER_MSGS: u32 = 0x3dc4_b4f0;
+const INVOKE_WITHOUT_UPDATES: u32 = 0xbf94_59b7;
+const DESTROY_SESSION: u32 = 0xe751_2126;
+const DESTROY_AUTH_KEY: u32 = 0xd143_5160;
+
+/// Methods a client may call before signing in.
+const WITHOUT_AUTH: [u32; 8] = [
+    0xa677_244f, // auth.sendCode
+    0x8d52_a951, // auth.signIn
+    0xaac7_b717, // auth.signUp
+    0x67a3_ff2c, // auth.importBotAuthorization
+    0xcdd4_2a05, // auth.bindTempAuthKey
+    0xc4f9_186b, // help.getConfig
+    0x1fb3_3026, // help.getNearestDc
+    0xee72_f79a, // help.acceptTermsOfService
+];
+
+impl Server {
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a handshake from `ip`; `false` once the per-minute limit is reached.
+    pub(crate) fn allow_handshake(&self, ip: IpAddr) -> bool {
+        let Ok(mut map) = self.handshakes.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let entry = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= self.options.handshakes_per_minute
+    }
+
+    /// The key with this id.
+    pub fn key(&self, id: i64) -> Option<KeyEntry> {
+        self.keys.read().ok()?.get(&id).cloned()
+    }
+
+    /// Whether a key id is in use (for the handshake's uniqueness check).
+    pub fn key_exists(&self, id: i64) -> bool {
+        self.keys
+            .read()
+            .map(|k| k.contains_key(&id))
+            .unwrap_or(true)
+    }
+
+    /// Stores a new key durably, then makes it usable.
+    pub(crate) async fn add_key(&self, key: AuthKey) -> Result<(), crate::store::StoreError> {
+        let id = i64::from_le_bytes(key.id());
+        let bytes = key.bytes().to_vec();
+        let created = i64::from(unix_now());
+        self.store
+            .run(move |s| s.insert_auth_key(id, &bytes, created))
+            .await?;
+        if let Ok(mut keys) = self.keys.write() {
+            keys.insert(
+                id,
+                KeyEntry {
+                    key,
+                    user_id: None,
+                    layer: 0,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Signs a key in or out (durably first).
+    pub async fn bind_user(&self, key_id: i64, user: Option<i64>) -> Result<(), RpcError> {
+        self.store
+            .run(move |s| s.set_key_user(key_id, user))
+            .await?;
+        let previous = match self.keys.write() {
+            Ok(mut keys) => keys
+                .get_mut(&key_id)
+                .and_then(|k| std::mem::replace(&mut k.user_id, user)),
+            Err(_) => None,
+        };
+        if let Ok(mut index) = self.user_keys.lock() {
+            if let Some(old) = previous {
+                if let Some(set) = index.get_mut(&old) {
+                    set.remove(&key_id);
+                }
+            }
+            if let Some(new) = user {
+                index.entry(new).or_default().insert(key_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a key (logged out for good, or reset by its user).
+    pub async fn drop_key(&self, key_id: i64) -> Result<(), RpcError> {
+        self.bind_user(key_id, None).await?;
+        self.store.run(move |s| s.delete_auth_key(key_id)).await?;
+        if let Ok(mut keys) = self.keys.write() {
+            keys.remove(&key_id);
+        }
+        let ids: Vec<i64> = self
+            .key_sessions
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&key_id))
+            .map(|s| s.into_iter().collect())
+            .unwrap_or_default();
+        for session_id in ids {
+            if let Some(entry) = self
+                .sessions
+                .lock()
+                .ok()
+                .and_then(|mut m| m.remove(&(key_id, session_id)))
+            {
+                if let Ok(entry) = entry.lock() {
+                    if let Some(conn) = &entry.conn {
+                        let _ = conn.tx.send(Outbound::Close);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The auth keys a user is signed in with.
+    pub fn keys_of(&self, user: i64) -> Vec<i64> {
+        self.user_keys
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&user).map(|s| s.iter().copied().collect()))
+            .unwrap_or_default()
+    }
+
+    async fn set_layer(&self, key_id: i64, layer: i32, client: Option<ClientInfo>) {
+        let changed = match self.keys.write() {
+            Ok(mut keys) => match keys.get_mut(&key_id) {
+                Some(k) if k.layer != layer || client.is_some() => {
+                    k.layer = layer;
+                    true
+                }
+                _ => false,
+            },
+            Err(_) => false,
+        };
+        if changed {
+            let client = client.unwrap_or_default();
+            if let Err(e) = self
+                .store
+                .run(move |s| s.set_key_client(key_id, layer, &client))
+                .await
+            {
+                tracing::warn!("storing the client of a key: {e}");
+            }
+        }
+    }
+
+    /// The session (`key_id`, `session_id`), made if new.
+    pub(crate) fn session(&self, key_id: i64, session_id: i64, key: &AuthKey) -> SessionRef {
+        let mut sessions = self
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions
+            .entry((key_id, session_id))
+            .or_insert_with(|| {
+                if let Ok(mut index) = self.key_sessions.lock() {
+                    index.entry(key_id).or_default().insert(session_id);
+                }
+                Arc::new(Mutex::new(SessionEntry {
+                    session: ServerSession::new(
+                        key.clone(),
+                        session_id,
+                        random_i64(),
+                        SaltSchedule::new(self.options.salt_secret, key_id as u64),
+                        None,
+                        self.options.session.clone(),
+                    ),
+                    conn: None,
+                    orphaned_at: None,
+                }))
+            })
+            .clone()
+    }
+
+    fn session_ref(&self, key_id: i64, session_id: i64) -> Option<SessionRef> {
+        self.sessions
+            .lock()
+            .ok()?
+            .get(&(key_id, session_id))
+            .cloned()
+    }
+
+    /// Sends an update to every session of `user` (except `skip`), after it was committed.
+    pub fn push_to_user(&self, user: i64, body: &[u8], skip: Option<(i64, i64)>) {
+        for key_id in self.keys_of(user) {
+            let ids: Vec<i64> = self
+                .key_sessions
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key_id).map(|s| s.iter().copied().collect()))
+                .unwrap_or_default();
+            for session_id in ids {
+                if skip == Some((key_id, session_id)) {
+                    continue;
+                }
+                if let Some(entry) = self.session_ref(key_id, session_id) {
+                    if let Ok(mut entry) = entry.lock() {
+                        if entry.conn.is_some() {
+                            entry.session.push(body.to_vec());
+                            entry.flush();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the user has a session with a live connection.
+    pub fn is_online(&self, user: i64) -> bool {
+        self.keys_of(user).into_iter().any(|key_id| {
+            let ids: Vec<i64> = self
+                .key_sessions
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key_id).map(|s| s.iter().copied().collect()))
+                .unwrap_or_default();
+            ids.into_iter().any(|sid| {
+                self.session_ref(key_id, sid)
+                    .and_then(|e| e.lock().ok().map(|e| e.conn.is_some()))
+                    .unwrap_or(false)
+            })
+        })
+    }
+
+    /// Delivers the answer to call `msg_id` of a session.
+    pub(crate) fn answer(&self, key_id: i64, session_id: i64, msg_id: i64, result: RpcResult) {
+        let Some(entry) = self.session_ref(key_id, session_id) else {
+            return;
+        };
+        let Ok(mut entry) = entry.lock() else {
+            return;
+        };
+        match result {
+            Ok(body) => {
+                entry.session.respond(msg_id, body);
+            }
+            Err(e) => {
+                entry.session.respond_error(msg_id, e.code, &e.name);
+            }
+        }
+        entry.flush();
+    }
+
+    /// Handles the events of a session after it received something: calls go to the
+    /// services on their own tasks.
+    pub(crate) fn drain_events(
+        self: &Arc<Self>,
+        key_id: i64,
+        session_id: i64,
+        entry: &mut SessionEntry,
+    ) {
+        while let Some(event) = entry.session.poll_event() {
+            match event {
+                ServerEvent::Request { msg_id, body } => {
+                    let server = self.clone();
+                    tokio::spawn(async move {
+                        let caller = server.caller(key_id, session_id);
+                        let result = server.dispatch(caller, body).await;
+                        server.answer(key_id, session_id, msg_id, result);
+                    });
+                }
+                ServerEvent::Close => {
+                    if let Some(conn) = &entry.conn {
+                        let _ = conn.tx.send(Outbound::Close);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn caller(&self, key_id: i64, session_id: i64) -> Caller {
+        let key = self.key(key_id);
+        Caller {
+            key_id,
+            session_id,
+            user_id: key.as_ref().and_then(|k| k.user_id),
+            layer: key.map(|k| k.layer).unwrap_or(0),
+        }
+    }
+
+    /// Answers one call: unwraps `invokeWithLayer`, `initConnection`, `invokeAfterMsg(s)` and
+    /// `invokeWithoutUpdates`, checks authorization, and hands it to its service.
+    pub async fn dispatch(self: &Arc<Self>, mut caller: Caller, mut body: Vec<u8>) -> RpcResult {
+        use mtproto_api::functions;
+        use tl_runtime::{Blob, Deserialize};
+        for _ in 0..8 {
+            match body_id(&body) {
+                INVOKE_WITH_LAYER => {
+                    let call = functions::InvokeWithLayer::<Blob>::from_bytes(body)?;
+                    caller.layer = call.layer;
+                    self.set_layer(caller.key_id, call.layer, None).await;
+                    body = call.query.0.to_vec();
+                }
+                INIT_CONNECTION => {
+                    let call = functions::InitConnection::<Blob>::from_bytes(body)?;
+                    let client = ClientInfo {
+                        api_id: call.api_id,
+                        device_model: call.device_model,
+                        system_version: call.system_version,
+                        app_version: call.app_version,
+                    };
+                    self.set_layer(caller.key_id, caller.layer, Some(client))
+                        .await;
+                    body = call.query.0.to_vec();
+                }
+                INVOKE_AFTER_MSG => {
+                    body = functions::InvokeAfterMsg::<Blob>::from_bytes(body)?
+                        .query
+                        .0
+                        .to_vec();
+                }
+                INVOKE_AFTER_MSGS => {
+                    body = functions::InvokeAfterMsgs::<Blob>::from_bytes(body)?
+                        .query
+                        .0
+                        .to_vec();
+                }
+                INVOKE_WITHOUT_UPDATES => {
+                    body = functions::InvokeWithoutUpdates::<Blob>::from_bytes(body)?
+                        .query
+                        .0
+                        .to_vec();
+                }
+                _ => break,
+            }
+        }
+        let id = body_id(&body);
+        match id {
+            DESTROY_SESSION => return Ok(self.destroy_session(caller, &body)),
+            DESTROY_AUTH_KEY => {
+                self.drop_key(caller.key_id).await?;
+                return Ok(0xf660_e1d4u32.to_le_bytes().to_vec());
+            }
+            _ => {}
+        }
+        let Some(service) = self.services.get(&id).cloned() else {
+            tracing::debug!("unknown method {id:#010x}");
+            return Err(RpcError::bad_request("INPUT_METHOD_INVALID"));
+        };
+        if caller.user_id.is_none() && !WITHOUT_AUTH.contains(&id) {
+            return Err(RpcError::unauthorized("AUTH_KEY_UNREGISTERED"));
+        }
+        service.call(self, caller, body).await
+    }
+
+    fn destroy_session(&self, caller: Caller, body: &[u8]) -> Vec<u8> {
+        let target = body
+            .get(4..12)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()))
+            .unwrap_or(0);
+        let existed = target != caller.session_id
+            && self
+                .sessions
+                .lock()
+                .ok()
+                .and_then(|mut m| m.remove(&(caller.key_id, target)))
+                .is_some();
+        if let Ok(mut index) = self.key_sessions.lock() {
+            if let Some(set) = index.get_mut(&caller.key_id) {
+                if existed {
+                    set.remove(&target);
+                }
+            }
+        }
+        let id: u32 = if existed { 0xe220_45fc } else { 0x62d3_50c9 };
+        let mut out = id.to_le_bytes().to_vec();
+        out.extend_from_slice(&target.to_le_bytes());
+        out
+    }
+
+    /// Runs the sessions' timers (acks, ping_delay_disconnect) and forgets sessions that have
+    /// had no connection for half an hour. Call every few hundred milliseconds.
+    pub(crate) fn tick(self: &Arc<Self>) {
+        let all: Vec<((i64, i64), SessionRef)> = match self.sessions.lock() {
+            Ok(m) => m.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            Err(_) => return,
+        };
+        let now_time = now();
+        let mut stale = Vec::new();
+        for ((key_id, session_id), entry) in all {
+            let Ok(mut entry) = entry.lock() else {
+                continue;
+            };
+            if entry.session.poll_timeout().is_some_and(|t| t <= now_time) {
+                entry.session.handle_timeout(now_time);
+                self.drain_events(key_id, session_id, &mut entry);
+            }
+            entry.flush();
+            if entry
+                .orphaned_at
+                .is_some_and(|t| t.elapsed() > Duration::from_secs(1800))
+            {
+                stale.push((key_id, session_id));
+            }
+        }
+        if !stale.is_empty() {
+            if let (Ok(mut sessions), Ok(mut index)) =
+                (self.sessions.lock(), self.key_sessions.lock())
+            {
+                for (key_id, session_id) in stale {
+                    sessions.remove(&(key_id, session_id));
+                    if let Some(set) = index.get_mut(&key_id) {
+                        set.remove(&session_id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A connection closed: its sessions wait for another.
+    pub(crate) fn connection_closed(&self, conn_id: u64) {
+        let all: Vec<SessionRef> = match self.sessions.lock() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return,
+        };
+        for entry in all {
+            if let Ok(mut entry) = entry.lock() {
+                if entry.conn.as_ref().is_some_and(|c| c.id == conn_id) {
+                    entry.conn = None;
+                    entry.orphaned_at = Some(Instant::now());
+                }
+            }
+        }
+    }
+}

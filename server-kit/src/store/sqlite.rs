@@ -1,0 +1,1011 @@
+//! The embedded store: SQLite (compiled in), one connection behind a mutex, WAL journal.
+//! `synchronous=NORMAL` in WAL mode keeps every committed transaction across a process kill
+//! (kill -9); only a power loss may drop the last ones.
+
+use super::*;
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::path::Path;
+use std::sync::Mutex;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS auth_keys(
+    id INTEGER PRIMARY KEY, key BLOB NOT NULL, user_id INTEGER, layer INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL, api_id INTEGER NOT NULL DEFAULT 0,
+    device_model TEXT NOT NULL DEFAULT '', system_version TEXT NOT NULL DEFAULT '',
+    app_version TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS login_codes(
+    phone TEXT PRIMARY KEY, hash TEXT NOT NULL, code TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS users(
+    id INTEGER PRIMARY KEY, access_hash INTEGER NOT NULL, phone TEXT NOT NULL UNIQUE,
+    first_name TEXT NOT NULL, last_name TEXT NOT NULL, username TEXT UNIQUE COLLATE NOCASE,
+    about TEXT NOT NULL DEFAULT '', pts INTEGER NOT NULL DEFAULT 0,
+    next_msg_id INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS contacts(
+    owner INTEGER NOT NULL, user_id INTEGER NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, PRIMARY KEY(owner, user_id));
+CREATE TABLE IF NOT EXISTS messages(
+    owner INTEGER NOT NULL, id INTEGER NOT NULL, peer INTEGER NOT NULL, out INTEGER NOT NULL,
+    from_id INTEGER NOT NULL, text TEXT NOT NULL, date INTEGER NOT NULL, edit_date INTEGER,
+    random_id INTEGER, PRIMARY KEY(owner, id));
+CREATE INDEX IF NOT EXISTS messages_by_peer ON messages(owner, peer, id);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_random_id ON messages(owner, random_id)
+    WHERE random_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dialogs(
+    owner INTEGER NOT NULL, peer INTEGER NOT NULL, top_message INTEGER NOT NULL,
+    top_date INTEGER NOT NULL, read_inbox_max_id INTEGER NOT NULL DEFAULT 0,
+    read_outbox_max_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(owner, peer));
+CREATE TABLE IF NOT EXISTS changes(
+    owner INTEGER NOT NULL, pts INTEGER NOT NULL, pts_count INTEGER NOT NULL,
+    date INTEGER NOT NULL, kind INTEGER NOT NULL, peer INTEGER NOT NULL, value INTEGER NOT NULL,
+    ids TEXT NOT NULL, PRIMARY KEY(owner, pts));
+";
+
+/// The first user id handed out.
+const FIRST_USER_ID: i64 = 100_000;
+
+const KIND_NEW: i64 = 1;
+const KIND_EDIT: i64 = 2;
+const KIND_DELETE: i64 = 3;
+const KIND_READ_INBOX: i64 = 4;
+const KIND_READ_OUTBOX: i64 = 5;
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::setup(Connection::open(path).map_err(db)?)
+    }
+
+    /// A database in memory (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::setup(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn setup(conn: Connection) -> Result<Self, StoreError> {
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        )
+        .map_err(db)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Database("connection lock poisoned".into()))?;
+        f(&mut conn).map_err(db)
+    }
+
+    fn tx<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Database("connection lock poisoned".into()))?;
+        let tx = conn.transaction().map_err(db)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db)?;
+        Ok(out)
+    }
+}
+
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: row.get(0)?,
+        access_hash: row.get(1)?,
+        phone: row.get(2)?,
+        first_name: row.get(3)?,
+        last_name: row.get(4)?,
+        username: row.get(5)?,
+        about: row.get(6)?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, access_hash, phone, first_name, last_name, username, about";
+const MESSAGE_COLUMNS: &str = "owner, id, peer, out, from_id, text, date, edit_date, random_id";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    Ok(Message {
+        owner: row.get(0)?,
+        id: row.get(1)?,
+        peer: row.get(2)?,
+        out: row.get(3)?,
+        from_id: row.get(4)?,
+        text: row.get(5)?,
+        date: row.get(6)?,
+        edit_date: row.get(7)?,
+        random_id: row.get(8)?,
+    })
+}
+
+fn get_user(tx: &Connection, id: i64) -> Result<Option<User>, StoreError> {
+    tx.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+        [id],
+        user_from_row,
+    )
+    .optional()
+    .map_err(db)
+}
+
+fn get_message(tx: &Connection, owner: i64, id: i32) -> Result<Option<Message>, StoreError> {
+    tx.query_row(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND id = ?2"),
+        params![owner, id],
+        message_from_row,
+    )
+    .optional()
+    .map_err(db)
+}
+
+/// Appends a change to `owner`'s log, taking the next `pts_count` pts.
+fn log_change(
+    tx: &Transaction<'_>,
+    owner: i64,
+    pts_count: i32,
+    date: i32,
+    change: Change,
+    message: Option<Message>,
+) -> Result<Committed, StoreError> {
+    let pts: i32 = tx
+        .query_row(
+            "UPDATE users SET pts = pts + ?2 WHERE id = ?1 RETURNING pts",
+            params![owner, pts_count],
+            |r| r.get(0),
+        )
+        .map_err(db)?;
+    let (kind, peer, value, ids) = match &change {
+        Change::NewMessage { id } => (KIND_NEW, 0, i64::from(*id), String::new()),
+        Change::EditMessage { id } => (KIND_EDIT, 0, i64::from(*id), String::new()),
+        Change::DeleteMessages { ids } => (
+            KIND_DELETE,
+            0,
+            0,
+            ids.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        Change::ReadInbox { peer, max_id } => {
+            (KIND_READ_INBOX, *peer, i64::from(*max_id), String::new())
+        }
+        Change::ReadOutbox { peer, max_id } => {
+            (KIND_READ_OUTBOX, *peer, i64::from(*max_id), String::new())
+        }
+    };
+    tx.execute(
+        "INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![owner, pts, pts_count, date, kind, peer, value, ids],
+    )
+    .map_err(db)?;
+    Ok(Committed {
+        user_id: owner,
+        entry: LoggedChange {
+            pts,
+            pts_count,
+            date,
+            change,
+        },
+        message,
+    })
+}
+
+/// Writes one copy of a message into `owner`'s box and updates the dialog.
+#[allow(clippy::too_many_arguments)]
+fn insert_message(
+    tx: &Transaction<'_>,
+    owner: i64,
+    peer: i64,
+    out: bool,
+    from_id: i64,
+    text: &str,
+    date: i32,
+    random_id: Option<i64>,
+) -> Result<Message, StoreError> {
+    let id: i32 = tx
+        .query_row(
+            "UPDATE users SET next_msg_id = next_msg_id + 1 WHERE id = ?1 RETURNING next_msg_id - 1",
+            [owner],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound { what: "user" })?;
+    tx.execute(
+        "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![owner, id, peer, out, from_id, text, date, random_id],
+    )
+    .map_err(db)?;
+    tx.execute(
+        "INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(owner, peer) DO UPDATE SET top_message = ?3, top_date = ?4",
+        params![owner, peer, id, date],
+    )
+    .map_err(db)?;
+    if out {
+        // Writing in a chat reads it up to here.
+        tx.execute(
+            "UPDATE dialogs SET read_inbox_max_id = max(read_inbox_max_id,
+                (SELECT coalesce(max(id), 0) FROM messages WHERE owner = ?1 AND peer = ?2 AND out = 0))
+             WHERE owner = ?1 AND peer = ?2",
+            params![owner, peer],
+        )
+        .map_err(db)?;
+    }
+    Ok(Message {
+        owner,
+        id,
+        peer,
+        out,
+        from_id,
+        text: text.to_owned(),
+        date,
+        edit_date: None,
+        random_id,
+    })
+}
+
+/// Points the dialog at its newest remaining message, or removes it if none is left.
+fn refresh_dialog(tx: &Transaction<'_>, owner: i64, peer: i64) -> Result<(), StoreError> {
+    let top: Option<(i32, i32)> = tx
+        .query_row(
+            "SELECT id, date FROM messages WHERE owner = ?1 AND peer = ?2 ORDER BY id DESC LIMIT 1",
+            params![owner, peer],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    match top {
+        Some((id, date)) => tx.execute(
+            "UPDATE dialogs SET top_message = ?3, top_date = ?4 WHERE owner = ?1 AND peer = ?2",
+            params![owner, peer, id, date],
+        ),
+        None => tx.execute(
+            "DELETE FROM dialogs WHERE owner = ?1 AND peer = ?2",
+            params![owner, peer],
+        ),
+    }
+    .map_err(db)?;
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, key, user_id, layer, created, api_id, device_model, system_version,
+                        app_version FROM auth_keys",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(StoredKey {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    user_id: r.get(2)?,
+                    layer: r.get(3)?,
+                    created: r.get(4)?,
+                    client: ClientInfo {
+                        api_id: r.get(5)?,
+                        device_model: r.get(6)?,
+                        system_version: r.get(7)?,
+                        app_version: r.get(8)?,
+                    },
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn insert_auth_key(&self, id: i64, key: &[u8], now: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO auth_keys(id, key, created) VALUES (?1, ?2, ?3)",
+                params![id, key, now],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn set_key_user(&self, id: i64, user_id: Option<i64>) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE auth_keys SET user_id = ?2 WHERE id = ?1",
+                params![id, user_id],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn set_key_client(&self, id: i64, layer: i32, client: &ClientInfo) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE auth_keys SET layer = ?2, api_id = ?3, device_model = ?4,
+                        system_version = ?5, app_version = ?6 WHERE id = ?1",
+                params![
+                    id,
+                    layer,
+                    client.api_id,
+                    client.device_model,
+                    client.system_version,
+                    client.app_version
+                ],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn delete_auth_key(&self, id: i64) -> Result<(), StoreError> {
+        self.with(|c| c.execute("DELETE FROM auth_keys WHERE id = ?1", [id]))
+            .map(|_| ())
+    }
+
+    fn put_login_code(&self, code: &LoginCode) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO login_codes(phone, hash, code, expires_at, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    code.phone,
+                    code.hash,
+                    code.code,
+                    code.expires_at,
+                    code.attempts
+                ],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn login_code(&self, phone: &str) -> Result<Option<LoginCode>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT phone, hash, code, expires_at, attempts FROM login_codes WHERE phone = ?1",
+                [phone],
+                |r| {
+                    Ok(LoginCode {
+                        phone: r.get(0)?,
+                        hash: r.get(1)?,
+                        code: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        attempts: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn bump_login_attempts(&self, phone: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE login_codes SET attempts = attempts + 1 WHERE phone = ?1",
+                [phone],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn delete_login_code(&self, phone: &str) -> Result<(), StoreError> {
+        self.with(|c| c.execute("DELETE FROM login_codes WHERE phone = ?1", [phone]))
+            .map(|_| ())
+    }
+
+    fn create_user(
+        &self,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+        access_hash: i64,
+    ) -> Result<User, StoreError> {
+        self.tx(|tx| {
+            let id: i64 = tx
+                .query_row(
+                    "SELECT coalesce(max(id) + 1, ?1) FROM users",
+                    [FIRST_USER_ID],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let inserted = tx.execute(
+                "INSERT INTO users(id, access_hash, phone, first_name, last_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, access_hash, phone, first_name, last_name],
+            );
+            match inserted {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Taken { what: "phone" });
+                }
+                other => other.map_err(db)?,
+            };
+            get_user(tx, id)?.ok_or(StoreError::NotFound { what: "user" })
+        })
+    }
+
+    fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        self.with(|c| Ok(get_user(c, id)))?
+    }
+
+    fn user_by_phone(&self, phone: &str) -> Result<Option<User>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE phone = ?1"),
+                [phone],
+                user_from_row,
+            )
+            .optional()
+        })
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                user_from_row,
+            )
+            .optional()
+        })
+    }
+
+    fn update_profile(
+        &self,
+        id: i64,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        about: Option<&str>,
+    ) -> Result<User, StoreError> {
+        self.tx(|tx| {
+            tx.execute(
+                "UPDATE users SET first_name = coalesce(?2, first_name),
+                        last_name = coalesce(?3, last_name), about = coalesce(?4, about)
+                 WHERE id = ?1",
+                params![id, first_name, last_name, about],
+            )
+            .map_err(db)?;
+            get_user(tx, id)?.ok_or(StoreError::NotFound { what: "user" })
+        })
+    }
+
+    fn set_username(&self, id: i64, username: Option<&str>) -> Result<User, StoreError> {
+        self.tx(|tx| {
+            let updated = tx.execute(
+                "UPDATE users SET username = ?2 WHERE id = ?1",
+                params![id, username],
+            );
+            match updated {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Taken { what: "username" });
+                }
+                other => other.map_err(db)?,
+            };
+            get_user(tx, id)?.ok_or(StoreError::NotFound { what: "user" })
+        })
+    }
+
+    fn add_contact(
+        &self,
+        owner: i64,
+        user_id: i64,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO contacts(owner, user_id, first_name, last_name)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![owner, user_id, first_name, last_name],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn contacts(&self, owner: i64) -> Result<Vec<i64>, StoreError> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT user_id FROM contacts WHERE owner = ?1 ORDER BY user_id")?;
+            let rows = stmt.query_map([owner], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    fn send_message(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+    ) -> Result<Sent, StoreError> {
+        self.tx(|tx| {
+            let existing = tx
+                .query_row(
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND random_id = ?2"
+                    ),
+                    params![from, random_id],
+                    message_from_row,
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some(message) = existing {
+                // Already sent: answer as before, from the log entry it made.
+                let entry = tx
+                    .query_row(
+                        "SELECT pts, pts_count, date FROM changes
+                         WHERE owner = ?1 AND kind = ?2 AND value = ?3",
+                        params![from, KIND_NEW, message.id],
+                        |r| {
+                            Ok(LoggedChange {
+                                pts: r.get(0)?,
+                                pts_count: r.get(1)?,
+                                date: r.get(2)?,
+                                change: Change::NewMessage { id: message.id },
+                            })
+                        },
+                    )
+                    .map_err(db)?;
+                return Ok(Sent {
+                    own: Committed {
+                        user_id: from,
+                        entry,
+                        message: Some(message),
+                    },
+                    peer: None,
+                    duplicate: true,
+                });
+            }
+            let own = insert_message(tx, from, to, true, from, text, date, Some(random_id))?;
+            let own = log_change(
+                tx,
+                from,
+                1,
+                date,
+                Change::NewMessage { id: own.id },
+                Some(own),
+            )?;
+            let peer = if to != from {
+                let copy = insert_message(tx, to, from, false, from, text, date, None)?;
+                Some(log_change(
+                    tx,
+                    to,
+                    1,
+                    date,
+                    Change::NewMessage { id: copy.id },
+                    Some(copy),
+                )?)
+            } else {
+                None
+            };
+            Ok(Sent {
+                own,
+                peer,
+                duplicate: false,
+            })
+        })
+    }
+
+    fn edit_message(
+        &self,
+        owner: i64,
+        id: i32,
+        text: &str,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.tx(|tx| {
+            let message = get_message(tx, owner, id)?
+                .filter(|m| m.out)
+                .ok_or(StoreError::NotFound { what: "message" })?;
+            let mut out = Vec::new();
+            tx.execute(
+                "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
+                params![owner, id, text, date],
+            )
+            .map_err(db)?;
+            let edited = get_message(tx, owner, id)?;
+            out.push(log_change(tx, owner, 1, date, Change::EditMessage { id }, edited)?);
+            // The peer's copy: the message with the same date from the owner, by position.
+            if message.peer != owner {
+                let copy: Option<i32> = tx
+                    .query_row(
+                        "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND out = 0
+                         AND from_id = ?2 AND date = ?3 AND text = ?4 ORDER BY id LIMIT 1",
+                        params![message.peer, owner, message.date, message.text],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?;
+                if let Some(copy) = copy {
+                    tx.execute(
+                        "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
+                        params![message.peer, copy, text, date],
+                    )
+                    .map_err(db)?;
+                    let edited = get_message(tx, message.peer, copy)?;
+                    out.push(log_change(
+                        tx,
+                        message.peer,
+                        1,
+                        date,
+                        Change::EditMessage { id: copy },
+                        edited,
+                    )?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn delete_messages(
+        &self,
+        owner: i64,
+        ids: &[i32],
+        revoke: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.tx(|tx| {
+            let mut found = Vec::new();
+            for id in ids {
+                if let Some(m) = get_message(tx, owner, *id)? {
+                    found.push(m);
+                }
+            }
+            if found.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::new();
+            let mut peers_touched = std::collections::BTreeMap::<i64, Vec<i32>>::new();
+            for m in &found {
+                tx.execute(
+                    "DELETE FROM messages WHERE owner = ?1 AND id = ?2",
+                    params![owner, m.id],
+                )
+                .map_err(db)?;
+                if revoke && m.peer != owner {
+                    let copy: Option<i32> = tx
+                        .query_row(
+                            "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND from_id = ?3
+                             AND date = ?4 AND text = ?5 ORDER BY id LIMIT 1",
+                            params![m.peer, owner, m.from_id, m.date, m.text],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(db)?;
+                    if let Some(copy) = copy {
+                        tx.execute(
+                            "DELETE FROM messages WHERE owner = ?1 AND id = ?2",
+                            params![m.peer, copy],
+                        )
+                        .map_err(db)?;
+                        peers_touched.entry(m.peer).or_default().push(copy);
+                    }
+                }
+            }
+            let mut chats: Vec<i64> = found.iter().map(|m| m.peer).collect();
+            chats.sort();
+            chats.dedup();
+            for peer in chats {
+                refresh_dialog(tx, owner, peer)?;
+            }
+            let deleted: Vec<i32> = found.iter().map(|m| m.id).collect();
+            let count = deleted.len() as i32;
+            out.push(log_change(
+                tx,
+                owner,
+                count,
+                date,
+                Change::DeleteMessages { ids: deleted },
+                None,
+            )?);
+            for (peer, copies) in peers_touched {
+                refresh_dialog(tx, peer, owner)?;
+                let count = copies.len() as i32;
+                out.push(log_change(
+                    tx,
+                    peer,
+                    count,
+                    date,
+                    Change::DeleteMessages { ids: copies },
+                    None,
+                )?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn read_history(
+        &self,
+        owner: i64,
+        peer: i64,
+        max_id: i32,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.tx(|tx| {
+            let newest_incoming: i32 = tx
+                .query_row(
+                    "SELECT coalesce(max(id), 0) FROM messages
+                     WHERE owner = ?1 AND peer = ?2 AND out = 0 AND (?3 = 0 OR id <= ?3)",
+                    params![owner, peer, max_id],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            let current: Option<i32> = tx
+                .query_row(
+                    "SELECT read_inbox_max_id FROM dialogs WHERE owner = ?1 AND peer = ?2",
+                    params![owner, peer],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(current) = current else {
+                return Ok(Vec::new());
+            };
+            if newest_incoming <= current {
+                return Ok(Vec::new());
+            }
+            tx.execute(
+                "UPDATE dialogs SET read_inbox_max_id = ?3 WHERE owner = ?1 AND peer = ?2",
+                params![owner, peer, newest_incoming],
+            )
+            .map_err(db)?;
+            let mut out = vec![log_change(
+                tx,
+                owner,
+                1,
+                date,
+                Change::ReadInbox {
+                    peer,
+                    max_id: newest_incoming,
+                },
+                None,
+            )?];
+            if peer != owner {
+                // The peer's outgoing messages up to the last one the owner has now read.
+                let read_date: i32 = tx
+                    .query_row(
+                        "SELECT date FROM messages WHERE owner = ?1 AND id = ?2",
+                        params![owner, newest_incoming],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                let outbox_max: i32 = tx
+                    .query_row(
+                        "SELECT coalesce(max(id), 0) FROM messages
+                         WHERE owner = ?1 AND peer = ?2 AND out = 1 AND date <= ?3",
+                        params![peer, owner, read_date],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                let updated = tx
+                    .execute(
+                        "UPDATE dialogs SET read_outbox_max_id = ?3
+                         WHERE owner = ?1 AND peer = ?2 AND read_outbox_max_id < ?3",
+                        params![peer, owner, outbox_max],
+                    )
+                    .map_err(db)?;
+                if updated > 0 {
+                    out.push(log_change(
+                        tx,
+                        peer,
+                        1,
+                        date,
+                        Change::ReadOutbox {
+                            peer: owner,
+                            max_id: outbox_max,
+                        },
+                        None,
+                    )?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn history(
+        &self,
+        owner: i64,
+        peer: i64,
+        q: HistoryQuery,
+    ) -> Result<(Vec<Message>, i32), StoreError> {
+        self.with(|c| {
+            let count: i32 = c.query_row(
+                "SELECT count(*) FROM messages WHERE owner = ?1 AND peer = ?2",
+                params![owner, peer],
+                |r| r.get(0),
+            )?;
+            let limit = q.limit.clamp(1, 100);
+            // Newest first below offset_id/offset_date, then shifted by add_offset: a negative
+            // add_offset reaches newer messages (ascending), as Telegram does.
+            let upper = if q.offset_id > 0 {
+                q.offset_id
+            } else {
+                i32::MAX
+            };
+            let mut out: Vec<Message> = Vec::new();
+            if q.add_offset < 0 && q.offset_id > 0 {
+                let newer = (-q.add_offset).min(limit);
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND peer = ?2
+                     AND id >= ?3 ORDER BY id ASC LIMIT ?4"
+                ))?;
+                let rows =
+                    stmt.query_map(params![owner, peer, q.offset_id, newer], message_from_row)?;
+                let mut newer_rows: Vec<Message> = rows.collect::<Result<_, _>>()?;
+                newer_rows.reverse();
+                out.extend(newer_rows);
+            }
+            let skip = q.add_offset.max(0);
+            let rest = limit - out.len() as i32;
+            if rest > 0 {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND peer = ?2
+                     AND id < ?3 AND date < ?4 ORDER BY id DESC LIMIT ?5 OFFSET ?6"
+                ))?;
+                let date_upper = if q.offset_date > 0 {
+                    q.offset_date
+                } else {
+                    i32::MAX
+                };
+                let rows = stmt.query_map(
+                    params![owner, peer, upper, date_upper, rest, skip],
+                    message_from_row,
+                )?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            out.retain(|m| (q.max_id <= 0 || m.id < q.max_id) && m.id > q.min_id);
+            Ok((out, count))
+        })
+    }
+
+    fn messages(&self, owner: i64, ids: &[i32]) -> Result<Vec<Message>, StoreError> {
+        self.with(|c| {
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(m) = get_message(c, owner, *id).ok().flatten() {
+                    out.push(m);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn dialogs(
+        &self,
+        owner: i64,
+        offset_date: i32,
+        limit: i32,
+    ) -> Result<(Vec<Dialog>, i32), StoreError> {
+        self.with(|c| {
+            let count: i32 = c.query_row(
+                "SELECT count(*) FROM dialogs WHERE owner = ?1",
+                [owner],
+                |r| r.get(0),
+            )?;
+            let upper = if offset_date > 0 {
+                offset_date
+            } else {
+                i32::MAX
+            };
+            let mut stmt = c.prepare(
+                "SELECT peer, top_message, read_inbox_max_id, read_outbox_max_id,
+                        (SELECT count(*) FROM messages m WHERE m.owner = d.owner AND m.peer = d.peer
+                         AND m.out = 0 AND m.id > d.read_inbox_max_id)
+                 FROM dialogs d WHERE owner = ?1 AND top_date < ?2
+                 ORDER BY top_date DESC, top_message DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![owner, upper, limit.clamp(1, 100)], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i32>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (peer, top, read_in, read_out, unread) = row?;
+                if let Some(top_message) = get_message(c, owner, top).ok().flatten() {
+                    out.push(Dialog {
+                        peer,
+                        top_message,
+                        read_inbox_max_id: read_in,
+                        read_outbox_max_id: read_out,
+                        unread_count: unread,
+                    });
+                }
+            }
+            Ok((out, count))
+        })
+    }
+
+    fn pts(&self, owner: i64) -> Result<i32, StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT pts FROM users WHERE id = ?1", [owner], |r| r.get(0))
+                .optional()
+        })
+        .map(|p| p.unwrap_or(0))
+    }
+
+    fn changes_since(
+        &self,
+        owner: i64,
+        pts: i32,
+        limit: usize,
+    ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT pts, pts_count, date, kind, peer, value, ids FROM changes
+                 WHERE owner = ?1 AND pts > ?2 ORDER BY pts LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![owner, pts, limit as i64], |r| {
+                let kind: i64 = r.get(3)?;
+                let peer: i64 = r.get(4)?;
+                let value: i64 = r.get(5)?;
+                let ids: String = r.get(6)?;
+                let change = match kind {
+                    KIND_NEW => Change::NewMessage { id: value as i32 },
+                    KIND_EDIT => Change::EditMessage { id: value as i32 },
+                    KIND_DELETE => Change::DeleteMessages {
+                        ids: ids.split(',').filter_map(|s| s.parse().ok()).collect(),
+                    },
+                    KIND_READ_INBOX => Change::ReadInbox {
+                        peer,
+                        max_id: value as i32,
+                    },
+                    _ => Change::ReadOutbox {
+                        peer,
+                        max_id: value as i32,
+                    },
+                };
+                Ok(LoggedChange {
+                    pts: r.get(0)?,
+                    pts_count: r.get(1)?,
+                    date: r.get(2)?,
+                    change,
+                })
+            })?;
+            let changes: Vec<LoggedChange> = rows.collect::<Result<_, _>>()?;
+            let mut messages = Vec::new();
+            for change in &changes {
+                if let Change::NewMessage { id } | Change::EditMessage { id } = change.change {
+                    if let Some(m) = get_message(c, owner, id).ok().flatten() {
+                        if !messages.contains(&m) {
+                            messages.push(m);
+                        }
+                    }
+                }
+            }
+            Ok((changes, messages))
+        })
+    }
+}
