@@ -1,0 +1,152 @@
+"""Telethon 1.45 against the reference server: two users chat. Run in phases by
+server-kit/tests/telethon.rs, which restarts the server between phases:
+
+  signup   A and B sign up, pick usernames
+  chat     A writes B by username and by id; B, online, gets both pushed; histories,
+           dialogs; B reads
+  offline  B is offline; A writes three more
+  catchup  B comes back and gets exactly those three through getDifference
+
+State between phases (session strings, pts) lives in a JSON file. Every check raises on
+failure; the last line printed is "PHASE ok".
+"""
+import asyncio, json, os, sys
+import rsa as pyrsa
+from telethon import TelegramClient, events, functions, types
+from telethon.crypto import rsa
+from telethon.sessions import StringSession
+
+PORT, DATA, STATE, PHASE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+CODE = "12345"
+PHONES = {"a": "+1 555 0100", "b": "+1 555 0200"}
+NAMES = {"a": "alice_rs", "b": "bob_rs"}
+
+
+def trust_server_key():
+    key = pyrsa.PublicKey.load_pkcs1(open(os.path.join(DATA, "rsa-public.pem"), "rb").read())
+    rsa._server_keys[rsa._compute_fingerprint(key)] = (key, False)
+
+
+def load():
+    return json.load(open(STATE)) if os.path.exists(STATE) else {}
+
+
+def save(state):
+    json.dump(state, open(STATE, "w"))
+
+
+async def client(state, who, receive_updates=True):
+    session = StringSession(state.get(who, {}).get("session"))
+    session.set_dc(2, "127.0.0.1", PORT)
+    c = TelegramClient(session, 1, "x", receive_updates=receive_updates)
+    await c.connect()
+    return c
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+async def signup(state):
+    for who in ("a", "b"):
+        c = await client(state, who)
+        check(not await c.is_user_authorized(), "fresh key is not authorized")
+        sent = await c.send_code_request(PHONES[who])
+        try:
+            await c.sign_in(PHONES[who], "00000", phone_code_hash=sent.phone_code_hash)
+            raise AssertionError("a wrong code was accepted")
+        except Exception as e:
+            check(type(e).__name__ == "PhoneCodeInvalidError", f"wrong code -> {type(e).__name__}")
+        try:
+            await c.sign_in(PHONES[who], CODE, phone_code_hash=sent.phone_code_hash)
+            raise AssertionError("sign in of an unknown number succeeded")
+        except Exception as e:
+            check(type(e).__name__ == "PhoneNumberUnoccupiedError", f"signIn -> {type(e).__name__}")
+        await c(functions.auth.SignUpRequest(
+            phone_number=PHONES[who], phone_code_hash=sent.phone_code_hash,
+            first_name=who.upper() + "-first", last_name=""))
+        me = await c.get_me()
+        check(me.phone == "".join(ch for ch in PHONES[who] if ch.isdigit()), "phone is digits")
+        check(await c(functions.account.CheckUsernameRequest(NAMES[who])), "username free")
+        await c(functions.account.UpdateUsernameRequest(NAMES[who]))
+        state[who] = {"session": c.session.save(), "id": me.id}
+        await c.disconnect()
+    save(state)
+
+
+async def chat(state):
+    a = await client(state, "a")
+    b = await client(state, "b")
+    got = []
+    done = asyncio.Event()
+
+    @b.on(events.NewMessage(incoming=True))
+    async def on_message(event):
+        got.append(event.raw_text)
+        if len(got) == 2:
+            done.set()
+
+    await b.get_me()
+    # Telethon starts receiving pushes once it knows its update state.
+    await b(functions.updates.GetStateRequest())
+    bob = await a.get_entity("@" + NAMES["b"])
+    check(bob.id == state["b"]["id"], "resolved by username")
+    state["b"]["access_hash"] = bob.access_hash
+    m1 = await a.send_message(bob, "hello by username")
+    m2 = await a.send_message(types.PeerUser(state["b"]["id"]), "hello by id")
+    check(m1 is not None and m2 is not None and m2.id > m1.id, "send results carry the messages")
+    await asyncio.wait_for(done.wait(), 15)
+    check(got == ["hello by username", "hello by id"], f"pushed to B: {got}")
+    history = await a.get_messages(bob, limit=10)
+    check([m.text for m in history] == ["hello by id", "hello by username"], "A's history, newest first")
+    alice = await b.get_entity(state["a"]["id"])
+    history_b = await b.get_messages(alice, limit=10)
+    check([m.text for m in history_b] == ["hello by id", "hello by username"], "B's history")
+    check(all(not m.out for m in history_b) and all(m.out for m in history), "out flags")
+    dialogs_b = await b.get_dialogs()
+    check(len(dialogs_b) == 1 and dialogs_b[0].entity.id == state["a"]["id"], "B's dialog with A")
+    check(dialogs_b[0].unread_count == 2, f"unread {dialogs_b[0].unread_count}")
+    await b.send_read_acknowledge(alice, history_b[0])
+    dialogs_b = await b.get_dialogs()
+    check(dialogs_b[0].unread_count == 0, "read")
+    dialogs_a = await a.get_dialogs()
+    check(dialogs_a[0].dialog.read_outbox_max_id == m2.id, "A sees that B read")
+    st = await b(functions.updates.GetStateRequest())
+    state["b"]["pts"], state["b"]["date"] = st.pts, int(st.date.timestamp())
+    state["a"]["session"], state["b"]["session"] = a.session.save(), b.session.save()
+    save(state)
+    await a.disconnect()
+    await b.disconnect()
+
+
+async def offline(state):
+    a = await client(state, "a")
+    bob = types.InputPeerUser(state["b"]["id"], state["b"]["access_hash"])
+    for i in range(3):
+        await a.send_message(bob, f"while you were away {i}")
+    await a.disconnect()
+
+
+async def catchup(state):
+    b = await client(state, "b", receive_updates=False)
+    diff = await b(functions.updates.GetDifferenceRequest(
+        pts=state["b"]["pts"], date=state["b"]["date"], qts=0))
+    texts = [m.message for m in diff.new_messages]
+    check(texts == [f"while you were away {i}" for i in range(3)], f"difference: {texts}")
+    check(diff.state.pts == state["b"]["pts"] + 3, "pts moved by three")
+    again = await b(functions.updates.GetDifferenceRequest(pts=diff.state.pts, date=diff.state.date, qts=0))
+    check(isinstance(again, types.updates.DifferenceEmpty), "nothing twice")
+    alice = await b.get_entity("@" + NAMES["a"])
+    history = await b.get_messages(alice, limit=100)
+    check(len(history) == 5, f"everything survived the restarts: {len(history)}")
+    await b.disconnect()
+
+
+async def main():
+    trust_server_key()
+    state = load()
+    await {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup}[PHASE](state)
+    print(PHASE, "ok")
+
+asyncio.run(main())
