@@ -133,8 +133,12 @@ fn start(kind: Kind, obfuscated: bool) -> World {
     let mut wire = Wire::new(kind, obfuscated, 5);
     let (key, d) = test_key();
     let mut server_hs = ServerHandshake::new(ServerConfig {
-        key: key.clone(),
-        private_exponent: d,
+        key: mtproto::crypto::RsaPrivateKey::from_private_exponent(
+            key.n.clone(),
+            key.e.clone(),
+            d.clone(),
+        )
+        .expect("the test key"),
         dc: 2,
         max_temp_expires_in: 86_400,
     });

@@ -11,8 +11,12 @@ use num_bigint::BigUint;
 fn server_config() -> ServerConfig {
     let (key, d) = test_key();
     ServerConfig {
-        key,
-        private_exponent: d,
+        key: mtproto::crypto::RsaPrivateKey::from_private_exponent(
+            key.n.clone(),
+            key.e.clone(),
+            d.clone(),
+        )
+        .expect("the test key"),
         dc: 2,
         max_temp_expires_in: 86_400,
     }

@@ -109,8 +109,12 @@ fn session_decoders_never_panic() {
 fn handshakes_never_panic() {
     let (key, d) = common::test_key();
     let server_config = ServerConfig {
-        key: key.clone(),
-        private_exponent: d,
+        key: mtproto::crypto::RsaPrivateKey::from_private_exponent(
+            key.n.clone(),
+            key.e.clone(),
+            d.clone(),
+        )
+        .expect("the test key"),
         dc: 2,
         max_temp_expires_in: 86_400,
     };

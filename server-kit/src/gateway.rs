@@ -211,8 +211,7 @@ impl Connection {
                 return Err(ConnError::Protocol("handshake rate limit"));
             }
             self.handshake = Some(ServerHandshake::new(ServerConfig {
-                key: self.server.rsa.public_key().clone(),
-                private_exponent: self.server.rsa.private_exponent().clone(),
+                key: self.server.rsa.clone(),
                 dc: self.server.options.dc_id,
                 max_temp_expires_in: 86_400,
             }));

@@ -81,8 +81,12 @@ fn server_time_per_handshake(rounds: u32) -> Duration {
     let key = RsaPublicKey::new(&n.to_bytes_be(), &[1, 0, 1]).expect("2048-bit test key");
     let d = BigUint::parse_bytes(TEST_D.as_bytes(), 16).unwrap_or_default();
     let config = ServerConfig {
-        key: key.clone(),
-        private_exponent: d,
+        key: mtproto::crypto::RsaPrivateKey::from_private_exponent(
+            key.n.clone(),
+            key.e.clone(),
+            d.clone(),
+        )
+        .expect("the test key"),
         dc: 2,
         max_temp_expires_in: 86_400,
     };

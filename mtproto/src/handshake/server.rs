@@ -5,8 +5,8 @@ use super::{
     open_with_hash, seal_with_hash,
 };
 use crate::crypto::{
-    AesKeyIv, Random, RsaError, RsaPublicKey, auth_key_aux_hash, check_g_a, generate_pq,
-    new_nonce_hash, rsa_legacy_open, rsa_pad_open, rsa_private_block, server_salt, tmp_aes_key_iv,
+    AesKeyIv, Random, RsaError, RsaPrivateKey, auth_key_aux_hash, check_g_a, generate_pq,
+    new_nonce_hash, rsa_legacy_open, rsa_pad_open, server_salt, tmp_aes_key_iv,
 };
 use crate::tl::{enums, functions, types};
 use num_bigint::BigUint;
@@ -19,10 +19,8 @@ pub const HANDSHAKE_TTL_SECS: i64 = 600;
 /// The server's key and settings.
 #[derive(Clone)]
 pub struct ServerConfig {
-    /// The public half of the server's RSA key.
-    pub key: RsaPublicKey,
-    /// Its private exponent.
-    pub private_exponent: BigUint,
+    /// The server's RSA key (2048 bits: clients accept no other size).
+    pub key: RsaPrivateKey,
     /// This server's data center id.
     pub dc: i32,
     /// The longest lifetime granted to a temporary key, in seconds.
@@ -33,7 +31,7 @@ impl std::fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the private key.
         f.debug_struct("ServerConfig")
-            .field("fingerprint", &self.key.fingerprint())
+            .field("fingerprint", &self.key.public_key().fingerprint())
             .field("dc", &self.dc)
             .finish_non_exhaustive()
     }
@@ -100,7 +98,7 @@ fn open_inner_data(
     encrypted: &[u8],
     config: &ServerConfig,
 ) -> Result<enums::PQInnerData, HandshakeError> {
-    let block = rsa_private_block(encrypted, &config.key, &config.private_exponent)?;
+    let block = config.key.private_block(encrypted)?;
     if let Ok(data) = rsa_pad_open(&block) {
         let mut reader = tl_runtime::Reader::new(data.to_vec());
         return enums::PQInnerData::deserialize(&mut reader).map_err(malformed("p_q_inner_data"));
@@ -210,7 +208,7 @@ impl ServerHandshake {
             nonce,
             server_nonce,
             pq: be_bytes(pq).into(),
-            server_public_key_fingerprints: vec![self.config.key.fingerprint()],
+            server_public_key_fingerprints: vec![self.config.key.public_key().fingerprint()],
         });
         self.started = Some(now);
         self.state = State::IssuedPq {
@@ -242,7 +240,7 @@ impl ServerHandshake {
         if be_u64(&req.p) != Some(p) || be_u64(&req.q) != Some(q) {
             return Err(HandshakeError::BadPq);
         }
-        if req.public_key_fingerprint != self.config.key.fingerprint() {
+        if req.public_key_fingerprint != self.config.key.public_key().fingerprint() {
             return Err(HandshakeError::UnknownKey {
                 fingerprints: vec![req.public_key_fingerprint],
             });

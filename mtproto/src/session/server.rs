@@ -780,7 +780,10 @@ mod tests {
             .expect("bad_server_salt");
         assert_eq!(salt_notice.2[20..28], salt.to_le_bytes());
         // Nothing was accepted, so no session was announced.
-        assert!(!out.iter().any(|(_, _, b)| body_id(b) == ids::NEW_SESSION_CREATED));
+        assert!(
+            !out.iter()
+                .any(|(_, _, b)| body_id(b) == ids::NEW_SESSION_CREATED)
+        );
     }
 
     #[test]
@@ -842,8 +845,10 @@ mod tests {
         packer::write_long_vector(&[answer], &mut resend);
         s.receive(now, msg(salt, id(40), 6, resend));
         let again = sent(&mut s);
-        assert!(again.iter().any(|(m, _, b)| *m != answer
-            && read_rpc_result(b).map(|r| r.req_msg_id) == Some(id(10))));
+        assert!(
+            again.iter().any(|(m, _, b)| *m != answer
+                && read_rpc_result(b).map(|r| r.req_msg_id) == Some(id(10)))
+        );
         // Dropping the running call: dropped_running, and its answer is swallowed.
         let mut drop = ids::RPC_DROP_ANSWER.to_le_bytes().to_vec();
         drop.extend_from_slice(&id(20).to_le_bytes());

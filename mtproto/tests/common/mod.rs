@@ -22,6 +22,13 @@ pub fn test_key() -> (RsaPublicKey, BigUint) {
     (key, BigUint::from_bytes_be(&unhex(TEST_D)))
 }
 
+/// The test key as the server holds it.
+pub fn test_private_key() -> mtproto::crypto::RsaPrivateKey {
+    let (public, d) = test_key();
+    mtproto::crypto::RsaPrivateKey::from_private_exponent(public.n.clone(), public.e.clone(), d)
+        .expect("the test key is consistent")
+}
+
 /// A deterministic RNG (xorshift) seeded with `seed`.
 pub fn rng(seed: u64) -> impl FnMut(&mut [u8]) {
     let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
