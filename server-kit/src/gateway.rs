@@ -230,7 +230,11 @@ impl Connection {
             Ok(ServerStep::Send(answer)) => answer,
             Ok(ServerStep::Done { send, outcome }) => {
                 // Durable before the client learns the key exists.
-                if let Err(e) = self.server.add_key(outcome.auth_key).await {
+                if let Err(e) = self
+                    .server
+                    .add_key(outcome.auth_key, outcome.server_salt)
+                    .await
+                {
                     tracing::error!("storing an auth key: {e}");
                     self.transport_error(NOT_FOUND);
                     return Err(ConnError::Protocol("could not store the key"));

@@ -157,6 +157,8 @@ pub struct Server {
     services: HashMap<u32, Arc<dyn Service>>,
     next_conn: AtomicU64,
     handshakes: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// The first salt of each new key (from the handshake) and until when it is accepted.
+    first_salts: Mutex<HashMap<i64, (i64, i64)>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -238,6 +240,7 @@ impl ServerBuilder {
             services,
             next_conn: AtomicU64::new(1),
             handshakes: Mutex::new(HashMap::new()),
+            first_salts: Mutex::new(HashMap::new()),
         }))
     }
 }
@@ -297,9 +300,19 @@ impl Server {
             .unwrap_or(true)
     }
 
-    /// Stores a new key durably, then makes it usable.
-    pub(crate) async fn add_key(&self, key: AuthKey) -> Result<(), crate::store::StoreError> {
+    /// Stores a new key durably, then makes it usable. `first_salt` is the salt the
+    /// handshake gave the client; its sessions accept it for 30 minutes.
+    pub(crate) async fn add_key(
+        &self,
+        key: AuthKey,
+        first_salt: i64,
+    ) -> Result<(), crate::store::StoreError> {
         let id = i64::from_le_bytes(key.id());
+        if let Ok(mut salts) = self.first_salts.lock() {
+            let now = i64::from(unix_now());
+            salts.retain(|_, (_, until)| *until > now);
+            salts.insert(id, (first_salt, now + 1800));
+        }
         let bytes = key.bytes().to_vec();
         let created = i64::from(unix_now());
         self.store
@@ -417,13 +430,18 @@ impl Server {
                 if let Ok(mut index) = self.key_sessions.lock() {
                     index.entry(key_id).or_default().insert(session_id);
                 }
+                let first_salt = self
+                    .first_salts
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.get(&key_id).copied());
                 Arc::new(Mutex::new(SessionEntry {
                     session: ServerSession::new(
                         key.clone(),
                         session_id,
                         random_i64(),
                         SaltSchedule::new(self.options.salt_secret, key_id as u64),
-                        None,
+                        first_salt,
                         self.options.session.clone(),
                     ),
                     conn: None,

@@ -440,6 +440,33 @@ impl<'m, 's> Emitter<'m, 's> {
                 const CONSTRUCTOR_ID: u32 = #id;
             }
         };
+        // Without `Default`, a constructor taking the required fields, every optional one
+        // empty: `SendMessage::new(peer, message, random_id)`.
+        let has_optional = fields.iter().any(|f| f.flag.is_some());
+        if !defaultable && has_optional && generic_names.is_empty() {
+            let required: Vec<_> = fields.iter().filter(|f| f.flag.is_none()).collect();
+            let params = required.iter().map(|f| {
+                let (id, ty) = (&f.ident, &f.ty);
+                quote!(#id: #ty)
+            });
+            let inits = fields.iter().map(|f| {
+                let id = &f.ident;
+                if f.flag.is_some() {
+                    quote!(#id: ::std::default::Default::default())
+                } else {
+                    quote!(#id)
+                }
+            });
+            out.extend(quote! {
+                impl #name {
+                    /// A value with the required fields given and every optional one empty.
+                    #[allow(clippy::too_many_arguments)]
+                    pub fn new(#(#params),*) -> Self {
+                        Self { #(#inits),* }
+                    }
+                }
+            });
+        }
         if def.category == Category::Type {
             out.extend(quote! {
                 impl ::tl_runtime::SerializeBare for #ty {

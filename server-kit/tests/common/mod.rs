@@ -1,0 +1,380 @@
+//! A small MTProto client over tokio built from the mtproto crate's sans-IO endpoints (until
+//! client-sdk exists): key exchange, then typed calls and pushed updates. Used by the
+//! end-to-end tests and the load benchmark.
+#![allow(dead_code)]
+
+use bytes::BytesMut;
+use mtproto::crypto::RsaPublicKey;
+use mtproto::handshake::{ClientConfig, ClientHandshake, ClientStep, unwrap_plain, wrap_plain};
+use mtproto::session::{
+    ClientEvent, ClientSession, ClientSessionConfig, MsgIdGenerator, MsgKind, RequestId, RpcError,
+};
+use mtproto::transport::{Codec, Inbound, Kind};
+use std::collections::{HashMap, VecDeque};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tl_runtime::{Deserialize, RemoteCall};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Randomness for the client.
+pub fn os_rng(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("OS randomness");
+}
+
+fn now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Why a call failed.
+#[derive(Debug)]
+pub enum CallError {
+    /// The server answered with an RPC error.
+    Rpc(RpcError),
+    /// The connection failed or the answer did not decode.
+    Other(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Rpc(e) => write!(f, "{e}"),
+            CallError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// The server's public key from its data directory.
+pub fn server_key(data: &Path) -> RsaPublicKey {
+    let pem = std::fs::read_to_string(data.join("rsa-public.pem")).expect("rsa-public.pem");
+    RsaPublicKey::from_pem(&pem).expect("server key")
+}
+
+/// One connection with its session.
+pub struct MiniClient {
+    stream: TcpStream,
+    codec: Codec,
+    inbuf: BytesMut,
+    session: ClientSession,
+    done: HashMap<RequestId, Result<Vec<u8>, RpcError>>,
+    /// Updates received, with when they arrived.
+    pub updates: VecDeque<(Instant, Vec<u8>)>,
+    /// Sessions the server said it created.
+    pub new_sessions: usize,
+}
+
+impl MiniClient {
+    /// Connects, runs the key exchange, and starts a session.
+    pub async fn connect(
+        addr: SocketAddr,
+        key: &RsaPublicKey,
+        kind: Kind,
+    ) -> std::io::Result<Self> {
+        let mut stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let mut codec = Codec::client(kind);
+        let mut inbuf = BytesMut::new();
+        let mut ids = MsgIdGenerator::default();
+        let mut rng = os_rng;
+        let config = ClientConfig {
+            keys: vec![key.clone()],
+            dc: Some(2),
+            temp_expires_in: None,
+            legacy_rsa: false,
+        };
+        let (mut handshake, mut body) = ClientHandshake::start(config, &mut rng);
+        let outcome = loop {
+            let mut out = BytesMut::new();
+            codec.encode(
+                &wrap_plain(ids.next(now(), MsgKind::Client), &body),
+                false,
+                &mut out,
+                &mut rng,
+            );
+            stream.write_all(&out).await?;
+            let packet = read_packet(&mut stream, &mut codec, &mut inbuf).await?;
+            let (_, answer) = unwrap_plain(&packet).map_err(std::io::Error::other)?;
+            match handshake
+                .receive(answer, now().as_secs() as i64, &mut rng)
+                .map_err(std::io::Error::other)?
+            {
+                ClientStep::Send(next) => body = next,
+                ClientStep::Done(outcome) => break outcome,
+            }
+        };
+        let mut session_id = [0u8; 8];
+        os_rng(&mut session_id);
+        let session = ClientSession::new(
+            outcome.auth_key,
+            i64::from_le_bytes(session_id),
+            outcome.server_salt,
+            i64::from(outcome.time_offset),
+            ClientSessionConfig::default(),
+        );
+        Ok(MiniClient {
+            stream,
+            codec,
+            inbuf,
+            session,
+            done: HashMap::new(),
+            updates: VecDeque::new(),
+            new_sessions: 0,
+        })
+    }
+
+    /// A new connection for a key made earlier (a client that restarts keeps its key).
+    pub async fn resume(
+        addr: SocketAddr,
+        key: mtproto::crypto::AuthKey,
+        kind: Kind,
+    ) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let mut session_id = [0u8; 8];
+        os_rng(&mut session_id);
+        Ok(MiniClient {
+            stream,
+            codec: Codec::client(kind),
+            inbuf: BytesMut::new(),
+            // Salt 0, as Telethon and GramJS start: the server answers bad_server_salt.
+            session: ClientSession::new(
+                key,
+                i64::from_le_bytes(session_id),
+                0,
+                0,
+                ClientSessionConfig::default(),
+            ),
+            done: HashMap::new(),
+            updates: VecDeque::new(),
+            new_sessions: 0,
+        })
+    }
+
+    /// Writes bytes as they are, without framing.
+    pub async fn send_raw_bytes(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes).await
+    }
+
+    /// Sends raw bytes on the connection (for hostile-input tests).
+    pub async fn send_raw_frame(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        let mut out = BytesMut::new();
+        self.codec.encode(payload, false, &mut out, &mut os_rng);
+        self.stream.write_all(&out).await
+    }
+
+    /// The session (for tests that craft packets).
+    pub fn session(&mut self) -> &mut ClientSession {
+        &mut self.session
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        let mut out = BytesMut::new();
+        while let Some(packet) = self.session.poll_transmit(now(), &mut os_rng) {
+            self.codec.encode(&packet, false, &mut out, &mut os_rng);
+        }
+        if !out.is_empty() {
+            self.stream.write_all(&out).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads and handles what arrives within `wait`; `Ok(false)` on timeout.
+    async fn pump(&mut self, wait: Duration) -> std::io::Result<bool> {
+        let packet = match tokio::time::timeout(
+            wait,
+            read_packet(&mut self.stream, &mut self.codec, &mut self.inbuf),
+        )
+        .await
+        {
+            Ok(packet) => packet?,
+            Err(_) => {
+                self.session.handle_timeout(now());
+                self.flush().await?;
+                return Ok(false);
+            }
+        };
+        let arrived = Instant::now();
+        self.session
+            .receive(now(), &packet)
+            .map_err(std::io::Error::other)?;
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                ClientEvent::Result { request, body } => {
+                    self.done.insert(request, Ok(body));
+                }
+                ClientEvent::Error { request, error } => {
+                    self.done.insert(request, Err(error));
+                }
+                ClientEvent::Update { body } => self.updates.push_back((arrived, body)),
+                ClientEvent::NewSession { .. } => self.new_sessions += 1,
+                _ => {}
+            }
+        }
+        if self.session.poll_timeout().is_some_and(|t| t <= now()) {
+            self.session.handle_timeout(now());
+        }
+        self.flush().await?;
+        Ok(true)
+    }
+
+    /// Sends a call and waits for its answer (updates that arrive meanwhile are kept).
+    pub async fn invoke<R: RemoteCall>(&mut self, request: &R) -> Result<R::Return, CallError> {
+        let id = self.session.enqueue(request.to_bytes());
+        self.flush()
+            .await
+            .map_err(|e| CallError::Other(e.to_string()))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(result) = self.done.remove(&id) {
+                let body = result.map_err(CallError::Rpc)?;
+                return R::Return::from_bytes(body)
+                    .map_err(|e| CallError::Other(format!("answer does not decode: {e}")));
+            }
+            if Instant::now() > deadline {
+                return Err(CallError::Other("no answer in 30 s".into()));
+            }
+            self.pump(Duration::from_millis(250))
+                .await
+                .map_err(|e| CallError::Other(e.to_string()))?;
+        }
+    }
+
+    /// Waits up to `wait` for the next pushed update.
+    pub async fn next_update(&mut self, wait: Duration) -> Option<(Instant, Vec<u8>)> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(update) = self.updates.pop_front() {
+                return Some(update);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            if self
+                .pump(left.min(Duration::from_millis(250)))
+                .await
+                .is_err()
+            {
+                return None;
+            }
+        }
+    }
+
+    /// Whether the server closed the connection (reads until EOF or `wait`).
+    pub async fn closed_by_server(&mut self, wait: Duration) -> bool {
+        let mut buf = [0u8; 1024];
+        let deadline = Instant::now() + wait;
+        loop {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            match tokio::time::timeout(left, self.stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Reads one transport packet (a transport error code becomes an I/O error).
+async fn read_packet(
+    stream: &mut TcpStream,
+    codec: &mut Codec,
+    inbuf: &mut BytesMut,
+) -> std::io::Result<Vec<u8>> {
+    loop {
+        match codec.decode(inbuf).map_err(std::io::Error::other)? {
+            Some(Inbound::Packet { payload, .. }) => return Ok(payload.to_vec()),
+            Some(Inbound::Error(code)) => {
+                return Err(std::io::Error::other(format!("transport error {code}")));
+            }
+            Some(Inbound::QuickAck(_)) => continue,
+            None => {}
+        }
+        if stream.read_buf(inbuf).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+}
+
+/// The server process; killed when dropped.
+pub struct ServerProcess {
+    /// The process.
+    pub child: Child,
+}
+
+impl ServerProcess {
+    /// Starts `binary` on `port` with `data`, waiting until it listens.
+    pub fn start(binary: &str, port: u16, data: &Path) -> Self {
+        Self::start_with(binary, port, data, &[])
+    }
+
+    /// Like [`start`](Self::start) with extra flags.
+    pub fn start_with(binary: &str, port: u16, data: &Path, extra: &[&str]) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("log"))
+            .expect("server log");
+        let child = Command::new(binary)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data")
+            .arg(data)
+            .args(["--login-code", "12345"])
+            .args(extra)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "server_kit=debug".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the server");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        ServerProcess { child }
+    }
+
+    /// Kills it (SIGKILL) and waits.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// An empty directory for one test.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "server-kit-{name}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
