@@ -6,6 +6,9 @@
 //! blocking pool. Nothing in it assumes SQLite (ids and counters are allocated inside the
 //! transaction), so a PostgreSQL implementation can follow.
 
+/// The behaviour every [`Store`] must show, as checks any implementation runs
+/// ([`conformance::run_all`], [`conformance::reopen`]).
+pub mod conformance;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -5,7 +5,7 @@
 use super::*;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS auth_keys(
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS contacts(
 CREATE TABLE IF NOT EXISTS messages(
     owner INTEGER NOT NULL, id INTEGER NOT NULL, peer INTEGER NOT NULL, out INTEGER NOT NULL,
     from_id INTEGER NOT NULL, text TEXT NOT NULL, date INTEGER NOT NULL, edit_date INTEGER,
-    random_id INTEGER, PRIMARY KEY(owner, id));
+    random_id INTEGER, copy_id INTEGER, PRIMARY KEY(owner, id));
 CREATE INDEX IF NOT EXISTS messages_by_peer ON messages(owner, peer, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_random_id ON messages(owner, random_id)
     WHERE random_id IS NOT NULL;
@@ -41,6 +41,13 @@ CREATE TABLE IF NOT EXISTS changes(
     ids TEXT NOT NULL, PRIMARY KEY(owner, pts));
 ";
 
+/// Columns added after the first release, created on open when an older file lacks them.
+const MIGRATIONS: &[(&str, &str, &str)] = &[
+    // The id of the other side's copy of a private message (NULL: a chat with oneself, or a
+    // row written before the column existed, found by sender, date and text instead).
+    ("messages", "copy_id", "INTEGER"),
+];
+
 /// The first user id handed out.
 const FIRST_USER_ID: i64 = 100_000;
 
@@ -52,6 +59,18 @@ const KIND_READ_OUTBOX: i64 = 5;
 
 fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
+}
+
+/// Maps a uniqueness violation to [`StoreError::Taken`], anything else to a database error.
+fn taken(e: rusqlite::Error, what: &'static str) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Taken { what }
+        }
+        other => db(other),
+    }
 }
 
 /// The SQLite store.
@@ -82,30 +101,51 @@ impl SqliteStore {
         )
         .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        for (table, column, ty) in MIGRATIONS {
+            let present: bool = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(db)?
+                > 0;
+            if !present {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))
+                    .map_err(db)?;
+            }
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn
+            .lock()
+            .map_err(|_| StoreError::Database("connection lock poisoned".into()))
     }
 
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Database("connection lock poisoned".into()))?;
-        f(&mut conn).map_err(db)
+        f(&mut *self.lock()?).map_err(db)
+    }
+
+    /// Like [`with`](Self::with), for reads that map their own errors.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&*self.lock()?)
     }
 
     fn tx<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Database("connection lock poisoned".into()))?;
+        let mut conn = self.lock()?;
         let tx = conn.transaction().map_err(db)?;
         let out = f(&tx)?;
         tx.commit().map_err(db)?;
@@ -248,16 +288,6 @@ fn insert_message(
         params![owner, peer, id, date],
     )
     .map_err(db)?;
-    if out {
-        // Writing in a chat reads it up to here.
-        tx.execute(
-            "UPDATE dialogs SET read_inbox_max_id = max(read_inbox_max_id,
-                (SELECT coalesce(max(id), 0) FROM messages WHERE owner = ?1 AND peer = ?2 AND out = 0))
-             WHERE owner = ?1 AND peer = ?2",
-            params![owner, peer],
-        )
-        .map_err(db)?;
-    }
     Ok(Message {
         owner,
         id,
@@ -295,6 +325,51 @@ fn refresh_dialog(tx: &Transaction<'_>, owner: i64, peer: i64) -> Result<(), Sto
     Ok(())
 }
 
+/// The id of the other side's copy of `m` as recorded when it was sent (`None`: a chat with
+/// oneself, or a row older than the `copy_id` column).
+fn copy_link(c: &Connection, m: &Message) -> Result<Option<i32>, StoreError> {
+    if m.peer == m.owner {
+        return Ok(None);
+    }
+    c.query_row(
+        "SELECT copy_id FROM messages WHERE owner = ?1 AND id = ?2",
+        params![m.owner, m.id],
+        |r| r.get::<_, Option<i32>>(0),
+    )
+    .optional()
+    .map(Option::flatten)
+    .map_err(db)
+}
+
+/// The other side's copy of `m` if it still exists in the peer's box.
+fn copy_of(c: &Connection, m: &Message) -> Result<Option<i32>, StoreError> {
+    if m.peer == m.owner {
+        return Ok(None);
+    }
+    match copy_link(c, m)? {
+        Some(id) => c
+            .query_row(
+                "SELECT id FROM messages WHERE owner = ?1 AND id = ?2 AND peer = ?3",
+                params![m.peer, id, m.owner],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db),
+        // Rows written before copies were linked: the unlinked copy with the same sender,
+        // date and text.
+        None => c
+            .query_row(
+                "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND out = ?3
+                 AND from_id = ?4 AND date = ?5 AND text = ?6 AND copy_id IS NULL
+                 ORDER BY id LIMIT 1",
+                params![m.peer, m.owner, !m.out, m.from_id, m.date, m.text],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db),
+    }
+}
+
 impl Store for SqliteStore {
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         self.with(|c| {
@@ -322,13 +397,13 @@ impl Store for SqliteStore {
     }
 
     fn insert_auth_key(&self, id: i64, key: &[u8], now: i64) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
+        self.lock()?
+            .execute(
                 "INSERT INTO auth_keys(id, key, created) VALUES (?1, ?2, ?3)",
                 params![id, key, now],
             )
-        })
-        .map(|_| ())
+            .map_err(|e| taken(e, "auth key id"))?;
+        Ok(())
     }
 
     fn set_key_user(&self, id: i64, user_id: Option<i64>) -> Result<(), StoreError> {
@@ -430,19 +505,12 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .map_err(db)?;
-            let inserted = tx.execute(
+            tx.execute(
                 "INSERT INTO users(id, access_hash, phone, first_name, last_name)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id, access_hash, phone, first_name, last_name],
-            );
-            match inserted {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    return Err(StoreError::Taken { what: "phone" });
-                }
-                other => other.map_err(db)?,
-            };
+            )
+            .map_err(|e| taken(e, "phone"))?;
             get_user(tx, id)?.ok_or(StoreError::NotFound { what: "user" })
         })
     }
@@ -494,18 +562,11 @@ impl Store for SqliteStore {
 
     fn set_username(&self, id: i64, username: Option<&str>) -> Result<User, StoreError> {
         self.tx(|tx| {
-            let updated = tx.execute(
+            tx.execute(
                 "UPDATE users SET username = ?2 WHERE id = ?1",
                 params![id, username],
-            );
-            match updated {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    return Err(StoreError::Taken { what: "username" });
-                }
-                other => other.map_err(db)?,
-            };
+            )
+            .map_err(|e| taken(e, "username"))?;
             get_user(tx, id)?.ok_or(StoreError::NotFound { what: "user" })
         })
     }
@@ -582,28 +643,26 @@ impl Store for SqliteStore {
                     duplicate: true,
                 });
             }
-            let own = insert_message(tx, from, to, true, from, text, date, Some(random_id))?;
-            let own = log_change(
-                tx,
-                from,
-                1,
-                date,
-                Change::NewMessage { id: own.id },
-                Some(own),
-            )?;
-            let peer = if to != from {
+            let sent = insert_message(tx, from, to, true, from, text, date, Some(random_id))?;
+            let copy = if to != from {
                 let copy = insert_message(tx, to, from, false, from, text, date, None)?;
-                Some(log_change(
-                    tx,
-                    to,
-                    1,
-                    date,
-                    Change::NewMessage { id: copy.id },
-                    Some(copy),
-                )?)
+                // Link the two copies, so edits, deletions and read receipts find each other.
+                for (owner, id, other) in [(from, sent.id, copy.id), (to, copy.id, sent.id)] {
+                    tx.execute(
+                        "UPDATE messages SET copy_id = ?3 WHERE owner = ?1 AND id = ?2",
+                        params![owner, id, other],
+                    )
+                    .map_err(db)?;
+                }
+                Some(copy)
             } else {
                 None
             };
+            let new = |m: &Message| Change::NewMessage { id: m.id };
+            let own = log_change(tx, from, 1, date, new(&sent), Some(sent))?;
+            let peer = copy
+                .map(|copy| log_change(tx, to, 1, date, new(&copy), Some(copy)))
+                .transpose()?;
             Ok(Sent {
                 own,
                 peer,
@@ -623,41 +682,26 @@ impl Store for SqliteStore {
             let message = get_message(tx, owner, id)?
                 .filter(|m| m.out)
                 .ok_or(StoreError::NotFound { what: "message" })?;
+            // Found before the text changes (rows older than the link match on it).
+            let copy = copy_of(tx, &message)?;
             let mut out = Vec::new();
-            tx.execute(
-                "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
-                params![owner, id, text, date],
-            )
-            .map_err(db)?;
-            let edited = get_message(tx, owner, id)?;
-            out.push(log_change(tx, owner, 1, date, Change::EditMessage { id }, edited)?);
-            // The peer's copy: the message with the same date from the owner, by position.
-            if message.peer != owner {
-                let copy: Option<i32> = tx
-                    .query_row(
-                        "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND out = 0
-                         AND from_id = ?2 AND date = ?3 AND text = ?4 ORDER BY id LIMIT 1",
-                        params![message.peer, owner, message.date, message.text],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db)?;
-                if let Some(copy) = copy {
-                    tx.execute(
-                        "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
-                        params![message.peer, copy, text, date],
-                    )
-                    .map_err(db)?;
-                    let edited = get_message(tx, message.peer, copy)?;
-                    out.push(log_change(
-                        tx,
-                        message.peer,
-                        1,
-                        date,
-                        Change::EditMessage { id: copy },
-                        edited,
-                    )?);
-                }
+            for (box_owner, id) in
+                std::iter::once((owner, id)).chain(copy.map(|c| (message.peer, c)))
+            {
+                tx.execute(
+                    "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
+                    params![box_owner, id, text, date],
+                )
+                .map_err(db)?;
+                let edited = get_message(tx, box_owner, id)?;
+                out.push(log_change(
+                    tx,
+                    box_owner,
+                    1,
+                    date,
+                    Change::EditMessage { id },
+                    edited,
+                )?);
             }
             Ok(out)
         })
@@ -671,8 +715,11 @@ impl Store for SqliteStore {
         date: i32,
     ) -> Result<Vec<Committed>, StoreError> {
         self.tx(|tx| {
-            let mut found = Vec::new();
+            let mut found: Vec<Message> = Vec::new();
             for id in ids {
+                if found.iter().any(|m| m.id == *id) {
+                    continue;
+                }
                 if let Some(m) = get_message(tx, owner, *id)? {
                     found.push(m);
                 }
@@ -680,59 +727,51 @@ impl Store for SqliteStore {
             if found.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut out = Vec::new();
-            let mut peers_touched = std::collections::BTreeMap::<i64, Vec<i32>>::new();
+            // The peer's copies first (found through the owner's rows), each deleted as soon
+            // as it is found so that equal unlinked twins are not matched twice.
+            let mut copies = std::collections::BTreeMap::<i64, Vec<i32>>::new();
+            if revoke {
+                for m in &found {
+                    if let Some(copy) = copy_of(tx, m)? {
+                        tx.execute(
+                            "DELETE FROM messages WHERE owner = ?1 AND id = ?2",
+                            params![m.peer, copy],
+                        )
+                        .map_err(db)?;
+                        copies.entry(m.peer).or_default().push(copy);
+                    }
+                }
+            }
             for m in &found {
                 tx.execute(
                     "DELETE FROM messages WHERE owner = ?1 AND id = ?2",
                     params![owner, m.id],
                 )
                 .map_err(db)?;
-                if revoke && m.peer != owner {
-                    let copy: Option<i32> = tx
-                        .query_row(
-                            "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND from_id = ?3
-                             AND date = ?4 AND text = ?5 ORDER BY id LIMIT 1",
-                            params![m.peer, owner, m.from_id, m.date, m.text],
-                            |r| r.get(0),
-                        )
-                        .optional()
-                        .map_err(db)?;
-                    if let Some(copy) = copy {
-                        tx.execute(
-                            "DELETE FROM messages WHERE owner = ?1 AND id = ?2",
-                            params![m.peer, copy],
-                        )
-                        .map_err(db)?;
-                        peers_touched.entry(m.peer).or_default().push(copy);
-                    }
-                }
             }
             let mut chats: Vec<i64> = found.iter().map(|m| m.peer).collect();
-            chats.sort();
+            chats.sort_unstable();
             chats.dedup();
             for peer in chats {
                 refresh_dialog(tx, owner, peer)?;
             }
             let deleted: Vec<i32> = found.iter().map(|m| m.id).collect();
-            let count = deleted.len() as i32;
-            out.push(log_change(
+            let mut out = vec![log_change(
                 tx,
                 owner,
-                count,
+                deleted.len() as i32,
                 date,
                 Change::DeleteMessages { ids: deleted },
                 None,
-            )?);
-            for (peer, copies) in peers_touched {
+            )?];
+            for (peer, ids) in copies {
                 refresh_dialog(tx, peer, owner)?;
-                let count = copies.len() as i32;
                 out.push(log_change(
                     tx,
                     peer,
-                    count,
+                    ids.len() as i32,
                     date,
-                    Change::DeleteMessages { ids: copies },
+                    Change::DeleteMessages { ids },
                     None,
                 )?);
             }
@@ -787,22 +826,21 @@ impl Store for SqliteStore {
                 None,
             )?];
             if peer != owner {
-                // The peer's outgoing messages up to the last one the owner has now read.
-                let read_date: i32 = tx
-                    .query_row(
-                        "SELECT date FROM messages WHERE owner = ?1 AND id = ?2",
-                        params![owner, newest_incoming],
-                        |r| r.get(0),
-                    )
-                    .map_err(db)?;
-                let outbox_max: i32 = tx
-                    .query_row(
-                        "SELECT coalesce(max(id), 0) FROM messages
-                         WHERE owner = ?1 AND peer = ?2 AND out = 1 AND date <= ?3",
-                        params![peer, owner, read_date],
-                        |r| r.get(0),
-                    )
-                    .map_err(db)?;
+                // The peer's outgoing messages up to its copy of the last one read here.
+                let read = get_message(tx, owner, newest_incoming)?
+                    .ok_or(StoreError::NotFound { what: "message" })?;
+                let outbox_max: i32 = match copy_link(tx, &read)? {
+                    Some(id) => id,
+                    // Rows older than the link: the peer's messages sent up to that date.
+                    None => tx
+                        .query_row(
+                            "SELECT coalesce(max(id), 0) FROM messages
+                             WHERE owner = ?1 AND peer = ?2 AND out = 1 AND date <= ?3",
+                            params![peer, owner, read.date],
+                            |r| r.get(0),
+                        )
+                        .map_err(db)?,
+                };
                 let updated = tx
                     .execute(
                         "UPDATE dialogs SET read_outbox_max_id = ?3
@@ -840,59 +878,54 @@ impl Store for SqliteStore {
                 params![owner, peer],
                 |r| r.get(0),
             )?;
-            let limit = q.limit.clamp(1, 100);
-            // Newest first below offset_id/offset_date, then shifted by add_offset: a negative
-            // add_offset reaches newer messages (ascending), as Telegram does.
-            let upper = if q.offset_id > 0 {
-                q.offset_id
+            // Telegram's pagination (core.telegram.org/api/offsets): in the chat's list, newest
+            // first, the slice starts at offsetFromID(offset_id) + add_offset, where
+            // offsetFromID counts the messages from the newest down to offset_id inclusive (here:
+            // those not older than offset_id and offset_date), and takes `limit` from there;
+            // positions before the newest are empty. max_id and min_id then filter the slice.
+            let limit = i64::from(q.limit.clamp(1, 100));
+            let below_id = if q.offset_id > 0 {
+                i64::from(q.offset_id)
             } else {
-                i32::MAX
+                i64::MAX
             };
-            let mut out: Vec<Message> = Vec::new();
-            if q.add_offset < 0 && q.offset_id > 0 {
-                let newer = (-q.add_offset).min(limit);
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND peer = ?2
-                     AND id >= ?3 ORDER BY id ASC LIMIT ?4"
-                ))?;
-                let rows =
-                    stmt.query_map(params![owner, peer, q.offset_id, newer], message_from_row)?;
-                let mut newer_rows: Vec<Message> = rows.collect::<Result<_, _>>()?;
-                newer_rows.reverse();
-                out.extend(newer_rows);
+            let below_date = if q.offset_date > 0 {
+                i64::from(q.offset_date)
+            } else {
+                i64::MAX
+            };
+            let newer: i64 = c.query_row(
+                "SELECT count(*) FROM messages WHERE owner = ?1 AND peer = ?2
+                 AND NOT (id < ?3 AND date < ?4)",
+                params![owner, peer, below_id, below_date],
+                |r| r.get(0),
+            )?;
+            let start = newer + i64::from(q.add_offset);
+            let (from, to) = (start.max(0), start + limit);
+            if to <= from {
+                return Ok((Vec::new(), count));
             }
-            let skip = q.add_offset.max(0);
-            let rest = limit - out.len() as i32;
-            if rest > 0 {
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND peer = ?2
-                     AND id < ?3 AND date < ?4 ORDER BY id DESC LIMIT ?5 OFFSET ?6"
-                ))?;
-                let date_upper = if q.offset_date > 0 {
-                    q.offset_date
-                } else {
-                    i32::MAX
-                };
-                let rows = stmt.query_map(
-                    params![owner, peer, upper, date_upper, rest, skip],
-                    message_from_row,
-                )?;
-                for row in rows {
-                    out.push(row?);
+            let mut stmt = c.prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND peer = ?2
+                 ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+            ))?;
+            let rows = stmt.query_map(params![owner, peer, to - from, from], message_from_row)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let m = row?;
+                if (q.max_id <= 0 || m.id < q.max_id) && (q.min_id <= 0 || m.id > q.min_id) {
+                    out.push(m);
                 }
             }
-            out.retain(|m| (q.max_id <= 0 || m.id < q.max_id) && m.id > q.min_id);
             Ok((out, count))
         })
     }
 
     fn messages(&self, owner: i64, ids: &[i32]) -> Result<Vec<Message>, StoreError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut out = Vec::new();
             for id in ids {
-                if let Some(m) = get_message(c, owner, *id).ok().flatten() {
-                    out.push(m);
-                }
+                out.extend(get_message(c, owner, *id)?);
             }
             Ok(out)
         })
@@ -904,37 +937,43 @@ impl Store for SqliteStore {
         offset_date: i32,
         limit: i32,
     ) -> Result<(Vec<Dialog>, i32), StoreError> {
-        self.with(|c| {
-            let count: i32 = c.query_row(
-                "SELECT count(*) FROM dialogs WHERE owner = ?1",
-                [owner],
-                |r| r.get(0),
-            )?;
+        self.read(|c| {
+            let count: i32 = c
+                .query_row(
+                    "SELECT count(*) FROM dialogs WHERE owner = ?1",
+                    [owner],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
             let upper = if offset_date > 0 {
                 offset_date
             } else {
                 i32::MAX
             };
-            let mut stmt = c.prepare(
-                "SELECT peer, top_message, read_inbox_max_id, read_outbox_max_id,
+            let mut stmt = c
+                .prepare(
+                    "SELECT peer, top_message, read_inbox_max_id, read_outbox_max_id,
                         (SELECT count(*) FROM messages m WHERE m.owner = d.owner AND m.peer = d.peer
                          AND m.out = 0 AND m.id > d.read_inbox_max_id)
                  FROM dialogs d WHERE owner = ?1 AND top_date < ?2
                  ORDER BY top_date DESC, top_message DESC LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![owner, upper, limit.clamp(1, 100)], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i32>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
-            })?;
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params![owner, upper, limit.clamp(1, 100)], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i32>(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                })
+                .map_err(db)?;
             let mut out = Vec::new();
             for row in rows {
-                let (peer, top, read_in, read_out, unread) = row?;
-                if let Some(top_message) = get_message(c, owner, top).ok().flatten() {
+                let (peer, top, read_in, read_out, unread) = row.map_err(db)?;
+                if let Some(top_message) = get_message(c, owner, top)? {
                     out.push(Dialog {
                         peer,
                         top_message,
@@ -962,43 +1001,50 @@ impl Store for SqliteStore {
         pts: i32,
         limit: usize,
     ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT pts, pts_count, date, kind, peer, value, ids FROM changes
+        self.read(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT pts, pts_count, date, kind, peer, value, ids FROM changes
                  WHERE owner = ?1 AND pts > ?2 ORDER BY pts LIMIT ?3",
-            )?;
-            let rows = stmt.query_map(params![owner, pts, limit as i64], |r| {
-                let kind: i64 = r.get(3)?;
-                let peer: i64 = r.get(4)?;
-                let value: i64 = r.get(5)?;
-                let ids: String = r.get(6)?;
-                let change = match kind {
-                    KIND_NEW => Change::NewMessage { id: value as i32 },
-                    KIND_EDIT => Change::EditMessage { id: value as i32 },
-                    KIND_DELETE => Change::DeleteMessages {
-                        ids: ids.split(',').filter_map(|s| s.parse().ok()).collect(),
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(
+                    params![owner, pts, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| {
+                        let kind: i64 = r.get(3)?;
+                        let peer: i64 = r.get(4)?;
+                        let value: i64 = r.get(5)?;
+                        let ids: String = r.get(6)?;
+                        let change = match kind {
+                            KIND_NEW => Change::NewMessage { id: value as i32 },
+                            KIND_EDIT => Change::EditMessage { id: value as i32 },
+                            KIND_DELETE => Change::DeleteMessages {
+                                ids: ids.split(',').filter_map(|s| s.parse().ok()).collect(),
+                            },
+                            KIND_READ_INBOX => Change::ReadInbox {
+                                peer,
+                                max_id: value as i32,
+                            },
+                            _ => Change::ReadOutbox {
+                                peer,
+                                max_id: value as i32,
+                            },
+                        };
+                        Ok(LoggedChange {
+                            pts: r.get(0)?,
+                            pts_count: r.get(1)?,
+                            date: r.get(2)?,
+                            change,
+                        })
                     },
-                    KIND_READ_INBOX => Change::ReadInbox {
-                        peer,
-                        max_id: value as i32,
-                    },
-                    _ => Change::ReadOutbox {
-                        peer,
-                        max_id: value as i32,
-                    },
-                };
-                Ok(LoggedChange {
-                    pts: r.get(0)?,
-                    pts_count: r.get(1)?,
-                    date: r.get(2)?,
-                    change,
-                })
-            })?;
-            let changes: Vec<LoggedChange> = rows.collect::<Result<_, _>>()?;
+                )
+                .map_err(db)?;
+            let changes: Vec<LoggedChange> = rows.collect::<Result<_, _>>().map_err(db)?;
             let mut messages = Vec::new();
             for change in &changes {
                 if let Change::NewMessage { id } | Change::EditMessage { id } = change.change {
-                    if let Some(m) = get_message(c, owner, id).ok().flatten() {
+                    if let Some(m) = get_message(c, owner, id)? {
                         if !messages.contains(&m) {
                             messages.push(m);
                         }
@@ -1007,5 +1053,105 @@ impl Store for SqliteStore {
             }
             Ok((changes, messages))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file written before messages linked their copies (no `copy_id` column) opens, gains
+    /// the column, and edits, deletions and read receipts still find the peer's copies.
+    #[test]
+    fn opens_a_file_from_before_copy_links() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "server-kit-sqlite-legacy-{}-{nanos}.db",
+            std::process::id()
+        ));
+        let result = std::panic::catch_unwind(|| {
+            let (a, b) = {
+                let store = SqliteStore::open(&path).expect("open");
+                let a = store.create_user("1", "A", "", 1).expect("user").id;
+                let b = store.create_user("2", "B", "", 2).expect("user").id;
+                for (text, random_id) in
+                    [("one", 1), ("two", 2), ("three", 3), ("dup", 4), ("dup", 5)]
+                {
+                    store
+                        .send_message(a, b, text, random_id, 100)
+                        .expect("send");
+                }
+                store
+                    .with(|c| c.execute_batch("ALTER TABLE messages DROP COLUMN copy_id"))
+                    .expect("make it an old file");
+                (a, b)
+            };
+            let store = SqliteStore::open(&path).expect("reopen");
+            let edited = store.edit_message(a, 2, "two!", 200).expect("edit");
+            assert_eq!(
+                edited
+                    .iter()
+                    .map(|c| (c.user_id, c.entry.change.clone()))
+                    .collect::<Vec<_>>(),
+                vec![
+                    (a, Change::EditMessage { id: 2 }),
+                    (b, Change::EditMessage { id: 2 })
+                ]
+            );
+            let read = store.read_history(b, a, 2, 210).expect("read");
+            assert_eq!(
+                read.iter()
+                    .map(|c| c.entry.change.clone())
+                    .collect::<Vec<_>>(),
+                vec![
+                    Change::ReadInbox { peer: a, max_id: 2 },
+                    // Same second, no link: every message of that date counts as read.
+                    Change::ReadOutbox { peer: b, max_id: 5 },
+                ]
+            );
+            let deleted = store.delete_messages(a, &[1], true, 220).expect("delete");
+            assert_eq!(
+                deleted[1].entry.change,
+                Change::DeleteMessages { ids: vec![1] }
+            );
+            let texts = |owner, peer| {
+                let (messages, _) = store
+                    .history(
+                        owner,
+                        peer,
+                        HistoryQuery {
+                            limit: 10,
+                            ..HistoryQuery::default()
+                        },
+                    )
+                    .expect("history");
+                messages.into_iter().map(|m| m.text).collect::<Vec<_>>()
+            };
+            assert_eq!(texts(b, a), ["dup", "dup", "three", "two!"]);
+            // Unlinked twins: each deleted once.
+            let deleted = store
+                .delete_messages(a, &[4, 5], true, 225)
+                .expect("delete");
+            assert_eq!(
+                deleted[1].entry.change,
+                Change::DeleteMessages { ids: vec![4, 5] }
+            );
+            assert_eq!(texts(b, a), ["three", "two!"]);
+            // New messages are linked.
+            store.send_message(a, b, "four", 4, 230).expect("send");
+            let edited = store.edit_message(a, 6, "four!", 240).expect("edit");
+            assert_eq!(edited[1].entry.change, Change::EditMessage { id: 6 });
+            assert_eq!(texts(b, a), ["four!", "three", "two!"]);
+        });
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
     }
 }

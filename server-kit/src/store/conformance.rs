@@ -1,0 +1,1383 @@
+//! What every [`Store`] must do, as checks that any implementation runs.
+//!
+//! Each check takes an **empty** store (no users, keys or codes), drives it through the trait
+//! only, and panics naming the value that differed. [`run_all`] runs every check of [`CHECKS`]
+//! on a fresh store from a factory and then fails listing the checks that failed; [`reopen`]
+//! checks durability and is separate, because it needs a factory that opens the *same*
+//! database again. This module's tests run everything against [`SqliteStore`]; another store
+//! runs the very same checks:
+//!
+//! ```ignore
+//! use server_kit::store::conformance;
+//! conformance::run_all(&|| Box::new(PgStore::connect_to_empty_schema()));
+//! conformance::reopen(&|| Box::new(PgStore::connect_to(SCHEMA)));
+//! ```
+//!
+//! Where the trait leaves an order open (the key list, contacts, [`Store::messages`], the
+//! messages of [`Store::changes_since`], the entries a call commits), the checks sort or look
+//! entries up by user. What they fix: user ids count from 100000; message ids count from 1 in
+//! each user's box and are never reused; a change takes `pts_count` pts (one, or the number of
+//! messages deleted) in its owner's box only, in commit order;
+//! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`]).
+//!
+//! [`SqliteStore`]: super::SqliteStore
+
+use super::{
+    Change, ClientInfo, Committed, Dialog, HistoryQuery, LoggedChange, LoginCode, Message, Sent,
+    Store, StoreError, User,
+};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// A check: panics if the store, empty when given, behaves otherwise.
+pub type Check = fn(&dyn Store);
+
+/// Every check [`run_all`] runs, with its name.
+pub const CHECKS: &[(&str, Check)] = &[
+    ("auth_keys", auth_keys),
+    ("login_codes", login_codes),
+    ("users", users),
+    ("usernames", usernames),
+    ("update_profile", update_profile),
+    ("contacts", contacts),
+    ("send_message", send_message),
+    ("send_message_idempotent", send_message_idempotent),
+    ("send_message_to_self", send_message_to_self),
+    ("send_message_unknown_user", send_message_unknown_user),
+    ("history_order_and_limit", history_order_and_limit),
+    ("history_offset_id", history_offset_id),
+    ("history_add_offset", history_add_offset),
+    ("history_min_max_id", history_min_max_id),
+    ("history_offset_date", history_offset_date),
+    ("dialogs", dialogs),
+    ("read_history", read_history),
+    ("edit_message", edit_message),
+    ("delete_messages", delete_messages),
+    ("delete_messages_revoke", delete_messages_revoke),
+    ("changes_since", changes_since),
+];
+
+/// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
+/// the ones that failed (each failure's own message is printed as it happens).
+pub fn run_all(make: &dyn Fn() -> Box<dyn Store>) {
+    let mut failed = Vec::new();
+    for (name, check) in CHECKS {
+        let store = make();
+        if catch_unwind(AssertUnwindSafe(|| check(&*store))).is_err() {
+            failed.push(*name);
+        }
+    }
+    assert!(failed.is_empty(), "store conformance failed: {failed:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+#[track_caller]
+fn ok<T>(result: Result<T, StoreError>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("store call failed: {e}"),
+    }
+}
+
+#[track_caller]
+fn expect_taken<T: std::fmt::Debug>(result: Result<T, StoreError>, call: &str) {
+    match result {
+        Err(StoreError::Taken { .. }) => {}
+        other => panic!("{call}: expected StoreError::Taken, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn expect_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, call: &str) {
+    match result {
+        Err(StoreError::NotFound { .. }) => {}
+        other => panic!("{call}: expected StoreError::NotFound, got {other:?}"),
+    }
+}
+
+/// Creates `n` users with phones `1555000000`, `1555000001`, ...
+fn new_users<const N: usize>(store: &dyn Store) -> [i64; N] {
+    std::array::from_fn(|i| {
+        ok(store.create_user(
+            &format!("155500{i:04}"),
+            &format!("User{i}"),
+            "",
+            7 + i as i64,
+        ))
+        .id
+    })
+}
+
+fn send(store: &dyn Store, from: i64, to: i64, text: &str, random_id: i64, date: i32) -> Sent {
+    let sent = ok(store.send_message(from, to, text, random_id, date));
+    assert!(
+        !sent.duplicate,
+        "a new random_id {random_id} reported as duplicate"
+    );
+    sent
+}
+
+#[track_caller]
+fn own(sent: &Sent) -> Message {
+    sent.own.message.clone().expect("the sender's copy")
+}
+
+#[track_caller]
+fn copy(sent: &Sent) -> Message {
+    sent.peer
+        .as_ref()
+        .and_then(|p| p.message.clone())
+        .expect("the recipient's copy")
+}
+
+fn query(limit: i32) -> HistoryQuery {
+    HistoryQuery {
+        limit,
+        ..HistoryQuery::default()
+    }
+}
+
+/// The ids `history` returns, and the count it gives.
+fn history_ids(store: &dyn Store, owner: i64, peer: i64, q: HistoryQuery) -> (Vec<i32>, i32) {
+    let (messages, count) = ok(store.history(owner, peer, q));
+    (messages.iter().map(|m| m.id).collect(), count)
+}
+
+fn sorted_messages(mut messages: Vec<Message>) -> Vec<Message> {
+    messages.sort_by_key(|m| (m.owner, m.id));
+    messages
+}
+
+/// The one entry committed to `user`'s box.
+#[track_caller]
+fn entry_for(committed: &[Committed], user: i64) -> Committed {
+    let mine: Vec<&Committed> = committed.iter().filter(|c| c.user_id == user).collect();
+    assert_eq!(mine.len(), 1, "entries for user {user} in {committed:?}");
+    mine[0].clone()
+}
+
+fn entry(pts: i32, pts_count: i32, date: i32, change: Change) -> LoggedChange {
+    LoggedChange {
+        pts,
+        pts_count,
+        date,
+        change,
+    }
+}
+
+/// A deletion entry with its ids sorted (the order of the ids is left open).
+fn sorted_delete(mut c: Committed) -> Committed {
+    if let Change::DeleteMessages { ids } = &mut c.entry.change {
+        ids.sort_unstable();
+    }
+    c
+}
+
+type KeyRow = (i64, Vec<u8>, Option<i64>, i32, i64, ClientInfo);
+
+fn key_rows(store: &dyn Store) -> Vec<KeyRow> {
+    let mut rows: Vec<KeyRow> = ok(store.auth_keys())
+        .into_iter()
+        .map(|k| (k.id, k.key, k.user_id, k.layer, k.created, k.client))
+        .collect();
+    rows.sort_by_key(|r| r.0);
+    rows
+}
+
+fn sorted_contacts(store: &dyn Store, owner: i64) -> Vec<i64> {
+    let mut list = ok(store.contacts(owner));
+    list.sort_unstable();
+    list
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys, codes, users, contacts.
+
+/// Auth keys: insert, list, sign in and out, layer and client info, delete; a duplicate id is
+/// [`StoreError::Taken`] and leaves the stored key as it was.
+pub fn auth_keys(store: &dyn Store) {
+    assert_eq!(key_rows(store), vec![], "a new store has no keys");
+    let (k1, k2) = (vec![1u8; 256], vec![2u8; 256]);
+    ok(store.insert_auth_key(-5, &k1, 1_700_000_000));
+    ok(store.insert_auth_key(7, &k2, 1_700_000_001));
+    let fresh1 = (
+        -5,
+        k1.clone(),
+        None,
+        0,
+        1_700_000_000,
+        ClientInfo::default(),
+    );
+    let fresh2 = (7, k2.clone(), None, 0, 1_700_000_001, ClientInfo::default());
+    assert_eq!(key_rows(store), vec![fresh1.clone(), fresh2.clone()]);
+
+    let [user] = new_users(store);
+    ok(store.set_key_user(7, Some(user)));
+    let client = ClientInfo {
+        api_id: 6,
+        device_model: "PC 64bit".into(),
+        system_version: "Linux".into(),
+        app_version: "1.2.3".into(),
+    };
+    ok(store.set_key_client(7, 229, &client));
+    let signed_in = (
+        7,
+        k2.clone(),
+        Some(user),
+        229,
+        1_700_000_001,
+        client.clone(),
+    );
+    assert_eq!(key_rows(store), vec![fresh1.clone(), signed_in.clone()]);
+
+    expect_taken(
+        store.insert_auth_key(7, &k1, 5),
+        "insert_auth_key of an existing id",
+    );
+    assert_eq!(key_rows(store), vec![fresh1.clone(), signed_in]);
+
+    ok(store.set_key_user(7, None));
+    let signed_out = (7, k2, None, 229, 1_700_000_001, client);
+    assert_eq!(key_rows(store), vec![fresh1, signed_out.clone()]);
+
+    ok(store.delete_auth_key(-5));
+    assert_eq!(key_rows(store), vec![signed_out]);
+    ok(store.delete_auth_key(7));
+    assert_eq!(key_rows(store), vec![]);
+}
+
+/// Login codes: put, get, replace (attempts start again), count wrong attempts, delete; phones
+/// are independent.
+pub fn login_codes(store: &dyn Store) {
+    let code = |phone: &str, hash: &str, code: &str, expires_at: i64| LoginCode {
+        phone: phone.into(),
+        hash: hash.into(),
+        code: code.into(),
+        expires_at,
+        attempts: 0,
+    };
+    assert_eq!(ok(store.login_code("15550001")), None);
+    let first = code("15550001", "hash-1", "12345", 1_000);
+    let other = code("15550002", "hash-2", "22222", 2_000);
+    ok(store.put_login_code(&first));
+    ok(store.put_login_code(&other));
+    assert_eq!(ok(store.login_code("15550001")), Some(first.clone()));
+
+    ok(store.bump_login_attempts("15550001"));
+    ok(store.bump_login_attempts("15550001"));
+    let bumped = LoginCode {
+        attempts: 2,
+        ..first
+    };
+    assert_eq!(ok(store.login_code("15550001")), Some(bumped));
+    assert_eq!(ok(store.login_code("15550002")), Some(other.clone()));
+
+    let second = code("15550001", "hash-3", "54321", 3_000);
+    ok(store.put_login_code(&second));
+    assert_eq!(ok(store.login_code("15550001")), Some(second), "replaced");
+
+    ok(store.bump_login_attempts("15550009"));
+    assert_eq!(
+        ok(store.login_code("15550009")),
+        None,
+        "bumping creates nothing"
+    );
+
+    ok(store.delete_login_code("15550001"));
+    assert_eq!(ok(store.login_code("15550001")), None);
+    assert_eq!(ok(store.login_code("15550002")), Some(other));
+}
+
+/// Users: ids from 100000 upwards, lookups by id and phone, a taken phone is
+/// [`StoreError::Taken`] and changes nothing.
+pub fn users(store: &dyn Store) {
+    let a = ok(store.create_user("15550001", "Ann", "Lee", 111));
+    assert_eq!(
+        a,
+        User {
+            id: 100_000,
+            access_hash: 111,
+            phone: "15550001".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            username: None,
+            about: String::new(),
+        }
+    );
+    let b = ok(store.create_user("15550002", "Bob", "", 222));
+    assert_eq!(b.id, 100_001);
+    assert_eq!(ok(store.user(a.id)), Some(a.clone()));
+    assert_eq!(ok(store.user(b.id)), Some(b.clone()));
+    assert_eq!(ok(store.user(99_999)), None);
+    assert_eq!(ok(store.user(100_002)), None);
+    assert_eq!(ok(store.user_by_phone("15550002")), Some(b.clone()));
+    assert_eq!(ok(store.user_by_phone("15550003")), None);
+
+    expect_taken(
+        store.create_user("15550001", "Eve", "", 333),
+        "create_user with a taken phone",
+    );
+    assert_eq!(ok(store.user_by_phone("15550001")), Some(a));
+
+    let c = ok(store.create_user("15550003", "Cid", "", 444));
+    assert!(c.id > b.id, "ids increase: {} after {}", c.id, b.id);
+}
+
+/// Usernames: case-insensitive lookup and uniqueness, renaming oneself, clearing frees it.
+pub fn usernames(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let before = ok(store.user(a)).expect("user a");
+    let named = ok(store.set_username(a, Some("Alice")));
+    assert_eq!(
+        named,
+        User {
+            username: Some("Alice".into()),
+            ..before
+        }
+    );
+    for spelling in ["Alice", "alice", "ALICE"] {
+        assert_eq!(ok(store.user_by_username(spelling)), Some(named.clone()));
+    }
+    assert_eq!(ok(store.user_by_username("bob")), None);
+
+    expect_taken(
+        store.set_username(b, Some("aLiCe")),
+        "set_username to a taken one",
+    );
+    assert_eq!(ok(store.user(b)).and_then(|u| u.username), None);
+
+    let renamed = ok(store.set_username(a, Some("alice")));
+    assert_eq!(
+        renamed.username.as_deref(),
+        Some("alice"),
+        "a new case of one's own name"
+    );
+
+    let cleared = ok(store.set_username(a, None));
+    assert_eq!(cleared.username, None);
+    assert_eq!(ok(store.user_by_username("alice")), None);
+    let taken_over = ok(store.set_username(b, Some("ALICE")));
+    assert_eq!(ok(store.user_by_username("alice")), Some(taken_over));
+
+    expect_not_found(
+        store.set_username(1, Some("ghost")),
+        "set_username of no user",
+    );
+}
+
+/// Profiles: `None` keeps a field, `Some("")` empties it, nothing else changes.
+pub fn update_profile(store: &dyn Store) {
+    let a = ok(store.create_user("15550001", "Ann", "Lee", 5));
+    let named = ok(store.set_username(a.id, Some("ann")));
+    let u = ok(store.update_profile(a.id, Some("Anna"), None, None));
+    assert_eq!(
+        u,
+        User {
+            first_name: "Anna".into(),
+            ..named.clone()
+        }
+    );
+    let u = ok(store.update_profile(a.id, None, Some("Smith"), Some("hi there")));
+    let expected = User {
+        first_name: "Anna".into(),
+        last_name: "Smith".into(),
+        about: "hi there".into(),
+        ..named
+    };
+    assert_eq!(u, expected);
+    assert_eq!(ok(store.update_profile(a.id, None, None, None)), expected);
+    let u = ok(store.update_profile(a.id, None, Some(""), None));
+    let expected = User {
+        last_name: String::new(),
+        ..expected
+    };
+    assert_eq!(u, expected);
+    assert_eq!(ok(store.user(a.id)), Some(expected));
+    expect_not_found(
+        store.update_profile(1, Some("x"), None, None),
+        "update_profile of no user",
+    );
+}
+
+/// Contacts: adding twice renames (no duplicate), lists are per owner, not symmetric.
+pub fn contacts(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    assert_eq!(sorted_contacts(store, a), Vec::<i64>::new());
+    ok(store.add_contact(a, c, "Cid", ""));
+    ok(store.add_contact(a, b, "Bob", ""));
+    assert_eq!(sorted_contacts(store, a), vec![b, c]);
+    ok(store.add_contact(a, b, "Bobby", "Renamed"));
+    assert_eq!(
+        sorted_contacts(store, a),
+        vec![b, c],
+        "renaming adds nothing"
+    );
+    assert_eq!(
+        sorted_contacts(store, b),
+        Vec::<i64>::new(),
+        "not symmetric"
+    );
+    ok(store.add_contact(b, a, "Ann", ""));
+    assert_eq!(sorted_contacts(store, b), vec![a]);
+    assert_eq!(sorted_contacts(store, a), vec![b, c]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending.
+
+/// Sending: both copies with ids of their own box, out flags, peers, one pts on each side,
+/// and the log returns the entries in pts order with their messages.
+pub fn send_message(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    let (pa, pb, pc) = (ok(store.pts(a)), ok(store.pts(b)), ok(store.pts(c)));
+    let msg = |owner, id, peer, out, from_id, text: &str, date, random_id| Message {
+        owner,
+        id,
+        peer,
+        out,
+        from_id,
+        text: text.into(),
+        date,
+        edit_date: None,
+        random_id,
+    };
+    let committed = |user_id, pts, date, m: Message| Committed {
+        user_id,
+        entry: entry(pts, 1, date, Change::NewMessage { id: m.id }),
+        message: Some(m),
+    };
+
+    let s1 = send(store, a, b, "hello", 11, 1000);
+    let a1 = msg(a, 1, b, true, a, "hello", 1000, Some(11));
+    let b1 = msg(b, 1, a, false, a, "hello", 1000, None);
+    assert_eq!(s1.own, committed(a, pa + 1, 1000, a1.clone()));
+    assert_eq!(s1.peer, Some(committed(b, pb + 1, 1000, b1.clone())));
+
+    let s2 = send(store, b, a, "hi", 22, 1010);
+    let b2 = msg(b, 2, a, true, b, "hi", 1010, Some(22));
+    let a2 = msg(a, 2, b, false, b, "hi", 1010, None);
+    assert_eq!(s2.own, committed(b, pb + 2, 1010, b2.clone()));
+    assert_eq!(s2.peer, Some(committed(a, pa + 2, 1010, a2.clone())));
+
+    let s3 = send(store, a, c, "hey", 33, 1020);
+    let a3 = msg(a, 3, c, true, a, "hey", 1020, Some(33));
+    let c1 = msg(c, 1, a, false, a, "hey", 1020, None);
+    assert_eq!(s3.own, committed(a, pa + 3, 1020, a3.clone()));
+    assert_eq!(s3.peer, Some(committed(c, pc + 1, 1020, c1.clone())));
+
+    assert_eq!(
+        (ok(store.pts(a)), ok(store.pts(b)), ok(store.pts(c))),
+        (pa + 3, pb + 2, pc + 1)
+    );
+    assert_eq!(
+        sorted_messages(ok(store.messages(a, &[3, 1, 99, 2]))),
+        vec![a1.clone(), a2.clone(), a3.clone()],
+        "messages by id, missing ones left out"
+    );
+    assert_eq!(ok(store.messages(b, &[3])), vec![]);
+
+    let (entries, messages) = ok(store.changes_since(a, pa, 100));
+    assert_eq!(
+        entries,
+        vec![
+            s1.own.entry.clone(),
+            s2.peer.clone().expect("copy").entry,
+            s3.own.entry.clone()
+        ]
+    );
+    assert_eq!(sorted_messages(messages), vec![a1, a2, a3]);
+    let (entries, messages) = ok(store.changes_since(b, pb, 100));
+    assert_eq!(
+        entries,
+        vec![s1.peer.clone().expect("copy").entry, s2.own.entry.clone()]
+    );
+    assert_eq!(sorted_messages(messages), vec![b1, b2]);
+    let (entries, messages) = ok(store.changes_since(c, pc, 100));
+    assert_eq!(entries, vec![s3.peer.clone().expect("copy").entry]);
+    assert_eq!(messages, vec![c1]);
+}
+
+/// A second send with the same (sender, random_id) answers the first again and writes
+/// nothing; random ids belong to their sender.
+pub fn send_message_idempotent(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let first = send(store, a, b, "once", 77, 1000);
+    let (pa, pb) = (ok(store.pts(a)), ok(store.pts(b)));
+    for text in ["once", "a different text"] {
+        let again = ok(store.send_message(a, b, text, 77, 1005));
+        assert!(again.duplicate, "the same random_id again is a duplicate");
+        assert_eq!(again.own, first.own, "answered as the first time");
+    }
+    assert_eq!(
+        (ok(store.pts(a)), ok(store.pts(b))),
+        (pa, pb),
+        "no pts taken"
+    );
+    assert_eq!(history_ids(store, a, b, query(100)), (vec![1], 1));
+    assert_eq!(history_ids(store, b, a, query(100)), (vec![1], 1));
+    assert_eq!(ok(store.changes_since(a, pa, 100)), (vec![], vec![]));
+    assert_eq!(ok(store.changes_since(b, pb, 100)), (vec![], vec![]));
+
+    let reply = send(store, b, a, "reply", 77, 1010);
+    assert_eq!(
+        (own(&reply).id, copy(&reply).id),
+        (2, 2),
+        "B's own random_id 77 is new"
+    );
+    let next = send(store, a, b, "next", 78, 1020);
+    assert_eq!(own(&next).id, 3, "duplicates took no message id");
+    assert_eq!(ok(store.pts(a)), pa + 2);
+}
+
+/// Writing to oneself makes one copy, one pts, one dialog with nothing unread.
+pub fn send_message_to_self(store: &dyn Store) {
+    let [a] = new_users(store);
+    let pa = ok(store.pts(a));
+    let sent = send(store, a, a, "note to self", 5, 1000);
+    let m = Message {
+        owner: a,
+        id: 1,
+        peer: a,
+        out: true,
+        from_id: a,
+        text: "note to self".into(),
+        date: 1000,
+        edit_date: None,
+        random_id: Some(5),
+    };
+    let own = Committed {
+        user_id: a,
+        entry: entry(pa + 1, 1, 1000, Change::NewMessage { id: 1 }),
+        message: Some(m.clone()),
+    };
+    assert_eq!(
+        sent,
+        Sent {
+            own: own.clone(),
+            peer: None,
+            duplicate: false
+        }
+    );
+    assert_eq!(ok(store.pts(a)), pa + 1);
+    assert_eq!(ok(store.history(a, a, query(100))), (vec![m.clone()], 1));
+    let dialog = Dialog {
+        peer: a,
+        top_message: m.clone(),
+        read_inbox_max_id: 0,
+        read_outbox_max_id: 0,
+        unread_count: 0,
+    };
+    assert_eq!(ok(store.dialogs(a, 0, 100)), (vec![dialog], 1));
+    assert_eq!(
+        ok(store.changes_since(a, pa, 100)),
+        (vec![own.entry], vec![m])
+    );
+}
+
+/// Sending to or from a user that does not exist is [`StoreError::NotFound`] and writes nothing.
+pub fn send_message_unknown_user(store: &dyn Store) {
+    let [a] = new_users(store);
+    let pa = ok(store.pts(a));
+    expect_not_found(store.send_message(a, 1, "hi", 1, 1000), "send to no user");
+    expect_not_found(store.send_message(1, a, "hi", 2, 1000), "send from no user");
+    assert_eq!(ok(store.pts(a)), pa);
+    assert_eq!(ok(store.dialogs(a, 0, 100)), (vec![], 0));
+    assert_eq!(history_ids(store, a, 1, query(100)), (vec![], 0));
+    assert_eq!(ok(store.changes_since(a, pa, 100)), (vec![], vec![]));
+    let first = send(store, a, a, "first", 3, 1010);
+    assert_eq!(own(&first).id, 1, "the failed sends took no message id");
+}
+
+// ---------------------------------------------------------------------------------------------
+// History.
+
+/// A's chat with B: messages 1..=10 in A's box (message `i` sent at `1000 + 10 i`, from A),
+/// 2..=11 in B's (C wrote to B first), then C writes to A (A's message 11, date 2000).
+fn ten_messages(store: &dyn Store) -> (i64, i64, i64) {
+    let [a, b, c] = new_users(store);
+    send(store, c, b, "first in B's box", 1, 900);
+    for i in 1..=10 {
+        send(
+            store,
+            a,
+            b,
+            &format!("m{i}"),
+            100 + i64::from(i),
+            1000 + 10 * i,
+        );
+    }
+    send(store, c, a, "another chat", 2, 2000);
+    (a, b, c)
+}
+
+/// History is newest first, `limit` long, per chat, with the chat's total count.
+pub fn history_order_and_limit(store: &dyn Store) {
+    let (a, b, c) = ten_messages(store);
+    let (messages, count) = ok(store.history(a, b, query(100)));
+    assert_eq!(count, 10);
+    let expected: Vec<Message> = (1..=10)
+        .rev()
+        .map(|i| Message {
+            owner: a,
+            id: i,
+            peer: b,
+            out: true,
+            from_id: a,
+            text: format!("m{i}"),
+            date: 1000 + 10 * i,
+            edit_date: None,
+            random_id: Some(100 + i64::from(i)),
+        })
+        .collect();
+    assert_eq!(messages, expected);
+    assert_eq!(history_ids(store, a, b, query(3)), (vec![10, 9, 8], 10));
+    let (messages, count) = ok(store.history(b, a, query(100)));
+    assert_eq!(count, 10);
+    assert_eq!(
+        messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        (2..=11).rev().collect::<Vec<_>>()
+    );
+    assert!(
+        messages
+            .iter()
+            .all(|m| !m.out && m.from_id == a && m.peer == a)
+    );
+    assert_eq!(history_ids(store, a, c, query(100)), (vec![11], 1));
+    assert_eq!(history_ids(store, c, 1, query(100)), (vec![], 0));
+}
+
+/// `offset_id`: only messages strictly below it.
+pub fn history_offset_id(store: &dyn Store) {
+    let (a, b, _) = ten_messages(store);
+    let at = |offset_id, limit| HistoryQuery {
+        offset_id,
+        ..query(limit)
+    };
+    assert_eq!(history_ids(store, a, b, at(5, 100)), (vec![4, 3, 2, 1], 10));
+    assert_eq!(history_ids(store, a, b, at(5, 2)), (vec![4, 3], 10));
+    assert_eq!(history_ids(store, a, b, at(1, 100)), (vec![], 10));
+    let all: Vec<i32> = (1..=10).rev().collect();
+    assert_eq!(history_ids(store, a, b, at(11, 100)), (all.clone(), 10));
+    assert_eq!(history_ids(store, a, b, at(1000, 100)), (all, 10));
+}
+
+/// `add_offset`, as Telegram defines it (core.telegram.org/api/offsets): in the chat's list,
+/// newest first, the slice starts at offsetFromID(offset_id) + add_offset, where
+/// offsetFromID(offset_id) is the number of messages from the newest down to offset_id
+/// inclusive, and is `limit` long; positions before the newest are empty. So with
+/// `add_offset = -k` (k <= limit) the result holds up to k messages with ids >= offset_id,
+/// then `limit - k` older ones; `-limit` pages towards newer messages (as Telethon's
+/// `reverse=True` does, shown here), `-limit/2` loads the messages around offset_id.
+pub fn history_add_offset(store: &dyn Store) {
+    let (a, b, _) = ten_messages(store);
+    let q = |offset_id, add_offset, limit| HistoryQuery {
+        offset_id,
+        add_offset,
+        ..query(limit)
+    };
+    let ids = |query| history_ids(store, a, b, query).0;
+    assert_eq!(ids(q(0, 2, 3)), vec![8, 7, 6], "skips the 2 newest");
+    assert_eq!(ids(q(8, 2, 3)), vec![5, 4, 3], "skips 7 and 6");
+    assert_eq!(
+        ids(q(8, 20, 3)),
+        Vec::<i32>::new(),
+        "skipped past the oldest"
+    );
+    assert_eq!(
+        ids(q(5, -2, 4)),
+        vec![6, 5, 4, 3],
+        "2 at or above 5, 2 below"
+    );
+    assert_eq!(ids(q(5, -4, 4)), vec![8, 7, 6, 5], "the 4 from 5 upwards");
+    assert_eq!(
+        ids(q(5, -6, 4)),
+        vec![10, 9, 8, 7],
+        "6 from 5 upwards, limited to 4"
+    );
+    assert_eq!(
+        ids(q(5, -8, 4)),
+        vec![10, 9],
+        "positions -2 and -1 do not exist"
+    );
+    assert_eq!(
+        ids(q(9, -5, 4)),
+        vec![10],
+        "only 9 and 10 are newer: positions -3..=0"
+    );
+    assert_eq!(
+        ids(q(0, -3, 5)),
+        vec![10, 9],
+        "from the newest, 3 positions before it"
+    );
+
+    // Telethon's reverse iteration: offset_id = 1, add_offset = -limit, then offset_id = the
+    // last id + 1; each answer reversed.
+    let mut seen = Vec::new();
+    let mut offset_id = 1;
+    for _ in 0..10 {
+        let mut chunk = ids(q(offset_id, -4, 4));
+        if chunk.is_empty() {
+            break;
+        }
+        chunk.reverse();
+        offset_id = chunk[chunk.len() - 1] + 1;
+        seen.extend(chunk);
+    }
+    assert_eq!(
+        seen,
+        (1..=10).collect::<Vec<_>>(),
+        "oldest first, each once"
+    );
+}
+
+/// `max_id` and `min_id` are exclusive bounds that, as Telegram documents, filter the slice
+/// chosen by the offsets and `limit` (they do not move it).
+pub fn history_min_max_id(store: &dyn Store) {
+    let (a, b, _) = ten_messages(store);
+    let q = |offset_id, limit, max_id, min_id| HistoryQuery {
+        offset_id,
+        max_id,
+        min_id,
+        ..query(limit)
+    };
+    assert_eq!(
+        history_ids(store, a, b, q(0, 100, 6, 0)),
+        (vec![5, 4, 3, 2, 1], 10)
+    );
+    assert_eq!(
+        history_ids(store, a, b, q(0, 100, 0, 6)),
+        (vec![10, 9, 8, 7], 10)
+    );
+    assert_eq!(
+        history_ids(store, a, b, q(0, 100, 8, 3)),
+        (vec![7, 6, 5, 4], 10)
+    );
+    assert_eq!(
+        history_ids(store, a, b, q(0, 3, 6, 0)),
+        (vec![], 10),
+        "10, 9, 8 filtered out"
+    );
+    assert_eq!(
+        history_ids(store, a, b, q(6, 3, 0, 4)),
+        (vec![5], 10),
+        "5, 4, 3 filtered"
+    );
+    assert_eq!(history_ids(store, a, b, q(0, 100, 1, 0)), (vec![], 10));
+    assert_eq!(history_ids(store, a, b, q(0, 100, 0, 10)), (vec![], 10));
+}
+
+/// `offset_date`: only messages sent strictly before it; `add_offset` counts from there.
+pub fn history_offset_date(store: &dyn Store) {
+    let (a, b, _) = ten_messages(store);
+    let q = |offset_date, add_offset, limit| HistoryQuery {
+        offset_date,
+        add_offset,
+        ..query(limit)
+    };
+    assert_eq!(
+        history_ids(store, a, b, q(1055, 0, 100)),
+        (vec![5, 4, 3, 2, 1], 10)
+    );
+    assert_eq!(
+        history_ids(store, a, b, q(1050, 0, 100)),
+        (vec![4, 3, 2, 1], 10)
+    );
+    assert_eq!(history_ids(store, a, b, q(1011, 0, 100)), (vec![1], 10));
+    assert_eq!(history_ids(store, a, b, q(1010, 0, 100)), (vec![], 10));
+    assert_eq!(history_ids(store, a, b, q(1055, 0, 2)), (vec![5, 4], 10));
+    assert_eq!(
+        history_ids(store, a, b, q(1055, -2, 4)),
+        (vec![7, 6, 5, 4], 10)
+    );
+    let all: Vec<i32> = (1..=10).rev().collect();
+    assert_eq!(history_ids(store, a, b, q(5000, 0, 100)), (all, 10));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dialogs, reading, editing, deleting, the log.
+
+/// Dialogs: newest first, top message, unread count, read marks, `offset_date` paging
+/// (exclusive), the total count.
+pub fn dialogs(store: &dyn Store) {
+    let [a, b, c, d] = new_users(store);
+    let s1 = send(store, a, b, "to b", 1, 100);
+    let s2 = send(store, c, a, "from c", 2, 200);
+    let s3 = send(store, a, d, "to d", 3, 300);
+    let s4 = send(store, b, a, "from b", 4, 400);
+    let dialog = |peer, top: Message, read_in, read_out, unread| Dialog {
+        peer,
+        top_message: top,
+        read_inbox_max_id: read_in,
+        read_outbox_max_id: read_out,
+        unread_count: unread,
+    };
+    let with_b = dialog(b, copy(&s4), 0, 0, 1);
+    let with_d = dialog(d, own(&s3), 0, 0, 0);
+    let with_c = dialog(c, copy(&s2), 0, 0, 1);
+    assert_eq!(copy(&s4).id, 4);
+    let all = vec![with_b.clone(), with_d.clone(), with_c.clone()];
+    assert_eq!(ok(store.dialogs(a, 0, 100)), (all, 3));
+    assert_eq!(
+        ok(store.dialogs(a, 0, 2)),
+        (vec![with_b.clone(), with_d.clone()], 3)
+    );
+    assert_eq!(
+        ok(store.dialogs(a, 400, 100)),
+        (vec![with_d.clone(), with_c.clone()], 3)
+    );
+    assert_eq!(ok(store.dialogs(a, 300, 1)), (vec![with_c.clone()], 3));
+    assert_eq!(ok(store.dialogs(a, 200, 100)), (vec![], 3));
+    assert_eq!(
+        ok(store.dialogs(b, 0, 100)),
+        (vec![dialog(a, own(&s4), 0, 0, 1)], 1),
+        "B's side: its own last message on top, A's first one unread"
+    );
+    assert_eq!(own(&s1).id, 1);
+
+    ok(store.read_history(a, b, 0, 500));
+    ok(store.read_history(b, a, 0, 510));
+    ok(store.read_history(a, c, 0, 520));
+    let with_b = dialog(b, copy(&s4), 4, 1, 0);
+    let with_c = dialog(c, copy(&s2), 2, 0, 0);
+    assert_eq!(
+        ok(store.dialogs(a, 0, 100)),
+        (vec![with_b.clone(), with_d.clone(), with_c], 3)
+    );
+    assert_eq!(
+        ok(store.dialogs(b, 0, 100)),
+        (vec![dialog(a, own(&s4), 1, 2, 0)], 1)
+    );
+
+    let s5 = send(store, c, a, "again", 5, 600);
+    assert_eq!(
+        ok(store.dialogs(a, 0, 100)),
+        (vec![dialog(c, copy(&s5), 2, 0, 1), with_b, with_d], 3),
+        "a new message moves its chat to the top"
+    );
+    assert_eq!(ok(store.dialogs(1, 0, 100)), (vec![], 0));
+}
+
+/// Reading: the reader's inbox and the sender's outbox move to the right ids of each box, one
+/// pts each; reading again with nothing new changes nothing.
+pub fn read_history(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    send(store, c, b, "noise", 1, 50);
+    // Three from A in the same second: A's 1, 2, 3 are B's 2, 3, 4.
+    for i in 1..=3 {
+        send(store, a, b, &format!("m{i}"), 10 + i, 100);
+    }
+    send(store, b, a, "reply", 20, 110); // B's 5, A's 4.
+    let (pa, pb) = (ok(store.pts(a)), ok(store.pts(b)));
+    let read = |owner, pts, peer, max_id, date| Committed {
+        user_id: owner,
+        entry: entry(pts, 1, date, Change::ReadInbox { peer, max_id }),
+        message: None,
+    };
+    let seen = |owner, pts, peer, max_id, date| Committed {
+        user_id: owner,
+        entry: entry(pts, 1, date, Change::ReadOutbox { peer, max_id }),
+        message: None,
+    };
+    let unread = |owner, peer| {
+        let (list, _) = ok(store.dialogs(owner, 0, 100));
+        let d = list.into_iter().find(|d| d.peer == peer).expect("dialog");
+        (d.read_inbox_max_id, d.read_outbox_max_id, d.unread_count)
+    };
+
+    let r = ok(store.read_history(b, a, 3, 200));
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(entry_for(&r, b), read(b, pb + 1, a, 3, 200));
+    assert_eq!(
+        entry_for(&r, a),
+        seen(a, pa + 1, b, 2, 200),
+        "B's 3 is A's 2"
+    );
+    assert_eq!(unread(b, a), (3, 0, 1));
+    assert_eq!(unread(b, c), (0, 0, 1), "the other chat is untouched");
+    assert_eq!(unread(a, b), (0, 2, 1));
+
+    for max_id in [3, 2] {
+        assert_eq!(
+            ok(store.read_history(b, a, max_id, 210)),
+            vec![],
+            "nothing new"
+        );
+    }
+    assert_eq!((ok(store.pts(a)), ok(store.pts(b))), (pa + 1, pb + 1));
+
+    let r = ok(store.read_history(b, a, 0, 220));
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(
+        entry_for(&r, b),
+        read(b, pb + 2, a, 4, 220),
+        "0 reads everything"
+    );
+    assert_eq!(entry_for(&r, a), seen(a, pa + 2, b, 3, 220));
+    assert_eq!(
+        ok(store.read_history(b, a, 0, 230)),
+        vec![],
+        "B's own 5 is no inbox"
+    );
+    assert_eq!(ok(store.read_history(b, a, 1000, 230)), vec![]);
+    assert_eq!(unread(b, a), (4, 0, 0));
+
+    let r = ok(store.read_history(a, b, 0, 240));
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(entry_for(&r, a), read(a, pa + 3, b, 4, 240));
+    assert_eq!(entry_for(&r, b), seen(b, pb + 3, a, 5, 240));
+    assert_eq!(unread(a, b), (4, 3, 0));
+    assert_eq!(unread(b, a), (4, 5, 0));
+
+    let (entries, messages) = ok(store.changes_since(a, pa, 100));
+    assert_eq!(
+        entries,
+        vec![
+            seen(a, pa + 1, b, 2, 200).entry,
+            seen(a, pa + 2, b, 3, 220).entry,
+            read(a, pa + 3, b, 4, 240).entry,
+        ]
+    );
+    assert_eq!(messages, vec![]);
+    assert_eq!(
+        ok(store.read_history(a, c, 0, 250)),
+        vec![],
+        "no chat with C"
+    );
+    assert_eq!(ok(store.pts(a)), pa + 3);
+}
+
+/// Editing: only one's outgoing messages (else [`StoreError::NotFound`], nothing written);
+/// both copies change (the right one even among equal texts sent in the same second), and
+/// each side logs it.
+pub fn edit_message(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    send(store, c, b, "noise", 1, 50);
+    send(store, a, b, "same", 10, 100); // A's 1, B's 2.
+    send(store, a, b, "same", 11, 100); // A's 2, B's 3.
+    send(store, b, a, "theirs", 12, 110); // B's 4, A's 3.
+    let (pa, pb) = (ok(store.pts(a)), ok(store.pts(b)));
+    let get = |owner, id| ok(store.messages(owner, &[id])).pop().expect("message");
+    let edited = |m: Message| Message {
+        text: "edited".into(),
+        edit_date: Some(200),
+        ..m
+    };
+    let (a2, b2, b3) = (get(a, 2), get(b, 2), get(b, 3));
+
+    let r = ok(store.edit_message(a, 2, "edited", 200));
+    assert_eq!(r.len(), 2, "{r:?}");
+    let own_entry = Committed {
+        user_id: a,
+        entry: entry(pa + 1, 1, 200, Change::EditMessage { id: 2 }),
+        message: Some(edited(a2.clone())),
+    };
+    let peer_entry = Committed {
+        user_id: b,
+        entry: entry(pb + 1, 1, 200, Change::EditMessage { id: 3 }),
+        message: Some(edited(b3.clone())),
+    };
+    assert_eq!(entry_for(&r, a), own_entry);
+    assert_eq!(entry_for(&r, b), peer_entry);
+    assert_eq!(get(a, 2), edited(a2));
+    assert_eq!(get(b, 3), edited(b3));
+    assert_eq!(
+        get(b, 2),
+        b2,
+        "the twin with the same text and date is untouched"
+    );
+    assert_eq!(get(a, 1).text, "same");
+
+    expect_not_found(
+        store.edit_message(a, 3, "x", 210),
+        "edit an incoming message",
+    );
+    expect_not_found(
+        store.edit_message(b, 2, "x", 210),
+        "edit an incoming message",
+    );
+    expect_not_found(
+        store.edit_message(a, 99, "x", 210),
+        "edit a missing message",
+    );
+    assert_eq!((ok(store.pts(a)), ok(store.pts(b))), (pa + 1, pb + 1));
+    assert_eq!(get(a, 3).text, "theirs");
+
+    assert_eq!(
+        ok(store.changes_since(a, pa, 100)),
+        (
+            vec![own_entry.entry],
+            vec![own_entry.message.expect("edited")]
+        )
+    );
+    assert_eq!(
+        ok(store.changes_since(b, pb, 100)),
+        (
+            vec![peer_entry.entry],
+            vec![peer_entry.message.expect("edited")]
+        )
+    );
+
+    let memo = send(store, a, a, "memo", 13, 300);
+    let r = ok(store.edit_message(a, own(&memo).id, "memo 2", 310));
+    assert_eq!(r.len(), 1, "one copy in a chat with oneself: {r:?}");
+    assert_eq!(
+        r[0].entry,
+        entry(pa + 3, 1, 310, Change::EditMessage { id: 4 })
+    );
+}
+
+/// Deleting without revoke: only the owner's box, pts_count = messages deleted (missing and
+/// repeated ids do not count), the dialog's top moves back, then the dialog goes.
+pub fn delete_messages(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    send(store, c, b, "noise", 1, 50);
+    for i in 1..=3 {
+        send(
+            store,
+            a,
+            b,
+            &format!("m{i}"),
+            10 + i64::from(i),
+            90 + 10 * i,
+        ); // A's i, B's i + 1.
+    }
+    let (pa, pb) = (ok(store.pts(a)), ok(store.pts(b)));
+    let deleted = |pts, count, date, ids: Vec<i32>| {
+        vec![Committed {
+            user_id: a,
+            entry: entry(pts, count, date, Change::DeleteMessages { ids }),
+            message: None,
+        }]
+    };
+    let top = |owner| {
+        ok(store.dialogs(owner, 0, 100))
+            .0
+            .iter()
+            .map(|d| (d.peer, d.top_message.id))
+            .collect::<Vec<_>>()
+    };
+
+    let r = ok(store.delete_messages(a, &[2, 99], false, 200));
+    assert_eq!(r, deleted(pa + 1, 1, 200, vec![2]));
+    assert_eq!(history_ids(store, a, b, query(100)), (vec![3, 1], 2));
+    assert_eq!(history_ids(store, b, a, query(100)), (vec![4, 3, 2], 3));
+    assert_eq!(ok(store.pts(b)), pb, "the peer's box is untouched");
+
+    let r = ok(store.delete_messages(a, &[3], false, 210));
+    assert_eq!(r, deleted(pa + 2, 1, 210, vec![3]));
+    assert_eq!(top(a), vec![(b, 1)], "the top moves back");
+    assert_eq!(ok(store.delete_messages(a, &[99], false, 215)), vec![]);
+
+    let r = ok(store.delete_messages(a, &[1, 1], false, 220));
+    assert_eq!(r, deleted(pa + 3, 1, 220, vec![1]));
+    assert_eq!(
+        ok(store.dialogs(a, 0, 100)),
+        (vec![], 0),
+        "the empty chat is gone"
+    );
+    assert_eq!(top(b), vec![(a, 4), (c, 1)]);
+    assert_eq!(ok(store.pts(a)), pa + 3);
+    let (entries, messages) = ok(store.changes_since(a, pa, 100));
+    assert_eq!(entries.len(), 3);
+    assert_eq!(messages, vec![]);
+}
+
+/// Deleting with revoke: the peer's copies go too (the right ones among equal texts sent in
+/// the same second, also for incoming messages), each side logs its own ids and its pts moves
+/// by their number.
+pub fn delete_messages_revoke(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    send(store, c, b, "noise", 1, 50);
+    for i in 1..=3 {
+        send(
+            store,
+            a,
+            b,
+            &format!("m{i}"),
+            10 + i64::from(i),
+            90 + 10 * i,
+        ); // A's i, B's i + 1.
+    }
+    send(store, b, a, "reply", 20, 130); // B's 5, A's 4.
+    send(store, a, b, "twin", 21, 140); // A's 5, B's 6.
+    send(store, a, b, "twin", 22, 140); // A's 6, B's 7.
+    let (pa, pb) = (ok(store.pts(a)), ok(store.pts(b)));
+    let gone = |user_id, pts, count, date, ids: Vec<i32>| Committed {
+        user_id,
+        entry: entry(pts, count, date, Change::DeleteMessages { ids }),
+        message: None,
+    };
+    let top = |owner| {
+        ok(store.dialogs(owner, 0, 100))
+            .0
+            .iter()
+            .map(|d| (d.peer, d.top_message.id))
+            .collect::<Vec<_>>()
+    };
+
+    let r = ok(store.delete_messages(a, &[2, 3], true, 200));
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(
+        sorted_delete(entry_for(&r, a)),
+        gone(a, pa + 2, 2, 200, vec![2, 3])
+    );
+    assert_eq!(
+        sorted_delete(entry_for(&r, b)),
+        gone(b, pb + 2, 2, 200, vec![3, 4])
+    );
+    assert_eq!(history_ids(store, a, b, query(100)), (vec![6, 5, 4, 1], 4));
+    assert_eq!(history_ids(store, b, a, query(100)), (vec![7, 6, 5, 2], 4));
+
+    let r = ok(store.delete_messages(a, &[6], true, 210));
+    assert_eq!(entry_for(&r, a), gone(a, pa + 3, 1, 210, vec![6]));
+    assert_eq!(entry_for(&r, b), gone(b, pb + 3, 1, 210, vec![7]));
+    assert_eq!(
+        history_ids(store, b, a, query(100)).0,
+        vec![6, 5, 2],
+        "its twin stays"
+    );
+    assert_eq!(top(a), vec![(b, 5)]);
+    assert_eq!(top(b), vec![(a, 6), (c, 1)]);
+
+    let r = ok(store.delete_messages(b, &[2], true, 220));
+    assert_eq!(entry_for(&r, b), gone(b, pb + 4, 1, 220, vec![2]));
+    assert_eq!(
+        entry_for(&r, a),
+        gone(a, pa + 4, 1, 220, vec![1]),
+        "an incoming one"
+    );
+
+    let r = ok(store.delete_messages(a, &[4, 5], true, 230));
+    assert_eq!(
+        sorted_delete(entry_for(&r, a)),
+        gone(a, pa + 6, 2, 230, vec![4, 5])
+    );
+    assert_eq!(
+        sorted_delete(entry_for(&r, b)),
+        gone(b, pb + 6, 2, 230, vec![5, 6])
+    );
+    assert_eq!(ok(store.dialogs(a, 0, 100)), (vec![], 0));
+    assert_eq!(top(b), vec![(c, 1)]);
+    assert_eq!(ok(store.dialogs(b, 0, 100)).1, 1);
+    assert_eq!((ok(store.pts(a)), ok(store.pts(b))), (pa + 6, pb + 6));
+}
+
+/// The log: slices by `limit` in pts order with exactly their messages, nothing after the
+/// end, deleted messages left out, an edited one once and as it is now.
+pub fn changes_since(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let base = ok(store.pts(b));
+    for i in 1..=5 {
+        send(store, a, b, &format!("m{i}"), i64::from(i), 90 + 10 * i);
+    }
+    let slice = |pts, limit| {
+        let (entries, messages) = ok(store.changes_since(b, pts, limit));
+        let entries: Vec<(i32, i32, i32, Change)> = entries
+            .into_iter()
+            .map(|e| (e.pts, e.pts_count, e.date, e.change))
+            .collect();
+        let messages: Vec<i32> = sorted_messages(messages).iter().map(|m| m.id).collect();
+        (entries, messages)
+    };
+    let new = |n: i32| (base + n, 1, 90 + 10 * n, Change::NewMessage { id: n });
+    assert_eq!(slice(base, 2), (vec![new(1), new(2)], vec![1, 2]));
+    assert_eq!(slice(base + 2, 2), (vec![new(3), new(4)], vec![3, 4]));
+    assert_eq!(slice(base + 4, 2), (vec![new(5)], vec![5]));
+    assert_eq!(slice(base + 5, 10), (vec![], vec![]));
+    assert_eq!(slice(base + 1000, 10), (vec![], vec![]));
+    assert_eq!(
+        slice(base, 100),
+        ((1..=5).map(new).collect(), vec![1, 2, 3, 4, 5])
+    );
+
+    ok(store.delete_messages(a, &[1], true, 200));
+    ok(store.edit_message(a, 2, "m2 edited", 210));
+    let (entries, messages) = ok(store.changes_since(b, base, 100));
+    assert_eq!(
+        entries.iter().map(|e| e.pts).collect::<Vec<_>>(),
+        (base + 1..=base + 7).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        entries[5].change,
+        Change::DeleteMessages { ids: vec![1] },
+        "{entries:?}"
+    );
+    assert_eq!(entries[6].change, Change::EditMessage { id: 2 });
+    let messages = sorted_messages(messages);
+    assert_eq!(
+        messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![2, 3, 4, 5],
+        "the deleted one left out, the edited one once"
+    );
+    assert_eq!(
+        (messages[0].text.as_str(), messages[0].edit_date),
+        ("m2 edited", Some(210))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durability.
+
+/// Everything written survives closing and opening the store again; counters (message ids,
+/// pts, user ids) and idempotency continue. `open` must return a store over the same
+/// database each time, empty the first time; the first store is dropped before the second
+/// is opened.
+pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
+    let store = open();
+    let [a, b] = new_users(&*store);
+    ok(store.insert_auth_key(42, &[9u8; 256], 1_700_000_000));
+    ok(store.set_key_user(42, Some(a)));
+    let client = ClientInfo {
+        api_id: 4,
+        device_model: "box".into(),
+        system_version: "os".into(),
+        app_version: "9".into(),
+    };
+    ok(store.set_key_client(42, 229, &client));
+    let code = LoginCode {
+        phone: "15559999".into(),
+        hash: "h".into(),
+        code: "11111".into(),
+        expires_at: 5_000,
+        attempts: 0,
+    };
+    ok(store.put_login_code(&code));
+    ok(store.bump_login_attempts("15559999"));
+    ok(store.set_username(a, Some("ann")));
+    ok(store.update_profile(a, Some("Ann"), Some("Lee"), Some("about")));
+    ok(store.add_contact(a, b, "Bob", ""));
+    let first = send(&*store, a, b, "one", 1, 100);
+    send(&*store, b, a, "two", 2, 110);
+    ok(store.read_history(b, a, 0, 120));
+    ok(store.edit_message(a, 1, "one edited", 130));
+    ok(store.delete_messages(b, &[2], false, 140));
+
+    let snapshot = |store: &dyn Store| {
+        (
+            key_rows(store),
+            ok(store.login_code("15559999")),
+            [ok(store.user(a)), ok(store.user(b))],
+            ok(store.user_by_username("ANN")),
+            sorted_contacts(store, a),
+            [
+                ok(store.history(a, b, query(100))),
+                ok(store.history(b, a, query(100))),
+            ],
+            [ok(store.dialogs(a, 0, 100)), ok(store.dialogs(b, 0, 100))],
+            [ok(store.pts(a)), ok(store.pts(b))],
+            [
+                ok(store.changes_since(a, 0, 100)),
+                ok(store.changes_since(b, 0, 100)),
+            ],
+        )
+    };
+    let before = snapshot(&*store);
+    assert_eq!(before.1.as_ref().map(|c| c.attempts), Some(1));
+    assert_eq!(before.5[0].1, 2);
+    drop(store);
+
+    let store = open();
+    assert_eq!(
+        snapshot(&*store),
+        before,
+        "everything is there after reopening"
+    );
+    let [pa, pb] = before.7;
+    let again = ok(store.send_message(a, b, "one", 1, 100));
+    assert!(again.duplicate, "idempotency survives reopening");
+    assert_eq!(again.own.entry, first.own.entry);
+    let third = send(&*store, a, b, "three", 3, 150);
+    assert_eq!(
+        (own(&third).id, copy(&third).id),
+        (3, 3),
+        "ids continue (B's 2 was deleted, not reused)"
+    );
+    assert_eq!(
+        (third.own.entry.pts, third.peer.expect("copy").entry.pts),
+        (pa + 1, pb + 1),
+        "pts continue"
+    );
+    let next = ok(store.create_user("15550100", "Cid", "", 1));
+    assert!(next.id > b, "user ids continue: {} after {b}", next.id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    fn fresh() -> Box<dyn Store> {
+        Box::new(SqliteStore::in_memory().expect("in-memory store"))
+    }
+
+    macro_rules! on_sqlite {
+        ($($check:ident),* $(,)?) => {
+            $(
+                #[test]
+                fn $check() {
+                    super::$check(&*fresh());
+                }
+            )*
+
+            #[test]
+            fn every_check_runs_here() {
+                let here = [$(stringify!($check)),*];
+                let all: Vec<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
+                assert_eq!(all, here);
+            }
+        };
+    }
+
+    on_sqlite!(
+        auth_keys,
+        login_codes,
+        users,
+        usernames,
+        update_profile,
+        contacts,
+        send_message,
+        send_message_idempotent,
+        send_message_to_self,
+        send_message_unknown_user,
+        history_order_and_limit,
+        history_offset_id,
+        history_add_offset,
+        history_min_max_id,
+        history_offset_date,
+        dialogs,
+        read_history,
+        edit_message,
+        delete_messages,
+        delete_messages_revoke,
+        changes_since,
+    );
+
+    #[test]
+    fn run_all_on_sqlite() {
+        run_all(&fresh);
+    }
+
+    #[test]
+    fn reopen_sqlite_file() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "server-kit-conformance-{}-{nanos}.db",
+            std::process::id()
+        ));
+        let open = || -> Box<dyn Store> {
+            Box::new(SqliteStore::open(&path).expect("open the database file"))
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| reopen(&open)));
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.clone().into_os_string();
+            file.push(suffix);
+            let _ = std::fs::remove_file(file);
+        }
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
