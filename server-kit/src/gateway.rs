@@ -32,6 +32,11 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
+                if !server.connection_opened(peer.ip()) {
+                    tracing::debug!(%peer, "too many connections from this address");
+                    drop(stream);
+                    continue;
+                }
                 let server = server.clone();
                 tokio::spawn(async move {
                     let id = server.next_conn_id();
@@ -39,6 +44,7 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
                         tracing::debug!(%peer, "connection {id} ended: {e}");
                     }
                     server.connection_closed(id);
+                    server.connection_gone(peer.ip());
                 });
             }
             Err(e) => {

@@ -4,7 +4,7 @@
 //! - [`gateway`]: TCP listener, transport detection (every transport of the mtproto crate,
 //!   obfuscated2 included), the key exchange with per-IP rate limiting, sessions per
 //!   (auth key, session id), several connections per key.
-//! - [`state`]: the shared [`Server`](state::Server): keys, sessions, who is online, pushes.
+//! - [`state`]: the shared [`Server`]: keys, sessions, who is online, pushes.
 //! - [`rpc`]: dispatch by constructor id to [`Service`](rpc::Service)s, RPC errors with
 //!   Telegram's names.
 //! - [`services`]: auth, account, help, users & contacts, messages, updates.

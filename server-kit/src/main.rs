@@ -30,6 +30,12 @@ struct Args {
     /// Key exchanges allowed per client IP per minute.
     #[arg(long, default_value_t = 600)]
     handshakes_per_minute: u32,
+    /// Open connections allowed per client IP.
+    #[arg(long, default_value_t = 1024)]
+    connections_per_ip: usize,
+    /// A client more than this many updates behind gets updates.differenceTooLong.
+    #[arg(long, default_value_t = 10_000)]
+    difference_too_long: i32,
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +77,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.login_code = args.login_code;
     options.salt_secret = salt_secret;
     options.handshakes_per_minute = args.handshakes_per_minute;
+    options.connections_per_ip = args.connections_per_ip;
+    options.difference_too_long = args.difference_too_long;
     let server = ServerBuilder::new(options, Arc::new(store), rsa).build()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");

@@ -29,6 +29,10 @@ pub struct Options {
     pub handshakes_per_minute: u32,
     /// The largest transport frame accepted.
     pub max_frame: usize,
+    /// Open connections allowed per client IP.
+    pub connections_per_ip: usize,
+    /// A client more than this many pts behind gets `updates.differenceTooLong`.
+    pub difference_too_long: i32,
     /// Session settings.
     pub session: ServerSessionConfig,
 }
@@ -43,6 +47,8 @@ impl Options {
             salt_secret: random_array(),
             handshakes_per_minute: 600,
             max_frame: 2 << 20,
+            connections_per_ip: 1024,
+            difference_too_long: 10_000,
             session: ServerSessionConfig::default(),
         }
     }
@@ -157,6 +163,7 @@ pub struct Server {
     services: HashMap<u32, Arc<dyn Service>>,
     next_conn: AtomicU64,
     handshakes: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    connections: Mutex<HashMap<IpAddr, usize>>,
     /// The first salt of each new key (from the handshake) and until when it is accepted.
     first_salts: Mutex<HashMap<i64, (i64, i64)>>,
 }
@@ -240,6 +247,7 @@ impl ServerBuilder {
             services,
             next_conn: AtomicU64::new(1),
             handshakes: Mutex::new(HashMap::new()),
+            connections: Mutex::new(HashMap::new()),
             first_salts: Mutex::new(HashMap::new()),
         }))
     }
@@ -268,6 +276,34 @@ const WITHOUT_AUTH: [u32; 8] = [
 impl Server {
     pub(crate) fn next_conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts a new connection from `ip`; `false` if it has too many open already.
+    pub(crate) fn connection_opened(&self, ip: IpAddr) -> bool {
+        let mut map = self
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = map.entry(ip).or_insert(0);
+        if *open >= self.options.connections_per_ip {
+            return false;
+        }
+        *open += 1;
+        true
+    }
+
+    /// A connection from `ip` closed.
+    pub(crate) fn connection_gone(&self, ip: IpAddr) {
+        let mut map = self
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(open) = map.get_mut(&ip) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                map.remove(&ip);
+            }
+        }
     }
 
     /// Counts a handshake from `ip`; `false` once the per-minute limit is reached.

@@ -411,3 +411,56 @@ impl tl_runtime::Serialize for RawCall {
 impl tl_runtime::RemoteCall for RawCall {
     type Return = tl_runtime::Blob;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn difference_comes_in_slices_and_too_long() {
+    let dir = scratch_dir("difference");
+    let data = dir.join("data");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let server = ServerProcess::start_with(BIN, port, &data, &["--difference-too-long", "200"]);
+    let (mut c, _) = sign_up(addr, &data, "4420000000", "notes_user", Kind::Intermediate).await;
+    let enums::updates::State::State(start) =
+        c.invoke(&functions::updates::GetState {}).await.unwrap();
+    for i in 0..150 {
+        send(
+            &mut c,
+            enums::InputPeer::InputPeerSelf,
+            &format!("note {i}"),
+            1000 + i,
+        )
+        .await;
+    }
+    let difference = |pts: i32, date: i32| functions::updates::GetDifference {
+        pts,
+        pts_limit: None,
+        pts_total_limit: None,
+        date,
+        qts: 0,
+        qts_limit: None,
+    };
+    let first = c.invoke(&difference(start.pts, start.date)).await.unwrap();
+    let enums::updates::Difference::Slice(slice) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(slice.new_messages.len(), 100);
+    let enums::updates::State::State(mid) = slice.intermediate_state;
+    assert_eq!(mid.pts, start.pts + 100);
+    let rest = c.invoke(&difference(mid.pts, mid.date)).await.unwrap();
+    let enums::updates::Difference::Difference(rest) = rest else {
+        panic!("{rest:?}")
+    };
+    assert_eq!(rest.new_messages.len(), 50);
+    let enums::updates::State::State(end) = rest.state;
+    assert_eq!(end.pts, start.pts + 150);
+    for i in 0..60 {
+        send(&mut c, enums::InputPeer::InputPeerSelf, "more", 5000 + i).await;
+    }
+    let far = c.invoke(&difference(start.pts, start.date)).await.unwrap();
+    assert!(
+        matches!(far, enums::updates::Difference::TooLong(ref t) if t.pts == start.pts + 210),
+        "{far:?}"
+    );
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

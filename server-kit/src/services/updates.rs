@@ -9,8 +9,6 @@ use std::sync::Arc;
 
 /// Log entries per difference slice.
 pub const DIFFERENCE_SLICE: usize = 100;
-/// A client further behind than this gets `differenceTooLong`.
-pub const DIFFERENCE_TOO_LONG: i32 = 10_000;
 
 /// The updates service.
 #[derive(Debug, Clone, Copy)]
@@ -56,7 +54,7 @@ async fn get_difference(
             },
         ));
     }
-    if current - call.pts > DIFFERENCE_TOO_LONG {
+    if current - call.pts > server.options.difference_too_long {
         return ok(enums::updates::Difference::TooLong(
             types::updates::DifferenceTooLong { pts: current },
         ));

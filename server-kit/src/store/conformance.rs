@@ -1,8 +1,8 @@
 //! What every [`Store`] must do, as checks that any implementation runs.
 //!
 //! Each check takes an **empty** store (no users, keys or codes), drives it through the trait
-//! only, and panics naming the value that differed. [`run_all`] runs every check of [`CHECKS`]
-//! on a fresh store from a factory and then fails listing the checks that failed; [`reopen`]
+//! only, and panics naming the value that differed. [`run_all`](crate::store::conformance::run_all) runs every check of [`CHECKS`](crate::store::conformance::CHECKS)
+//! on a fresh store from a factory and then fails listing the checks that failed; [`reopen`](crate::store::conformance::reopen)
 //! checks durability and is separate, because it needs a factory that opens the *same*
 //! database again. This module's tests run everything against [`SqliteStore`]; another store
 //! runs the very same checks:
@@ -18,9 +18,9 @@
 //! entries up by user. What they fix: user ids count from 100000; message ids count from 1 in
 //! each user's box and are never reused; a change takes `pts_count` pts (one, or the number of
 //! messages deleted) in its owner's box only, in commit order;
-//! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`]).
+//! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`](crate::store::conformance::history_add_offset)).
 //!
-//! [`SqliteStore`]: super::SqliteStore
+//! [`SqliteStore`]: crate::store::SqliteStore
 
 use super::{
     Change, ClientInfo, Committed, Dialog, HistoryQuery, LoggedChange, LoginCode, Message, Sent,
