@@ -23,9 +23,22 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
     let ticker = server.clone();
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_millis(100));
+        let mut ticks: u64 = 0;
         loop {
             interval.tick().await;
             ticker.tick();
+            ticks += 1;
+            if ticks % 6000 == 0 {
+                // Every ten minutes: uploads untouched for a day are dropped.
+                let media = ticker.media.clone();
+                tokio::task::spawn_blocking(move || {
+                    match media.storage.expire_uploads(Duration::from_secs(86_400)) {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!("expired {n} unfinished uploads"),
+                        Err(e) => tracing::warn!("expiring uploads: {e}"),
+                    }
+                });
+            }
         }
     });
     loop {

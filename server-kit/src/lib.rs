@@ -12,6 +12,7 @@
 
 pub mod gateway;
 pub mod keys;
+pub mod media;
 pub mod rpc;
 pub mod services;
 pub mod sms;

@@ -79,7 +79,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.handshakes_per_minute = args.handshakes_per_minute;
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
-    let server = ServerBuilder::new(options, Arc::new(store), rsa).build()?;
+    let files = server_kit::media::DiskStorage::new(args.data.join("media"))?;
+    let server = ServerBuilder::new(options, Arc::new(store), Arc::new(files), rsa).build()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");
     tokio::select! {

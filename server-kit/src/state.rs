@@ -155,6 +155,8 @@ pub struct Server {
     pub options: Options,
     /// Where login codes go.
     pub sms: Arc<dyn SmsProvider>,
+    /// File bytes and uploads in progress.
+    pub media: Arc<crate::media::Media>,
     pub(crate) rsa: RsaPrivateKey,
     keys: RwLock<HashMap<i64, KeyEntry>>,
     user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
@@ -180,17 +182,25 @@ impl std::fmt::Debug for Server {
 pub struct ServerBuilder {
     options: Options,
     store: Arc<dyn Store>,
+    files: Arc<dyn crate::media::FileStorage>,
     rsa: RsaPrivateKey,
     sms: Arc<dyn SmsProvider>,
     services: Vec<Arc<dyn Service>>,
 }
 
 impl ServerBuilder {
-    /// A server with the built-in services and the logging SMS provider.
-    pub fn new(options: Options, store: Arc<dyn Store>, rsa: RsaPrivateKey) -> Self {
+    /// A server with the built-in services and the logging SMS provider, keeping data in
+    /// `store` and file bytes in `files`.
+    pub fn new(
+        options: Options,
+        store: Arc<dyn Store>,
+        files: Arc<dyn crate::media::FileStorage>,
+        rsa: RsaPrivateKey,
+    ) -> Self {
         ServerBuilder {
             options,
             store,
+            files,
             rsa,
             sms: Arc::new(crate::sms::LogSms),
             services: crate::services::builtin(),
@@ -239,6 +249,7 @@ impl ServerBuilder {
             store: Db(self.store),
             options: self.options,
             sms: self.sms,
+            media: Arc::new(crate::media::Media::new(self.files)),
             rsa: self.rsa,
             keys: RwLock::new(keys),
             user_keys: Mutex::new(user_keys),

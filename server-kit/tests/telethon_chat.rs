@@ -1,6 +1,7 @@
 //! End to end: the real server binary over loopback, Telethon 1.45 as both users
 //! (`tests/telethon/chat.py`). Two users sign up, chat with pushed updates, read, and one
-//! catches up through getDifference after being offline. The server is killed (SIGKILL) and
+//! catches up through getDifference after being offline; then a 3 MiB and a 12 MiB file go
+//! from one to the other and come back byte-exact. The server is killed (SIGKILL) and
 //! restarted between every phase: nothing a client was told succeeded may be lost.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/run` makes a venv with it);
@@ -43,7 +44,7 @@ fn two_telethon_users_chat_across_server_restarts() {
     let state = dir.join("state.json");
     let port = free_port();
     let mut server = ServerProcess::start(env!("CARGO_BIN_EXE_server-kit"), port, &data);
-    for phase in ["signup", "chat", "offline", "catchup"] {
+    for phase in ["signup", "chat", "offline", "catchup", "files"] {
         run_phase(port, &data, &state, phase);
         // kill -9 between phases: what was answered must be durable.
         server.kill();

@@ -2,10 +2,13 @@
 //! first, every offset argument), `getDialogs`, `getMessages`, `readHistory`, `editMessage`,
 //! `deleteMessages`.
 
-use super::{message_tl, ok, push_committed, resolve_peer, update_tl, updates_tl, users_tl};
+use super::{
+    media_of, message_tl, ok, push_committed, resolve_peer, update_tl, updates_tl, users_tl,
+};
+use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, unix_now};
-use crate::store::{HistoryQuery, Message, StoreError};
+use crate::state::{Server, random_array, random_i64, unix_now};
+use crate::store::{Document, HistoryQuery, MediaRef, Message, StoreError};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 
@@ -18,6 +21,7 @@ pub struct MessagesService;
 
 service!(MessagesService {
     functions::messages::SendMessage => send_message,
+    functions::messages::SendMedia => send_media,
     functions::messages::GetHistory => get_history,
     functions::messages::GetDialogs => get_dialogs,
     functions::messages::GetMessages => get_messages,
@@ -49,6 +53,19 @@ async fn send_message(
         .store
         .run(move |s| s.send_message(me, to_id, &text, random_id, unix_now()))
         .await?;
+    answer_sent(server, &caller, me, to_id, random_id, sent).await
+}
+
+/// The answer to a send (`updateMessageID` + `updateNewMessage`), after pushing the new
+/// message to the recipient's sessions and the sender's other ones.
+async fn answer_sent(
+    server: &Arc<Server>,
+    caller: &Caller,
+    me: i64,
+    to_id: i64,
+    random_id: i64,
+    sent: crate::store::Sent,
+) -> RpcResult {
     let own = &sent.own;
     let message = own.message.as_ref().ok_or_else(RpcError::internal)?;
     let mut updates = vec![
@@ -58,14 +75,133 @@ async fn send_message(
         }
         .into(),
     ];
-    updates.extend(update_tl(&own.entry, Some(message)));
+    let media = media_of(server, [message]).await?;
+    updates.extend(update_tl(&own.entry, Some(message), &media));
     let answer = updates_tl(server, me, updates, vec![me, to_id]).await?;
     if !sent.duplicate {
         let mut committed = vec![own.clone()];
         committed.extend(sent.peer.clone());
-        push_committed(server, &caller, &committed).await;
+        push_committed(server, caller, &committed).await;
     }
     ok(answer)
+}
+
+/// The longest media caption.
+pub const MAX_CAPTION_LENGTH: usize = 1024;
+
+async fn send_media(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::messages::SendMedia,
+) -> RpcResult {
+    let me = caller.user()?;
+    if call.message.chars().count() > MAX_CAPTION_LENGTH {
+        return Err(RpcError::bad_request("MEDIA_CAPTION_TOO_LONG"));
+    }
+    let to = resolve_peer(server, me, &call.peer).await?;
+    let document = match call.media {
+        enums::InputMedia::UploadedDocument(d) => {
+            let name = d.attributes.iter().find_map(|a| match a {
+                enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
+                _ => None,
+            });
+            let mime = if d.mime_type.is_empty() {
+                "application/octet-stream".to_owned()
+            } else {
+                d.mime_type.clone()
+            };
+            uploaded_document(server, me, d.file, name, mime).await?
+        }
+        enums::InputMedia::Document(d) => {
+            let enums::InputDocument::InputDocument(input) = d.id else {
+                return Err(RpcError::bad_request("MEDIA_INVALID"));
+            };
+            super::upload::document_for(
+                server,
+                input.id,
+                input.access_hash,
+                Some(&input.file_reference),
+            )
+            .await?
+            .id
+        }
+        _ => return Err(RpcError::bad_request("MEDIA_INVALID")),
+    };
+    let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
+    let sent = server
+        .store
+        .run(move |s| {
+            s.send_media(
+                me,
+                to_id,
+                &text,
+                random_id,
+                unix_now(),
+                MediaRef::Document(document),
+            )
+        })
+        .await?;
+    answer_sent(server, &caller, me, to_id, random_id, sent).await
+}
+
+/// Assembles an upload into a stored document (checking parts and, for small files, the
+/// MD5) and returns its id.
+async fn uploaded_document(
+    server: &Arc<Server>,
+    me: i64,
+    file: enums::InputFile,
+    name: Option<String>,
+    mime_type: String,
+) -> Result<i64, RpcError> {
+    let (file_id, parts, file_name, md5) = match file {
+        enums::InputFile::InputFile(f) => (f.id, f.parts, f.name, Some(f.md5_checksum)),
+        enums::InputFile::Big(f) => (f.id, f.parts, f.name, None),
+        _ => return Err(RpcError::bad_request("FILE_PARTS_INVALID")),
+    };
+    let media = server.media.clone();
+    let stored = tokio::task::spawn_blocking(move || -> Result<Stored, RpcError> {
+        media
+            .check_complete(me, file_id, parts)
+            .map_err(|_| RpcError::internal())?
+            .map_err(|e| RpcError::bad_request(e.rpc_message()))?;
+        let stored = media
+            .storage
+            .assemble(me, file_id, parts as u32)
+            .map_err(|e| match e {
+                AssembleError::Missing(x) => {
+                    RpcError::bad_request(format!("FILE_PART_{x}_MISSING"))
+                }
+                AssembleError::Io(e) => {
+                    tracing::error!("assembling an upload: {e}");
+                    RpcError::internal()
+                }
+            })?;
+        media.forget(me, file_id);
+        Ok(stored)
+    })
+    .await
+    .map_err(|_| RpcError::internal())??;
+    if let Some(md5) = md5.filter(|m| !m.is_empty()) {
+        if !md5.eq_ignore_ascii_case(&stored.md5) {
+            return Err(RpcError::bad_request("MD5_CHECKSUM_INVALID"));
+        }
+    }
+    let document = Document {
+        id: random_i64() & i64::MAX,
+        access_hash: random_i64(),
+        file_reference: random_array::<8>().to_vec(),
+        content: stored.content,
+        size: stored.size as i64,
+        mime_type,
+        file_name: name.unwrap_or(file_name),
+        date: unix_now(),
+    };
+    let id = document.id;
+    server
+        .store
+        .run(move |s| s.insert_document(&document))
+        .await?;
+    Ok(id)
 }
 
 async fn messages_answer(
@@ -80,7 +216,8 @@ async fn messages_answer(
         .chain([me])
         .collect();
     let users = users_tl(server, me, users).await?;
-    let list: Vec<enums::Message> = messages.iter().map(message_tl).collect();
+    let media = media_of(server, &messages).await?;
+    let list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
     match count {
         Some(count) if count as usize > list.len() => ok(enums::messages::Messages::Slice(
             types::messages::MessagesSlice {
@@ -166,7 +303,11 @@ async fn get_dialogs(
             .chain([me]),
     )
     .await?;
-    let messages = dialogs.iter().map(|d| message_tl(&d.top_message)).collect();
+    let media = media_of(server, dialogs.iter().map(|d| &d.top_message)).await?;
+    let messages = dialogs
+        .iter()
+        .map(|d| message_tl(&d.top_message, &media))
+        .collect();
     let list: Vec<enums::Dialog> = dialogs
         .iter()
         .map(|d| {
@@ -263,10 +404,11 @@ async fn edit_message(
             other => other.into(),
         })?;
     push_committed(server, &caller, &committed).await;
+    let media = media_of(server, committed.iter().filter_map(|c| c.message.as_ref())).await?;
     let own: Vec<enums::Update> = committed
         .iter()
         .filter(|c| c.user_id == me)
-        .filter_map(|c| update_tl(&c.entry, c.message.as_ref()))
+        .filter_map(|c| update_tl(&c.entry, c.message.as_ref(), &media))
         .collect();
     let users = committed
         .iter()

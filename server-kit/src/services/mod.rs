@@ -36,12 +36,14 @@ pub mod auth;
 pub mod help;
 pub mod messages;
 pub mod updates;
+pub mod upload;
 pub mod users;
 
 use crate::rpc::{Caller, RpcError, Service};
 use crate::state::{Server, unix_now};
-use crate::store::{Change, Committed, LoggedChange, Message, User};
+use crate::store::{Change, Committed, Document, LoggedChange, MediaRef, Message, User};
 use mtproto_api::{enums, types};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tl_runtime::Serialize;
 
@@ -54,6 +56,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
         Arc::new(updates::UpdatesService),
+        Arc::new(upload::UploadService),
     ]
 }
 
@@ -90,8 +93,82 @@ fn peer_user(id: i64) -> enums::Peer {
     types::PeerUser { user_id: id }.into()
 }
 
-/// A stored message as TL.
-pub(crate) fn message_tl(m: &Message) -> enums::Message {
+/// The documents attached to some messages, by id.
+pub(crate) type MediaMap = HashMap<i64, Document>;
+
+/// Loads the documents attached to `messages`.
+pub(crate) async fn media_of<'a>(
+    server: &Arc<Server>,
+    messages: impl IntoIterator<Item = &'a Message>,
+) -> Result<MediaMap, RpcError> {
+    let ids: Vec<i64> = messages
+        .into_iter()
+        .filter_map(|m| m.media.map(|MediaRef::Document(id)| id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(MediaMap::new());
+    }
+    Ok(server
+        .store
+        .run(move |s| {
+            let mut out = MediaMap::new();
+            for id in ids {
+                if let Some(d) = s.document(id)? {
+                    out.insert(id, d);
+                }
+            }
+            Ok(out)
+        })
+        .await?)
+}
+
+/// A document as TL.
+pub(crate) fn document_tl(d: &Document, dc_id: i32) -> enums::Document {
+    types::Document {
+        id: d.id,
+        access_hash: d.access_hash,
+        file_reference: d.file_reference.clone().into(),
+        date: d.date,
+        mime_type: d.mime_type.clone(),
+        size: d.size,
+        thumbs: None,
+        video_thumbs: None,
+        dc_id,
+        attributes: vec![
+            types::DocumentAttributeFilename {
+                file_name: d.file_name.clone(),
+            }
+            .into(),
+        ],
+    }
+    .into()
+}
+
+fn media_tl(m: &Message, media: &MediaMap) -> Option<enums::MessageMedia> {
+    match m.media? {
+        MediaRef::Document(id) => {
+            let document = media.get(&id).map(|d| document_tl(d, 2));
+            Some(
+                types::MessageMediaDocument {
+                    nopremium: false,
+                    spoiler: false,
+                    video: false,
+                    round: false,
+                    voice: false,
+                    document: Some(document.unwrap_or_else(|| types::DocumentEmpty { id }.into())),
+                    alt_documents: None,
+                    video_cover: None,
+                    video_timestamp: None,
+                    ttl_seconds: None,
+                }
+                .into(),
+            )
+        }
+    }
+}
+
+/// A stored message as TL (`media` holds the documents it may carry).
+pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
     types::Message {
         out: m.out,
         mentioned: false,
@@ -121,7 +198,7 @@ pub(crate) fn message_tl(m: &Message) -> enums::Message {
         reply_to: None,
         date: m.date,
         message: m.text.clone(),
-        media: None,
+        media: media_tl(m, media),
         reply_markup: None,
         entities: None,
         views: None,
@@ -171,17 +248,21 @@ pub(crate) async fn users_tl(
 }
 
 /// The `Update` for one log entry (`message` is the message it names, if any).
-pub(crate) fn update_tl(entry: &LoggedChange, message: Option<&Message>) -> Option<enums::Update> {
+pub(crate) fn update_tl(
+    entry: &LoggedChange,
+    message: Option<&Message>,
+    media: &MediaMap,
+) -> Option<enums::Update> {
     let (pts, pts_count) = (entry.pts, entry.pts_count);
     Some(match &entry.change {
         Change::NewMessage { .. } => types::UpdateNewMessage {
-            message: message_tl(message?),
+            message: message_tl(message?, media),
             pts,
             pts_count,
         }
         .into(),
         Change::EditMessage { .. } => types::UpdateEditMessage {
-            message: message_tl(message?),
+            message: message_tl(message?, media),
             pts,
             pts_count,
         }
@@ -247,7 +328,10 @@ pub(crate) async fn updates_tl(
 /// caller's own session, which gets them in its answer.
 pub(crate) async fn push_committed(server: &Arc<Server>, caller: &Caller, committed: &[Committed]) {
     for c in committed {
-        let Some(update) = update_tl(&c.entry, c.message.as_ref()) else {
+        let Ok(media) = media_of(server, c.message.as_ref()).await else {
+            continue;
+        };
+        let Some(update) = update_tl(&c.entry, c.message.as_ref(), &media) else {
             continue;
         };
         let body = match updates_tl(server, c.user_id, vec![update], users_of(c)).await {

@@ -1,6 +1,6 @@
 //! `updates.getState` and `updates.getDifference`, from each user's durable log.
 
-use super::{message_tl, ok, update_tl, users_tl};
+use super::{media_of, message_tl, ok, update_tl, users_tl};
 use crate::rpc::{Caller, RpcResult};
 use crate::state::{Server, unix_now};
 use crate::store::Change;
@@ -64,6 +64,7 @@ async fn get_difference(
         .store
         .run(move |s| s.changes_since(me, from, DIFFERENCE_SLICE))
         .await?;
+    let media = media_of(server, &messages).await?;
     let mut new_messages = Vec::new();
     let mut other_updates = Vec::new();
     let mut user_ids = vec![me];
@@ -78,10 +79,10 @@ async fn get_difference(
             user_ids.extend([m.from_id, m.peer]);
         }
         match (&change.change, message) {
-            (Change::NewMessage { .. }, Some(m)) => new_messages.push(message_tl(m)),
+            (Change::NewMessage { .. }, Some(m)) => new_messages.push(message_tl(m, &media)),
             // A message deleted since: its later deletion entry says so.
             (Change::NewMessage { .. }, None) => {}
-            _ => other_updates.extend(update_tl(change, message)),
+            _ => other_updates.extend(update_tl(change, message, &media)),
         }
         if let Change::ReadInbox { peer, .. } | Change::ReadOutbox { peer, .. } = change.change {
             user_ids.push(peer);

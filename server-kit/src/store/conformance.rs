@@ -441,6 +441,7 @@ pub fn send_message(store: &dyn Store) {
         date,
         edit_date: None,
         random_id,
+        media: None,
     };
     let committed = |user_id, pts, date, m: Message| Committed {
         user_id,
@@ -545,6 +546,7 @@ pub fn send_message_to_self(store: &dyn Store) {
         date: 1000,
         edit_date: None,
         random_id: Some(5),
+        media: None,
     };
     let own = Committed {
         user_id: a,
@@ -628,6 +630,7 @@ pub fn history_order_and_limit(store: &dyn Store) {
             date: 1000 + 10 * i,
             edit_date: None,
             random_id: Some(100 + i64::from(i)),
+            media: None,
         })
         .collect();
     assert_eq!(messages, expected);

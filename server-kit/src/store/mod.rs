@@ -121,6 +121,36 @@ pub struct Message {
     pub edit_date: Option<i32>,
     /// The sender's random_id (on the sender's copy).
     pub random_id: Option<i64>,
+    /// Attached media.
+    pub media: Option<MediaRef>,
+}
+
+/// Media attached to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaRef {
+    /// A document (any file).
+    Document(i64),
+}
+
+/// A stored file as clients see it (`document`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Its id.
+    pub id: i64,
+    /// The secret a client must show to use it.
+    pub access_hash: i64,
+    /// The reference a client must show to download it.
+    pub file_reference: Vec<u8>,
+    /// The content's key in file storage (its SHA-256, hex).
+    pub content: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Its MIME type.
+    pub mime_type: String,
+    /// Its file name.
+    pub file_name: String,
+    /// When it was uploaded.
+    pub date: i32,
 }
 
 /// What changed in a user's box, in pts order.
@@ -292,6 +322,20 @@ pub trait Store: Send + Sync + 'static {
         random_id: i64,
         date: i32,
     ) -> Result<Sent, StoreError>;
+    /// [`send_message`](Self::send_message) with media attached to both copies.
+    fn send_media(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: MediaRef,
+    ) -> Result<Sent, StoreError>;
+    /// Stores a document's description (its bytes are in file storage).
+    fn insert_document(&self, document: &Document) -> Result<(), StoreError>;
+    /// A document by id.
+    fn document(&self, id: i64) -> Result<Option<Document>, StoreError>;
     /// Edits an outgoing message (the owner's copy and the peer's).
     fn edit_message(
         &self,

@@ -27,7 +27,12 @@ CREATE TABLE IF NOT EXISTS contacts(
 CREATE TABLE IF NOT EXISTS messages(
     owner INTEGER NOT NULL, id INTEGER NOT NULL, peer INTEGER NOT NULL, out INTEGER NOT NULL,
     from_id INTEGER NOT NULL, text TEXT NOT NULL, date INTEGER NOT NULL, edit_date INTEGER,
-    random_id INTEGER, copy_id INTEGER, PRIMARY KEY(owner, id));
+    random_id INTEGER, copy_id INTEGER, media_kind INTEGER NOT NULL DEFAULT 0,
+    media_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(owner, id));
+CREATE TABLE IF NOT EXISTS documents(
+    id INTEGER PRIMARY KEY, access_hash INTEGER NOT NULL, file_reference BLOB NOT NULL,
+    content TEXT NOT NULL, size INTEGER NOT NULL, mime_type TEXT NOT NULL,
+    file_name TEXT NOT NULL, date INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_peer ON messages(owner, peer, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_random_id ON messages(owner, random_id)
     WHERE random_id IS NOT NULL;
@@ -46,7 +51,19 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     // The id of the other side's copy of a private message (NULL: a chat with oneself, or a
     // row written before the column existed, found by sender, date and text instead).
     ("messages", "copy_id", "INTEGER"),
+    // Attached media: kind (0 none, 1 document) and id.
+    ("messages", "media_kind", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "media_id", "INTEGER NOT NULL DEFAULT 0"),
 ];
+
+const MEDIA_DOCUMENT: i64 = 1;
+
+fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
+    match media {
+        None => (0, 0),
+        Some(MediaRef::Document(id)) => (MEDIA_DOCUMENT, id),
+    }
+}
 
 /// The first user id handed out.
 const FIRST_USER_ID: i64 = 100_000;
@@ -166,7 +183,8 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 const USER_COLUMNS: &str = "id, access_hash, phone, first_name, last_name, username, about";
-const MESSAGE_COLUMNS: &str = "owner, id, peer, out, from_id, text, date, edit_date, random_id";
+const MESSAGE_COLUMNS: &str =
+    "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     Ok(Message {
@@ -179,6 +197,10 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         date: row.get(6)?,
         edit_date: row.get(7)?,
         random_id: row.get(8)?,
+        media: match (row.get::<_, i64>(9)?, row.get::<_, i64>(10)?) {
+            (MEDIA_DOCUMENT, id) => Some(MediaRef::Document(id)),
+            _ => None,
+        },
     })
 }
 
@@ -266,6 +288,7 @@ fn insert_message(
     text: &str,
     date: i32,
     random_id: Option<i64>,
+    media: Option<MediaRef>,
 ) -> Result<Message, StoreError> {
     let id: i32 = tx
         .query_row(
@@ -276,10 +299,14 @@ fn insert_message(
         .optional()
         .map_err(db)?
         .ok_or(StoreError::NotFound { what: "user" })?;
+    let (media_kind, media_id) = media_columns(media);
     tx.execute(
-        "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![owner, id, peer, out, from_id, text, date, random_id],
+        "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, media_kind,
+                              media_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            owner, id, peer, out, from_id, text, date, random_id, media_kind, media_id
+        ],
     )
     .map_err(db)?;
     tx.execute(
@@ -298,6 +325,7 @@ fn insert_message(
         date,
         edit_date: None,
         random_id,
+        media,
     })
 }
 
@@ -367,6 +395,86 @@ fn copy_of(c: &Connection, m: &Message) -> Result<Option<i32>, StoreError> {
             )
             .optional()
             .map_err(db),
+    }
+}
+
+impl SqliteStore {
+    /// Sends a message with optional media: both copies, log entries and dialogs in one
+    /// transaction, idempotent on (`from`, `random_id`).
+    fn send(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: Option<MediaRef>,
+    ) -> Result<Sent, StoreError> {
+        self.tx(|tx| {
+            let existing = tx
+                .query_row(
+                    &format!(
+                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND random_id = ?2"
+                    ),
+                    params![from, random_id],
+                    message_from_row,
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some(message) = existing {
+                // Already sent: answer as before, from the log entry it made.
+                let entry = tx
+                    .query_row(
+                        "SELECT pts, pts_count, date FROM changes
+                         WHERE owner = ?1 AND kind = ?2 AND value = ?3",
+                        params![from, KIND_NEW, message.id],
+                        |r| {
+                            Ok(LoggedChange {
+                                pts: r.get(0)?,
+                                pts_count: r.get(1)?,
+                                date: r.get(2)?,
+                                change: Change::NewMessage { id: message.id },
+                            })
+                        },
+                    )
+                    .map_err(db)?;
+                return Ok(Sent {
+                    own: Committed {
+                        user_id: from,
+                        entry,
+                        message: Some(message),
+                    },
+                    peer: None,
+                    duplicate: true,
+                });
+            }
+            let sent =
+                insert_message(tx, from, to, true, from, text, date, Some(random_id), media)?;
+            let copy = if to != from {
+                let copy = insert_message(tx, to, from, false, from, text, date, None, media)?;
+                // Link the two copies, so edits, deletions and read receipts find each other.
+                for (owner, id, other) in [(from, sent.id, copy.id), (to, copy.id, sent.id)] {
+                    tx.execute(
+                        "UPDATE messages SET copy_id = ?3 WHERE owner = ?1 AND id = ?2",
+                        params![owner, id, other],
+                    )
+                    .map_err(db)?;
+                }
+                Some(copy)
+            } else {
+                None
+            };
+            let new = |m: &Message| Change::NewMessage { id: m.id };
+            let own = log_change(tx, from, 1, date, new(&sent), Some(sent))?;
+            let peer = copy
+                .map(|copy| log_change(tx, to, 1, date, new(&copy), Some(copy)))
+                .transpose()?;
+            Ok(Sent {
+                own,
+                peer,
+                duplicate: false,
+            })
+        })
     }
 }
 
@@ -605,69 +713,62 @@ impl Store for SqliteStore {
         random_id: i64,
         date: i32,
     ) -> Result<Sent, StoreError> {
-        self.tx(|tx| {
-            let existing = tx
-                .query_row(
-                    &format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND random_id = ?2"
-                    ),
-                    params![from, random_id],
-                    message_from_row,
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some(message) = existing {
-                // Already sent: answer as before, from the log entry it made.
-                let entry = tx
-                    .query_row(
-                        "SELECT pts, pts_count, date FROM changes
-                         WHERE owner = ?1 AND kind = ?2 AND value = ?3",
-                        params![from, KIND_NEW, message.id],
-                        |r| {
-                            Ok(LoggedChange {
-                                pts: r.get(0)?,
-                                pts_count: r.get(1)?,
-                                date: r.get(2)?,
-                                change: Change::NewMessage { id: message.id },
-                            })
-                        },
-                    )
-                    .map_err(db)?;
-                return Ok(Sent {
-                    own: Committed {
-                        user_id: from,
-                        entry,
-                        message: Some(message),
-                    },
-                    peer: None,
-                    duplicate: true,
-                });
-            }
-            let sent = insert_message(tx, from, to, true, from, text, date, Some(random_id))?;
-            let copy = if to != from {
-                let copy = insert_message(tx, to, from, false, from, text, date, None)?;
-                // Link the two copies, so edits, deletions and read receipts find each other.
-                for (owner, id, other) in [(from, sent.id, copy.id), (to, copy.id, sent.id)] {
-                    tx.execute(
-                        "UPDATE messages SET copy_id = ?3 WHERE owner = ?1 AND id = ?2",
-                        params![owner, id, other],
-                    )
-                    .map_err(db)?;
-                }
-                Some(copy)
-            } else {
-                None
-            };
-            let new = |m: &Message| Change::NewMessage { id: m.id };
-            let own = log_change(tx, from, 1, date, new(&sent), Some(sent))?;
-            let peer = copy
-                .map(|copy| log_change(tx, to, 1, date, new(&copy), Some(copy)))
-                .transpose()?;
-            Ok(Sent {
-                own,
-                peer,
-                duplicate: false,
-            })
+        self.send(from, to, text, random_id, date, None)
+    }
+
+    fn send_media(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: MediaRef,
+    ) -> Result<Sent, StoreError> {
+        self.send(from, to, text, random_id, date, Some(media))
+    }
+
+    fn insert_document(&self, d: &Document) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO documents(id, access_hash, file_reference, content, size, mime_type,
+                                       file_name, date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    d.id,
+                    d.access_hash,
+                    d.file_reference,
+                    d.content,
+                    d.size,
+                    d.mime_type,
+                    d.file_name,
+                    d.date
+                ],
+            )
+        })
+        .map(|_| ())
+    }
+
+    fn document(&self, id: i64) -> Result<Option<Document>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT id, access_hash, file_reference, content, size, mime_type, file_name, date
+                 FROM documents WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Document {
+                        id: r.get(0)?,
+                        access_hash: r.get(1)?,
+                        file_reference: r.get(2)?,
+                        content: r.get(3)?,
+                        size: r.get(4)?,
+                        mime_type: r.get(5)?,
+                        file_name: r.get(6)?,
+                        date: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
         })
     }
 

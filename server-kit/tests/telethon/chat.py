@@ -6,6 +6,8 @@ server-kit/tests/telethon.rs, which restarts the server between phases:
            dialogs; B reads
   offline  B is offline; A writes three more
   catchup  B comes back and gets exactly those three through getDifference
+  files    A sends B a 3 MiB file and a 12 MiB file (the big-file path); B downloads
+           both and the SHA-256 matches; B sends one back by reference (inputMediaDocument)
 
 State between phases (session strings, pts) lives in a JSON file. Every check raises on
 failure; the last line printed is "PHASE ok".
@@ -143,10 +145,43 @@ async def catchup(state):
     await b.disconnect()
 
 
+async def files(state):
+    import hashlib
+    a = await client(state, "a")
+    bob = types.InputPeerUser(state["b"]["id"], state["b"]["access_hash"])
+    digests = {}
+    for name, size in (("three.bin", 3 * 1024 * 1024), ("twelve.bin", 12 * 1024 * 1024)):
+        data = os.urandom(size)
+        path = os.path.join(os.path.dirname(STATE), name)
+        with open(path, "wb") as f:
+            f.write(data)
+        digests[name] = hashlib.sha256(data).hexdigest()
+        sent = await a.send_file(bob, path, force_document=True, caption=name)
+        check(sent is not None and sent.document is not None, f"{name}: the sent message has the document")
+        check(sent.document.size == size, f"{name}: size {sent.document.size}")
+    await a.disconnect()
+    b = await client(state, "b")
+    alice = await b.get_entity("@" + NAMES["a"])
+    received = await b.get_messages(alice, limit=2)
+    check(sorted(m.text for m in received) == ["three.bin", "twelve.bin"], "both files arrived")
+    for m in received:
+        data = await b.download_media(m, file=bytes)
+        check(hashlib.sha256(data).hexdigest() == digests[m.text], f"{m.text}: bytes differ")
+    # Forward one by reference, without uploading again.
+    doc = received[0].document
+    back = await b(functions.messages.SendMediaRequest(
+        peer=alice,
+        media=types.InputMediaDocument(id=types.InputDocument(doc.id, doc.access_hash, doc.file_reference)),
+        message="back", random_id=4242))
+    check(any(isinstance(u, types.UpdateMessageID) for u in back.updates), "updateMessageID")
+    await b.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
-    await {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup}[PHASE](state)
+    phases = {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup, "files": files}
+    await phases[PHASE](state)
     print(PHASE, "ok")
 
 asyncio.run(main())

@@ -1,0 +1,140 @@
+//! Files: `upload.saveFilePart`, `upload.saveBigFilePart` (parts go to storage as they
+//! arrive, in any order) and `upload.getFile` (offset and limit rules of PROTOCOL.md 2,
+//! access hash and file reference checked, empty bytes at the end of the file).
+
+use super::ok;
+use crate::rpc::{Caller, RpcError, RpcResult};
+use crate::state::Server;
+use crate::store::Document;
+use mtproto::files::{FileError, check_get_file};
+use mtproto_api::{enums, functions, types};
+use std::sync::Arc;
+
+/// The file service.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadService;
+
+service!(UploadService {
+    functions::upload::SaveFilePart => save_file_part,
+    functions::upload::SaveBigFilePart => save_big_file_part,
+    functions::upload::GetFile => get_file,
+});
+
+fn file_error(e: FileError) -> RpcError {
+    RpcError::bad_request(e.rpc_message())
+}
+
+fn io_error(e: std::io::Error) -> RpcError {
+    tracing::error!("file storage: {e}");
+    RpcError::internal()
+}
+
+async fn save_part(
+    server: &Arc<Server>,
+    caller: Caller,
+    file_id: i64,
+    part: i32,
+    total: Option<i32>,
+    bytes: tl_runtime::Bytes,
+) -> RpcResult {
+    let me = caller.user()?;
+    let media = server.media.clone();
+    let len = bytes.len();
+    tokio::task::spawn_blocking(move || -> Result<(), RpcError> {
+        media
+            .check_part(me, file_id, part, total, len)
+            .map_err(io_error)?
+            .map_err(file_error)?;
+        media
+            .storage
+            .save_part(me, file_id, part as u32, &bytes)
+            .map_err(io_error)
+    })
+    .await
+    .map_err(|_| RpcError::internal())??;
+    ok(true)
+}
+
+async fn save_file_part(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::upload::SaveFilePart,
+) -> RpcResult {
+    save_part(
+        server,
+        caller,
+        call.file_id,
+        call.file_part,
+        None,
+        call.bytes,
+    )
+    .await
+}
+
+async fn save_big_file_part(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::upload::SaveBigFilePart,
+) -> RpcResult {
+    save_part(
+        server,
+        caller,
+        call.file_id,
+        call.file_part,
+        Some(call.file_total_parts),
+        call.bytes,
+    )
+    .await
+}
+
+/// A document a client names, with its access hash (and file reference, when given) checked.
+pub(crate) async fn document_for(
+    server: &Arc<Server>,
+    id: i64,
+    access_hash: i64,
+    file_reference: Option<&[u8]>,
+) -> Result<Document, RpcError> {
+    let document = server
+        .store
+        .run(move |s| s.document(id))
+        .await?
+        .filter(|d| d.access_hash == access_hash)
+        .ok_or_else(|| RpcError::bad_request("FILE_ID_INVALID"))?;
+    if let Some(reference) = file_reference {
+        if reference != document.file_reference.as_slice() {
+            return Err(RpcError::bad_request("FILE_REFERENCE_INVALID"));
+        }
+    }
+    Ok(document)
+}
+
+async fn get_file(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::upload::GetFile,
+) -> RpcResult {
+    caller.user()?;
+    check_get_file(call.offset, call.limit, call.precise).map_err(file_error)?;
+    let enums::InputFileLocation::InputDocumentFileLocation(location) = call.location else {
+        return Err(RpcError::bad_request("LOCATION_INVALID"));
+    };
+    let document = document_for(
+        server,
+        location.id,
+        location.access_hash,
+        Some(&location.file_reference),
+    )
+    .await?;
+    let (offset, limit) = (call.offset as u64, call.limit as usize);
+    let media = server.media.clone();
+    let content = document.content.clone();
+    let bytes = tokio::task::spawn_blocking(move || media.storage.read(&content, offset, limit))
+        .await
+        .map_err(|_| RpcError::internal())?
+        .map_err(io_error)?;
+    ok(types::upload::File {
+        r#type: enums::storage::FileType::FilePartial,
+        mtime: document.date,
+        bytes: bytes.into(),
+    })
+}
