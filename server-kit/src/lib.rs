@@ -9,10 +9,12 @@
 //!   Telegram's names.
 //! - [`services`]: auth, account, help, users & contacts, messages, updates.
 //! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
+//! - [`push`]: push notifications for users who are offline (log and webhook providers).
 
 pub mod gateway;
 pub mod keys;
 pub mod media;
+pub mod push;
 pub mod rpc;
 pub mod services;
 pub mod sms;

@@ -1,5 +1,5 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
-//! [--login-code CODE]`.
+//! [--login-code CODE] [--push-webhook URL]`.
 
 use clap::Parser;
 use server_kit::{Options, ServerBuilder, keys, store::SqliteStore};
@@ -36,6 +36,10 @@ struct Args {
     /// A client more than this many updates behind gets updates.differenceTooLong.
     #[arg(long, default_value_t = 10_000)]
     difference_too_long: i32,
+    /// Push notifications for offline users go to URL as a JSON POST (http:// only),
+    /// retried with backoff. Without it they go to the log.
+    #[arg(long, value_name = "URL")]
+    push_webhook: Option<String>,
 }
 
 fn main() -> std::process::ExitCode {
@@ -80,7 +84,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
     let files = server_kit::media::DiskStorage::new(args.data.join("media"))?;
-    let server = ServerBuilder::new(options, Arc::new(store), Arc::new(files), rsa).build()?;
+    let mut builder = ServerBuilder::new(options, Arc::new(store), Arc::new(files), rsa);
+    if let Some(url) = &args.push_webhook {
+        builder = builder.push(Arc::new(server_kit::push::WebhookPush::new(url)?));
+        tracing::info!(url, "push notifications go to the webhook");
+    }
+    let server = builder.build()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");
     tokio::select! {

@@ -157,6 +157,8 @@ pub struct Server {
     pub sms: Arc<dyn SmsProvider>,
     /// File bytes and uploads in progress.
     pub media: Arc<crate::media::Media>,
+    /// Where push notifications for offline users go.
+    pub push: crate::push::Pusher,
     pub(crate) rsa: RsaPrivateKey,
     keys: RwLock<HashMap<i64, KeyEntry>>,
     user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
@@ -178,13 +180,14 @@ impl std::fmt::Debug for Server {
     }
 }
 
-/// Builds a [`Server`]: storage, RSA key, SMS provider and services.
+/// Builds a [`Server`]: storage, RSA key, SMS and push providers, and services.
 pub struct ServerBuilder {
     options: Options,
     store: Arc<dyn Store>,
     files: Arc<dyn crate::media::FileStorage>,
     rsa: RsaPrivateKey,
     sms: Arc<dyn SmsProvider>,
+    push: Arc<dyn crate::push::PushProvider>,
     services: Vec<Arc<dyn Service>>,
 }
 
@@ -203,6 +206,7 @@ impl ServerBuilder {
             files,
             rsa,
             sms: Arc::new(crate::sms::LogSms),
+            push: Arc::new(crate::push::LogPush),
             services: crate::services::builtin(),
         }
     }
@@ -210,6 +214,12 @@ impl ServerBuilder {
     /// Where login codes go.
     pub fn sms(mut self, sms: Arc<dyn SmsProvider>) -> Self {
         self.sms = sms;
+        self
+    }
+
+    /// Where push notifications for offline users go (default: the log).
+    pub fn push(mut self, provider: Arc<dyn crate::push::PushProvider>) -> Self {
+        self.push = provider;
         self
     }
 
@@ -250,6 +260,7 @@ impl ServerBuilder {
             options: self.options,
             sms: self.sms,
             media: Arc::new(crate::media::Media::new(self.files)),
+            push: crate::push::Pusher::new(self.push),
             rsa: self.rsa,
             keys: RwLock::new(keys),
             user_keys: Mutex::new(user_keys),

@@ -47,6 +47,10 @@ async fn send_message(
 ) -> RpcResult {
     let me = caller.user()?;
     check_text(&call.message)?;
+    if let enums::InputPeer::Channel(channel) = &call.peer {
+        return super::channels::post(server, caller, channel, call.message, call.random_id, None)
+            .await;
+    }
     let to = resolve_peer(server, me, &call.peer).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
@@ -98,7 +102,6 @@ async fn send_media(
     if call.message.chars().count() > MAX_CAPTION_LENGTH {
         return Err(RpcError::bad_request("MEDIA_CAPTION_TOO_LONG"));
     }
-    let to = resolve_peer(server, me, &call.peer).await?;
     let document = match call.media {
         enums::InputMedia::UploadedDocument(d) => {
             let name = d.attributes.iter().find_map(|a| match a {
@@ -127,6 +130,12 @@ async fn send_media(
         }
         _ => return Err(RpcError::bad_request("MEDIA_INVALID")),
     };
+    if let enums::InputPeer::Channel(channel) = &call.peer {
+        let media = Some(MediaRef::Document(document));
+        return super::channels::post(server, caller, channel, call.message, call.random_id, media)
+            .await;
+    }
+    let to = resolve_peer(server, me, &call.peer).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
@@ -249,7 +258,6 @@ async fn get_history(
     call: functions::messages::GetHistory,
 ) -> RpcResult {
     let me = caller.user()?;
-    let peer = resolve_peer(server, me, &call.peer).await?;
     let query = HistoryQuery {
         offset_id: call.offset_id,
         offset_date: call.offset_date,
@@ -258,6 +266,10 @@ async fn get_history(
         max_id: call.max_id,
         min_id: call.min_id,
     };
+    if let enums::InputPeer::Channel(channel) = &call.peer {
+        return super::channels::history(server, caller, channel, query).await;
+    }
+    let peer = resolve_peer(server, me, &call.peer).await?;
     let (messages, count) = server
         .store
         .run(move |s| s.history(me, peer.id, query))
@@ -304,14 +316,16 @@ async fn get_dialogs(
     )
     .await?;
     let media = media_of(server, dialogs.iter().map(|d| &d.top_message)).await?;
-    let messages = dialogs
-        .iter()
-        .map(|d| message_tl(&d.top_message, &media))
-        .collect();
-    let list: Vec<enums::Dialog> = dialogs
+    // Private chats and channels, newest first: (date, dialog, top message, chat).
+    let mut entries: Vec<(
+        i32,
+        enums::Dialog,
+        Option<enums::Message>,
+        Option<enums::Chat>,
+    )> = dialogs
         .iter()
         .map(|d| {
-            types::Dialog {
+            let dialog = types::Dialog {
                 pinned: false,
                 unread_mark: false,
                 view_forum_as_messages: false,
@@ -328,17 +342,41 @@ async fn get_dialogs(
                 draft: None,
                 folder_id: None,
                 ttl_period: None,
-            }
-            .into()
+            };
+            (
+                d.top_message.date,
+                dialog.into(),
+                Some(message_tl(&d.top_message, &media)),
+                None,
+            )
         })
         .collect();
+    let channels = super::channels::dialogs(server, me).await?;
+    let channel_count = channels.len() as i32;
+    entries.extend(
+        channels
+            .into_iter()
+            .filter(|(date, ..)| offset_date <= 0 || *date < offset_date)
+            .map(|(date, dialog, top, chat)| (date, dialog, top, Some(chat))),
+    );
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
+    entries.truncate(limit.clamp(1, 100) as usize);
+    let count = count + channel_count;
+    let mut list = Vec::new();
+    let mut messages = Vec::new();
+    let mut chats = Vec::new();
+    for (_, dialog, top, chat) in entries {
+        list.push(dialog);
+        messages.extend(top);
+        chats.extend(chat);
+    }
     if count as usize > list.len() {
         ok(enums::messages::Dialogs::Slice(
             types::messages::DialogsSlice {
                 count,
                 dialogs: list,
                 messages,
-                chats: Vec::new(),
+                chats,
                 users,
             },
         ))
@@ -347,7 +385,7 @@ async fn get_dialogs(
             types::messages::Dialogs {
                 dialogs: list,
                 messages,
-                chats: Vec::new(),
+                chats,
                 users,
             },
         ))

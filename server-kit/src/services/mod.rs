@@ -33,6 +33,8 @@ macro_rules! service {
 
 pub mod account;
 pub mod auth;
+pub mod channels;
+pub mod devices;
 pub mod help;
 pub mod messages;
 pub mod updates;
@@ -51,7 +53,9 @@ use tl_runtime::Serialize;
 pub fn builtin() -> Vec<Arc<dyn Service>> {
     vec![
         Arc::new(auth::AuthService),
+        Arc::new(channels::ChannelsService),
         Arc::new(account::AccountService),
+        Arc::new(devices::DevicesService),
         Arc::new(help::HelpService),
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
@@ -340,6 +344,7 @@ pub(crate) async fn push_committed(server: &Arc<Server>, caller: &Caller, commit
         };
         server.push_to_user(c.user_id, &body, Some((caller.key_id, caller.session_id)));
     }
+    crate::push::notify_offline(server, committed);
 }
 
 /// The user an `InputPeer` names, with its access hash checked.

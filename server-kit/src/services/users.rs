@@ -116,6 +116,9 @@ async fn resolve_username(
 ) -> RpcResult {
     let me = caller.user()?;
     let name = call.username.trim_start_matches('@').to_owned();
+    if let Some(answer) = super::channels::resolve_username(server, me, &name).await? {
+        return Ok(answer);
+    }
     let user = server
         .store
         .run(move |s| s.user_by_username(&name))

@@ -6,11 +6,15 @@
 //! blocking pool. Nothing in it assumes SQLite (ids and counters are allocated inside the
 //! transaction), so a PostgreSQL implementation can follow.
 
+pub mod channels;
 /// The behaviour every [`Store`] must show, as checks any implementation runs
 /// ([`conformance::run_all`], [`conformance::reopen`]).
 pub mod conformance;
+pub mod devices;
 mod sqlite;
 
+pub use channels::ChannelStore;
+pub use devices::DeviceStore;
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
@@ -255,7 +259,7 @@ pub struct HistoryQuery {
 }
 
 /// Everything the services need from storage.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ChannelStore + DeviceStore + Send + Sync + 'static {
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
     /// Stores a new key (durably, before the client is told it exists).

@@ -74,7 +74,7 @@ const KIND_DELETE: i64 = 3;
 const KIND_READ_INBOX: i64 = 4;
 const KIND_READ_OUTBOX: i64 = 5;
 
-fn db(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
@@ -118,6 +118,10 @@ impl SqliteStore {
         )
         .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
+        conn.execute_batch(super::channels::SQLITE_SCHEMA)
+            .map_err(db)?;
+        conn.execute_batch(super::devices::SQLITE_SCHEMA)
+            .map_err(db)?;
         for (table, column, ty) in MIGRATIONS {
             let present: bool = conn
                 .query_row(
@@ -143,7 +147,7 @@ impl SqliteStore {
             .map_err(|_| StoreError::Database("connection lock poisoned".into()))
     }
 
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
@@ -158,7 +162,7 @@ impl SqliteStore {
         f(&*self.lock()?)
     }
 
-    fn tx<T>(
+    pub(crate) fn tx<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

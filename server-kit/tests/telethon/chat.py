@@ -6,6 +6,9 @@ server-kit/tests/telethon.rs, which restarts the server between phases:
            dialogs; B reads
   offline  B is offline; A writes three more
   catchup  B comes back and gets exactly those three through getDifference
+  channel  A creates a broadcast channel with a username and posts; B joins by username,
+           reads the history, gets a new post pushed, may not post, sees it in dialogs,
+           catches up with getChannelDifference
   files    A sends B a 3 MiB file and a 12 MiB file (the big-file path); B downloads
            both and the SHA-256 matches; B sends one back by reference (inputMediaDocument)
 
@@ -177,10 +180,54 @@ async def files(state):
     await b.disconnect()
 
 
+async def channel(state):
+    a = await client(state, "a")
+    b = await client(state, "b")
+    created = await a(functions.channels.CreateChannelRequest(title="Rust news", about="posts", broadcast=True))
+    ch = created.chats[0]
+    check(ch.broadcast and ch.creator, "a broadcast channel, created by A")
+    check(await a(functions.channels.UpdateUsernameRequest(ch, "rust_news")), "username set")
+    first = await a.send_message(ch, "first post")
+    check(first is not None and first.post, "the post comes back as a post")
+    await a.send_message(ch, "second post")
+    news = await b.get_entity("@rust_news")
+    check(news.id == ch.id, "resolved by username")
+    await b(functions.channels.JoinChannelRequest(news))
+    history = await b.get_messages(news, limit=10)
+    check([m.text for m in history] == ["second post", "first post"], f"history: {[m.text for m in history]}")
+    got = []
+    done = asyncio.Event()
+
+    @b.on(events.NewMessage(chats=news))
+    async def on_post(event):
+        got.append(event.raw_text)
+        done.set()
+
+    await b(functions.updates.GetStateRequest())
+    await a.send_message(ch, "third post")
+    await asyncio.wait_for(done.wait(), 15)
+    check(got == ["third post"], f"pushed: {got}")
+    try:
+        await b.send_message(news, "me too")
+        raise AssertionError("a member posted in a broadcast channel")
+    except Exception as e:
+        check(type(e).__name__ == "ChatAdminRequiredError", f"posting -> {type(e).__name__}")
+    dialogs = await b.get_dialogs()
+    check(any(d.entity.id == news.id for d in dialogs), "the channel is in B's dialogs")
+    diff = await b(functions.updates.GetChannelDifferenceRequest(
+        channel=news, filter=types.ChannelMessagesFilterEmpty(), pts=1, limit=100))
+    check([m.message for m in diff.new_messages] == ["second post", "third post"], "channel difference")
+    participants = await a.get_participants(ch)
+    check(sorted(p.id for p in participants) == sorted([state["a"]["id"], state["b"]["id"]]), "members")
+    await a.disconnect()
+    await b.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
-    phases = {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup, "files": files}
+    phases = {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup, "channel": channel,
+              "files": files}
     await phases[PHASE](state)
     print(PHASE, "ok")
 

@@ -1,0 +1,718 @@
+//! Push notifications for users who are not online.
+//!
+//! After a commit, [`notify_offline`] looks at the new incoming private messages: when their
+//! recipient has no session with a live connection, it loads the recipient's registered
+//! devices (`account.registerDevice`) and the sender's name and hands one [`Notification`]
+//! per message to the server's [`Pusher`]. All of that runs on its own task: an RPC answer
+//! never waits for it.
+//!
+//! The [`Pusher`] owns what every provider would otherwise repeat: running deliveries in the
+//! background, a bound on how many may be pending, and retrying temporary failures with
+//! exponential backoff (with jitter) as the provider's [`RetryPolicy`] says. A
+//! [`PushProvider`] only makes one delivery attempt and says whether a failure is worth
+//! retrying. Two ship here: [`LogPush`] (the default: one log line) and [`WebhookPush`]
+//! (a JSON POST to a configured `http://` URL, for a gateway that talks to APNS/FCM).
+//!
+//! Deliveries live in memory: notifications still pending when the process stops are lost
+//! (the messages themselves are not: clients fetch them with getDifference).
+
+use crate::rpc::BoxFuture;
+use crate::state::Server;
+use crate::store::{Change, Committed, MediaRef, Message};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// The longest text preview, in characters (a longer text is cut and ends with `…`).
+pub const PREVIEW_CHARS: usize = 100;
+
+/// How many notifications may be pending (being delivered or waiting for a retry) at once;
+/// past that new ones are dropped with a warning rather than piling up in memory.
+pub const MAX_PENDING: usize = 4096;
+
+/// A device a notification goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The push service (1 APNS, 2 FCM, ... 10 Web push, ... 13 Huawei).
+    pub token_type: i32,
+    /// The device's token with that service.
+    pub token: String,
+    /// Use the service's sandbox.
+    pub app_sandbox: bool,
+}
+
+/// A new message for a user with no online session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The recipient.
+    pub user_id: i64,
+    /// The recipient's devices.
+    pub devices: Vec<Target>,
+    /// Who sent the message.
+    pub sender_id: i64,
+    /// The sender's name as the recipient would see it (first and last name).
+    pub sender_name: String,
+    /// The message's id in the recipient's box.
+    pub message_id: i32,
+    /// When it was sent (Unix seconds).
+    pub date: i32,
+    /// The start of the text ([`PREVIEW_CHARS`] at most).
+    pub preview: String,
+}
+
+impl Notification {
+    /// The JSON a webhook receives:
+    ///
+    /// ```json
+    /// {"user_id": 100001,
+    ///  "devices": [{"token_type": 2, "token": "…", "app_sandbox": false}],
+    ///  "sender_id": 100000, "sender_name": "Anna", "message_id": 7, "date": 1700000000,
+    ///  "preview": "hello"}
+    /// ```
+    ///
+    /// The devices' encryption secrets are not sent.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "user_id": self.user_id,
+            "devices": self.devices.iter().map(|d| serde_json::json!({
+                "token_type": d.token_type,
+                "token": d.token,
+                "app_sandbox": d.app_sandbox,
+            })).collect::<Vec<_>>(),
+            "sender_id": self.sender_id,
+            "sender_name": self.sender_name,
+            "message_id": self.message_id,
+            "date": self.date,
+            "preview": self.preview,
+        })
+    }
+}
+
+/// The preview of a message: its text cut to [`PREVIEW_CHARS`], or what it carries when it
+/// has no text.
+pub fn preview(message: &Message) -> String {
+    let text = message.text.trim();
+    if text.is_empty() {
+        return match message.media {
+            Some(MediaRef::Document(_)) => "[file]".into(),
+            None => String::new(),
+        };
+    }
+    let mut chars = text.chars();
+    let mut out: String = chars.by_ref().take(PREVIEW_CHARS).collect();
+    if chars.next().is_some() {
+        out.pop();
+        out.push('…');
+    }
+    out
+}
+
+/// Why a delivery attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// Worth trying again later (connection refused, timeout, HTTP 5xx, 429, ...).
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    /// Trying again will not help (HTTP 4xx, a redirect, ...).
+    #[error("failure: {0}")]
+    Permanent(String),
+}
+
+/// How often and how patiently a provider's deliveries are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included (at least 1).
+    pub attempts: u32,
+    /// The wait after the first failure; it doubles after each further one.
+    pub first_delay: Duration,
+    /// The longest wait.
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    pub const NONE: RetryPolicy = RetryPolicy {
+        attempts: 1,
+        first_delay: Duration::ZERO,
+        max_delay: Duration::ZERO,
+    };
+
+    /// The wait after failed attempt `attempt` (1-based) before the next one, before jitter:
+    /// `first_delay * 2^(attempt-1)`, at most `max_delay`.
+    pub fn delay_after(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        self.first_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, waiting 0.5, 1, 2 and 4 s between them (about 7.5 s in all, plus the
+    /// attempts themselves).
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+/// Delivers notifications somewhere (a push gateway, APNS/FCM, a log).
+///
+/// The design splits one attempt from the rest: [`deliver`](Self::deliver) makes one attempt
+/// and returns a future; the [`Pusher`] runs it on a background task, bounds how many are
+/// pending, and calls it again after a [`PushError::Temporary`] as
+/// [`retry_policy`](Self::retry_policy) says. So a provider is just "send this once", async
+/// (blocking clients go through `spawn_blocking`), and no provider can make an RPC wait.
+pub trait PushProvider: Send + Sync + 'static {
+    /// One delivery attempt.
+    fn deliver<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), PushError>>;
+
+    /// How temporary failures are retried (default: they are not).
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::NONE
+    }
+}
+
+/// Writes one log line per notification (the default provider; for development). The text
+/// and the tokens stay out of the log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogPush;
+
+impl PushProvider for LogPush {
+    fn deliver<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), PushError>> {
+        tracing::info!(
+            user_id = n.user_id,
+            devices = n.devices.len(),
+            sender_id = n.sender_id,
+            message_id = n.message_id,
+            "push notification"
+        );
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// A webhook URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("push webhook URL {url:?}: {reason}")]
+pub struct WebhookUrlError {
+    /// The URL given.
+    pub url: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// POSTs each notification as JSON ([`Notification::to_json`]) to an `http://` URL, for a
+/// gateway that forwards it to APNS, FCM or web push. A 2xx answer is success; 408, 425,
+/// 429, 5xx and transport failures are retried (by default 5 attempts with exponential
+/// backoff, see [`RetryPolicy::default`]); other answers, redirects included, are final.
+///
+/// The HTTP client is `ureq` (blocking, small, no TLS compiled in: put the gateway on the
+/// same host or network, or behind a local TLS-terminating proxy), run on tokio's blocking
+/// pool with at most [`WebhookPush::MAX_IN_FLIGHT`] requests at once, each bounded by a
+/// timeout.
+pub struct WebhookPush {
+    url: String,
+    agent: ureq::Agent,
+    retry: RetryPolicy,
+    in_flight: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for WebhookPush {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookPush")
+            .field("url", &self.url)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebhookPush {
+    /// Requests running at once (the rest wait their turn).
+    pub const MAX_IN_FLIGHT: usize = 4;
+    /// The longest one request may take, connecting and reading the answer included.
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A provider posting to `url` (`http://host[:port]/path`).
+    pub fn new(url: &str) -> Result<Self, WebhookUrlError> {
+        let error = |reason| WebhookUrlError {
+            url: url.to_owned(),
+            reason,
+        };
+        let uri: ureq::http::Uri = url.parse().map_err(|_| error("not a URL"))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(error(
+                    "https is not built in; use http:// (a local TLS-terminating proxy can \
+                     forward it)",
+                ));
+            }
+            _ => return Err(error("the URL must start with http://")),
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(error("the URL has no host"));
+        }
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Self::TIMEOUT))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("server-kit/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .new_agent();
+        Ok(WebhookPush {
+            url: url.to_owned(),
+            agent,
+            retry: RetryPolicy::default(),
+            in_flight: Arc::new(Semaphore::new(Self::MAX_IN_FLIGHT)),
+        })
+    }
+
+    /// Retries as `policy` says instead of [`RetryPolicy::default`].
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The URL it posts to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// Whether an HTTP status means delivered, try again, or give up.
+pub fn classify_status(status: u16) -> Result<(), PushError> {
+    match status {
+        200..=299 => Ok(()),
+        408 | 425 | 429 | 500..=599 => Err(PushError::Temporary(format!("HTTP {status}"))),
+        _ => Err(PushError::Permanent(format!("HTTP {status}"))),
+    }
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: String) -> Result<(), PushError> {
+    match agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+    {
+        Ok(mut response) => {
+            // Read (a bounded amount of) the answer so the connection can be reused.
+            let _ = response
+                .body_mut()
+                .with_config()
+                .limit(64 * 1024)
+                .read_to_vec();
+            classify_status(response.status().as_u16())
+        }
+        Err(e) => Err(PushError::Temporary(e.to_string())),
+    }
+}
+
+impl PushProvider for WebhookPush {
+    fn deliver<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), PushError>> {
+        let body = n.to_json().to_string();
+        Box::pin(async move {
+            let _permit = self
+                .in_flight
+                .acquire()
+                .await
+                .map_err(|_| PushError::Permanent("shutting down".into()))?;
+            let agent = self.agent.clone();
+            let url = self.url.clone();
+            tokio::task::spawn_blocking(move || post(&agent, &url, body))
+                .await
+                .unwrap_or_else(|e| Err(PushError::Temporary(format!("request task: {e}"))))
+        })
+    }
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
+}
+
+/// Spreads a wait over 75–125 % of itself, so that deliveries that failed together do not
+/// all come back at the same moment.
+fn jitter(wait: Duration) -> Duration {
+    let r = f64::from(crate::state::random_array::<1>()[0]) / 255.0;
+    wait.mul_f64(0.75 + 0.5 * r)
+}
+
+/// Delivers one notification through `provider`, retrying temporary failures as its
+/// [`RetryPolicy`] says; the number of attempts it took, or the last error.
+pub async fn deliver_with_retries(
+    provider: &dyn PushProvider,
+    notification: &Notification,
+) -> Result<u32, PushError> {
+    let policy = provider.retry_policy();
+    let attempts = policy.attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        match provider.deliver(notification).await {
+            Ok(()) => return Ok(attempt),
+            Err(PushError::Temporary(e)) if attempt < attempts => {
+                let wait = jitter(policy.delay_after(attempt));
+                tracing::debug!(
+                    user_id = notification.user_id,
+                    attempt,
+                    "push delivery failed ({e}), retrying in {wait:?}"
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Runs a provider's deliveries in the background (see the [module docs](self)).
+pub struct Pusher {
+    provider: Arc<dyn PushProvider>,
+    pending: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Pusher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pusher")
+            .field("pending", &(MAX_PENDING - self.pending.available_permits()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pusher {
+    /// Deliveries through `provider`.
+    pub fn new(provider: Arc<dyn PushProvider>) -> Self {
+        Pusher {
+            provider,
+            pending: Arc::new(Semaphore::new(MAX_PENDING)),
+        }
+    }
+
+    /// Queues a notification and returns at once; `false` if it was dropped (too many
+    /// pending, or no tokio runtime to run it on).
+    pub fn send(&self, notification: Notification) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("push notification dropped: no async runtime");
+            return false;
+        };
+        let Ok(permit) = self.pending.clone().try_acquire_owned() else {
+            tracing::warn!(
+                user_id = notification.user_id,
+                "push notification dropped: {MAX_PENDING} pending already"
+            );
+            return false;
+        };
+        let provider = self.provider.clone();
+        runtime.spawn(async move {
+            let _permit = permit;
+            match deliver_with_retries(provider.as_ref(), &notification).await {
+                Ok(attempts) => tracing::debug!(
+                    user_id = notification.user_id,
+                    message_id = notification.message_id,
+                    attempts,
+                    "push notification delivered"
+                ),
+                Err(e) => tracing::warn!(
+                    user_id = notification.user_id,
+                    message_id = notification.message_id,
+                    "push notification not delivered: {e}"
+                ),
+            }
+        });
+        true
+    }
+
+    /// How many notifications are being delivered or waiting for a retry.
+    pub fn pending(&self) -> usize {
+        MAX_PENDING - self.pending.available_permits()
+    }
+}
+
+/// After a commit: a notification for every new incoming private message whose recipient
+/// has no online session and has registered devices. Returns at once; loading the devices
+/// and delivering happen on another task.
+pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
+    let offline: Vec<(i64, Message)> = committed
+        .iter()
+        .filter_map(|c| match (&c.entry.change, &c.message) {
+            (Change::NewMessage { .. }, Some(m)) if !m.out && m.from_id != c.user_id => {
+                Some((c.user_id, m.clone()))
+            }
+            _ => None,
+        })
+        .filter(|(user, _)| !server.is_online(*user))
+        .collect();
+    if offline.is_empty() {
+        return;
+    }
+    let server = server.clone();
+    tokio::spawn(async move {
+        for (user, message) in offline {
+            if let Err(e) = notify(&server, user, message).await {
+                tracing::warn!(user_id = user, "push notification: {e}");
+            }
+        }
+    });
+}
+
+async fn notify(
+    server: &Arc<Server>,
+    user: i64,
+    message: Message,
+) -> Result<(), crate::store::StoreError> {
+    let sender_id = message.from_id;
+    let (devices, sender) = server
+        .store
+        .run(move |s| Ok((s.devices(user)?, s.user(sender_id)?)))
+        .await?;
+    if devices.is_empty() {
+        return Ok(());
+    }
+    // Devices registered by an authorization that was since logged out or reset get
+    // nothing, and are forgotten.
+    let keys = server.keys_of(user);
+    let (live, stale): (Vec<_>, Vec<_>) =
+        devices.into_iter().partition(|d| keys.contains(&d.key_id));
+    if !stale.is_empty() {
+        server
+            .store
+            .run(move |s| {
+                for d in stale {
+                    s.unregister_device(d.user_id, d.token_type, &d.token)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    if live.is_empty() {
+        return Ok(());
+    }
+    let sender_name = sender
+        .map(|u| {
+            format!("{} {}", u.first_name, u.last_name)
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default();
+    server.push.send(Notification {
+        user_id: user,
+        devices: live
+            .into_iter()
+            .map(|d| Target {
+                token_type: d.token_type,
+                token: d.token,
+                app_sandbox: d.app_sandbox,
+            })
+            .collect(),
+        sender_id,
+        sender_name,
+        message_id: message.id,
+        date: message.date,
+        preview: preview(&message),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn message(text: &str) -> Message {
+        Message {
+            owner: 2,
+            id: 7,
+            peer: 1,
+            out: false,
+            from_id: 1,
+            text: text.into(),
+            date: 1_700_000_000,
+            edit_date: None,
+            random_id: None,
+            media: None,
+        }
+    }
+
+    fn notification() -> Notification {
+        Notification {
+            user_id: 2,
+            devices: vec![Target {
+                token_type: 2,
+                token: "tok".into(),
+                app_sandbox: true,
+            }],
+            sender_id: 1,
+            sender_name: "Anna".into(),
+            message_id: 7,
+            date: 1_700_000_000,
+            preview: "hi \"there\"".into(),
+        }
+    }
+
+    #[test]
+    fn previews_are_short() {
+        assert_eq!(preview(&message("  hello ")), "hello");
+        let long = "é".repeat(PREVIEW_CHARS + 1);
+        let p = preview(&message(&long));
+        assert_eq!(p.chars().count(), PREVIEW_CHARS);
+        assert!(p.ends_with('…'));
+        assert_eq!(
+            preview(&message(&"x".repeat(PREVIEW_CHARS))),
+            "x".repeat(PREVIEW_CHARS)
+        );
+        let mut file = message("");
+        file.media = Some(MediaRef::Document(5));
+        assert_eq!(preview(&file), "[file]");
+    }
+
+    #[test]
+    fn the_json_names_the_devices_and_not_their_secrets() {
+        let json = notification().to_json();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "user_id": 2,
+                "devices": [{"token_type": 2, "token": "tok", "app_sandbox": true}],
+                "sender_id": 1,
+                "sender_name": "Anna",
+                "message_id": 7,
+                "date": 1_700_000_000,
+                "preview": "hi \"there\"",
+            })
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy::default();
+        let waits: Vec<u64> = (1..=6)
+            .map(|a| p.delay_after(a).as_millis() as u64)
+            .collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 8000]);
+        assert_eq!(p.delay_after(u32::MAX), Duration::from_secs(8));
+        let w = jitter(Duration::from_secs(1));
+        assert!(w >= Duration::from_millis(750) && w <= Duration::from_millis(1250));
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert_eq!(classify_status(200), Ok(()));
+        assert_eq!(classify_status(204), Ok(()));
+        for s in [408, 429, 500, 502, 503] {
+            assert!(
+                matches!(classify_status(s), Err(PushError::Temporary(_))),
+                "{s}"
+            );
+        }
+        for s in [301, 400, 401, 404, 410] {
+            assert!(
+                matches!(classify_status(s), Err(PushError::Permanent(_))),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn webhook_urls_are_checked() {
+        assert!(WebhookPush::new("http://127.0.0.1:8080/push").is_ok());
+        assert!(WebhookPush::new("http://gateway/").is_ok());
+        for bad in [
+            "https://example.com/",
+            "ftp://x/",
+            "127.0.0.1:80",
+            "",
+            "http://",
+        ] {
+            assert!(WebhookPush::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Fails the first `failures` attempts with `error`, then succeeds.
+    struct Flaky {
+        failures: u32,
+        error: PushError,
+        calls: AtomicU32,
+        seen: Mutex<Vec<Notification>>,
+    }
+
+    impl PushProvider for Flaky {
+        fn deliver<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), PushError>> {
+            Box::pin(async move {
+                self.seen.lock().unwrap().push(n.clone());
+                let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+                if call <= self.failures {
+                    Err(self.error.clone())
+                } else {
+                    Ok(())
+                }
+            })
+        }
+
+        fn retry_policy(&self) -> RetryPolicy {
+            RetryPolicy {
+                attempts: 3,
+                first_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+            }
+        }
+    }
+
+    fn flaky(failures: u32, error: PushError) -> Flaky {
+        Flaky {
+            failures,
+            error,
+            calls: AtomicU32::new(0),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    #[tokio::test]
+    async fn temporary_failures_are_retried_a_bounded_number_of_times() {
+        let temporary = PushError::Temporary("503".into());
+        let p = flaky(2, temporary.clone());
+        assert_eq!(deliver_with_retries(&p, &notification()).await, Ok(3));
+        assert_eq!(p.seen.lock().unwrap().len(), 3);
+        let p = flaky(3, temporary.clone());
+        assert_eq!(
+            deliver_with_retries(&p, &notification()).await,
+            Err(temporary)
+        );
+        assert_eq!(p.calls.load(Ordering::SeqCst), 3);
+        let permanent = PushError::Permanent("400".into());
+        let p = flaky(1, permanent.clone());
+        assert_eq!(
+            deliver_with_retries(&p, &notification()).await,
+            Err(permanent)
+        );
+        assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+        // A provider without a policy gets one attempt.
+        assert_eq!(deliver_with_retries(&LogPush, &notification()).await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn the_pusher_delivers_in_the_background() {
+        let provider = Arc::new(flaky(1, PushError::Temporary("x".into())));
+        let pusher = Pusher::new(provider.clone());
+        assert!(pusher.send(notification()));
+        for _ in 0..200 {
+            if pusher.pending() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pusher.pending(), 0);
+        assert_eq!(provider.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(provider.seen.lock().unwrap()[1], notification());
+    }
+
+    #[test]
+    fn without_a_runtime_nothing_is_queued() {
+        let pusher = Pusher::new(Arc::new(LogPush));
+        assert!(!pusher.send(notification()));
+        assert_eq!(pusher.pending(), 0);
+    }
+}

@@ -1,0 +1,897 @@
+//! Channels and megagroups: creation, joining and leaving, members and admins, usernames,
+//! posts (stored once, pushed to the online members), history, reading, deleting, and
+//! `updates.getChannelDifference` from the channel's own pts box.
+
+use super::{MediaMap, media_of, ok, resolve_input_user, users_tl};
+use crate::rpc::{Caller, RpcError, RpcResult};
+use crate::state::{Server, random_i64, unix_now};
+use crate::store::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Role};
+use crate::store::{HistoryQuery, MediaRef, StoreError};
+use mtproto_api::{enums, functions, types};
+use std::sync::Arc;
+use tl_runtime::Serialize;
+
+/// Posts per `updates.getChannelDifference` answer at most.
+pub const CHANNEL_DIFFERENCE_LIMIT: i32 = 100;
+
+/// The channels service.
+#[derive(Debug, Clone, Copy)]
+pub struct ChannelsService;
+
+service!(ChannelsService {
+    functions::channels::CreateChannel => create_channel,
+    functions::channels::JoinChannel => join_channel,
+    functions::channels::LeaveChannel => leave_channel,
+    functions::channels::InviteToChannel => invite_to_channel,
+    functions::channels::GetChannels => get_channels,
+    functions::channels::GetFullChannel => get_full_channel,
+    functions::channels::GetParticipants => get_participants,
+    functions::channels::EditAdmin => edit_admin,
+    functions::channels::UpdateUsername => update_username,
+    functions::channels::ReadHistory => read_history,
+    functions::channels::GetMessages => get_messages,
+    functions::channels::DeleteMessages => delete_messages,
+    functions::updates::GetChannelDifference => get_channel_difference,
+});
+
+fn all_rights() -> enums::ChatAdminRights {
+    types::ChatAdminRights {
+        change_info: true,
+        post_messages: true,
+        edit_messages: true,
+        delete_messages: true,
+        ban_users: true,
+        invite_users: true,
+        pin_messages: true,
+        add_admins: true,
+        ..Default::default()
+    }
+    .into()
+}
+
+/// A channel as a member (or a visitor, `member` = `None`) sees it.
+pub(crate) fn channel_tl(ch: &Channel, member: Option<&Member>) -> enums::Chat {
+    let role = member.map(|m| m.role);
+    let mut c = types::Channel::new(ch.id, ch.title.clone(), enums::ChatPhoto::Empty, ch.date);
+    c.creator = role == Some(Role::Creator);
+    c.left = member.is_none();
+    c.broadcast = ch.broadcast;
+    c.megagroup = ch.megagroup;
+    c.access_hash = Some(ch.access_hash);
+    c.username = ch.username.clone();
+    c.participants_count = Some(ch.members);
+    if role >= Some(Role::Admin) {
+        c.admin_rights = Some(all_rights());
+    }
+    c.into()
+}
+
+fn peer_channel(id: i64) -> enums::Peer {
+    types::PeerChannel { channel_id: id }.into()
+}
+
+/// A post as TL.
+pub(crate) fn post_tl(
+    m: &ChannelMessage,
+    ch: &Channel,
+    viewer: i64,
+    media: &MediaMap,
+) -> enums::Message {
+    let mut msg = types::Message::new(m.id, peer_channel(ch.id), m.date, m.text.clone());
+    msg.out = m.from_id == viewer;
+    msg.post = ch.broadcast;
+    msg.from_id = (!ch.broadcast).then(|| types::PeerUser { user_id: m.from_id }.into());
+    msg.edit_date = m.edit_date;
+    msg.media = m.media.and_then(|MediaRef::Document(id)| {
+        media.get(&id).map(|d| {
+            types::MessageMediaDocument {
+                document: Some(super::document_tl(d, 2)),
+                ..types::MessageMediaDocument::default()
+            }
+            .into()
+        })
+    });
+    msg.into()
+}
+
+fn entry_update(entry: &ChannelLogged, post: Option<enums::Message>) -> Option<enums::Update> {
+    Some(match &entry.change {
+        ChannelChange::NewMessage { .. } => types::UpdateNewChannelMessage {
+            message: post?,
+            pts: entry.pts,
+            pts_count: entry.pts_count,
+        }
+        .into(),
+        ChannelChange::DeleteMessages { ids } => types::UpdateDeleteChannelMessages {
+            channel_id: entry.channel,
+            messages: ids.clone(),
+            pts: entry.pts,
+            pts_count: entry.pts_count,
+        }
+        .into(),
+    })
+}
+
+fn updates(
+    updates: Vec<enums::Update>,
+    chats: Vec<enums::Chat>,
+    users: Vec<enums::User>,
+) -> enums::Updates {
+    types::Updates {
+        updates,
+        users,
+        chats,
+        date: unix_now(),
+        seq: 0,
+    }
+    .into()
+}
+
+/// The channel an `InputChannel` names, with its access hash checked.
+pub(crate) async fn resolve_channel(
+    server: &Arc<Server>,
+    input: &enums::InputChannel,
+) -> Result<Channel, RpcError> {
+    let (id, hash) = match input {
+        enums::InputChannel::InputChannel(c) => (c.channel_id, Some(c.access_hash)),
+        enums::InputChannel::FromMessage(c) => (c.channel_id, None),
+        enums::InputChannel::Empty => return Err(RpcError::bad_request("CHANNEL_INVALID")),
+    };
+    let channel = server
+        .store
+        .run(move |s| s.channel(id))
+        .await?
+        .ok_or_else(|| RpcError::bad_request("CHANNEL_INVALID"))?;
+    if hash.is_some_and(|h| h != channel.access_hash) {
+        return Err(RpcError::bad_request("CHANNEL_INVALID"));
+    }
+    Ok(channel)
+}
+
+/// The channel an `inputPeerChannel` names.
+pub(crate) async fn resolve_channel_peer(
+    server: &Arc<Server>,
+    peer: &types::InputPeerChannel,
+) -> Result<Channel, RpcError> {
+    resolve_channel(
+        server,
+        &types::InputChannel {
+            channel_id: peer.channel_id,
+            access_hash: peer.access_hash,
+        }
+        .into(),
+    )
+    .await
+}
+
+async fn membership(
+    server: &Arc<Server>,
+    channel: i64,
+    user: i64,
+) -> Result<Option<Member>, RpcError> {
+    Ok(server.store.run(move |s| s.member(channel, user)).await?)
+}
+
+/// Reading needs membership unless the channel is public.
+async fn readable(
+    server: &Arc<Server>,
+    ch: &Channel,
+    user: i64,
+) -> Result<Option<Member>, RpcError> {
+    let member = membership(server, ch.id, user).await?;
+    if member.is_none() && ch.username.is_none() {
+        return Err(RpcError::bad_request("CHANNEL_PRIVATE"));
+    }
+    Ok(member)
+}
+
+/// Sends an update to every online member except the caller's own session.
+async fn fan_out(
+    server: &Arc<Server>,
+    caller: &Caller,
+    ch: &Channel,
+    build: impl Fn(i64) -> Vec<u8>,
+) {
+    let id = ch.id;
+    let Ok((members, _)) = server.store.run(move |s| s.members(id, 0, i32::MAX)).await else {
+        return;
+    };
+    for m in members {
+        if server.is_online(m.user_id) {
+            let body = build(m.user_id);
+            server.push_to_user(m.user_id, &body, Some((caller.key_id, caller.session_id)));
+        }
+    }
+}
+
+async fn channel_updates_for(
+    server: &Arc<Server>,
+    ch: &Channel,
+    user: i64,
+) -> Result<enums::Updates, RpcError> {
+    let member = membership(server, ch.id, user).await?;
+    Ok(updates(
+        vec![types::UpdateChannel { channel_id: ch.id }.into()],
+        vec![channel_tl(ch, member.as_ref())],
+        Vec::new(),
+    ))
+}
+
+async fn reload(server: &Arc<Server>, id: i64) -> Result<Channel, RpcError> {
+    server
+        .store
+        .run(move |s| s.channel(id))
+        .await?
+        .ok_or_else(|| RpcError::bad_request("CHANNEL_INVALID"))
+}
+
+async fn create_channel(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::CreateChannel,
+) -> RpcResult {
+    let me = caller.user()?;
+    let title = call.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > 128 {
+        return Err(RpcError::bad_request("CHAT_TITLE_EMPTY"));
+    }
+    if call.about.chars().count() > 255 {
+        return Err(RpcError::bad_request("CHAT_ABOUT_TOO_LONG"));
+    }
+    let (broadcast, megagroup) = (call.broadcast || !call.megagroup, call.megagroup);
+    let about = call.about;
+    let ch = server
+        .store
+        .run(move |s| {
+            s.create_channel(
+                me,
+                &title,
+                &about,
+                broadcast,
+                megagroup,
+                random_i64(),
+                unix_now(),
+            )
+        })
+        .await?;
+    ok(channel_updates_for(server, &ch, me).await?)
+}
+
+async fn join_channel(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::JoinChannel,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    if ch.username.is_none() {
+        return Err(RpcError::bad_request("CHANNEL_PRIVATE"));
+    }
+    let id = ch.id;
+    let added = server
+        .store
+        .run(move |s| {
+            if s.member(id, me)?.is_some() {
+                return Ok(false);
+            }
+            s.add_member(id, me, Role::Member, me, unix_now())
+        })
+        .await?;
+    if !added {
+        return Err(RpcError::bad_request("USER_ALREADY_PARTICIPANT"));
+    }
+    let ch = reload(server, id).await?;
+    ok(enums::messages::ChatInviteJoinResult::Ok(
+        types::messages::ChatInviteJoinResultOk {
+            updates: channel_updates_for(server, &ch, me).await?,
+        },
+    ))
+}
+
+async fn leave_channel(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::LeaveChannel,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    let id = ch.id;
+    if !server.store.run(move |s| s.remove_member(id, me)).await? {
+        return Err(RpcError::bad_request("USER_NOT_PARTICIPANT"));
+    }
+    let ch = reload(server, id).await?;
+    ok(channel_updates_for(server, &ch, me).await?)
+}
+
+async fn require_admin(server: &Arc<Server>, ch: &Channel, user: i64) -> Result<Member, RpcError> {
+    match membership(server, ch.id, user).await? {
+        Some(m) if m.role >= Role::Admin => Ok(m),
+        _ => Err(RpcError::bad_request("CHAT_ADMIN_REQUIRED")),
+    }
+}
+
+async fn invite_to_channel(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::InviteToChannel,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    if ch.broadcast {
+        require_admin(server, &ch, me).await?;
+    } else if membership(server, ch.id, me).await?.is_none() {
+        return Err(RpcError::bad_request("CHAT_ADMIN_REQUIRED"));
+    }
+    for input in &call.users {
+        let user = resolve_input_user(server, me, input).await?;
+        let id = ch.id;
+        server
+            .store
+            .run(move |s| {
+                if s.member(id, user.id)?.is_none() {
+                    s.add_member(id, user.id, Role::Member, me, unix_now())?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    let ch = reload(server, ch.id).await?;
+    ok(types::messages::InvitedUsers {
+        updates: channel_updates_for(server, &ch, me).await?,
+        missing_invitees: Vec::new(),
+    })
+}
+
+async fn get_channels(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::GetChannels,
+) -> RpcResult {
+    let me = caller.user()?;
+    let mut chats = Vec::new();
+    for input in &call.id {
+        if let Ok(ch) = resolve_channel(server, input).await {
+            let member = membership(server, ch.id, me).await?;
+            chats.push(channel_tl(&ch, member.as_ref()));
+        }
+    }
+    ok(types::messages::Chats { chats })
+}
+
+async fn get_full_channel(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::GetFullChannel,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    let member = readable(server, &ch, me).await?;
+    let read = member.as_ref().map_or(0, |m| m.read_max_id);
+    let id = ch.id;
+    let (_, total) = server
+        .store
+        .run(move |s| {
+            s.channel_history(
+                id,
+                HistoryQuery {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+        })
+        .await?;
+    let top = server
+        .store
+        .run(move |s| {
+            s.channel_history(
+                id,
+                HistoryQuery {
+                    limit: 1,
+                    ..Default::default()
+                },
+            )
+        })
+        .await?
+        .0;
+    let unread = top.first().map_or(0, |m| (m.id - read).clamp(0, total));
+    let mut full = types::ChannelFull::new(
+        ch.id,
+        ch.about.clone(),
+        read,
+        top.first().map_or(0, |m| m.id),
+        unread,
+        types::PhotoEmpty { id: 0 }.into(),
+        types::PeerNotifySettings::default().into(),
+        Vec::new(),
+        ch.pts,
+    );
+    full.participants_count = Some(ch.members);
+    full.can_view_participants = true;
+    full.can_set_username = member.as_ref().is_some_and(|m| m.role >= Role::Admin);
+    ok(types::messages::ChatFull {
+        full_chat: full.into(),
+        chats: vec![channel_tl(&ch, member.as_ref())],
+        users: Vec::new(),
+    })
+}
+
+async fn get_participants(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::GetParticipants,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    readable(server, &ch, me).await?;
+    let (id, offset, limit) = (ch.id, call.offset, call.limit);
+    let (members, count) = server
+        .store
+        .run(move |s| s.members(id, offset, limit))
+        .await?;
+    let admins_only = matches!(
+        call.filter,
+        enums::ChannelParticipantsFilter::ChannelParticipantsAdmins
+    );
+    let participants: Vec<enums::ChannelParticipant> = members
+        .iter()
+        .filter(|m| !admins_only || m.role >= Role::Admin)
+        .map(|m| match m.role {
+            Role::Creator => types::ChannelParticipantCreator::new(m.user_id, all_rights()).into(),
+            Role::Admin => {
+                types::ChannelParticipantAdmin::new(m.user_id, m.inviter, m.date, all_rights())
+                    .into()
+            }
+            Role::Member => types::ChannelParticipant {
+                user_id: m.user_id,
+                date: m.date,
+                subscription_until_date: None,
+                rank: None,
+            }
+            .into(),
+        })
+        .collect();
+    let users = users_tl(server, me, members.iter().map(|m| m.user_id)).await?;
+    ok(types::channels::ChannelParticipants {
+        count: if admins_only {
+            participants.len() as i32
+        } else {
+            count
+        },
+        participants,
+        chats: Vec::new(),
+        users,
+    })
+}
+
+async fn edit_admin(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::EditAdmin,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    if membership(server, ch.id, me).await?.map(|m| m.role) != Some(Role::Creator) {
+        return Err(RpcError::bad_request("CHAT_ADMIN_REQUIRED"));
+    }
+    let user = resolve_input_user(server, me, &call.user_id).await?;
+    if user.id == me {
+        return Err(RpcError::bad_request("USER_CREATOR"));
+    }
+    let enums::ChatAdminRights::ChatAdminRights(rights) = &call.admin_rights;
+    let promote = rights.post_messages
+        || rights.change_info
+        || rights.edit_messages
+        || rights.delete_messages
+        || rights.invite_users;
+    let role = if promote { Role::Admin } else { Role::Member };
+    let id = ch.id;
+    server
+        .store
+        .run(move |s| s.add_member(id, user.id, role, me, unix_now()))
+        .await?;
+    let ch = reload(server, id).await?;
+    ok(channel_updates_for(server, &ch, me).await?)
+}
+
+async fn update_username(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::UpdateUsername,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    require_admin(server, &ch, me).await?;
+    let name = call.username.trim_start_matches('@').to_owned();
+    if !name.is_empty() && !super::account::valid_username(&name) {
+        return Err(RpcError::bad_request("USERNAME_INVALID"));
+    }
+    let id = ch.id;
+    server
+        .store
+        .run(move |s| {
+            if !name.is_empty() && s.user_by_username(&name)?.is_some() {
+                return Err(StoreError::Taken { what: "username" });
+            }
+            s.set_channel_username(id, (!name.is_empty()).then_some(name.as_str()))
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Taken { .. } => RpcError::bad_request("USERNAME_OCCUPIED"),
+            other => other.into(),
+        })?;
+    ok(true)
+}
+
+async fn read_history(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::ReadHistory,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    let (id, max_id) = (ch.id, call.max_id);
+    server
+        .store
+        .run(move |s| s.read_channel(id, me, max_id))
+        .await?;
+    ok(true)
+}
+
+/// `messages.channelMessages` for some posts.
+async fn channel_messages_answer(
+    server: &Arc<Server>,
+    me: i64,
+    ch: &Channel,
+    member: Option<&Member>,
+    posts: Vec<ChannelMessage>,
+    count: i32,
+) -> RpcResult {
+    let media = media_of_posts(server, &posts).await?;
+    let users = users_tl(server, me, posts.iter().map(|p| p.from_id).chain([me])).await?;
+    ok(types::messages::ChannelMessages {
+        inexact: false,
+        pts: ch.pts,
+        count,
+        offset_id_offset: None,
+        messages: posts.iter().map(|p| post_tl(p, ch, me, &media)).collect(),
+        topics: Vec::new(),
+        chats: vec![channel_tl(ch, member)],
+        users,
+    })
+}
+
+async fn media_of_posts(
+    server: &Arc<Server>,
+    posts: &[ChannelMessage],
+) -> Result<MediaMap, RpcError> {
+    // The private-message loader works on message copies; posts carry the same references.
+    let refs: Vec<crate::store::Message> = posts
+        .iter()
+        .filter(|p| p.media.is_some())
+        .map(|p| crate::store::Message {
+            owner: 0,
+            id: p.id,
+            peer: 0,
+            out: false,
+            from_id: p.from_id,
+            text: String::new(),
+            date: p.date,
+            edit_date: None,
+            random_id: None,
+            media: p.media,
+        })
+        .collect();
+    media_of(server, &refs).await
+}
+
+/// `messages.getHistory` on a channel.
+pub(crate) async fn history(
+    server: &Arc<Server>,
+    caller: Caller,
+    peer: &types::InputPeerChannel,
+    query: HistoryQuery,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel_peer(server, peer).await?;
+    let member = readable(server, &ch, me).await?;
+    let id = ch.id;
+    let (posts, count) = server
+        .store
+        .run(move |s| s.channel_history(id, query))
+        .await?;
+    channel_messages_answer(server, me, &ch, member.as_ref(), posts, count).await
+}
+
+async fn get_messages(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::GetMessages,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    let member = readable(server, &ch, me).await?;
+    let ids: Vec<i32> = call
+        .id
+        .iter()
+        .filter_map(|m| match m {
+            enums::InputMessage::ID(m) => Some(m.id),
+            _ => None,
+        })
+        .collect();
+    let id = ch.id;
+    let posts = server
+        .store
+        .run(move |s| s.channel_messages(id, &ids))
+        .await?;
+    let count = posts.len() as i32;
+    channel_messages_answer(server, me, &ch, member.as_ref(), posts, count).await
+}
+
+/// Posts to a channel (`messages.sendMessage` / `sendMedia` on an `inputPeerChannel`): only
+/// admins in broadcast channels, members in megagroups.
+pub(crate) async fn post(
+    server: &Arc<Server>,
+    caller: Caller,
+    peer: &types::InputPeerChannel,
+    text: String,
+    random_id: i64,
+    media: Option<MediaRef>,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel_peer(server, peer).await?;
+    let member = membership(server, ch.id, me).await?;
+    match &member {
+        None => return Err(RpcError::bad_request("CHANNEL_PRIVATE")),
+        Some(m) if ch.broadcast && m.role < Role::Admin => {
+            return Err(RpcError::bad_request("CHAT_ADMIN_REQUIRED"));
+        }
+        Some(_) => {}
+    }
+    let id = ch.id;
+    let posted = server
+        .store
+        .run(move |s| s.post(id, me, &text, random_id, unix_now(), media))
+        .await?;
+    let ch = reload(server, id).await?;
+    let media_map = media_of_posts(server, std::slice::from_ref(&posted.message)).await?;
+    let users = users_tl(server, me, [me]).await?;
+    let own_update = entry_update(
+        &posted.entry,
+        Some(post_tl(&posted.message, &ch, me, &media_map)),
+    );
+    let mut list = vec![
+        types::UpdateMessageID {
+            id: posted.message.id,
+            random_id,
+        }
+        .into(),
+    ];
+    list.extend(own_update);
+    let answer = updates(list, vec![channel_tl(&ch, member.as_ref())], users.clone());
+    if !posted.duplicate {
+        let members_view = channel_tl(&ch, None);
+        fan_out(server, &caller, &ch, |user| {
+            let update = entry_update(
+                &posted.entry,
+                Some(post_tl(&posted.message, &ch, user, &media_map)),
+            );
+            let mut chat = members_view.clone();
+            if let enums::Chat::Channel(c) = &mut chat {
+                c.left = false;
+            }
+            updates(update.into_iter().collect(), vec![chat], users.clone()).to_bytes()
+        })
+        .await;
+    }
+    ok(answer)
+}
+
+async fn delete_messages(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::channels::DeleteMessages,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    let member = membership(server, ch.id, me).await?;
+    let id = ch.id;
+    let ids = call.id.clone();
+    if member.as_ref().is_none_or(|m| m.role < Role::Admin) {
+        // Members may delete only their own posts in megagroups.
+        let ids = ids.clone();
+        let posts = server
+            .store
+            .run(move |s| s.channel_messages(id, &ids))
+            .await?;
+        if ch.broadcast || posts.iter().any(|p| p.from_id != me) || member.is_none() {
+            return Err(RpcError::bad_request("MESSAGE_DELETE_FORBIDDEN"));
+        }
+    }
+    let entry = server
+        .store
+        .run(move |s| s.delete_channel_messages(id, &ids, unix_now()))
+        .await?;
+    let Some(entry) = entry else {
+        let ch = reload(server, id).await?;
+        return ok(types::messages::AffectedMessages {
+            pts: ch.pts,
+            pts_count: 0,
+        });
+    };
+    let ch = reload(server, id).await?;
+    fan_out(server, &caller, &ch, |_| {
+        updates(
+            entry_update(&entry, None).into_iter().collect(),
+            vec![channel_tl(&ch, None)],
+            Vec::new(),
+        )
+        .to_bytes()
+    })
+    .await;
+    ok(types::messages::AffectedMessages {
+        pts: entry.pts,
+        pts_count: entry.pts_count,
+    })
+}
+
+async fn get_channel_difference(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::updates::GetChannelDifference,
+) -> RpcResult {
+    let me = caller.user()?;
+    let ch = resolve_channel(server, &call.channel).await?;
+    let member = readable(server, &ch, me).await?;
+    if call.pts <= 0 {
+        return Err(RpcError::bad_request("PERSISTENT_TIMESTAMP_INVALID"));
+    }
+    if call.pts >= ch.pts {
+        return ok(enums::updates::ChannelDifference::Empty(
+            types::updates::ChannelDifferenceEmpty {
+                r#final: true,
+                pts: ch.pts,
+                timeout: Some(30),
+            },
+        ));
+    }
+    let limit = call.limit.clamp(1, CHANNEL_DIFFERENCE_LIMIT);
+    if ch.pts - call.pts > server.options.difference_too_long {
+        let id = ch.id;
+        let (posts, _) = server
+            .store
+            .run(move |s| {
+                s.channel_history(
+                    id,
+                    HistoryQuery {
+                        limit,
+                        ..Default::default()
+                    },
+                )
+            })
+            .await?;
+        let media = media_of_posts(server, &posts).await?;
+        let read = member.as_ref().map_or(0, |m| m.read_max_id);
+        let top = posts.first().map_or(0, |p| p.id);
+        let dialog = channel_dialog(&ch, top, read, (top - read).max(0));
+        return ok(enums::updates::ChannelDifference::TooLong(
+            types::updates::ChannelDifferenceTooLong::new(
+                dialog,
+                posts.iter().map(|p| post_tl(p, &ch, me, &media)).collect(),
+                vec![channel_tl(&ch, member.as_ref())],
+                users_tl(server, me, posts.iter().map(|p| p.from_id)).await?,
+            ),
+        ));
+    }
+    let (id, from) = (ch.id, call.pts);
+    let (changes, posts) = server
+        .store
+        .run(move |s| s.channel_changes_since(id, from, limit as usize))
+        .await?;
+    let media = media_of_posts(server, &posts).await?;
+    let mut new_messages = Vec::new();
+    let mut other_updates = Vec::new();
+    for change in &changes {
+        match &change.change {
+            ChannelChange::NewMessage { id } => {
+                if let Some(p) = posts.iter().find(|p| p.id == *id) {
+                    new_messages.push(post_tl(p, &ch, me, &media));
+                }
+            }
+            ChannelChange::DeleteMessages { .. } => {
+                other_updates.extend(entry_update(change, None))
+            }
+        }
+    }
+    let last = changes.last().map_or(ch.pts, |c| c.pts);
+    ok(enums::updates::ChannelDifference::ChannelDifference(
+        types::updates::ChannelDifference {
+            r#final: last >= ch.pts,
+            pts: last,
+            timeout: Some(30),
+            new_messages,
+            other_updates,
+            chats: vec![channel_tl(&ch, member.as_ref())],
+            users: users_tl(server, me, posts.iter().map(|p| p.from_id).chain([me])).await?,
+        },
+    ))
+}
+
+/// The dialog entry of a channel.
+pub(crate) fn channel_dialog(ch: &Channel, top: i32, read: i32, unread: i32) -> enums::Dialog {
+    types::Dialog {
+        pinned: false,
+        unread_mark: false,
+        view_forum_as_messages: false,
+        peer: peer_channel(ch.id),
+        top_message: top,
+        read_inbox_max_id: read,
+        read_outbox_max_id: top,
+        unread_count: unread,
+        unread_mentions_count: 0,
+        unread_reactions_count: 0,
+        unread_poll_votes_count: 0,
+        notify_settings: types::PeerNotifySettings::default().into(),
+        pts: Some(ch.pts),
+        draft: None,
+        folder_id: None,
+        ttl_period: None,
+    }
+    .into()
+}
+
+/// The caller's channels as dialogs: (top date, dialog, top post, chat).
+pub(crate) async fn dialogs(
+    server: &Arc<Server>,
+    me: i64,
+) -> Result<Vec<(i32, enums::Dialog, Option<enums::Message>, enums::Chat)>, RpcError> {
+    let channels = server.store.run(move |s| s.channels_of(me)).await?;
+    let mut out = Vec::new();
+    for (ch, member) in channels {
+        let id = ch.id;
+        let (top, _) = server
+            .store
+            .run(move |s| {
+                s.channel_history(
+                    id,
+                    HistoryQuery {
+                        limit: 1,
+                        ..Default::default()
+                    },
+                )
+            })
+            .await?;
+        let media = media_of_posts(server, &top).await?;
+        let top = top.into_iter().next();
+        let top_id = top.as_ref().map_or(0, |p| p.id);
+        let date = top.as_ref().map_or(ch.date, |p| p.date);
+        let unread = (top_id - member.read_max_id).max(0);
+        out.push((
+            date,
+            channel_dialog(&ch, top_id, member.read_max_id, unread),
+            top.as_ref().map(|p| post_tl(p, &ch, me, &media)),
+            channel_tl(&ch, Some(&member)),
+        ));
+    }
+    Ok(out)
+}
+
+/// `contacts.resolveUsername` for channels.
+pub(crate) async fn resolve_username(
+    server: &Arc<Server>,
+    me: i64,
+    name: &str,
+) -> Result<Option<Vec<u8>>, RpcError> {
+    let n = name.to_owned();
+    let Some(ch) = server.store.run(move |s| s.channel_by_username(&n)).await? else {
+        return Ok(None);
+    };
+    let member = membership(server, ch.id, me).await?;
+    Ok(Some(
+        types::contacts::ResolvedPeer {
+            peer: peer_channel(ch.id),
+            chats: vec![channel_tl(&ch, member.as_ref())],
+            users: Vec::new(),
+        }
+        .to_bytes(),
+    ))
+}
