@@ -464,3 +464,286 @@ async fn difference_comes_in_slices_and_too_long() {
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn rpc_error<T: std::fmt::Debug>(result: Result<T, CallError>) -> String {
+    match result {
+        Err(CallError::Rpc(e)) => e.message,
+        other => panic!("expected an RPC error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_and_channels_refuse_bad_requests_with_telegrams_errors() {
+    let dir = scratch_dir("refusals");
+    let data = dir.join("data");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let server = ServerProcess::start(BIN, port, &data);
+    let (mut a, _) = sign_up(addr, &data, "3300000001", "refuse_a", Kind::Intermediate).await;
+    let (mut b, b_id) = sign_up(addr, &data, "3300000002", "refuse_b", Kind::Intermediate).await;
+    let part = |file_id: i64, file_part: i32, bytes: Vec<u8>| functions::upload::SaveFilePart {
+        file_id,
+        file_part,
+        bytes: bytes.into(),
+    };
+    // Parts out of range, empty, too big, of a size that changes or is not allowed.
+    assert_eq!(
+        rpc_error(a.invoke(&part(1, -1, vec![0; 1024])).await),
+        "FILE_PART_INVALID"
+    );
+    assert_eq!(
+        rpc_error(a.invoke(&part(1, 4000, vec![0; 1024])).await),
+        "FILE_PART_INVALID"
+    );
+    assert_eq!(
+        rpc_error(a.invoke(&part(1, 0, Vec::new())).await),
+        "FILE_PART_EMPTY"
+    );
+    assert_eq!(
+        rpc_error(a.invoke(&part(1, 0, vec![0; 600 * 1024])).await),
+        "FILE_PART_TOO_BIG"
+    );
+    assert!(a.invoke(&part(2, 0, vec![1; 1024])).await.unwrap());
+    assert_eq!(
+        rpc_error(a.invoke(&part(2, 1, vec![1; 2048])).await),
+        "FILE_PART_SIZE_CHANGED"
+    );
+    assert!(a.invoke(&part(3, 1, vec![1; 1000])).await.unwrap());
+    assert_eq!(
+        rpc_error(a.invoke(&part(3, 2, vec![1; 1000])).await),
+        "FILE_PART_SIZE_INVALID"
+    );
+    // A missing part and a wrong md5 when the file is used.
+    let b_peer: enums::InputPeer = enums::InputPeer::User(types::InputPeerUser {
+        user_id: b_id,
+        access_hash: {
+            let enums::contacts::ResolvedPeer::ResolvedPeer(r) = a
+                .invoke(&functions::contacts::ResolveUsername {
+                    username: "refuse_b".into(),
+                    referer: None,
+                })
+                .await
+                .unwrap();
+            match &r.users[0] {
+                enums::User::User(u) => u.access_hash.unwrap(),
+                enums::User::Empty(_) => panic!(),
+            }
+        },
+    });
+    let document = |id: i64, parts: i32, md5: &str| -> enums::InputMedia {
+        types::InputMediaUploadedDocument::new(
+            types::InputFile {
+                id,
+                parts,
+                name: "x.bin".into(),
+                md5_checksum: md5.into(),
+            }
+            .into(),
+            "application/octet-stream".into(),
+            Vec::new(),
+        )
+        .into()
+    };
+    let send_media = |media: enums::InputMedia, random_id: i64| {
+        functions::messages::SendMedia::new(b_peer.clone(), media, String::new(), random_id)
+    };
+    assert_eq!(
+        rpc_error(a.invoke(&send_media(document(2, 2, ""), 1)).await),
+        "FILE_PART_1_MISSING"
+    );
+    assert!(a.invoke(&part(4, 0, vec![7; 1024])).await.unwrap());
+    assert_eq!(
+        rpc_error(
+            a.invoke(&send_media(
+                document(4, 1, "00000000000000000000000000000000"),
+                2
+            ))
+            .await
+        ),
+        "MD5_CHECKSUM_INVALID"
+    );
+    // A good one, then downloads with a wrong hash, reference, offset or limit.
+    assert!(a.invoke(&part(5, 0, vec![9; 4096])).await.unwrap());
+    let md5 = mtproto::files::md5_hex(&[9; 4096]);
+    let sent = a
+        .invoke(&send_media(document(5, 1, &md5), 3))
+        .await
+        .unwrap();
+    let enums::Updates::Updates(sent) = sent else {
+        panic!()
+    };
+    let doc = sent
+        .updates
+        .iter()
+        .find_map(|u| match u {
+            enums::Update::NewMessage(m) => match &m.message {
+                enums::Message::Message(m) => match &m.media {
+                    Some(enums::MessageMedia::Document(d)) => match &d.document {
+                        Some(enums::Document::Document(d)) => Some(d.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+        .expect("the document");
+    let get = |access_hash: i64, file_reference: Vec<u8>, offset: i64, limit: i32| {
+        functions::upload::GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: types::InputDocumentFileLocation {
+                id: doc.id,
+                access_hash,
+                file_reference: file_reference.into(),
+                thumb_size: String::new(),
+            }
+            .into(),
+            offset,
+            limit,
+        }
+    };
+    let good = b
+        .invoke(&get(doc.access_hash, doc.file_reference.to_vec(), 0, 4096))
+        .await
+        .unwrap();
+    let enums::upload::File::File(good) = good else {
+        panic!()
+    };
+    assert_eq!(&good.bytes[..], &[9u8; 4096][..]);
+    let end = b
+        .invoke(&get(
+            doc.access_hash,
+            doc.file_reference.to_vec(),
+            4096,
+            4096,
+        ))
+        .await
+        .unwrap();
+    let enums::upload::File::File(end) = end else {
+        panic!()
+    };
+    assert!(end.bytes.is_empty(), "empty bytes at offset == size");
+    assert_eq!(
+        rpc_error(
+            b.invoke(&get(
+                doc.access_hash ^ 1,
+                doc.file_reference.to_vec(),
+                0,
+                4096
+            ))
+            .await
+        ),
+        "FILE_ID_INVALID"
+    );
+    assert_eq!(
+        rpc_error(
+            b.invoke(&get(doc.access_hash, vec![1, 2, 3], 0, 4096))
+                .await
+        ),
+        "FILE_REFERENCE_INVALID"
+    );
+    assert_eq!(
+        rpc_error(
+            b.invoke(&get(
+                doc.access_hash,
+                doc.file_reference.to_vec(),
+                100,
+                4096
+            ))
+            .await
+        ),
+        "OFFSET_INVALID"
+    );
+    assert_eq!(
+        rpc_error(
+            b.invoke(&get(doc.access_hash, doc.file_reference.to_vec(), 0, 3000))
+                .await
+        ),
+        "LIMIT_INVALID"
+    );
+    // A private channel cannot be read by a non-member; a member cannot post in a broadcast.
+    let created = a
+        .invoke(&functions::channels::CreateChannel {
+            broadcast: true,
+            title: "Private".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let enums::Updates::Updates(created) = created else {
+        panic!()
+    };
+    let enums::Chat::Channel(ch) = &created.chats[0] else {
+        panic!()
+    };
+    let input_peer = types::InputPeerChannel {
+        channel_id: ch.id,
+        access_hash: ch.access_hash.unwrap(),
+    };
+    let history = functions::messages::GetHistory {
+        peer: input_peer.clone().into(),
+        offset_id: 0,
+        offset_date: 0,
+        add_offset: 0,
+        limit: 10,
+        max_id: 0,
+        min_id: 0,
+        hash: 0,
+    };
+    assert_eq!(rpc_error(b.invoke(&history).await), "CHANNEL_PRIVATE");
+    let input_channel: enums::InputChannel = types::InputChannel {
+        channel_id: ch.id,
+        access_hash: ch.access_hash.unwrap(),
+    }
+    .into();
+    assert_eq!(
+        rpc_error(
+            b.invoke(&functions::channels::JoinChannel {
+                channel: input_channel.clone()
+            })
+            .await
+        ),
+        "CHANNEL_PRIVATE"
+    );
+    assert!(
+        a.invoke(&functions::channels::UpdateUsername {
+            channel: input_channel.clone(),
+            username: "refuse_news".into(),
+        })
+        .await
+        .unwrap()
+    );
+    b.invoke(&functions::channels::JoinChannel {
+        channel: input_channel.clone(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        rpc_error(
+            b.invoke(&functions::messages::SendMessage::new(
+                input_peer.clone().into(),
+                "hi".into(),
+                9
+            ))
+            .await
+        ),
+        "CHAT_ADMIN_REQUIRED"
+    );
+    let forged = types::InputChannel {
+        channel_id: ch.id,
+        access_hash: 1,
+    };
+    assert_eq!(
+        rpc_error(
+            b.invoke(&functions::channels::GetFullChannel {
+                channel: forged.into()
+            })
+            .await
+        ),
+        "CHANNEL_INVALID"
+    );
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -8,7 +8,7 @@ server-kit/tests/telethon.rs, which restarts the server between phases:
   catchup  B comes back and gets exactly those three through getDifference
   channel  A creates a broadcast channel with a username and posts; B joins by username,
            reads the history, gets a new post pushed, may not post, sees it in dialogs,
-           catches up with getChannelDifference
+           goes offline and catches up with getChannelDifference
   files    A sends B a 3 MiB file and a 12 MiB file (the big-file path); B downloads
            both and the SHA-256 matches; B sends one back by reference (inputMediaDocument)
 
@@ -214,9 +214,18 @@ async def channel(state):
         check(type(e).__name__ == "ChatAdminRequiredError", f"posting -> {type(e).__name__}")
     dialogs = await b.get_dialogs()
     check(any(d.entity.id == news.id for d in dialogs), "the channel is in B's dialogs")
+    seen_pts = (await b(functions.channels.GetFullChannelRequest(news))).full_chat.pts
+    # B goes offline; A posts; B comes back and catches up from the pts it had.
+    await b.disconnect()
+    await a.send_message(ch, "fourth post")
+    b = await client(state, "b", receive_updates=False)
     diff = await b(functions.updates.GetChannelDifferenceRequest(
-        channel=news, filter=types.ChannelMessagesFilterEmpty(), pts=1, limit=100))
-    check([m.message for m in diff.new_messages] == ["second post", "third post"], "channel difference")
+        channel=news, filter=types.ChannelMessagesFilterEmpty(), pts=seen_pts, limit=100))
+    check([m.message for m in diff.new_messages] == ["fourth post"], "channel difference")
+    check(diff.final and diff.pts == seen_pts + 1, "channel pts")
+    again = await b(functions.updates.GetChannelDifferenceRequest(
+        channel=news, filter=types.ChannelMessagesFilterEmpty(), pts=diff.pts, limit=100))
+    check(isinstance(again, types.updates.ChannelDifferenceEmpty), "nothing twice")
     participants = await a.get_participants(ch)
     check(sorted(p.id for p in participants) == sorted([state["a"]["id"], state["b"]["id"]]), "members")
     await a.disconnect()

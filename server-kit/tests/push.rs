@@ -1,0 +1,333 @@
+//! Push notifications end to end: the server binary with `--push-webhook`, our own client
+//! endpoint, and a local HTTP receiver that refuses the first delivery with 500 to prove the
+//! retry.
+
+mod common;
+
+use common::{CallError, MiniClient, ServerProcess, free_port, scratch_dir, server_key};
+use mtproto::transport::Kind;
+use mtproto_api::{enums, functions, types};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+const BIN: &str = env!("CARGO_BIN_EXE_server-kit");
+
+/// One request the receiver got, and the status it answered.
+#[derive(Debug)]
+struct Received {
+    status: u16,
+    request_line: String,
+    content_type: Option<String>,
+    body: serde_json::Value,
+}
+
+/// An HTTP/1.1 receiver on loopback that answers 500 to the first `fail_first` requests and
+/// 200 to the rest, reporting each one.
+async fn receiver(fail_first: usize) -> (SocketAddr, mpsc::UnboundedReceiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let count = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, count) = (tx.clone(), count.clone());
+            tokio::spawn(async move {
+                let _ = serve(stream, tx, count, fail_first).await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+/// Answers the requests of one connection (keep-alive: several may come on it).
+async fn serve(
+    mut stream: TcpStream,
+    tx: mpsc::UnboundedSender<Received>,
+    count: Arc<AtomicUsize>,
+    fail_first: usize,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if buf.len() > 64 * 1024 {
+                return Ok(());
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default().to_owned();
+        let header = |name: &str| {
+            head.split("\r\n").skip(1).find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case(name)
+                    .then(|| v.trim().to_owned())
+            })
+        };
+        let length: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .expect("a content-length");
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let body: Vec<u8> = buf.drain(..head_end + length).skip(head_end).collect();
+        let status = if count.fetch_add(1, Ordering::SeqCst) < fail_first {
+            500
+        } else {
+            200
+        };
+        let reason = if status == 200 {
+            "OK"
+        } else {
+            "Internal Server Error"
+        };
+        stream
+            .write_all(
+                format!("HTTP/1.1 {status} {reason}\r\ncontent-length: 0\r\n\r\n").as_bytes(),
+            )
+            .await?;
+        let _ = tx.send(Received {
+            status,
+            request_line,
+            content_type: header("content-type"),
+            body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+        });
+    }
+}
+
+async fn sign_up(addr: SocketAddr, data: &Path, phone: &str, name: &str) -> (MiniClient, i64) {
+    let mut c = MiniClient::connect(addr, &server_key(data), Kind::Intermediate)
+        .await
+        .expect("connect");
+    let sent = c
+        .invoke(&functions::auth::SendCode {
+            phone_number: phone.into(),
+            api_id: 1,
+            api_hash: "x".into(),
+            settings: types::CodeSettings::default().into(),
+        })
+        .await
+        .expect("sendCode");
+    let enums::auth::SentCode::SentCode(sent) = sent else {
+        panic!("{sent:?}")
+    };
+    let auth = c
+        .invoke(&functions::auth::SignUp {
+            no_joined_notifications: false,
+            phone_number: phone.into(),
+            phone_code_hash: sent.phone_code_hash,
+            first_name: name.into(),
+            last_name: "Tester".into(),
+        })
+        .await
+        .expect("signUp");
+    let enums::auth::Authorization::Authorization(auth) = auth else {
+        panic!("{auth:?}")
+    };
+    let enums::User::User(user) = auth.user else {
+        panic!("empty user")
+    };
+    c.invoke(&functions::account::UpdateUsername {
+        username: name.into(),
+    })
+    .await
+    .expect("username");
+    (c, user.id)
+}
+
+fn register(token_type: i32, token: &str) -> functions::account::RegisterDevice {
+    functions::account::RegisterDevice {
+        no_muted: false,
+        token_type,
+        token: token.into(),
+        app_sandbox: false,
+        secret: vec![7u8; 32].into(),
+        other_uids: Vec::new(),
+    }
+}
+
+fn unregister(token_type: i32, token: &str) -> functions::account::UnregisterDevice {
+    functions::account::UnregisterDevice {
+        token_type,
+        token: token.into(),
+        other_uids: Vec::new(),
+    }
+}
+
+fn rpc_error<T: std::fmt::Debug>(result: Result<T, CallError>) -> String {
+    match result {
+        Err(CallError::Rpc(e)) => e.message,
+        other => panic!("expected an RPC error, got {other:?}"),
+    }
+}
+
+async fn send(a: &mut MiniClient, to: &enums::InputPeer, text: &str, random_id: i64) {
+    a.invoke(&functions::messages::SendMessage::new(
+        to.clone(),
+        text.into(),
+        random_id,
+    ))
+    .await
+    .expect("sendMessage");
+}
+
+/// Asserts that nothing reaches the receiver for `wait`.
+async fn nothing_posted(rx: &mut mpsc::UnboundedReceiver<Received>, wait: Duration, why: &str) {
+    if let Ok(Some(got)) = tokio::time::timeout(wait, rx.recv()).await {
+        panic!("{why}: the webhook got {got:?}");
+    }
+}
+
+/// Waits until the server has seen a client's connection close.
+async fn disconnect(client: MiniClient) {
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_user_gets_one_webhook_post_per_message() {
+    let (hook, mut posts) = receiver(1).await;
+    let dir = scratch_dir("push");
+    let data = dir.join("data");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let url = format!("http://{hook}/push");
+    let _server = ServerProcess::start_with(BIN, port, &data, &["--push-webhook", &url]);
+
+    let (mut a, a_id) = sign_up(addr, &data, "31633333331", "anna_push").await;
+    let (mut b, b_id) = sign_up(addr, &data, "31633333332", "bert_push").await;
+
+    // Bad registrations get Telegram's errors.
+    assert_eq!(rpc_error(b.invoke(&register(2, "")).await), "TOKEN_EMPTY");
+    assert_eq!(
+        rpc_error(b.invoke(&register(99, "x")).await),
+        "TOKEN_TYPE_INVALID"
+    );
+    assert_eq!(
+        rpc_error(b.invoke(&register(10, "not json")).await),
+        "WEBPUSH_TOKEN_INVALID"
+    );
+    assert_eq!(
+        rpc_error(b.invoke(&unregister(2, "")).await),
+        "TOKEN_INVALID"
+    );
+    assert!(
+        b.invoke(&register(2, "fcm-token-of-bert"))
+            .await
+            .expect("register")
+    );
+    // Registering the same token again replaces it.
+    assert!(
+        b.invoke(&register(2, "fcm-token-of-bert"))
+            .await
+            .expect("again")
+    );
+
+    let resolved = a
+        .invoke(&functions::contacts::ResolveUsername {
+            username: "bert_push".into(),
+            referer: None,
+        })
+        .await
+        .expect("resolve");
+    let enums::contacts::ResolvedPeer::ResolvedPeer(resolved) = resolved;
+    let enums::User::User(bert) = &resolved.users[0] else {
+        panic!()
+    };
+    let bert_peer: enums::InputPeer = types::InputPeerUser {
+        user_id: b_id,
+        access_hash: bert.access_hash.expect("access hash"),
+    }
+    .into();
+
+    // While B is online, B gets the update and nothing is posted.
+    send(&mut a, &bert_peer, "while you are here", 1).await;
+    assert!(b.next_update(Duration::from_secs(10)).await.is_some());
+    nothing_posted(&mut posts, Duration::from_millis(1500), "B is online").await;
+
+    // B goes away; A writes: one notification, refused once with 500, then delivered.
+    let b_key = b.session().auth_key().clone();
+    disconnect(b).await;
+    send(&mut a, &bert_peer, "hello while you are away", 2).await;
+    let first = tokio::time::timeout(Duration::from_secs(10), posts.recv())
+        .await
+        .expect("a POST within 10 s")
+        .expect("receiver alive");
+    assert_eq!(first.status, 500);
+    let second = tokio::time::timeout(Duration::from_secs(10), posts.recv())
+        .await
+        .expect("the retry within 10 s")
+        .expect("receiver alive");
+    assert_eq!(second.status, 200);
+    assert_eq!(second.request_line, "POST /push HTTP/1.1");
+    assert_eq!(second.content_type.as_deref(), Some("application/json"));
+    assert_eq!(
+        first.body, second.body,
+        "the retry sends the same notification"
+    );
+    let body = &second.body;
+    assert_eq!(body["user_id"], b_id);
+    assert_eq!(body["sender_id"], a_id);
+    assert_eq!(body["sender_name"], "anna_push Tester");
+    assert_eq!(body["preview"], "hello while you are away");
+    assert!(body["message_id"].as_i64().is_some_and(|id| id > 0));
+    let devices = body["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), 1, "{body}");
+    assert_eq!(devices[0]["token"], "fcm-token-of-bert");
+    assert_eq!(devices[0]["token_type"], 2);
+    assert!(body.get("secret").is_none() && devices[0].get("secret").is_none());
+    // Exactly one delivery: nothing more comes.
+    nothing_posted(&mut posts, Duration::from_secs(3), "delivered already").await;
+
+    // B comes back and unregisters the device: no more notifications.
+    let mut b = MiniClient::resume(addr, b_key.clone(), Kind::Intermediate)
+        .await
+        .expect("reconnect");
+    assert!(
+        b.invoke(&unregister(2, "fcm-token-of-bert"))
+            .await
+            .expect("unregister")
+    );
+    disconnect(b).await;
+    send(&mut a, &bert_peer, "after unregistering", 3).await;
+    nothing_posted(
+        &mut posts,
+        Duration::from_secs(3),
+        "the device is unregistered",
+    )
+    .await;
+
+    // A device registered by an authorization that then logs out gets nothing either.
+    let mut b = MiniClient::resume(addr, b_key, Kind::Intermediate)
+        .await
+        .expect("reconnect");
+    assert!(
+        b.invoke(&register(2, "fcm-token-2"))
+            .await
+            .expect("register")
+    );
+    b.invoke(&functions::auth::LogOut {}).await.expect("logOut");
+    disconnect(b).await;
+    send(&mut a, &bert_peer, "after logging out", 4).await;
+    nothing_posted(&mut posts, Duration::from_secs(3), "B logged out").await;
+}
