@@ -12,6 +12,11 @@ pub mod handshake;
 pub mod session;
 pub mod transport;
 
+/// Entry points of the fuzz targets (`fuzz/`); not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// The MTProto service layer (handshake and service messages), generated at build time from
 /// `tl-schema/schemas/mtproto.tl`.
 pub mod tl {

@@ -11,9 +11,14 @@
 //! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
 //! - [`push`]: push notifications for users who are offline (log and webhook providers).
 
+/// Entry point of the fuzz target (`fuzz/`); not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod keys;
 pub mod media;
+pub mod photos;
 pub mod push;
 pub mod rpc;
 pub mod services;

@@ -48,6 +48,7 @@ fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -67,6 +68,10 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let webhook = match &args.push_webhook {
+        Some(url) => Some(server_kit::push::WebhookPush::new(url)?),
+        None => None,
+    };
     std::fs::create_dir_all(&args.data)?;
     let rsa = keys::load_or_create(&args.data)?;
     tracing::info!(
@@ -85,9 +90,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.difference_too_long = args.difference_too_long;
     let files = server_kit::media::DiskStorage::new(args.data.join("media"))?;
     let mut builder = ServerBuilder::new(options, Arc::new(store), Arc::new(files), rsa);
-    if let Some(url) = &args.push_webhook {
-        builder = builder.push(Arc::new(server_kit::push::WebhookPush::new(url)?));
-        tracing::info!(url, "push notifications go to the webhook");
+    if let Some(webhook) = webhook {
+        tracing::info!(url = webhook.url(), "push notifications go to the webhook");
+        builder = builder.push(Arc::new(webhook));
     }
     let server = builder.build()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;

@@ -46,6 +46,8 @@ pub trait FileStorage: Send + Sync + 'static {
     fn assemble(&self, owner: i64, file_id: i64, parts: u32) -> Result<Stored, AssembleError>;
     /// Up to `limit` bytes of a file from `offset` (fewer at the end, none past it).
     fn read(&self, content: &str, offset: u64, limit: usize) -> std::io::Result<Vec<u8>>;
+    /// Stores `bytes` as a file of its own (content-addressed, stored once).
+    fn put(&self, bytes: &[u8]) -> std::io::Result<Stored>;
     /// Removes uploads not touched for `age`.
     fn expire_uploads(&self, age: Duration) -> std::io::Result<usize>;
 }
@@ -171,6 +173,19 @@ impl FileStorage for DiskStorage {
         let mut out = vec![0u8; len];
         file.read_exact(&mut out)?;
         Ok(out)
+    }
+
+    fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
+        let content = hex(&sha2::Sha256::digest(bytes));
+        let target = self.root.join("files").join(&content);
+        if !target.exists() {
+            write_atomically(&target, bytes)?;
+        }
+        Ok(Stored {
+            content,
+            size: bytes.len() as u64,
+            md5: mtproto::files::md5_hex(bytes),
+        })
     }
 
     fn expire_uploads(&self, age: Duration) -> std::io::Result<usize> {

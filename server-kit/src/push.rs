@@ -1,6 +1,6 @@
 //! Push notifications for users who are not online.
 //!
-//! After a commit, [`notify_offline`] looks at the new incoming private messages: when their
+//! After a commit, `notify_offline` looks at the new incoming private messages: when their
 //! recipient has no session with a live connection, it loads the recipient's registered
 //! devices (`account.registerDevice`) and the sender's name and hands one [`Notification`]
 //! per message to the server's [`Pusher`]. All of that runs on its own task: an RPC answer
@@ -95,6 +95,7 @@ pub fn preview(message: &Message) -> String {
     if text.is_empty() {
         return match message.media {
             Some(MediaRef::Document(_)) => "[file]".into(),
+            Some(MediaRef::Photo(_)) => "[photo]".into(),
             None => String::new(),
         };
     }
@@ -567,6 +568,10 @@ mod tests {
         let mut file = message("");
         file.media = Some(MediaRef::Document(5));
         assert_eq!(preview(&file), "[file]");
+        file.media = Some(MediaRef::Photo(5));
+        assert_eq!(preview(&file), "[photo]");
+        file.text = "caption".into();
+        assert_eq!(preview(&file), "caption");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! End to end: the real server binary over loopback, Telethon 1.45 as both users
 //! (`tests/telethon/chat.py`). Two users sign up, chat with pushed updates, read, and one
 //! catches up through getDifference after being offline; A runs a broadcast channel that B
-//! joins and reads; then a 3 MiB and a 12 MiB file go
+//! joins and reads; a photo arrives with its sizes; then a 3 MiB and a 12 MiB file go
 //! from one to the other and come back byte-exact. The server is killed (SIGKILL) and
 //! restarted between every phase: nothing a client was told succeeded may be lost.
 //!
@@ -44,8 +44,15 @@ fn two_telethon_users_chat_across_server_restarts() {
     let data = dir.join("data");
     let state = dir.join("state.json");
     let port = free_port();
+    // The photo A sends in the "photo" phase.
+    let photo = image::RgbImage::from_fn(1600, 1200, |x, y| {
+        image::Rgb([(x / 7) as u8, (y / 5) as u8, ((x + y) / 11) as u8])
+    });
+    photo.save(dir.join("photo.png")).expect("test photo");
     let mut server = ServerProcess::start(env!("CARGO_BIN_EXE_server-kit"), port, &data);
-    for phase in ["signup", "chat", "offline", "catchup", "channel", "files"] {
+    for phase in [
+        "signup", "chat", "offline", "catchup", "channel", "photo", "files",
+    ] {
         run_phase(port, &data, &state, phase);
         // kill -9 between phases: what was answered must be durable.
         server.kill();

@@ -24,6 +24,11 @@ mod parser;
 mod subset;
 mod validate;
 
+/// Entry points of the fuzz targets (`fuzz/`); not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use ast::{
     Category, Definition, Flag, GenericParam, Parameter, ParameterKind, Position, Schema, Type,
 };

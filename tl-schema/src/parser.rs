@@ -163,11 +163,13 @@ fn generic_param(input: &str) -> PResult<'_, GenericParam> {
 fn flag_ref(input: &str) -> PResult<'_, Flag> {
     let (input, name) = ident(input)?;
     let (input, _) = char('.').parse(input)?;
+    // Errors point into the text by what is left of it: the digits and everything after.
+    let at_digits = input;
     let (input, digits) = digit1(input)?;
     let (input, _) = char('?').parse(input)?;
     let index = match digits.parse::<u32>() {
         Ok(index) if index < 32 => index,
-        _ => return fail(digits, "a flag bit from 0 to 31", true),
+        _ => return fail(at_digits, "a flag bit from 0 to 31", true),
     };
     Ok((
         input,
@@ -275,6 +277,8 @@ struct Parsed {
 fn definition(input: &str) -> PResult<'_, Parsed> {
     let (input, (namespace, name)) =
         with_context("a definition `name#id params = Type;`", full_name).parse(input)?;
+    // Errors point into the text by what is left of it: the id and everything after.
+    let at_id = input.get(1..).unwrap_or(input);
     let (input, id) = opt(preceded(
         char('#'),
         cut(with_context(
@@ -285,9 +289,9 @@ fn definition(input: &str) -> PResult<'_, Parsed> {
     .parse(input)?;
     let id = match id {
         Some(hex) if hex.len() <= 8 => Some(u32::from_str_radix(hex, 16).unwrap_or_default()),
-        Some(hex) => {
+        Some(_) => {
             return fail(
-                hex,
+                at_id,
                 "a hexadecimal constructor id of at most 8 digits",
                 true,
             );

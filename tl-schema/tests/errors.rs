@@ -31,8 +31,30 @@ fn bad_id_and_flag_bit() {
     assert!(e.expected.contains("hexadecimal"));
     let e = first_error("user#123456789 = User;");
     assert!(e.expected.contains("at most 8 digits"));
+    assert_eq!(
+        (e.line, e.column, e.found.as_str()),
+        (1, 6, "123456789 = User;")
+    );
     let e = first_error("user#1 flags:# a:flags.32?int = User;");
     assert!(e.expected.contains("0 to 31"), "{}", e.expected);
+    assert_eq!(
+        (e.line, e.column, e.found.as_str()),
+        (1, 24, "32?int = User;")
+    );
+}
+
+/// Found by the `tl_parse` fuzz target: these two errors were placed by the length of the
+/// offending token counted back from the end of the file, so they pointed at the wrong line
+/// (or into the middle of a character, and the parser panicked).
+#[test]
+fn errors_inside_a_definition_are_placed_right_before_more_text() {
+    let e = first_error("a#123456789 = A;\nb#00000002 = B; // ünïcödé comment\n");
+    assert_eq!((e.line, e.column), (1, 3));
+    let e = first_error("a#1 flags:# x:flags.99?int = A;\n// ü\n");
+    assert_eq!((e.line, e.column), (1, 21));
+    let text = "B#AAAAAAAAA\u{fffd}\u{fffd}\u{fffd}AA;-";
+    let e = first_error(text);
+    assert_eq!((e.line, e.column), (1, 3));
 }
 
 #[test]

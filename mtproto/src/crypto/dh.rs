@@ -194,25 +194,34 @@ fn is_prime_u64(n: u64) -> bool {
 /// assert_eq!(mtproto::crypto::factorize_pq(0x17ED48941A08F981), Some((0x494C553B, 0x53911073)));
 /// ```
 pub fn factorize_pq(pq: u64) -> Option<(u64, u64)> {
-    if pq < 4 {
+    // pq comes from the server in the clear: a prime has no factor to find, and without this
+    // check the search below ran to its step limit for every constant, minutes of CPU per
+    // hostile resPQ (found by the handshake_client fuzz target).
+    if pq < 4 || is_prime_u64(pq) {
         return None;
     }
     let factor = if pq % 2 == 0 {
         2
     } else {
+        // The steps of all the constants together are bounded too: a product of two 32-bit
+        // primes needs about 2^16 of them, so 2^20 leaves a wide margin and caps the work
+        // any hostile pq can cause.
+        let mut budget = 1u32 << 20;
         let mut found = None;
         for c in 1..64u64 {
             let f = |x: u64| (mul_mod(x, x, pq) + c) % pq;
             let (mut x, mut y, mut d) = (2u64, 2u64, 1u64);
-            let mut steps = 0u32;
-            while d == 1 && steps < 1 << 22 {
+            while d == 1 && budget > 0 {
                 x = f(x);
                 y = f(f(y));
                 d = gcd(x.abs_diff(y), pq);
-                steps += 1;
+                budget -= 1;
             }
             if d != 1 && d != pq {
                 found = Some(d);
+                break;
+            }
+            if budget == 0 {
                 break;
             }
         }
@@ -251,6 +260,30 @@ pub fn generate_pq(rng: &mut impl Random) -> (u64, u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `handshake_client` fuzz target: a server sending a prime pq (here
+    /// 0x2e75b6f359a3c743 and the largest 64-bit prime) kept the client factoring for minutes.
+    #[test]
+    fn a_hostile_pq_is_refused_quickly() {
+        let start = std::time::Instant::now();
+        for pq in [0x2e75_b6f3_59a3_c743, u64::MAX - 58, (1 << 61) - 1] {
+            assert!(is_prime_u64(pq), "{pq:#x}");
+            assert_eq!(factorize_pq(pq), None, "{pq:#x}");
+        }
+        // Composites that are not a product of two distinct primes.
+        assert_eq!(factorize_pq(4_294_967_291 * 4_294_967_291), None);
+        assert_eq!(factorize_pq(3 * 5 * 4_294_967_291), None);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "took {:?}",
+            start.elapsed()
+        );
+        // Telegram's own pq still factors.
+        assert_eq!(
+            factorize_pq(0x17ED48941A08F981),
+            Some((0x494C553B, 0x53911073))
+        );
+    }
 
     fn counter_rng() -> impl FnMut(&mut [u8]) {
         let mut state = 0x1234_5678_9abc_def0u64;

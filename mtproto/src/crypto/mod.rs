@@ -6,7 +6,7 @@ mod der;
 pub(crate) mod dh;
 mod ige;
 pub(crate) mod kdf;
-mod message;
+pub(crate) mod message;
 mod pem;
 mod rsa;
 mod rsa_key;

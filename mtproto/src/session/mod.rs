@@ -6,7 +6,7 @@ mod client;
 mod container;
 mod gzip;
 mod msg_id;
-mod packer;
+pub(crate) mod packer;
 mod rpc;
 mod salts;
 mod seq_no;

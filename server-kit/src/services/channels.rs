@@ -2,7 +2,7 @@
 //! posts (stored once, pushed to the online members), history, reading, deleting, and
 //! `updates.getChannelDifference` from the channel's own pts box.
 
-use super::{MediaMap, media_of, ok, resolve_input_user, users_tl};
+use super::{MediaMap, ok, resolve_input_user, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Server, random_i64, unix_now};
 use crate::store::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Role};
@@ -82,15 +82,7 @@ pub(crate) fn post_tl(
     msg.post = ch.broadcast;
     msg.from_id = (!ch.broadcast).then(|| types::PeerUser { user_id: m.from_id }.into());
     msg.edit_date = m.edit_date;
-    msg.media = m.media.and_then(|MediaRef::Document(id)| {
-        media.get(&id).map(|d| {
-            types::MessageMediaDocument {
-                document: Some(super::document_tl(d, 2)),
-                ..types::MessageMediaDocument::default()
-            }
-            .into()
-        })
-    });
+    msg.media = super::media_tl(m.media, media);
     msg.into()
 }
 
@@ -193,13 +185,13 @@ async fn fan_out(
     build: impl Fn(i64) -> Vec<u8>,
 ) {
     let id = ch.id;
-    let Ok((members, _)) = server.store.run(move |s| s.members(id, 0, i32::MAX)).await else {
+    let Ok(members) = server.store.run(move |s| s.member_ids(id)).await else {
         return;
     };
-    for m in members {
-        if server.is_online(m.user_id) {
-            let body = build(m.user_id);
-            server.push_to_user(m.user_id, &body, Some((caller.key_id, caller.session_id)));
+    for user in members {
+        if server.is_online(user) {
+            let body = build(user);
+            server.push_to_user(user, &body, Some((caller.key_id, caller.session_id)));
         }
     }
 }
@@ -564,24 +556,8 @@ async fn media_of_posts(
     server: &Arc<Server>,
     posts: &[ChannelMessage],
 ) -> Result<MediaMap, RpcError> {
-    // The private-message loader works on message copies; posts carry the same references.
-    let refs: Vec<crate::store::Message> = posts
-        .iter()
-        .filter(|p| p.media.is_some())
-        .map(|p| crate::store::Message {
-            owner: 0,
-            id: p.id,
-            peer: 0,
-            out: false,
-            from_id: p.from_id,
-            text: String::new(),
-            date: p.date,
-            edit_date: None,
-            random_id: None,
-            media: p.media,
-        })
-        .collect();
-    media_of(server, &refs).await
+    let refs: Vec<MediaRef> = posts.iter().filter_map(|p| p.media).collect();
+    super::media_of_refs(server, refs).await
 }
 
 /// `messages.getHistory` on a channel.

@@ -8,7 +8,7 @@ use super::{
 use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Server, random_array, random_i64, unix_now};
-use crate::store::{Document, HistoryQuery, MediaRef, Message, StoreError};
+use crate::store::{Document, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 
@@ -102,7 +102,7 @@ async fn send_media(
     if call.message.chars().count() > MAX_CAPTION_LENGTH {
         return Err(RpcError::bad_request("MEDIA_CAPTION_TOO_LONG"));
     }
-    let document = match call.media {
+    let attached = match call.media {
         enums::InputMedia::UploadedDocument(d) => {
             let name = d.attributes.iter().find_map(|a| match a {
                 enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
@@ -113,25 +113,41 @@ async fn send_media(
             } else {
                 d.mime_type.clone()
             };
-            uploaded_document(server, me, d.file, name, mime).await?
+            MediaRef::Document(uploaded_document(server, me, d.file, name, mime).await?)
         }
-        enums::InputMedia::Document(d) => {
-            let enums::InputDocument::InputDocument(input) = d.id else {
+        enums::InputMedia::UploadedPhoto(p) => {
+            MediaRef::Photo(uploaded_photo(server, me, p.file).await?)
+        }
+        enums::InputMedia::Photo(p) => {
+            let enums::InputPhoto::InputPhoto(input) = p.id else {
                 return Err(RpcError::bad_request("MEDIA_INVALID"));
             };
-            super::upload::document_for(
+            let photo = super::upload::photo_for(
                 server,
                 input.id,
                 input.access_hash,
                 Some(&input.file_reference),
             )
-            .await?
-            .id
+            .await?;
+            MediaRef::Photo(photo.id)
+        }
+        enums::InputMedia::Document(d) => {
+            let enums::InputDocument::InputDocument(input) = d.id else {
+                return Err(RpcError::bad_request("MEDIA_INVALID"));
+            };
+            let document = super::upload::document_for(
+                server,
+                input.id,
+                input.access_hash,
+                Some(&input.file_reference),
+            )
+            .await?;
+            MediaRef::Document(document.id)
         }
         _ => return Err(RpcError::bad_request("MEDIA_INVALID")),
     };
     if let enums::InputPeer::Channel(channel) = &call.peer {
-        let media = Some(MediaRef::Document(document));
+        let media = Some(attached);
         return super::channels::post(server, caller, channel, call.message, call.random_id, media)
             .await;
     }
@@ -139,18 +155,76 @@ async fn send_media(
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
-        .run(move |s| {
-            s.send_media(
-                me,
-                to_id,
-                &text,
-                random_id,
-                unix_now(),
-                MediaRef::Document(document),
-            )
-        })
+        .run(move |s| s.send_media(me, to_id, &text, random_id, unix_now(), attached))
         .await?;
     answer_sent(server, &caller, me, to_id, random_id, sent).await
+}
+
+/// Assembles an uploaded photo, makes its standard sizes, stores them, and returns the
+/// photo's id.
+async fn uploaded_photo(
+    server: &Arc<Server>,
+    me: i64,
+    file: enums::InputFile,
+) -> Result<i64, RpcError> {
+    let (file_id, parts) = match file {
+        enums::InputFile::InputFile(f) => (f.id, f.parts),
+        _ => return Err(RpcError::bad_request("PHOTO_FILE_MISSING")),
+    };
+    let media = server.media.clone();
+    let sizes = tokio::task::spawn_blocking(move || -> Result<Vec<PhotoSize>, RpcError> {
+        let size = media
+            .check_complete(me, file_id, parts)
+            .map_err(|_| RpcError::internal())?
+            .map_err(|e| RpcError::bad_request(e.rpc_message()))?;
+        if size > crate::photos::MAX_PHOTO_BYTES {
+            return Err(RpcError::bad_request("PHOTO_INVALID"));
+        }
+        let stored = media
+            .storage
+            .assemble(me, file_id, parts as u32)
+            .map_err(|e| match e {
+                AssembleError::Missing(x) => {
+                    RpcError::bad_request(format!("FILE_PART_{x}_MISSING"))
+                }
+                AssembleError::Io(_) => RpcError::internal(),
+            })?;
+        media.forget(me, file_id);
+        let original = media
+            .storage
+            .read(&stored.content, 0, stored.size as usize)
+            .map_err(|_| RpcError::internal())?;
+        let encoded = crate::photos::make_sizes(&original)
+            .map_err(|e| RpcError::bad_request(e.rpc_error_name()))?;
+        encoded
+            .into_iter()
+            .map(|s| {
+                let stored = media
+                    .storage
+                    .put(&s.jpeg)
+                    .map_err(|_| RpcError::internal())?;
+                Ok(PhotoSize {
+                    kind: s.kind.to_string(),
+                    w: s.w as i32,
+                    h: s.h as i32,
+                    size: s.jpeg.len() as i32,
+                    content: stored.content,
+                })
+            })
+            .collect()
+    })
+    .await
+    .map_err(|_| RpcError::internal())??;
+    let photo = Photo {
+        id: random_i64() & i64::MAX,
+        access_hash: random_i64(),
+        file_reference: random_array::<8>().to_vec(),
+        date: unix_now(),
+        sizes,
+    };
+    let id = photo.id;
+    server.store.run(move |s| s.insert_photo(&photo)).await?;
+    Ok(id)
 }
 
 /// Assembles an upload into a stored document (checking parts and, for small files, the

@@ -43,7 +43,7 @@ pub mod users;
 
 use crate::rpc::{Caller, RpcError, Service};
 use crate::state::{Server, unix_now};
-use crate::store::{Change, Committed, Document, LoggedChange, MediaRef, Message, User};
+use crate::store::{Change, Committed, Document, LoggedChange, MediaRef, Message, Photo, User};
 use mtproto_api::{enums, types};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -97,33 +97,79 @@ fn peer_user(id: i64) -> enums::Peer {
     types::PeerUser { user_id: id }.into()
 }
 
-/// The documents attached to some messages, by id.
-pub(crate) type MediaMap = HashMap<i64, Document>;
+/// The documents and photos attached to some messages, by id.
+#[derive(Debug, Default)]
+pub(crate) struct MediaMap {
+    documents: HashMap<i64, Document>,
+    photos: HashMap<i64, Photo>,
+}
 
-/// Loads the documents attached to `messages`.
-pub(crate) async fn media_of<'a>(
+/// Loads what `refs` name.
+pub(crate) async fn media_of_refs(
     server: &Arc<Server>,
-    messages: impl IntoIterator<Item = &'a Message>,
+    refs: impl IntoIterator<Item = MediaRef>,
 ) -> Result<MediaMap, RpcError> {
-    let ids: Vec<i64> = messages
-        .into_iter()
-        .filter_map(|m| m.media.map(|MediaRef::Document(id)| id))
-        .collect();
-    if ids.is_empty() {
-        return Ok(MediaMap::new());
+    let refs: Vec<MediaRef> = refs.into_iter().collect();
+    if refs.is_empty() {
+        return Ok(MediaMap::default());
     }
     Ok(server
         .store
         .run(move |s| {
-            let mut out = MediaMap::new();
-            for id in ids {
-                if let Some(d) = s.document(id)? {
-                    out.insert(id, d);
+            let mut out = MediaMap::default();
+            for r in refs {
+                match r {
+                    MediaRef::Document(id) => {
+                        if let Some(d) = s.document(id)? {
+                            out.documents.insert(id, d);
+                        }
+                    }
+                    MediaRef::Photo(id) => {
+                        if let Some(p) = s.photo(id)? {
+                            out.photos.insert(id, p);
+                        }
+                    }
                 }
             }
             Ok(out)
         })
         .await?)
+}
+
+/// Loads the media attached to `messages`.
+pub(crate) async fn media_of<'a>(
+    server: &Arc<Server>,
+    messages: impl IntoIterator<Item = &'a Message>,
+) -> Result<MediaMap, RpcError> {
+    let refs: Vec<MediaRef> = messages.into_iter().filter_map(|m| m.media).collect();
+    media_of_refs(server, refs).await
+}
+
+/// A photo as TL.
+pub(crate) fn photo_tl(p: &Photo, dc_id: i32) -> enums::Photo {
+    types::Photo {
+        has_stickers: false,
+        id: p.id,
+        access_hash: p.access_hash,
+        file_reference: p.file_reference.clone().into(),
+        date: p.date,
+        sizes: p
+            .sizes
+            .iter()
+            .map(|s| {
+                types::PhotoSize {
+                    r#type: s.kind.clone(),
+                    w: s.w,
+                    h: s.h,
+                    size: s.size,
+                }
+                .into()
+            })
+            .collect(),
+        video_sizes: None,
+        dc_id,
+    }
+    .into()
 }
 
 /// A document as TL.
@@ -148,22 +194,25 @@ pub(crate) fn document_tl(d: &Document, dc_id: i32) -> enums::Document {
     .into()
 }
 
-fn media_tl(m: &Message, media: &MediaMap) -> Option<enums::MessageMedia> {
-    match m.media? {
+/// The `MessageMedia` of an attachment.
+pub(crate) fn media_tl(media: Option<MediaRef>, map: &MediaMap) -> Option<enums::MessageMedia> {
+    match media? {
         MediaRef::Document(id) => {
-            let document = media.get(&id).map(|d| document_tl(d, 2));
+            let document = map.documents.get(&id).map(|d| document_tl(d, 2));
             Some(
                 types::MessageMediaDocument {
-                    nopremium: false,
-                    spoiler: false,
-                    video: false,
-                    round: false,
-                    voice: false,
                     document: Some(document.unwrap_or_else(|| types::DocumentEmpty { id }.into())),
-                    alt_documents: None,
-                    video_cover: None,
-                    video_timestamp: None,
-                    ttl_seconds: None,
+                    ..Default::default()
+                }
+                .into(),
+            )
+        }
+        MediaRef::Photo(id) => {
+            let photo = map.photos.get(&id).map(|p| photo_tl(p, 2));
+            Some(
+                types::MessageMediaPhoto {
+                    photo: Some(photo.unwrap_or_else(|| types::PhotoEmpty { id }.into())),
+                    ..Default::default()
                 }
                 .into(),
             )
@@ -202,7 +251,7 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
         reply_to: None,
         date: m.date,
         message: m.text.clone(),
-        media: media_tl(m, media),
+        media: media_tl(m.media, media),
         reply_markup: None,
         entities: None,
         views: None,

@@ -46,6 +46,37 @@ async fn get_difference(
 ) -> RpcResult {
     let me = caller.user()?;
     let current = server.store.run(move |s| s.pts(me)).await?;
+    // Channels with posts since the client's state date: it should fetch them with
+    // getChannelDifference.
+    let channels = super::channels::dialogs(server, me).await?;
+    let mut channel_updates = Vec::new();
+    let mut channel_chats = Vec::new();
+    for (date, dialog, _, chat) in channels {
+        if date > call.date {
+            if let (enums::Dialog::Dialog(d), enums::Chat::Channel(c)) = (&dialog, &chat) {
+                channel_updates.push(
+                    types::UpdateChannelTooLong {
+                        channel_id: c.id,
+                        pts: d.pts,
+                    }
+                    .into(),
+                );
+                channel_chats.push(chat);
+            }
+        }
+    }
+    if call.pts >= current && !channel_updates.is_empty() {
+        return ok(enums::updates::Difference::Difference(
+            types::updates::Difference {
+                new_messages: Vec::new(),
+                new_encrypted_messages: Vec::new(),
+                other_updates: channel_updates,
+                chats: channel_chats,
+                users: Vec::new(),
+                state: state(current).into(),
+            },
+        ));
+    }
     if call.pts >= current {
         return ok(enums::updates::Difference::Empty(
             types::updates::DifferenceEmpty {
@@ -102,12 +133,13 @@ async fn get_difference(
             },
         ))
     } else {
+        other_updates.extend(channel_updates);
         ok(enums::updates::Difference::Difference(
             types::updates::Difference {
                 new_messages,
                 new_encrypted_messages: Vec::new(),
                 other_updates,
-                chats: Vec::new(),
+                chats: channel_chats,
                 users,
                 state: state(current).into(),
             },

@@ -5,7 +5,7 @@
 use super::ok;
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::Server;
-use crate::store::Document;
+use crate::store::{Document, Photo};
 use mtproto::files::{FileError, check_get_file};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
@@ -108,6 +108,27 @@ pub(crate) async fn document_for(
     Ok(document)
 }
 
+/// A photo a client names, with its access hash (and file reference, when given) checked.
+pub(crate) async fn photo_for(
+    server: &Arc<Server>,
+    id: i64,
+    access_hash: i64,
+    file_reference: Option<&[u8]>,
+) -> Result<Photo, RpcError> {
+    let photo = server
+        .store
+        .run(move |s| s.photo(id))
+        .await?
+        .filter(|p| p.access_hash == access_hash)
+        .ok_or_else(|| RpcError::bad_request("FILE_ID_INVALID"))?;
+    if let Some(reference) = file_reference {
+        if reference != photo.file_reference.as_slice() {
+            return Err(RpcError::bad_request("FILE_REFERENCE_INVALID"));
+        }
+    }
+    Ok(photo)
+}
+
 async fn get_file(
     server: &Arc<Server>,
     caller: Caller,
@@ -115,26 +136,43 @@ async fn get_file(
 ) -> RpcResult {
     caller.user()?;
     check_get_file(call.offset, call.limit, call.precise).map_err(file_error)?;
-    let enums::InputFileLocation::InputDocumentFileLocation(location) = call.location else {
-        return Err(RpcError::bad_request("LOCATION_INVALID"));
+    let (content, mtime) = match call.location {
+        enums::InputFileLocation::InputDocumentFileLocation(location) => {
+            let document = document_for(
+                server,
+                location.id,
+                location.access_hash,
+                Some(&location.file_reference),
+            )
+            .await?;
+            (document.content, document.date)
+        }
+        enums::InputFileLocation::InputPhotoFileLocation(location) => {
+            let photo = photo_for(
+                server,
+                location.id,
+                location.access_hash,
+                Some(&location.file_reference),
+            )
+            .await?;
+            let size = photo
+                .sizes
+                .iter()
+                .find(|s| s.kind == location.thumb_size)
+                .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
+            (size.content.clone(), photo.date)
+        }
+        _ => return Err(RpcError::bad_request("LOCATION_INVALID")),
     };
-    let document = document_for(
-        server,
-        location.id,
-        location.access_hash,
-        Some(&location.file_reference),
-    )
-    .await?;
     let (offset, limit) = (call.offset as u64, call.limit as usize);
     let media = server.media.clone();
-    let content = document.content.clone();
     let bytes = tokio::task::spawn_blocking(move || media.storage.read(&content, offset, limit))
         .await
         .map_err(|_| RpcError::internal())?
         .map_err(io_error)?;
     ok(types::upload::File {
         r#type: enums::storage::FileType::FilePartial,
-        mtime: document.date,
+        mtime,
         bytes: bytes.into(),
     })
 }

@@ -207,6 +207,8 @@ pub trait ChannelStore {
         offset: i32,
         limit: i32,
     ) -> Result<(Vec<Member>, i32), StoreError>;
+    /// Every member's user id (for fan-out).
+    fn member_ids(&self, channel: i64) -> Result<Vec<i64>, StoreError>;
     /// The channels a user is a member of, with their membership.
     fn channels_of(&self, user: i64) -> Result<Vec<(Channel, Member)>, StoreError>;
     /// Posts to a channel (one row and one log entry, whatever the member count), idempotent
@@ -289,10 +291,7 @@ fn post_from_row(r: &Row<'_>) -> rusqlite::Result<ChannelMessage> {
         text: r.get(3)?,
         date: r.get(4)?,
         edit_date: r.get(5)?,
-        media: match (r.get::<_, i64>(6)?, r.get::<_, i64>(7)?) {
-            (1, id) => Some(MediaRef::Document(id)),
-            _ => None,
-        },
+        media: MediaRef::from_columns(r.get(6)?, r.get(7)?),
     })
 }
 
@@ -508,6 +507,14 @@ impl ChannelStore for SqliteStore {
         })
     }
 
+    fn member_ids(&self, channel: i64) -> Result<Vec<i64>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT user_id FROM channel_members WHERE channel = ?1")?;
+            let rows = stmt.query_map([channel], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
     fn channels_of(&self, user: i64) -> Result<Vec<(Channel, Member)>, StoreError> {
         let memberships: Vec<(i64, Member)> = self.with(|c| {
             let mut stmt = c.prepare(
@@ -589,10 +596,7 @@ impl ChannelStore for SqliteStore {
                 .optional()
                 .map_err(db)?
                 .ok_or(StoreError::NotFound { what: "channel" })?;
-            let (media_kind, media_id) = match media {
-                Some(MediaRef::Document(d)) => (1i64, d),
-                None => (0, 0),
-            };
+            let (media_kind, media_id) = MediaRef::to_columns(media);
             tx.execute(
                 "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
                                               media_kind, media_id)

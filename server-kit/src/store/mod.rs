@@ -11,10 +11,12 @@ pub mod channels;
 /// ([`conformance::run_all`], [`conformance::reopen`]).
 pub mod conformance;
 pub mod devices;
+pub mod photos;
 mod sqlite;
 
 pub use channels::ChannelStore;
 pub use devices::DeviceStore;
+pub use photos::{Photo, PhotoSize, PhotoStore};
 pub use sqlite::SqliteStore;
 
 use std::sync::Arc;
@@ -134,6 +136,28 @@ pub struct Message {
 pub enum MediaRef {
     /// A document (any file).
     Document(i64),
+    /// A photo.
+    Photo(i64),
+}
+
+impl MediaRef {
+    /// The kind and id as stored in a row (kind 0 = none, 1 = document, 2 = photo).
+    pub fn to_columns(media: Option<MediaRef>) -> (i64, i64) {
+        match media {
+            None => (0, 0),
+            Some(MediaRef::Document(id)) => (1, id),
+            Some(MediaRef::Photo(id)) => (2, id),
+        }
+    }
+
+    /// The inverse of [`to_columns`](Self::to_columns).
+    pub fn from_columns(kind: i64, id: i64) -> Option<MediaRef> {
+        match kind {
+            1 => Some(MediaRef::Document(id)),
+            2 => Some(MediaRef::Photo(id)),
+            _ => None,
+        }
+    }
 }
 
 /// A stored file as clients see it (`document`).
@@ -259,7 +283,7 @@ pub struct HistoryQuery {
 }
 
 /// Everything the services need from storage.
-pub trait Store: ChannelStore + DeviceStore + Send + Sync + 'static {
+pub trait Store: ChannelStore + DeviceStore + PhotoStore + Send + Sync + 'static {
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
     /// Stores a new key (durably, before the client is told it exists).

@@ -56,13 +56,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("messages", "media_id", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
-const MEDIA_DOCUMENT: i64 = 1;
-
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
-    match media {
-        None => (0, 0),
-        Some(MediaRef::Document(id)) => (MEDIA_DOCUMENT, id),
-    }
+    MediaRef::to_columns(media)
 }
 
 /// The first user id handed out.
@@ -119,6 +114,8 @@ impl SqliteStore {
         .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         conn.execute_batch(super::channels::SQLITE_SCHEMA)
+            .map_err(db)?;
+        conn.execute_batch(super::photos::SQLITE_SCHEMA)
             .map_err(db)?;
         conn.execute_batch(super::devices::SQLITE_SCHEMA)
             .map_err(db)?;
@@ -201,10 +198,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         date: row.get(6)?,
         edit_date: row.get(7)?,
         random_id: row.get(8)?,
-        media: match (row.get::<_, i64>(9)?, row.get::<_, i64>(10)?) {
-            (MEDIA_DOCUMENT, id) => Some(MediaRef::Document(id)),
-            _ => None,
-        },
+        media: MediaRef::from_columns(row.get(9)?, row.get(10)?),
     })
 }
 

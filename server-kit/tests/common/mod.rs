@@ -244,6 +244,43 @@ impl MiniClient {
         }
     }
 
+    /// Sends several calls at once (they travel in containers) and waits for every answer.
+    pub async fn invoke_all<R: RemoteCall>(
+        &mut self,
+        requests: &[R],
+    ) -> Vec<Result<R::Return, CallError>> {
+        let ids: Vec<RequestId> = requests
+            .iter()
+            .map(|r| self.session.enqueue(r.to_bytes()))
+            .collect();
+        if let Err(e) = self.flush().await {
+            return ids
+                .iter()
+                .map(|_| Err(CallError::Other(e.to_string())))
+                .collect();
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ids.iter().any(|id| !self.done.contains_key(id)) {
+            if Instant::now() > deadline {
+                break;
+            }
+            if let Err(e) = self.pump(Duration::from_millis(250)).await {
+                return ids
+                    .iter()
+                    .map(|_| Err(CallError::Other(e.to_string())))
+                    .collect();
+            }
+        }
+        ids.iter()
+            .map(|id| match self.done.remove(id) {
+                Some(Ok(body)) => R::Return::from_bytes(body)
+                    .map_err(|e| CallError::Other(format!("answer does not decode: {e}"))),
+                Some(Err(e)) => Err(CallError::Rpc(e)),
+                None => Err(CallError::Other("no answer".into())),
+            })
+            .collect()
+    }
+
     /// Waits up to `wait` for the next pushed update.
     pub async fn next_update(&mut self, wait: Duration) -> Option<(Instant, Vec<u8>)> {
         let deadline = Instant::now() + wait;

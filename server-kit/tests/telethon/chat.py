@@ -9,6 +9,8 @@ server-kit/tests/telethon.rs, which restarts the server between phases:
   channel  A creates a broadcast channel with a username and posts; B joins by username,
            reads the history, gets a new post pushed, may not post, sees it in dialogs,
            goes offline and catches up with getChannelDifference
+  photo    A sends B a photo (photo.png beside the state file, 1600x1200); it arrives with
+           the standard sizes s/m/x/y and B downloads the largest as a JPEG
   files    A sends B a 3 MiB file and a 12 MiB file (the big-file path); B downloads
            both and the SHA-256 matches; B sends one back by reference (inputMediaDocument)
 
@@ -232,11 +234,29 @@ async def channel(state):
     await b.disconnect()
 
 
+async def photo(state):
+    a = await client(state, "a")
+    bob = types.InputPeerUser(state["b"]["id"], state["b"]["access_hash"])
+    sent = await a.send_file(bob, os.path.join(os.path.dirname(STATE), "photo.png"), caption="a photo")
+    check(sent is not None and sent.photo is not None, "sent as a photo")
+    sizes = [(s.type, s.w, s.h) for s in sent.photo.sizes if isinstance(s, types.PhotoSize)]
+    check(sizes == [("s", 100, 75), ("m", 320, 240), ("x", 800, 600), ("y", 1280, 960)], f"sizes {sizes}")
+    await a.disconnect()
+    b = await client(state, "b")
+    alice = await b.get_entity("@" + NAMES["a"])
+    received = (await b.get_messages(alice, limit=1))[0]
+    check(received.photo is not None and received.text == "a photo", "B got the photo")
+    largest = [s for s in received.photo.sizes if isinstance(s, types.PhotoSize)][-1]
+    data = await b.download_media(received, file=bytes)
+    check(data[:2] == b"\xff\xd8" and len(data) == largest.size, f"downloaded {len(data)} bytes")
+    await b.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
     phases = {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup, "channel": channel,
-              "files": files}
+              "photo": photo, "files": files}
     await phases[PHASE](state)
     print(PHASE, "ok")
 

@@ -19,6 +19,11 @@ mod vector;
 #[cfg(feature = "arbitrary")]
 pub mod arbitrary;
 
+/// Helpers of the fuzz targets (`fuzz/`); not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use blob::Blob;
 pub use bytes::Bytes;
 pub use error::{Error, ErrorKind};

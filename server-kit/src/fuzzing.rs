@@ -1,0 +1,376 @@
+//! Entry point of the RPC-dispatch fuzz target in `fuzz/` (feature `fuzzing`; not part of
+//! the API): the whole server in process, with an in-memory SQLite store and in-memory file
+//! storage, on a current-thread tokio runtime.
+
+use crate::media::{AssembleError, FileStorage, Stored};
+use crate::rpc::{Caller, body_id};
+use crate::state::{Options, Server, ServerBuilder};
+use crate::store::{SqliteStore, Store};
+use arbitrary::Unstructured;
+use mtproto::crypto::AuthKey;
+use mtproto_api::{enums, functions, types};
+use sha2::Digest as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tl_runtime::Serialize;
+use tl_runtime::fuzzing::Table;
+
+/// The parts of each upload, by (owner, file id).
+type Uploads = HashMap<(i64, i64), BTreeMap<u32, Vec<u8>>>;
+
+/// File bytes in memory, so that fuzzed uploads touch no disk.
+#[derive(Debug, Default)]
+struct MemoryFiles {
+    uploads: Mutex<Uploads>,
+    files: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+fn poisoned() -> std::io::Error {
+    std::io::Error::other("lock poisoned")
+}
+
+impl FileStorage for MemoryFiles {
+    fn save_part(&self, owner: i64, file_id: i64, part: u32, bytes: &[u8]) -> std::io::Result<()> {
+        let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
+        uploads
+            .entry((owner, file_id))
+            .or_default()
+            .insert(part, bytes.to_vec());
+        Ok(())
+    }
+
+    fn parts(&self, owner: i64, file_id: i64) -> std::io::Result<BTreeMap<u32, u64>> {
+        let uploads = self.uploads.lock().map_err(|_| poisoned())?;
+        Ok(uploads
+            .get(&(owner, file_id))
+            .map(|parts| parts.iter().map(|(i, b)| (*i, b.len() as u64)).collect())
+            .unwrap_or_default())
+    }
+
+    fn assemble(&self, owner: i64, file_id: i64, parts: u32) -> Result<Stored, AssembleError> {
+        let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
+        let upload = uploads.get(&(owner, file_id));
+        let mut content = Vec::new();
+        for i in 0..parts {
+            match upload.and_then(|u| u.get(&i)) {
+                Some(bytes) => content.extend_from_slice(bytes),
+                None => return Err(AssembleError::Missing(i)),
+            }
+        }
+        uploads.remove(&(owner, file_id));
+        Ok(self.put(&content)?)
+    }
+
+    fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
+        let key: String = sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let stored = Stored {
+            content: key.clone(),
+            size: bytes.len() as u64,
+            md5: mtproto::files::md5_hex(bytes),
+        };
+        self.files
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key, bytes.to_vec());
+        Ok(stored)
+    }
+
+    fn read(&self, content: &str, offset: u64, limit: usize) -> std::io::Result<Vec<u8>> {
+        let files = self.files.lock().map_err(|_| poisoned())?;
+        let file = files
+            .get(content)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(file.len());
+        let end = start.saturating_add(limit).min(file.len());
+        Ok(file[start..end].to_vec())
+    }
+
+    fn expire_uploads(&self, _age: Duration) -> std::io::Result<usize> {
+        Ok(0)
+    }
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("tokio runtime: {e}"))
+    })
+}
+
+/// The layer-229 functions the server implements, with a way to draw arbitrary calls.
+fn methods() -> &'static (Table, Vec<u32>) {
+    static METHODS: OnceLock<(Table, Vec<u32>)> = OnceLock::new();
+    METHODS.get_or_init(|| {
+        let table = Table::new(mtproto_api::visit_all);
+        let implemented: BTreeSet<u32> = crate::services::builtin()
+            .iter()
+            .flat_map(|s| s.methods())
+            .collect();
+        let ids = table.ids().filter(|id| implemented.contains(id)).collect();
+        (table, ids)
+    })
+}
+
+/// What every marked message starts with: random per process, so no input can forge it.
+fn secret() -> &'static str {
+    static SECRET: OnceLock<String> = OnceLock::new();
+    SECRET.get_or_init(|| format!("private-{:016x}:", crate::state::random_i64()))
+}
+
+const USERS: usize = 3;
+
+struct Harness {
+    server: Arc<Server>,
+    callers: [Caller; USERS],
+    users: [(i64, i64); USERS],
+    /// Marked messages sent so far: (from, to) by number.
+    sent: Vec<(usize, usize)>,
+    /// Marks every user may see, beyond their own conversations (what was forwarded).
+    shared: BTreeSet<usize>,
+}
+
+/// The server's RPC dispatch fed calls from three signed-in users: marked private messages
+/// (to themselves or to another user), history and difference requests, and arbitrary values
+/// of every method the server implements. Checks that no call panics, that no call answers
+/// `500 INTERNAL`, and that no answer to a user carries a private message of a conversation
+/// that user is not in.
+pub fn dispatch(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    runtime().block_on(async {
+        let Some(mut h) = setup().await else {
+            panic!("the fuzzed server could not be set up");
+        };
+        let _ = run(&mut h, &mut u).await;
+    });
+}
+
+async fn setup() -> Option<Harness> {
+    let store = Arc::new(SqliteStore::in_memory().ok()?);
+    let mut users = [(0, 0); USERS];
+    for (i, user) in users.iter_mut().enumerate() {
+        let access_hash = 0x1000 + i as i64;
+        let created = store
+            .create_user(
+                &format!("99966{i:05}"),
+                &format!("User{i}"),
+                "",
+                access_hash,
+            )
+            .ok()?;
+        *user = (created.id, created.access_hash);
+    }
+    let mut options = Options::new("127.0.0.1:443".parse().ok()?);
+    options.login_code = Some("12345".into());
+    options.salt_secret = [7; 32];
+    let server = ServerBuilder::new(
+        options,
+        store,
+        Arc::new(MemoryFiles::default()),
+        mtproto::fuzzing::test_private_key().clone(),
+    )
+    .build()
+    .ok()?;
+    let mut callers = [Caller {
+        key_id: 0,
+        session_id: 0,
+        user_id: None,
+        layer: 229,
+    }; USERS];
+    for (i, caller) in callers.iter_mut().enumerate() {
+        let key = AuthKey::new([i as u8 + 1; 256]);
+        let key_id = i64::from_le_bytes(key.id());
+        server.add_key(key, 0).await.ok()?;
+        server.bind_user(key_id, Some(users[i].0)).await.ok()?;
+        *caller = Caller {
+            key_id,
+            session_id: 100 + i as i64,
+            user_id: Some(users[i].0),
+            layer: 229,
+        };
+    }
+    Some(Harness {
+        server,
+        callers,
+        users,
+        sent: Vec::new(),
+        shared: BTreeSet::new(),
+    })
+}
+
+impl Harness {
+    /// A peer as `who` names it: itself, another user (with the right access hash or not),
+    /// or anything.
+    fn peer(
+        &self,
+        u: &mut Unstructured<'_>,
+        who: usize,
+    ) -> arbitrary::Result<(enums::InputPeer, Option<usize>)> {
+        Ok(match u.int_in_range(0..=7)? {
+            0 | 1 => (types::InputPeerSelf {}.into(), Some(who)),
+            7 => (u.arbitrary()?, None),
+            6 => {
+                let to = u.choose_index(USERS)?;
+                let peer = types::InputPeerUser {
+                    user_id: self.users[to].0,
+                    access_hash: u.arbitrary()?,
+                };
+                (peer.into(), Some(to))
+            }
+            _ => {
+                let to = u.choose_index(USERS)?;
+                let peer = types::InputPeerUser {
+                    user_id: self.users[to].0,
+                    access_hash: self.users[to].1,
+                };
+                (peer.into(), Some(to))
+            }
+        })
+    }
+
+    /// Checks an answer to `who`: every marked message in it is one of `who`'s conversations
+    /// or was forwarded.
+    fn check_answer(&mut self, who: usize, method: u32, answer: &[u8]) -> Vec<usize> {
+        let secret = secret().as_bytes();
+        let mut seen = Vec::new();
+        let mut at = 0;
+        while let Some(pos) = find(&answer[at..], secret) {
+            let start = at + pos + secret.len();
+            let digits: Vec<u8> = answer[start..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .copied()
+                .collect();
+            let number: usize = std::str::from_utf8(&digits)
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(usize::MAX);
+            let Some(&(from, to)) = self.sent.get(number) else {
+                panic!("an unknown marked message {number} in an answer to user {who}");
+            };
+            assert!(
+                who == from || who == to || self.shared.contains(&number),
+                "user {who} read the private message {number} from user {from} to user {to} \
+                 (method {method:#010x} {:?})",
+                mtproto_api::name_for_id(method)
+            );
+            seen.push(number);
+            at = start;
+        }
+        seen
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
+    let (table, implemented) = methods();
+    // What each user has read, for what forwarding may share.
+    let mut known: [BTreeSet<usize>; USERS] = Default::default();
+    for _ in 0..u.int_in_range(1..=16)? {
+        let who = u.choose_index(USERS)?;
+        let body = match u.int_in_range(0..=9)? {
+            0..=2 => {
+                let (peer, to) = h.peer(u, who)?;
+                let number = h.sent.len();
+                h.sent.push((who, to.unwrap_or(who)));
+                let mut text = format!("{}{number} ", secret());
+                // The fuzzer may learn the mark (it sees the comparisons): only the harness
+                // writes it.
+                let rest: String = u.arbitrary()?;
+                if !rest.contains(secret()) {
+                    text.push_str(&rest);
+                }
+                functions::messages::SendMessage::new(peer, text, u.arbitrary()?).to_bytes()
+            }
+            3 | 4 => {
+                let (peer, _) = h.peer(u, who)?;
+                functions::messages::GetHistory {
+                    peer,
+                    offset_id: if u.arbitrary()? { 0 } else { u.arbitrary()? },
+                    offset_date: 0,
+                    add_offset: if u.arbitrary()? {
+                        0
+                    } else {
+                        u.int_in_range(-20..=20)?
+                    },
+                    limit: u.int_in_range(-1..=100)?,
+                    max_id: 0,
+                    min_id: 0,
+                    hash: 0,
+                }
+                .to_bytes()
+            }
+            5 => functions::updates::GetDifference {
+                pts: u.int_in_range(-1..=40)?,
+                pts_limit: None,
+                pts_total_limit: u.arbitrary()?,
+                date: u.arbitrary()?,
+                qts: 0,
+                qts_limit: None,
+            }
+            .to_bytes(),
+            _ => {
+                if implemented.is_empty() {
+                    return Ok(());
+                }
+                let id = implemented[u.choose_index(implemented.len())?];
+                let Some(body) = table.sample_id(id, u) else {
+                    return Ok(());
+                };
+                // No arbitrary call may carry the mark: only the harness writes it.
+                if find(&body, secret().as_bytes()).is_some() {
+                    continue;
+                }
+                body
+            }
+        };
+        let method = body_id(&body);
+        let caller = h.callers[who];
+        match h.server.dispatch(caller, body).await {
+            Ok(answer) => {
+                let seen = h.check_answer(who, method, &answer);
+                known[who].extend(seen);
+                if mtproto_api::name_for_id(method).is_some_and(|n| n.contains("forward")) {
+                    let k = known[who].clone();
+                    h.shared.extend(k);
+                }
+            }
+            Err(e) => {
+                assert_ne!(
+                    e.code,
+                    500,
+                    "{:?} by user {who} answered {e}",
+                    mtproto_api::name_for_id(method)
+                );
+            }
+        }
+        // The caller's key may have been dropped (auth.logOut, destroy_auth_key): sign it in
+        // again so later calls still come from a user.
+        if h.server
+            .key(caller.key_id)
+            .and_then(|k| k.user_id)
+            .is_none()
+        {
+            let key = AuthKey::new([who as u8 + 1; 256]);
+            if !h.server.key_exists(caller.key_id) {
+                let _ = h.server.add_key(key, 0).await;
+            }
+            let _ = h
+                .server
+                .bind_user(caller.key_id, Some(h.users[who].0))
+                .await;
+        }
+    }
+    Ok(())
+}
