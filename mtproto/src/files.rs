@@ -262,7 +262,9 @@ pub fn check_get_file(offset: i64, limit: i32, precise: bool) -> Result<(), File
             return Err(FileError::LimitInvalid);
         }
     }
-    if offset / MIB != (offset + limit - 1) / MIB {
+    // Within one 1 MiB chunk: offset / MIB == (offset + limit - 1) / MIB, written so that
+    // it cannot overflow for offsets near i64::MAX.
+    if offset % MIB + limit > MIB {
         return Err(FileError::LimitInvalid);
     }
     Ok(())
@@ -361,6 +363,19 @@ mod tests {
         assert_eq!(verify_md5(&sum.to_uppercase(), b"hello"), Ok(()));
         assert_eq!(verify_md5("", b"anything"), Ok(()));
         assert_eq!(verify_md5(&sum, b"hellO"), Err(FileError::Md5Invalid));
+    }
+
+    #[test]
+    fn get_file_offsets_near_the_end_of_i64_do_not_overflow() {
+        let near = i64::MAX - (i64::MAX % 4096);
+        assert_eq!(
+            check_get_file(near, 1 << 20, false),
+            Err(FileError::LimitInvalid)
+        );
+        assert_eq!(
+            check_get_file(near - (near % (1 << 20)), 4096, false),
+            Ok(())
+        );
     }
 
     #[test]
