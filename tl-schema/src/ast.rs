@@ -224,13 +224,40 @@ impl fmt::Display for Definition {
             write!(f, " {param}")?;
         }
         if self.is_builtin_vector() {
-            // The built-in form applies its result type with a space: `Vector t`.
-            write!(f, " = {}", self.ty.full_name())?;
+            // The built-in form applies its result type with a space: `Vector t`. The `!` and
+            // `%` marks are kept, as in the other form.
+            f.write_str(" = ")?;
+            if self.ty.generic_ref {
+                f.write_str("!")?;
+            }
+            if self.ty.percent {
+                f.write_str("%")?;
+            }
+            f.write_str(&self.ty.full_name())?;
             if let Some(arg) = &self.ty.generic_arg {
                 write!(f, " {arg}")?;
             }
             return f.write_str(";");
         }
         write!(f, " = {};", self.ty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Found by the `tl_parse` fuzz target: the built-in vector form printed its result type
+    /// without its `!`, so the printed line parsed to another definition.
+    #[test]
+    fn printing_keeps_the_marks_of_a_vector_result_type() {
+        for line in [
+            "vector#1cb5c415 {t:Type} # [ t ] = Vector t;",
+            "vector#1cb5c415 {t:Type} # [ t ] = !Vector t;",
+            "vector#1cb5c415 {t:Type} # [ t ] = %Vector t;",
+        ] {
+            let def = &crate::parse(line).unwrap().definitions[0];
+            assert_eq!(def.to_string(), line);
+            let again = &crate::parse(&def.to_string()).unwrap().definitions[0];
+            assert_eq!(again.ty, def.ty);
+        }
     }
 }
