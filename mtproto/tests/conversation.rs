@@ -595,6 +595,43 @@ fn server_restart_makes_a_new_session_and_the_client_resends() {
 }
 
 #[test]
+fn a_request_already_resent_is_not_resent_again_when_the_new_session_is_announced() {
+    // Found by client-sdk's kill-the-server-mid-upload test: a request lost with the
+    // connection went out again on the new one, then `new_session_created` (whose
+    // first_msg_id is that resend) made the client send it a third time, so the server
+    // executed it twice.
+    let mut w = start(Kind::Intermediate, false);
+    let first = w.client.enqueue(echo(b"1"));
+    w.settle();
+    assert!(w.result_of(first).is_some());
+    let id = w.client.enqueue(echo(b"2"));
+    w.flush_client();
+    // The server restarts before reading it: the bytes are lost with the old connection.
+    let key_id = u64::from_le_bytes(w.key.id());
+    let outcome = Outcome {
+        auth_key: w.key.clone(),
+        server_salt: 0,
+        time_offset: 0,
+        expires_at: None,
+    };
+    w.server = new_server_session(&w.key, key_id, &outcome, w.now);
+    w.reconnect(80);
+    // The server application is slow to answer, so the client sees new_session_created
+    // long before the result.
+    w.held = Some(Vec::new());
+    w.settle();
+    w.advance(Duration::from_secs(1));
+    w.settle();
+    let held = w.held.take().unwrap();
+    assert_eq!(held.len(), 1, "the request reached the server once");
+    for (msg_id, body) in held {
+        w.answer(msg_id, body);
+    }
+    w.settle();
+    assert_eq!(w.result_of(id), Some(&echoed(b"2")[..]));
+}
+
+#[test]
 fn pings_keep_the_connection_and_silence_closes_it() {
     let mut w = start(Kind::Intermediate, false);
     let id = w.client.enqueue(echo(b"x"));

@@ -79,7 +79,11 @@ impl DiskStorage {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // A name of its own per write: two copies of the same part may be saved at once (a
+    // client re-sending after a reconnect), and must not rename each other's file away.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(bytes)?;
     file.sync_data()?;
@@ -298,6 +302,26 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("media-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn the_same_part_saved_twice_at_once_succeeds_both_times() {
+        // Found by client-sdk's kill-the-server-mid-upload test: two copies of one part
+        // shared a temporary name, and the second rename failed with "no such file".
+        let root = temp("same-part");
+        let disk = DiskStorage::new(&root).unwrap();
+        for round in 0..50u8 {
+            let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4)
+                    .map(|_| s.spawn(|| disk.save_part(1, 2, 0, &[round; 4096])))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for r in results {
+                r.unwrap();
+            }
+        }
+        assert_eq!(disk.parts(1, 2).unwrap().get(&0), Some(&4096));
     }
 
     #[test]

@@ -448,11 +448,22 @@ impl ClientSession {
                     self.salt = created.server_salt;
                     // Requests sent before the session the server knows were lost with the
                     // old one, acknowledged or not.
+                    // A request whose latest copy is at or after first_msg_id already
+                    // reached the new session: sending it again would execute it twice.
+                    let first = created.first_msg_id;
                     let lost: Vec<i64> = self
                         .sent
-                        .keys()
-                        .copied()
-                        .filter(|id| *id < created.first_msg_id)
+                        .iter()
+                        .filter(|(id, sent)| {
+                            **id < first
+                                && match sent {
+                                    Sent::Request(r) => self.requests.get(r).is_some_and(|p| {
+                                        p.msg_ids.last().is_some_and(|last| *last < first)
+                                    }),
+                                    Sent::Ping => true,
+                                }
+                        })
+                        .map(|(id, _)| *id)
                         .collect();
                     for id in lost {
                         self.requeue(id);

@@ -1,0 +1,489 @@
+//! High-level calls: peers, messages, history, dialogs, channels.
+
+use crate::client::Client;
+use crate::error::InvocationError;
+use crate::storage::PeerKind;
+use mtproto_api::{enums, functions, types};
+
+/// A peer the client can address: its kind, id and access hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerRef {
+    /// User, basic group or channel.
+    pub kind: PeerKind,
+    /// The id.
+    pub id: i64,
+    /// The access hash (0 for basic groups).
+    pub access_hash: i64,
+}
+
+impl PeerRef {
+    /// As an `InputPeer`.
+    pub fn input_peer(&self) -> enums::InputPeer {
+        match self.kind {
+            PeerKind::User => enums::InputPeer::User(types::InputPeerUser {
+                user_id: self.id,
+                access_hash: self.access_hash,
+            }),
+            PeerKind::Chat => enums::InputPeer::Chat(types::InputPeerChat { chat_id: self.id }),
+            PeerKind::Channel => enums::InputPeer::Channel(types::InputPeerChannel {
+                channel_id: self.id,
+                access_hash: self.access_hash,
+            }),
+        }
+    }
+
+    /// As an `InputChannel` (for channels).
+    pub fn input_channel(&self) -> Option<enums::InputChannel> {
+        (self.kind == PeerKind::Channel).then_some({
+            enums::InputChannel::InputChannel(types::InputChannel {
+                channel_id: self.id,
+                access_hash: self.access_hash,
+            })
+        })
+    }
+
+    /// As an `InputUser` (for users).
+    pub fn input_user(&self) -> Option<enums::InputUser> {
+        (self.kind == PeerKind::User).then_some({
+            enums::InputUser::InputUser(types::InputUser {
+                user_id: self.id,
+                access_hash: self.access_hash,
+            })
+        })
+    }
+}
+
+/// Kind and id of a `Peer`.
+pub fn peer_key(peer: &enums::Peer) -> (PeerKind, i64) {
+    match peer {
+        enums::Peer::User(p) => (PeerKind::User, p.user_id),
+        enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
+        enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
+    }
+}
+
+/// One entry of the dialog list.
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    /// Who the dialog is with.
+    pub peer: PeerRef,
+    /// A display name: the user's name or the chat's title.
+    pub name: String,
+    /// The last message (if it came with the list).
+    pub top_message: Option<enums::Message>,
+    /// Unread incoming messages.
+    pub unread_count: i32,
+}
+
+fn random_id() -> i64 {
+    let mut b = [0u8; 8];
+    crate::connection::os_rng(&mut b);
+    i64::from_le_bytes(b)
+}
+
+/// The id and date of a message.
+pub fn message_id_date(message: &enums::Message) -> (i32, i32) {
+    match message {
+        enums::Message::Message(m) => (m.id, m.date),
+        enums::Message::Service(m) => (m.id, m.date),
+        enums::Message::Empty(m) => (m.id, 0),
+    }
+}
+
+/// The id of the message a `sendMessage` / `sendMedia` answer reports.
+fn sent_id(updates: &enums::Updates) -> Option<i32> {
+    match updates {
+        enums::Updates::UpdateShortSentMessage(u) => Some(u.id),
+        enums::Updates::Updates(u) => sent_id_in(&u.updates),
+        enums::Updates::Combined(u) => sent_id_in(&u.updates),
+        enums::Updates::UpdateShort(u) => sent_id_in(std::slice::from_ref(&u.update)),
+        _ => None,
+    }
+}
+
+fn sent_id_in(updates: &[enums::Update]) -> Option<i32> {
+    updates.iter().find_map(|u| match u {
+        enums::Update::MessageID(u) => Some(u.id),
+        enums::Update::NewMessage(u) => Some(message_id_date(&u.message).0),
+        enums::Update::NewChannelMessage(u) => Some(message_id_date(&u.message).0),
+        _ => None,
+    })
+}
+
+impl Client {
+    /// The peer of a user, chat or channel seen before (in updates, dialogs, history or a
+    /// resolved username).
+    pub fn peer(&self, kind: PeerKind, id: i64) -> Option<PeerRef> {
+        let access_hash = match kind {
+            PeerKind::Chat => 0,
+            _ => self.access_hash(kind, id)?,
+        };
+        Some(PeerRef {
+            kind,
+            id,
+            access_hash,
+        })
+    }
+
+    /// The peer a message was sent in (the other user, the group or the channel).
+    pub fn peer_of(&self, peer: &enums::Peer) -> Option<PeerRef> {
+        let (kind, id) = peer_key(peer);
+        self.peer(kind, id)
+    }
+
+    /// Finds a user or channel by username (`contacts.resolveUsername`, or the cache).
+    pub async fn resolve_username(&self, username: &str) -> Result<PeerRef, InvocationError> {
+        let name = username.trim_start_matches('@').to_lowercase();
+        let cached = crate::client::cached_username(self, &name);
+        if let Some(peer) = cached {
+            return Ok(peer);
+        }
+        let enums::contacts::ResolvedPeer::ResolvedPeer(resolved) = self
+            .invoke(&functions::contacts::ResolveUsername {
+                username: name.clone(),
+                referer: None,
+            })
+            .await?;
+        self.cache_peers(&resolved.users, &resolved.chats);
+        self.peer_of(&resolved.peer).ok_or_else(|| {
+            InvocationError::Decode(format!("@{name} resolved without an access hash"))
+        })
+    }
+
+    /// Sends a text message; returns its id.
+    pub async fn send_message(&self, to: &PeerRef, text: &str) -> Result<i32, InvocationError> {
+        let request =
+            functions::messages::SendMessage::new(to.input_peer(), text.to_string(), random_id());
+        let updates = self.invoke(&request).await?;
+        sent_id(&updates)
+            .ok_or_else(|| InvocationError::Decode("sendMessage answered without an id".into()))
+    }
+
+    /// Sends an uploaded file as a document, with its file name; returns the message id.
+    pub async fn send_file(
+        &self,
+        to: &PeerRef,
+        file: enums::InputFile,
+        file_name: &str,
+        mime_type: &str,
+        caption: &str,
+    ) -> Result<i32, InvocationError> {
+        let media = enums::InputMedia::UploadedDocument(types::InputMediaUploadedDocument::new(
+            file,
+            mime_type.to_string(),
+            vec![enums::DocumentAttribute::Filename(
+                types::DocumentAttributeFilename {
+                    file_name: file_name.to_string(),
+                },
+            )],
+        ));
+        let request = functions::messages::SendMedia::new(
+            to.input_peer(),
+            media,
+            caption.to_string(),
+            random_id(),
+        );
+        let updates = self.invoke(&request).await?;
+        sent_id(&updates)
+            .ok_or_else(|| InvocationError::Decode("sendMedia answered without an id".into()))
+    }
+
+    /// Replaces the text of a message.
+    pub async fn edit_message(
+        &self,
+        peer: &PeerRef,
+        id: i32,
+        text: &str,
+    ) -> Result<(), InvocationError> {
+        let mut request = functions::messages::EditMessage::new(peer.input_peer(), id);
+        request.message = Some(text.to_string());
+        self.invoke(&request).await?;
+        Ok(())
+    }
+
+    /// Marks everything up to `max_id` (0: everything) read.
+    pub async fn read_history(&self, peer: &PeerRef, max_id: i32) -> Result<(), InvocationError> {
+        match peer.input_channel() {
+            Some(channel) => {
+                self.invoke(&functions::channels::ReadHistory { channel, max_id })
+                    .await?;
+            }
+            None => {
+                self.invoke(&functions::messages::ReadHistory {
+                    peer: peer.input_peer(),
+                    max_id,
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes messages (for everyone when `revoke`; channel messages always are).
+    pub async fn delete_messages(
+        &self,
+        peer: &PeerRef,
+        ids: &[i32],
+        revoke: bool,
+    ) -> Result<(), InvocationError> {
+        match peer.input_channel() {
+            Some(channel) => {
+                self.invoke(&functions::channels::DeleteMessages {
+                    channel,
+                    id: ids.to_vec(),
+                })
+                .await?;
+            }
+            None => {
+                self.invoke(&functions::messages::DeleteMessages {
+                    revoke,
+                    id: ids.to_vec(),
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a broadcast channel (or a megagroup when `broadcast` is false).
+    pub async fn create_channel(
+        &self,
+        title: &str,
+        about: &str,
+        broadcast: bool,
+    ) -> Result<PeerRef, InvocationError> {
+        let request = functions::channels::CreateChannel {
+            broadcast,
+            megagroup: !broadcast,
+            title: title.into(),
+            about: about.into(),
+            ..Default::default()
+        };
+        let updates = self.invoke(&request).await?;
+        let chats = match &updates {
+            enums::Updates::Updates(u) => u.chats.clone(),
+            enums::Updates::Combined(u) => u.chats.clone(),
+            _ => Vec::new(),
+        };
+        self.cache_peers(&[], &chats);
+        chats
+            .iter()
+            .find_map(|c| match c {
+                enums::Chat::Channel(c) => self.peer(PeerKind::Channel, c.id),
+                _ => None,
+            })
+            .ok_or_else(|| InvocationError::Decode("createChannel answered without it".into()))
+    }
+
+    /// Joins a channel.
+    pub async fn join_channel(&self, channel: &PeerRef) -> Result<(), InvocationError> {
+        let input = channel
+            .input_channel()
+            .ok_or_else(|| InvocationError::Usage("not a channel".into()))?;
+        self.invoke(&functions::channels::JoinChannel { channel: input })
+            .await?;
+        Ok(())
+    }
+
+    /// Iterates a chat's history, newest first, fetching 100 messages at a time.
+    pub fn iter_messages(&self, peer: &PeerRef) -> MessageIter {
+        MessageIter {
+            client: self.clone(),
+            peer: *peer,
+            buffer: Vec::new(),
+            offset_id: 0,
+            done: false,
+            limit: usize::MAX,
+            yielded: 0,
+        }
+    }
+
+    /// Iterates the dialog list, most recent first, 100 at a time.
+    pub fn iter_dialogs(&self) -> DialogIter {
+        DialogIter {
+            client: self.clone(),
+            buffer: Vec::new(),
+            offset_date: 0,
+            offset_id: 0,
+            offset_peer: enums::InputPeer::Empty,
+            done: false,
+            seen: std::collections::HashSet::new(),
+        }
+    }
+}
+
+/// The messages of one chat, newest first (see [`Client::iter_messages`]).
+pub struct MessageIter {
+    client: Client,
+    peer: PeerRef,
+    buffer: Vec<enums::Message>,
+    offset_id: i32,
+    done: bool,
+    limit: usize,
+    yielded: usize,
+}
+
+impl MessageIter {
+    /// Stops after `limit` messages.
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The next message, or `None` at the start of the history.
+    pub async fn next(&mut self) -> Result<Option<enums::Message>, InvocationError> {
+        if self.yielded >= self.limit {
+            return Ok(None);
+        }
+        if self.buffer.is_empty() && !self.done {
+            let batch = (self.limit - self.yielded).min(100) as i32;
+            let request = functions::messages::GetHistory {
+                peer: self.peer.input_peer(),
+                offset_id: self.offset_id,
+                offset_date: 0,
+                add_offset: 0,
+                limit: batch,
+                max_id: 0,
+                min_id: 0,
+                hash: 0,
+            };
+            let (messages, users, chats) = match self.client.invoke(&request).await? {
+                enums::messages::Messages::Messages(m) => (m.messages, m.users, m.chats),
+                enums::messages::Messages::Slice(m) => (m.messages, m.users, m.chats),
+                enums::messages::Messages::ChannelMessages(m) => (m.messages, m.users, m.chats),
+                enums::messages::Messages::NotModified(_) => (Vec::new(), Vec::new(), Vec::new()),
+            };
+            self.client.cache_peers(&users, &chats);
+            if (messages.len() as i32) < batch {
+                self.done = true;
+            }
+            match messages.last() {
+                Some(last) => self.offset_id = message_id_date(last).0,
+                None => self.done = true,
+            }
+            self.buffer = messages;
+            self.buffer.reverse();
+        }
+        let next = self.buffer.pop();
+        if next.is_some() {
+            self.yielded += 1;
+        }
+        Ok(next)
+    }
+}
+
+/// The dialog list (see [`Client::iter_dialogs`]).
+pub struct DialogIter {
+    client: Client,
+    buffer: Vec<Dialog>,
+    offset_date: i32,
+    offset_id: i32,
+    offset_peer: enums::InputPeer,
+    done: bool,
+    seen: std::collections::HashSet<(PeerKind, i64)>,
+}
+
+impl DialogIter {
+    /// The next dialog, or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<Dialog>, InvocationError> {
+        while self.buffer.is_empty() && !self.done {
+            self.fetch().await?;
+        }
+        Ok(self.buffer.pop())
+    }
+
+    async fn fetch(&mut self) -> Result<(), InvocationError> {
+        let request = functions::messages::GetDialogs {
+            exclude_pinned: false,
+            folder_id: None,
+            offset_date: self.offset_date,
+            offset_id: self.offset_id,
+            offset_peer: self.offset_peer.clone(),
+            limit: 100,
+            hash: 0,
+        };
+        let (dialogs, messages, users, chats, complete) = match self.client.invoke(&request).await?
+        {
+            enums::messages::Dialogs::Dialogs(d) => (d.dialogs, d.messages, d.users, d.chats, true),
+            enums::messages::Dialogs::Slice(d) => (d.dialogs, d.messages, d.users, d.chats, false),
+            enums::messages::Dialogs::NotModified(_) => {
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new(), true)
+            }
+        };
+        self.client.cache_peers(&users, &chats);
+        let name_of = |kind: PeerKind, id: i64| -> String {
+            match kind {
+                PeerKind::User => users
+                    .iter()
+                    .find_map(|u| match u {
+                        enums::User::User(u) if u.id == id => Some(
+                            [u.first_name.as_deref(), u.last_name.as_deref()]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+                _ => chats
+                    .iter()
+                    .find_map(|c| match c {
+                        enums::Chat::Channel(c) if c.id == id => Some(c.title.clone()),
+                        enums::Chat::Chat(c) if c.id == id => Some(c.title.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+            }
+        };
+        let mut page = Vec::new();
+        let mut last: Option<(i32, i32, enums::InputPeer)> = None;
+        for dialog in &dialogs {
+            let enums::Dialog::Dialog(d) = dialog else {
+                continue;
+            };
+            let (kind, id) = peer_key(&d.peer);
+            let top = messages
+                .iter()
+                .find(|m| {
+                    let (mid, _) = message_id_date(m);
+                    let peer = match m {
+                        enums::Message::Message(m) => Some(&m.peer_id),
+                        enums::Message::Service(m) => Some(&m.peer_id),
+                        enums::Message::Empty(m) => m.peer_id.as_ref(),
+                    };
+                    mid == d.top_message && peer.map(peer_key) == Some((kind, id))
+                })
+                .cloned();
+            let Some(peer) = self.client.peer(kind, id) else {
+                continue;
+            };
+            if let Some(top) = &top {
+                let (mid, date) = message_id_date(top);
+                last = Some((date, mid, peer.input_peer()));
+            }
+            if self.seen.insert((kind, id)) {
+                page.push(Dialog {
+                    peer,
+                    name: name_of(kind, id),
+                    top_message: top,
+                    unread_count: d.unread_count,
+                });
+            }
+        }
+        match last {
+            Some((date, id, peer)) if !complete && !dialogs.is_empty() => {
+                if (date, id) == (self.offset_date, self.offset_id) {
+                    self.done = true;
+                }
+                self.offset_date = date;
+                self.offset_id = id;
+                self.offset_peer = peer;
+            }
+            _ => self.done = true,
+        }
+        page.reverse();
+        self.buffer = page;
+        Ok(())
+    }
+}
