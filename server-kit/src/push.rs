@@ -1,10 +1,24 @@
 //! Push notifications for users who are not online.
 //!
-//! After a commit, `notify_offline` looks at the new incoming private messages: when their
-//! recipient has no session with a live connection, it loads the recipient's registered
-//! devices (`account.registerDevice`) and the sender's name and hands one [`Notification`]
-//! per message to the server's [`Pusher`]. All of that runs on its own task: an RPC answer
-//! never waits for it.
+//! After a commit the services hand the new messages to this module, and return: finding
+//! who gets a notification runs as a background *job* (at most [`MAX_JOBS`] at a time, more
+//! are dropped with a warning), so neither the sender's RPC nor the posting path waits for it
+//! or writes anything per recipient.
+//!
+//! - A private message (`notify_offline`): its recipient, if they have no session with a
+//!   live connection and have registered devices (`account.registerDevice`).
+//! - A post in a broadcast channel or a megagroup (`notify_channel_post`): every member
+//!   with a device and no online session, except the author, found with one read of the
+//!   store ([`DeviceStore::channel_push_recipients`](crate::store::DeviceStore)).
+//!
+//! The recipient's notification settings (`account.updateNotifySettings`) decide what goes
+//! out ([`presentation`]): the peer's own settings, each unset field taken from the default
+//! of its kind (`inputNotifyUsers` for private chats, `inputNotifyBroadcasts` for broadcast
+//! channels, `inputNotifyChats` for megagroups). A peer **muted** (`mute_until` in the
+//! future) gets **no** notification at all (not even a silent one: nothing would be shown,
+//! and the client catches up with getDifference when it opens); `silent` sends it marked
+//! `"silent": true` (the gateway shows it without sound); `show_previews = false` sends it
+//! with an empty `preview` (no message text).
 //!
 //! The [`Pusher`] owns what every provider would otherwise repeat: running deliveries in the
 //! background, a bound on how many may be pending, and retrying temporary failures with
@@ -17,18 +31,26 @@
 //! (the messages themselves are not: clients fetch them with getDifference).
 
 use crate::rpc::BoxFuture;
-use crate::state::Server;
-use crate::store::{Change, Committed, MediaRef, Message};
+use crate::state::{Server, unix_now};
+use crate::store::channels::{Channel, ChannelMessage};
+use crate::store::devices::{Device, NotifyScope, NotifySettings};
+use crate::store::{Change, Committed, MediaRef, Message, StoreError};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The longest text preview, in characters (a longer text is cut and ends with `…`).
 pub const PREVIEW_CHARS: usize = 100;
 
-/// How many notifications may be pending (being delivered or waiting for a retry) at once;
-/// past that new ones are dropped with a warning rather than piling up in memory.
+/// How many notifications may be pending (being delivered or waiting for a retry) at once.
+/// Past that, a private message's notification is dropped with a warning, and a channel job
+/// waits for room (it runs in the background: nothing else waits for it).
 pub const MAX_PENDING: usize = 4096;
+
+/// How many jobs (finding the recipients of a message or a post, and queueing their
+/// notifications) may run or wait at once; past that, new ones are dropped with a warning.
+pub const MAX_JOBS: usize = 64;
 
 /// A device a notification goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +63,27 @@ pub struct Target {
     pub app_sandbox: bool,
 }
 
+impl From<Device> for Target {
+    fn from(d: Device) -> Self {
+        Target {
+            token_type: d.token_type,
+            token: d.token,
+            app_sandbox: d.app_sandbox,
+        }
+    }
+}
+
+/// The channel a notification's message was posted in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelOrigin {
+    /// The channel's id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// A broadcast channel (otherwise a megagroup).
+    pub broadcast: bool,
+}
+
 /// A new message for a user with no online session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -48,16 +91,23 @@ pub struct Notification {
     pub user_id: i64,
     /// The recipient's devices.
     pub devices: Vec<Target>,
-    /// Who sent the message.
-    pub sender_id: i64,
-    /// The sender's name as the recipient would see it (first and last name).
+    /// Who wrote the message; `None` for a post in a broadcast channel, which members see as
+    /// from the channel (its author is not told).
+    pub sender_id: Option<i64>,
+    /// The name the recipient sees it from: the sender's first and last name, or the
+    /// channel's title for a broadcast post.
     pub sender_name: String,
-    /// The message's id in the recipient's box.
+    /// The channel, for a post in a channel or megagroup (`None`: a private message).
+    pub channel: Option<ChannelOrigin>,
+    /// The message's id in the recipient's box (for a channel: in the channel).
     pub message_id: i32,
     /// When it was sent (Unix seconds).
     pub date: i32,
-    /// The start of the text ([`PREVIEW_CHARS`] at most).
+    /// The start of the text ([`PREVIEW_CHARS`] at most); empty when the recipient turned
+    /// previews off for this chat.
     pub preview: String,
+    /// Show it without sound (the recipient's `silent` setting).
+    pub silent: bool,
 }
 
 impl Notification {
@@ -66,11 +116,13 @@ impl Notification {
     /// ```json
     /// {"user_id": 100001,
     ///  "devices": [{"token_type": 2, "token": "…", "app_sandbox": false}],
-    ///  "sender_id": 100000, "sender_name": "Anna", "message_id": 7, "date": 1700000000,
-    ///  "preview": "hello"}
+    ///  "sender_id": 100000, "sender_name": "Anna", "channel": null,
+    ///  "message_id": 7, "date": 1700000000, "preview": "hello", "silent": false}
     /// ```
     ///
-    /// The devices' encryption secrets are not sent.
+    /// For a channel post `channel` is `{"id": 1000000, "title": "News", "broadcast": true}`
+    /// (and `sender_id` is `null` in a broadcast channel). The devices' encryption secrets
+    /// are not sent.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "user_id": self.user_id,
@@ -81,9 +133,15 @@ impl Notification {
             })).collect::<Vec<_>>(),
             "sender_id": self.sender_id,
             "sender_name": self.sender_name,
+            "channel": self.channel.as_ref().map(|c| serde_json::json!({
+                "id": c.id,
+                "title": c.title,
+                "broadcast": c.broadcast,
+            })),
             "message_id": self.message_id,
             "date": self.date,
             "preview": self.preview,
+            "silent": self.silent,
         })
     }
 }
@@ -91,9 +149,14 @@ impl Notification {
 /// The preview of a message: its text cut to [`PREVIEW_CHARS`], or what it carries when it
 /// has no text.
 pub fn preview(message: &Message) -> String {
-    let text = message.text.trim();
+    preview_of(&message.text, message.media)
+}
+
+/// The preview of a text with (maybe) media attached; see [`preview`].
+pub fn preview_of(text: &str, media: Option<MediaRef>) -> String {
+    let text = text.trim();
     if text.is_empty() {
-        return match message.media {
+        return match media {
             Some(MediaRef::Document(_)) => "[file]".into(),
             Some(MediaRef::Photo(_)) => "[photo]".into(),
             None => String::new(),
@@ -106,6 +169,29 @@ pub fn preview(message: &Message) -> String {
         out.push('…');
     }
     out
+}
+
+/// How a notification is shown, as the recipient's settings say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presentation {
+    /// Without sound.
+    pub silent: bool,
+    /// With the message text.
+    pub show_preview: bool,
+}
+
+/// What the recipient's settings for a chat (already merged with the default of its kind,
+/// see [`NotifySettings::or`]) make of a notification at `now`: `None` when the chat is
+/// muted (no notification at all), otherwise silent or not, with or without the text.
+/// Unset fields mean: not muted, with sound, with the text.
+pub fn presentation(settings: &NotifySettings, now: i32) -> Option<Presentation> {
+    if settings.muted_at(now) {
+        return None;
+    }
+    Some(Presentation {
+        silent: settings.silent.unwrap_or(false),
+        show_preview: settings.show_previews.unwrap_or(true),
+    })
 }
 
 /// Why a delivery attempt failed.
@@ -190,7 +276,9 @@ impl PushProvider for LogPush {
             user_id = n.user_id,
             devices = n.devices.len(),
             sender_id = n.sender_id,
+            channel_id = n.channel.as_ref().map(|c| c.id),
             message_id = n.message_id,
+            silent = n.silent,
             "push notification"
         );
         Box::pin(async { Ok(()) })
@@ -373,12 +461,14 @@ pub async fn deliver_with_retries(
 pub struct Pusher {
     provider: Arc<dyn PushProvider>,
     pending: Arc<Semaphore>,
+    jobs: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Pusher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pusher")
-            .field("pending", &(MAX_PENDING - self.pending.available_permits()))
+            .field("pending", &self.pending())
+            .field("jobs", &(MAX_JOBS - self.jobs.available_permits()))
             .finish_non_exhaustive()
     }
 }
@@ -389,6 +479,7 @@ impl Pusher {
         Pusher {
             provider,
             pending: Arc::new(Semaphore::new(MAX_PENDING)),
+            jobs: Arc::new(Semaphore::new(MAX_JOBS)),
         }
     }
 
@@ -406,6 +497,31 @@ impl Pusher {
             );
             return false;
         };
+        self.deliver(&runtime, permit, notification);
+        true
+    }
+
+    /// Queues a notification, first waiting while [`MAX_PENDING`] are pending. For
+    /// background jobs only: nothing that answers a client may wait here. `false` if it
+    /// could not be queued (no tokio runtime).
+    pub async fn send_waiting(&self, notification: Notification) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("push notification dropped: no async runtime");
+            return false;
+        };
+        let Ok(permit) = self.pending.clone().acquire_owned().await else {
+            return false;
+        };
+        self.deliver(&runtime, permit, notification);
+        true
+    }
+
+    fn deliver(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        permit: OwnedSemaphorePermit,
+        notification: Notification,
+    ) {
         let provider = self.provider.clone();
         runtime.spawn(async move {
             let _permit = permit;
@@ -423,6 +539,24 @@ impl Pusher {
                 ),
             }
         });
+    }
+
+    /// Runs `job` (finding the recipients of a commit and queueing their notifications) on
+    /// its own task and returns at once; `false` if it was dropped ([`MAX_JOBS`] running
+    /// already, or no tokio runtime).
+    pub fn spawn_job(&self, what: &str, job: impl Future<Output = ()> + Send + 'static) -> bool {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("push job ({what}) dropped: no async runtime");
+            return false;
+        };
+        let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
+            tracing::warn!("push job ({what}) dropped: {MAX_JOBS} running already");
+            return false;
+        };
+        runtime.spawn(async move {
+            let _permit = permit;
+            job.await;
+        });
         true
     }
 
@@ -430,11 +564,16 @@ impl Pusher {
     pub fn pending(&self) -> usize {
         MAX_PENDING - self.pending.available_permits()
     }
+
+    /// How many jobs are running.
+    pub fn jobs(&self) -> usize {
+        MAX_JOBS - self.jobs.available_permits()
+    }
 }
 
 /// After a commit: a notification for every new incoming private message whose recipient
-/// has no online session and has registered devices. Returns at once; loading the devices
-/// and delivering happen on another task.
+/// has no online session, has registered devices, and has not muted the sender. Returns at
+/// once; loading the devices and settings and delivering happen in a background job.
 pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
     let offline: Vec<(i64, Message)> = committed
         .iter()
@@ -449,72 +588,191 @@ pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
     if offline.is_empty() {
         return;
     }
-    let server = server.clone();
-    tokio::spawn(async move {
+    let job_server = server.clone();
+    server.push.spawn_job("private message", async move {
         for (user, message) in offline {
-            if let Err(e) = notify(&server, user, message).await {
+            if let Err(e) = notify(&job_server, user, message).await {
                 tracing::warn!(user_id = user, "push notification: {e}");
             }
         }
     });
 }
 
-async fn notify(
-    server: &Arc<Server>,
-    user: i64,
-    message: Message,
-) -> Result<(), crate::store::StoreError> {
-    let sender_id = message.from_id;
-    let (devices, sender) = server
+/// Splits a user's devices into those of a live authorization and those whose
+/// authorization was since logged out or reset.
+fn live_devices(server: &Server, user: i64, devices: Vec<Device>) -> (Vec<Device>, Vec<Device>) {
+    let keys = server.keys_of(user);
+    devices.into_iter().partition(|d| keys.contains(&d.key_id))
+}
+
+/// Forgets devices of authorizations that are gone.
+async fn forget(server: &Server, stale: Vec<Device>) -> Result<(), StoreError> {
+    if stale.is_empty() {
+        return Ok(());
+    }
+    server
         .store
-        .run(move |s| Ok((s.devices(user)?, s.user(sender_id)?)))
+        .run(move |s| {
+            for d in stale {
+                s.unregister_device(d.user_id, d.token_type, &d.token)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+fn full_name(first: &str, last: &str) -> String {
+    format!("{first} {last}").trim().to_owned()
+}
+
+async fn notify(server: &Arc<Server>, user: i64, message: Message) -> Result<(), StoreError> {
+    let sender_id = message.from_id;
+    let (devices, sender, peer, default) = server
+        .store
+        .run(move |s| {
+            let devices = s.devices(user)?;
+            if devices.is_empty() {
+                return Ok((devices, None, None, None));
+            }
+            Ok((
+                devices,
+                s.user(sender_id)?,
+                s.notify_settings(user, NotifyScope::User(sender_id))?,
+                s.notify_settings(user, NotifyScope::Users)?,
+            ))
+        })
         .await?;
     if devices.is_empty() {
         return Ok(());
     }
     // Devices registered by an authorization that was since logged out or reset get
     // nothing, and are forgotten.
-    let keys = server.keys_of(user);
-    let (live, stale): (Vec<_>, Vec<_>) =
-        devices.into_iter().partition(|d| keys.contains(&d.key_id));
-    if !stale.is_empty() {
-        server
-            .store
-            .run(move |s| {
-                for d in stale {
-                    s.unregister_device(d.user_id, d.token_type, &d.token)?;
-                }
-                Ok(())
-            })
-            .await?;
-    }
+    let (live, stale) = live_devices(server, user, devices);
+    forget(server, stale).await?;
     if live.is_empty() {
         return Ok(());
     }
+    let settings = peer.unwrap_or_default().or(&default.unwrap_or_default());
+    let Some(shown) = presentation(&settings, unix_now()) else {
+        tracing::debug!(user_id = user, sender_id, "push skipped: the chat is muted");
+        return Ok(());
+    };
     let sender_name = sender
-        .map(|u| {
-            format!("{} {}", u.first_name, u.last_name)
-                .trim()
-                .to_owned()
-        })
+        .map(|u| full_name(&u.first_name, &u.last_name))
         .unwrap_or_default();
-    server.push.send(Notification {
-        user_id: user,
-        devices: live
-            .into_iter()
-            .map(|d| Target {
-                token_type: d.token_type,
-                token: d.token,
-                app_sandbox: d.app_sandbox,
-            })
-            .collect(),
-        sender_id,
-        sender_name,
-        message_id: message.id,
-        date: message.date,
-        preview: preview(&message),
-    });
+    server
+        .push
+        .send_waiting(Notification {
+            user_id: user,
+            devices: live.into_iter().map(Target::from).collect(),
+            sender_id: Some(sender_id),
+            sender_name,
+            channel: None,
+            message_id: message.id,
+            date: message.date,
+            preview: if shown.show_preview {
+                preview(&message)
+            } else {
+                String::new()
+            },
+            silent: shown.silent,
+        })
+        .await;
     Ok(())
+}
+
+/// After a post committed in a broadcast channel or a megagroup: a notification for every
+/// member (the author left out) who has a device, no online session, and has not muted the
+/// channel. Returns at once: the members are read in one query, and the notifications
+/// queued, in a background job; nothing is written per member.
+pub(crate) fn notify_channel_post(server: &Arc<Server>, channel: &Channel, post: &ChannelMessage) {
+    let job_server = server.clone();
+    let (channel, post) = (channel.clone(), post.clone());
+    server.push.spawn_job("channel post", async move {
+        let (channel_id, post_id) = (channel.id, post.id);
+        if let Err(e) = notify_channel(&job_server, channel, post).await {
+            tracing::warn!(channel_id, post_id, "push notifications for a post: {e}");
+        }
+    });
+}
+
+async fn notify_channel(
+    server: &Arc<Server>,
+    channel: Channel,
+    post: ChannelMessage,
+) -> Result<(), StoreError> {
+    let (id, broadcast, author) = (channel.id, channel.broadcast, post.from_id);
+    let default = NotifyScope::Channel(id).default_of(broadcast);
+    let (recipients, author_user) = server
+        .store
+        .run(move |s| {
+            let recipients = s.channel_push_recipients(id, default)?;
+            let author = if broadcast || recipients.is_empty() {
+                None
+            } else {
+                s.user(author)?
+            };
+            Ok((recipients, author))
+        })
+        .await?;
+    let (sender_id, sender_name) = if broadcast {
+        (None, channel.title.clone())
+    } else {
+        (
+            Some(author),
+            author_user
+                .map(|u| full_name(&u.first_name, &u.last_name))
+                .unwrap_or_default(),
+        )
+    };
+    let origin = ChannelOrigin {
+        id,
+        title: channel.title.clone(),
+        broadcast,
+    };
+    let text = preview_of(&post.text, post.media);
+    let now = unix_now();
+    let (mut sent, mut stale) = (0usize, Vec::new());
+    for recipient in recipients {
+        let user = recipient.user_id;
+        if user == author || server.is_online(user) {
+            continue;
+        }
+        let Some(shown) = presentation(&recipient.effective(), now) else {
+            continue;
+        };
+        let (live, dead) = live_devices(server, user, recipient.devices);
+        stale.extend(dead);
+        if live.is_empty() {
+            continue;
+        }
+        let queued = server
+            .push
+            .send_waiting(Notification {
+                user_id: user,
+                devices: live.into_iter().map(Target::from).collect(),
+                sender_id,
+                sender_name: sender_name.clone(),
+                channel: Some(origin.clone()),
+                message_id: post.id,
+                date: post.date,
+                preview: if shown.show_preview {
+                    text.clone()
+                } else {
+                    String::new()
+                },
+                silent: shown.silent,
+            })
+            .await;
+        sent += usize::from(queued);
+    }
+    tracing::debug!(
+        channel_id = id,
+        post_id = post.id,
+        sent,
+        "post notifications queued"
+    );
+    forget(server, stale).await
 }
 
 #[cfg(test)]
@@ -546,11 +804,13 @@ mod tests {
                 token: "tok".into(),
                 app_sandbox: true,
             }],
-            sender_id: 1,
+            sender_id: Some(1),
             sender_name: "Anna".into(),
+            channel: None,
             message_id: 7,
             date: 1_700_000_000,
             preview: "hi \"there\"".into(),
+            silent: false,
         }
     }
 
@@ -584,11 +844,72 @@ mod tests {
                 "devices": [{"token_type": 2, "token": "tok", "app_sandbox": true}],
                 "sender_id": 1,
                 "sender_name": "Anna",
+                "channel": null,
                 "message_id": 7,
                 "date": 1_700_000_000,
                 "preview": "hi \"there\"",
+                "silent": false,
             })
         );
+        let mut post = notification();
+        post.sender_id = None;
+        post.sender_name = "News".into();
+        post.channel = Some(ChannelOrigin {
+            id: 1_000_000,
+            title: "News".into(),
+            broadcast: true,
+        });
+        post.silent = true;
+        let json = post.to_json();
+        assert_eq!(json["sender_id"], serde_json::Value::Null);
+        assert_eq!(
+            json["channel"],
+            serde_json::json!({"id": 1_000_000, "title": "News", "broadcast": true})
+        );
+        assert_eq!(json["silent"], true);
+    }
+
+    #[test]
+    fn settings_decide_what_is_shown() {
+        let now = 1_700_000_000;
+        let shown = |silent, show_preview| {
+            Some(Presentation {
+                silent,
+                show_preview,
+            })
+        };
+        // Unset: with sound and text.
+        assert_eq!(
+            presentation(&NotifySettings::default(), now),
+            shown(false, true)
+        );
+        let mut s = NotifySettings {
+            mute_until: Some(now + 1),
+            ..Default::default()
+        };
+        assert_eq!(presentation(&s, now), None, "muted");
+        s.mute_until = Some(now);
+        assert_eq!(presentation(&s, now), shown(false, true), "muted until now");
+        s.mute_until = Some(0);
+        s.silent = Some(true);
+        s.show_previews = Some(false);
+        assert_eq!(presentation(&s, now), shown(true, false));
+        // The peer's own fields win, the rest come from the default.
+        let peer = NotifySettings {
+            silent: Some(false),
+            ..Default::default()
+        };
+        let default = NotifySettings {
+            silent: Some(true),
+            mute_until: Some(i32::MAX),
+            ..Default::default()
+        };
+        assert_eq!(presentation(&peer.or(&default), now), None);
+        let unmuted = NotifySettings {
+            mute_until: Some(0),
+            ..peer
+        };
+        assert_eq!(presentation(&unmuted.or(&default), now), shown(false, true));
     }
 
     #[test]
@@ -718,6 +1039,62 @@ mod tests {
     fn without_a_runtime_nothing_is_queued() {
         let pusher = Pusher::new(Arc::new(LogPush));
         assert!(!pusher.send(notification()));
+        assert!(!pusher.spawn_job("test", async {}));
         assert_eq!(pusher.pending(), 0);
+        assert_eq!(pusher.jobs(), 0);
+    }
+
+    #[tokio::test]
+    async fn jobs_are_bounded() {
+        let pusher = Pusher::new(Arc::new(LogPush));
+        let gate = Arc::new(Semaphore::new(0));
+        for _ in 0..MAX_JOBS {
+            let gate = gate.clone();
+            assert!(pusher.spawn_job("held", async move {
+                let _ = gate.acquire().await;
+            }));
+        }
+        assert_eq!(pusher.jobs(), MAX_JOBS);
+        assert!(
+            !pusher.spawn_job("one too many", async {}),
+            "dropped past the bound"
+        );
+        gate.add_permits(MAX_JOBS);
+        for _ in 0..200 {
+            if pusher.jobs() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(pusher.jobs(), 0);
+        assert!(pusher.spawn_job("after", async {}));
+    }
+
+    #[tokio::test]
+    async fn a_job_waits_for_room_instead_of_dropping() {
+        let provider = Arc::new(flaky(0, PushError::Temporary("x".into())));
+        let pusher = Pusher::new(provider.clone());
+        // Fill every pending slot with deliveries that are held.
+        let held: Vec<_> = (0..MAX_PENDING)
+            .map(|_| pusher.pending.clone().try_acquire_owned().unwrap())
+            .collect();
+        assert!(!pusher.send(notification()), "send drops when full");
+        let waiting = pusher.send_waiting(notification());
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut waiting)
+                .await
+                .is_err(),
+            "send_waiting waits while full"
+        );
+        drop(held);
+        assert!(waiting.await);
+        for _ in 0..200 {
+            if pusher.pending() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
     }
 }

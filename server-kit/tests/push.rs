@@ -299,10 +299,51 @@ async fn an_offline_user_gets_one_webhook_post_per_message() {
     // Exactly one delivery: nothing more comes.
     nothing_posted(&mut posts, Duration::from_secs(3), "delivered already").await;
 
-    // B comes back and unregisters the device: no more notifications.
+    // B mutes A: no notification while muted.
     let mut b = MiniClient::resume(addr, b_key.clone(), Kind::Intermediate)
         .await
         .expect("reconnect");
+    let resolved = b
+        .invoke(&functions::contacts::ResolveUsername {
+            username: "anna_push".into(),
+            referer: None,
+        })
+        .await
+        .expect("resolve");
+    let enums::contacts::ResolvedPeer::ResolvedPeer(resolved) = resolved;
+    let enums::User::User(anna) = &resolved.users[0] else {
+        panic!()
+    };
+    let anna_peer: enums::InputPeer = types::InputPeerUser {
+        user_id: a_id,
+        access_hash: anna.access_hash.expect("access hash"),
+    }
+    .into();
+    let mute = types::InputPeerNotifySettings {
+        mute_until: Some(i32::MAX),
+        ..Default::default()
+    };
+    assert!(
+        b.invoke(&update_settings(notify_peer(&anna_peer), mute))
+            .await
+            .expect("mute A")
+    );
+    disconnect(b).await;
+    send(&mut a, &bert_peer, "while muted", 5).await;
+    nothing_posted(&mut posts, Duration::from_secs(3), "B muted A").await;
+
+    // B comes back, unmutes A and unregisters the device: no more notifications.
+    let mut b = MiniClient::resume(addr, b_key.clone(), Kind::Intermediate)
+        .await
+        .expect("reconnect");
+    assert!(
+        b.invoke(&update_settings(
+            notify_peer(&anna_peer),
+            types::InputPeerNotifySettings::default()
+        ))
+        .await
+        .expect("unmute A")
+    );
     assert!(
         b.invoke(&unregister(2, "fcm-token-of-bert"))
             .await
@@ -330,4 +371,298 @@ async fn an_offline_user_gets_one_webhook_post_per_message() {
     disconnect(b).await;
     send(&mut a, &bert_peer, "after logging out", 4).await;
     nothing_posted(&mut posts, Duration::from_secs(3), "B logged out").await;
+}
+
+/// Creates a public channel (broadcast or megagroup) with `a` as its creator.
+async fn public_channel(
+    a: &mut MiniClient,
+    title: &str,
+    username: &str,
+    broadcast: bool,
+) -> (enums::InputChannel, enums::InputPeer, i64) {
+    let created = a
+        .invoke(&functions::channels::CreateChannel {
+            broadcast,
+            megagroup: !broadcast,
+            title: title.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("createChannel");
+    let enums::Updates::Updates(created) = created else {
+        panic!("{created:?}")
+    };
+    let enums::Chat::Channel(ch) = &created.chats[0] else {
+        panic!("{created:?}")
+    };
+    let access_hash = ch.access_hash.expect("access hash");
+    let input_channel: enums::InputChannel = types::InputChannel {
+        channel_id: ch.id,
+        access_hash,
+    }
+    .into();
+    assert!(
+        a.invoke(&functions::channels::UpdateUsername {
+            channel: input_channel.clone(),
+            username: username.into(),
+        })
+        .await
+        .expect("channel username")
+    );
+    let peer = types::InputPeerChannel {
+        channel_id: ch.id,
+        access_hash,
+    }
+    .into();
+    (input_channel, peer, ch.id)
+}
+
+fn notify_peer(peer: &enums::InputPeer) -> enums::InputNotifyPeer {
+    types::InputNotifyPeer { peer: peer.clone() }.into()
+}
+
+fn update_settings(
+    peer: enums::InputNotifyPeer,
+    settings: types::InputPeerNotifySettings,
+) -> functions::account::UpdateNotifySettings {
+    functions::account::UpdateNotifySettings {
+        peer,
+        settings: settings.into(),
+    }
+}
+
+async fn get_settings(
+    c: &mut MiniClient,
+    peer: enums::InputNotifyPeer,
+) -> types::PeerNotifySettings {
+    let enums::PeerNotifySettings::PeerNotifySettings(s) = c
+        .invoke(&functions::account::GetNotifySettings { peer })
+        .await
+        .expect("getNotifySettings");
+    s
+}
+
+/// Waits for `n` webhook posts (each answered 200) and returns their bodies by user id.
+async fn collect(rx: &mut mpsc::UnboundedReceiver<Received>, n: usize) -> Vec<serde_json::Value> {
+    let mut bodies = Vec::new();
+    while bodies.len() < n {
+        let got = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{} of {n} posts within 10 s: {bodies:?}", bodies.len()))
+            .expect("receiver alive");
+        assert_eq!(got.status, 200);
+        bodies.push(got.body);
+    }
+    bodies.sort_by_key(|b| b["user_id"].as_i64());
+    bodies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_posts_notify_offline_members_as_their_settings_say() {
+    let (hook, mut posts) = receiver(0).await;
+    let dir = scratch_dir("push-channel");
+    let data = dir.join("data");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let url = format!("http://{hook}/push");
+    let server = ServerProcess::start_with(BIN, port, &data, &["--push-webhook", &url]);
+
+    // A posts; B is an offline member; C muted the channel; D stays online; E turned
+    // previews off and sound off for every broadcast channel (the default, not the channel).
+    let (mut a, a_id) = sign_up(addr, &data, "31644444441", "anna_chan").await;
+    let (mut b, b_id) = sign_up(addr, &data, "31644444442", "bert_chan").await;
+    let (mut c, _) = sign_up(addr, &data, "31644444443", "cora_chan").await;
+    let (mut d, _) = sign_up(addr, &data, "31644444444", "dirk_chan").await;
+    let (mut e, e_id) = sign_up(addr, &data, "31644444445", "emma_chan").await;
+    let (news, news_peer, news_id) = public_channel(&mut a, "News", "push_news", true).await;
+    let (group, group_peer, group_id) =
+        public_channel(&mut a, "Chatter", "push_chatter", false).await;
+    for (client, token) in [
+        (&mut a, "tok-a"),
+        (&mut b, "tok-b"),
+        (&mut c, "tok-c"),
+        (&mut d, "tok-d"),
+        (&mut e, "tok-e"),
+    ] {
+        if token != "tok-a" {
+            client
+                .invoke(&functions::channels::JoinChannel {
+                    channel: news.clone(),
+                })
+                .await
+                .expect("join the channel");
+        }
+        assert!(client.invoke(&register(2, token)).await.expect("register"));
+    }
+    b.invoke(&functions::channels::JoinChannel {
+        channel: group.clone(),
+    })
+    .await
+    .expect("join the group");
+
+    // Settings never set: a peerNotifySettings with no flags, as Telegram answers.
+    assert_eq!(
+        get_settings(&mut c, notify_peer(&news_peer)).await,
+        types::PeerNotifySettings::default()
+    );
+    let muted = types::InputPeerNotifySettings {
+        mute_until: Some(i32::MAX),
+        ..Default::default()
+    };
+    assert!(
+        c.invoke(&update_settings(notify_peer(&news_peer), muted))
+            .await
+            .expect("mute")
+    );
+    let quiet = types::InputPeerNotifySettings {
+        show_previews: Some(false),
+        silent: Some(true),
+        sound: Some(enums::NotificationSound::None),
+        ..Default::default()
+    };
+    assert!(
+        e.invoke(&update_settings(
+            enums::InputNotifyPeer::InputNotifyBroadcasts,
+            quiet
+        ))
+        .await
+        .expect("broadcast defaults")
+    );
+    // Bad peers get Telegram's errors.
+    let forged: enums::InputPeer = types::InputPeerChannel {
+        channel_id: news_id,
+        access_hash: 1,
+    }
+    .into();
+    assert_eq!(
+        rpc_error(
+            c.invoke(&functions::account::GetNotifySettings {
+                peer: notify_peer(&forged)
+            })
+            .await
+        ),
+        "CHANNEL_INVALID"
+    );
+    assert_eq!(
+        rpc_error(
+            c.invoke(&functions::account::GetNotifySettings {
+                peer: notify_peer(&types::InputPeerChat { chat_id: 5 }.into())
+            })
+            .await
+        ),
+        "PEER_ID_INVALID"
+    );
+
+    let c_key = c.session().auth_key().clone();
+    let e_key = e.session().auth_key().clone();
+    disconnect(b).await;
+    disconnect(c).await;
+    disconnect(e).await;
+    nothing_posted(&mut posts, Duration::from_millis(300), "nothing posted yet").await;
+
+    // The post: B and E get a push, C (muted), D (online) and A (the author) do not.
+    a.invoke(&functions::messages::SendMessage::new(
+        news_peer.clone(),
+        "breaking news".into(),
+        10,
+    ))
+    .await
+    .expect("post");
+    assert!(
+        d.next_update(Duration::from_secs(10)).await.is_some(),
+        "D, online, gets the post as an update"
+    );
+    let bodies = collect(&mut posts, 2).await;
+    let news_origin = serde_json::json!({"id": news_id, "title": "News", "broadcast": true});
+    let (to_b, to_e) = (&bodies[0], &bodies[1]);
+    assert_eq!(to_b["user_id"], b_id, "{bodies:?}");
+    assert_eq!(to_b["channel"], news_origin);
+    assert_eq!(
+        to_b["sender_id"],
+        serde_json::Value::Null,
+        "a broadcast keeps its author"
+    );
+    assert_eq!(to_b["sender_name"], "News");
+    assert_eq!(to_b["preview"], "breaking news");
+    assert_eq!(to_b["silent"], false);
+    assert!(to_b["message_id"].as_i64().is_some_and(|id| id > 0));
+    assert_eq!(to_b["devices"][0]["token"], "tok-b");
+    assert_eq!(to_e["user_id"], e_id, "{bodies:?}");
+    assert_eq!(to_e["channel"], news_origin);
+    assert_eq!(to_e["preview"], "", "previews off: no text");
+    assert_eq!(to_e["silent"], true);
+    assert_eq!(to_e["devices"][0]["token"], "tok-e");
+    nothing_posted(
+        &mut posts,
+        Duration::from_secs(2),
+        "C muted the channel, D is online, A wrote it",
+    )
+    .await;
+
+    // A message in a megagroup: B, its only offline member, gets one from A by name.
+    a.invoke(&functions::messages::SendMessage::new(
+        group_peer.clone(),
+        "hello group".into(),
+        11,
+    ))
+    .await
+    .expect("group message");
+    let bodies = collect(&mut posts, 1).await;
+    assert_eq!(bodies[0]["user_id"], b_id);
+    assert_eq!(bodies[0]["sender_id"], a_id);
+    assert_eq!(bodies[0]["sender_name"], "anna_chan Tester");
+    assert_eq!(
+        bodies[0]["channel"],
+        serde_json::json!({"id": group_id, "title": "Chatter", "broadcast": false})
+    );
+    assert_eq!(bodies[0]["preview"], "hello group");
+    nothing_posted(&mut posts, Duration::from_secs(1), "one offline member").await;
+
+    // The settings survive a restart.
+    drop(a);
+    drop(d);
+    server.kill();
+    let _server = ServerProcess::start_with(BIN, port, &data, &["--push-webhook", &url]);
+    let mut c = MiniClient::resume(addr, c_key, Kind::Intermediate)
+        .await
+        .expect("reconnect C");
+    let stored = get_settings(&mut c, notify_peer(&news_peer)).await;
+    assert_eq!(
+        stored,
+        types::PeerNotifySettings {
+            mute_until: Some(i32::MAX),
+            ..Default::default()
+        }
+    );
+    assert_eq!(
+        get_settings(&mut c, enums::InputNotifyPeer::InputNotifyBroadcasts).await,
+        types::PeerNotifySettings::default(),
+        "C's default is not set"
+    );
+    let mut e = MiniClient::resume(addr, e_key, Kind::Intermediate)
+        .await
+        .expect("reconnect E");
+    let stored = get_settings(&mut e, enums::InputNotifyPeer::InputNotifyBroadcasts).await;
+    assert_eq!(stored.show_previews, Some(false));
+    assert_eq!(stored.silent, Some(true));
+    assert_eq!(stored.mute_until, None);
+    assert_eq!(stored.other_sound, Some(enums::NotificationSound::None));
+    assert_eq!(
+        get_settings(&mut e, notify_peer(&news_peer)).await,
+        types::PeerNotifySettings::default(),
+        "the channel's own settings stay unset"
+    );
+    // Unmuting (settings with no field) forgets them.
+    assert!(
+        c.invoke(&update_settings(
+            notify_peer(&news_peer),
+            types::InputPeerNotifySettings::default()
+        ))
+        .await
+        .expect("unmute")
+    );
+    assert_eq!(
+        get_settings(&mut c, notify_peer(&news_peer)).await,
+        types::PeerNotifySettings::default()
+    );
 }

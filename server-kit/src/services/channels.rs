@@ -6,6 +6,7 @@ use super::{MediaMap, ok, resolve_input_user, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Server, random_i64, unix_now};
 use crate::store::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Role};
+use crate::store::devices::NotifyScope;
 use crate::store::{HistoryQuery, MediaRef, StoreError};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
@@ -393,7 +394,7 @@ async fn get_full_channel(
         top.first().map_or(0, |m| m.id),
         unread,
         types::PhotoEmpty { id: 0 }.into(),
-        types::PeerNotifySettings::default().into(),
+        super::devices::stored_settings_tl(server, me, NotifyScope::Channel(ch.id)).await?,
         Vec::new(),
         ch.pts,
     );
@@ -645,6 +646,8 @@ pub(crate) async fn post(
     list.extend(own_update);
     let answer = updates(list, vec![channel_tl(&ch, member.as_ref())], users.clone());
     if !posted.duplicate {
+        // Offline members with devices: found and notified in a background job.
+        crate::push::notify_channel_post(server, &ch, &posted.message);
         let members_view = channel_tl(&ch, None);
         fan_out(server, &caller, &ch, |user| {
             let update = entry_update(
@@ -748,7 +751,8 @@ async fn get_channel_difference(
         let media = media_of_posts(server, &posts).await?;
         let read = member.as_ref().map_or(0, |m| m.read_max_id);
         let top = posts.first().map_or(0, |p| p.id);
-        let dialog = channel_dialog(&ch, top, read, (top - read).max(0));
+        let notify = super::devices::stored_settings_tl(server, me, NotifyScope::Channel(ch.id));
+        let dialog = channel_dialog(&ch, top, read, (top - read).max(0), notify.await?);
         return ok(enums::updates::ChannelDifference::TooLong(
             types::updates::ChannelDifferenceTooLong::new(
                 dialog,
@@ -793,7 +797,13 @@ async fn get_channel_difference(
 }
 
 /// The dialog entry of a channel.
-pub(crate) fn channel_dialog(ch: &Channel, top: i32, read: i32, unread: i32) -> enums::Dialog {
+pub(crate) fn channel_dialog(
+    ch: &Channel,
+    top: i32,
+    read: i32,
+    unread: i32,
+    notify_settings: enums::PeerNotifySettings,
+) -> enums::Dialog {
     types::Dialog {
         pinned: false,
         unread_mark: false,
@@ -806,7 +816,7 @@ pub(crate) fn channel_dialog(ch: &Channel, top: i32, read: i32, unread: i32) -> 
         unread_mentions_count: 0,
         unread_reactions_count: 0,
         unread_poll_votes_count: 0,
-        notify_settings: types::PeerNotifySettings::default().into(),
+        notify_settings,
         pts: Some(ch.pts),
         draft: None,
         folder_id: None,
@@ -843,7 +853,13 @@ pub(crate) async fn dialogs(
         let unread = (top_id - member.read_max_id).max(0);
         out.push((
             date,
-            channel_dialog(&ch, top_id, member.read_max_id, unread),
+            channel_dialog(
+                &ch,
+                top_id,
+                member.read_max_id,
+                unread,
+                super::devices::stored_settings_tl(server, me, NotifyScope::Channel(id)).await?,
+            ),
             top.as_ref().map(|p| post_tl(p, &ch, me, &media)),
             channel_tl(&ch, Some(&member)),
         ));

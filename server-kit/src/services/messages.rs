@@ -8,8 +8,10 @@ use super::{
 use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Server, random_array, random_i64, unix_now};
+use crate::store::devices::NotifyScope;
 use crate::store::{Document, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError};
 use mtproto_api::{enums, functions, types};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The longest message text.
@@ -390,6 +392,16 @@ async fn get_dialogs(
     )
     .await?;
     let media = media_of(server, dialogs.iter().map(|d| &d.top_message)).await?;
+    let peers: Vec<i64> = dialogs.iter().map(|d| d.peer).collect();
+    let settings = server
+        .store
+        .run(move |s| {
+            peers
+                .into_iter()
+                .map(|p| Ok((p, s.notify_settings(me, NotifyScope::User(p))?)))
+                .collect::<Result<HashMap<_, _>, _>>()
+        })
+        .await?;
     // Private chats and channels, newest first: (date, dialog, top message, chat).
     let mut entries: Vec<(
         i32,
@@ -411,7 +423,9 @@ async fn get_dialogs(
                 unread_mentions_count: 0,
                 unread_reactions_count: 0,
                 unread_poll_votes_count: 0,
-                notify_settings: types::PeerNotifySettings::default().into(),
+                notify_settings: super::devices::settings_tl(
+                    &settings.get(&d.peer).cloned().flatten().unwrap_or_default(),
+                ),
                 pts: None,
                 draft: None,
                 folder_id: None,

@@ -42,6 +42,12 @@ async fn get_full_user(
 ) -> RpcResult {
     let me = caller.user()?;
     let user = resolve_input_user(server, me, &call.id).await?;
+    let notify_settings = super::devices::stored_settings_tl(
+        server,
+        me,
+        crate::store::devices::NotifyScope::User(user.id),
+    )
+    .await?;
     let full = types::UserFull {
         blocked: false,
         phone_calls_available: false,
@@ -69,7 +75,7 @@ async fn get_full_user(
         personal_photo: None,
         profile_photo: None,
         fallback_photo: None,
-        notify_settings: types::PeerNotifySettings::default().into(),
+        notify_settings,
         bot_info: None,
         pinned_msg_id: None,
         common_chats_count: 0,

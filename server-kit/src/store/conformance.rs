@@ -19,9 +19,16 @@
 //! each user's box and are never reused; a change takes `pts_count` pts (one, or the number of
 //! messages deleted) in its owner's box only, in commit order;
 //! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`](crate::store::conformance::history_add_offset)).
+//! Devices and notification settings: see [`devices`](crate::store::conformance::devices),
+//! [`notify_settings`](crate::store::conformance::notify_settings) and
+//! [`channel_push_recipients`](crate::store::conformance::channel_push_recipients).
 //!
 //! [`SqliteStore`]: crate::store::SqliteStore
 
+use super::channels::Role;
+use super::devices::{
+    Device, MAX_DEVICES_PER_USER, NotifyScope, NotifySettings, NotifySound, PushRecipient,
+};
 use super::{
     Change, ClientInfo, Committed, Dialog, HistoryQuery, LoggedChange, LoginCode, Message, Sent,
     Store, StoreError, User,
@@ -54,6 +61,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("delete_messages", delete_messages),
     ("delete_messages_revoke", delete_messages_revoke),
     ("changes_since", changes_since),
+    ("devices", devices),
+    ("notify_settings", notify_settings),
+    ("channel_push_recipients", channel_push_recipients),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -1220,10 +1230,301 @@ pub fn changes_since(store: &dyn Store) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Devices and notification settings.
+
+fn device(user_id: i64, token: &str, date: i32) -> Device {
+    Device {
+        user_id,
+        key_id: 7,
+        token_type: 2,
+        token: token.into(),
+        app_sandbox: false,
+        no_muted: false,
+        secret: vec![1, 2, 3],
+        other_uids: vec![5, -6],
+        date,
+    }
+}
+
+/// Every field set (sounds of two kinds).
+fn full_settings() -> NotifySettings {
+    NotifySettings {
+        show_previews: Some(false),
+        silent: Some(true),
+        mute_until: Some(i32::MAX),
+        sound: Some(NotifySound::Local {
+            title: "Bell \"1\"".into(),
+            data: "bell.mp3".into(),
+        }),
+        stories_muted: Some(true),
+        stories_hide_sender: Some(false),
+        stories_sound: Some(NotifySound::Ringtone(-5)),
+    }
+}
+
+fn tokens(store: &dyn Store, user: i64) -> Vec<String> {
+    ok(store.devices(user))
+        .into_iter()
+        .map(|d| d.token)
+        .collect()
+}
+
+/// Devices: kept per (user, token type, token) with every field, oldest first; registering
+/// again replaces the row and makes it the newest; at most [`MAX_DEVICES_PER_USER`] per user
+/// (the oldest go); unregistering says whether there was one.
+pub fn devices(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    assert!(ok(store.devices(a)).is_empty(), "a new user has no devices");
+    ok(store.register_device(&device(a, "x", 10)));
+    ok(store.register_device(&device(a, "y", 11)));
+    ok(store.register_device(&device(b, "x", 12)));
+    assert_eq!(
+        ok(store.devices(a)),
+        vec![device(a, "x", 10), device(a, "y", 11)],
+        "every field kept, oldest first"
+    );
+    assert_eq!(ok(store.devices(b)), vec![device(b, "x", 12)]);
+    let mut again = device(a, "x", 13);
+    again.key_id = 8;
+    again.app_sandbox = true;
+    again.no_muted = true;
+    again.secret = Vec::new();
+    again.other_uids = Vec::new();
+    ok(store.register_device(&again));
+    assert_eq!(ok(store.devices(a)), vec![device(a, "y", 11), again]);
+    let mut other_type = device(a, "x", 14);
+    other_type.token_type = 1;
+    ok(store.register_device(&other_type));
+    assert_eq!(
+        tokens(store, a),
+        ["y", "x", "x"],
+        "another token type is another device"
+    );
+    assert!(ok(store.unregister_device(a, 2, "x")));
+    assert!(!ok(store.unregister_device(a, 2, "x")), "gone already");
+    assert!(
+        !ok(store.unregister_device(a, 2, "y-never")),
+        "never registered"
+    );
+    assert_eq!(tokens(store, a), ["y", "x"]);
+    assert_eq!(tokens(store, b), ["x"], "another user's device stays");
+
+    for i in 0..MAX_DEVICES_PER_USER + 2 {
+        ok(store.register_device(&device(b, &format!("t{i}"), 100 + i as i32)));
+    }
+    let list = tokens(store, b);
+    assert_eq!(list.len(), MAX_DEVICES_PER_USER, "{list:?}");
+    assert_eq!(
+        list.first().map(String::as_str),
+        Some("t2"),
+        "the oldest went"
+    );
+    assert_eq!(
+        list.last().cloned(),
+        Some(format!("t{}", MAX_DEVICES_PER_USER + 1))
+    );
+}
+
+/// Notification settings: unset is `None`; what is set comes back field for field (sounds
+/// included); each (user, scope) is its own (a user id and a channel id that are equal, or a
+/// peer and a default, do not mix); setting again replaces every field; settings with no field
+/// set are forgotten.
+pub fn notify_settings(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let scopes = [
+        NotifyScope::User(b),
+        NotifyScope::Chat(b),
+        NotifyScope::Channel(b),
+        NotifyScope::Users,
+        NotifyScope::Chats,
+        NotifyScope::Broadcasts,
+    ];
+    for scope in scopes {
+        assert_eq!(ok(store.notify_settings(a, scope)), None, "{scope:?} unset");
+    }
+    let muted = NotifySettings {
+        mute_until: Some(2_000_000_000),
+        ..Default::default()
+    };
+    ok(store.set_notify_settings(a, NotifyScope::User(b), &full_settings()));
+    ok(store.set_notify_settings(a, NotifyScope::Channel(b), &muted));
+    ok(store.set_notify_settings(a, NotifyScope::Broadcasts, &muted));
+    assert_eq!(
+        ok(store.notify_settings(a, NotifyScope::User(b))),
+        Some(full_settings())
+    );
+    assert_eq!(
+        ok(store.notify_settings(a, NotifyScope::Channel(b))),
+        Some(muted.clone())
+    );
+    assert_eq!(
+        ok(store.notify_settings(a, NotifyScope::Broadcasts)),
+        Some(muted.clone())
+    );
+    for scope in [NotifyScope::Chat(b), NotifyScope::Users, NotifyScope::Chats] {
+        assert_eq!(ok(store.notify_settings(a, scope)), None, "{scope:?} unset");
+    }
+    for scope in scopes {
+        assert_eq!(
+            ok(store.notify_settings(b, scope)),
+            None,
+            "another user's {scope:?}"
+        );
+    }
+    // Every sound kind round-trips.
+    for sound in [
+        NotifySound::Default,
+        NotifySound::None,
+        NotifySound::Ringtone(i64::MAX),
+        NotifySound::Local {
+            title: String::new(),
+            data: "é\u{0}x".into(),
+        },
+    ] {
+        let settings = NotifySettings {
+            sound: Some(sound.clone()),
+            stories_sound: Some(sound),
+            ..Default::default()
+        };
+        ok(store.set_notify_settings(b, NotifyScope::Users, &settings));
+        assert_eq!(
+            ok(store.notify_settings(b, NotifyScope::Users)),
+            Some(settings)
+        );
+    }
+    // Replacing resets the fields left out.
+    let silent = NotifySettings {
+        silent: Some(true),
+        ..Default::default()
+    };
+    ok(store.set_notify_settings(a, NotifyScope::User(b), &silent));
+    assert_eq!(
+        ok(store.notify_settings(a, NotifyScope::User(b))),
+        Some(silent)
+    );
+    // Nothing set: forgotten.
+    ok(store.set_notify_settings(a, NotifyScope::User(b), &NotifySettings::default()));
+    assert_eq!(ok(store.notify_settings(a, NotifyScope::User(b))), None);
+    ok(store.set_notify_settings(a, NotifyScope::Chats, &NotifySettings::default()));
+    assert_eq!(ok(store.notify_settings(a, NotifyScope::Chats)), None);
+    assert_eq!(
+        ok(store.notify_settings(a, NotifyScope::Channel(b))),
+        Some(muted),
+        "the others stay"
+    );
+}
+
+/// The push recipients of a channel: exactly its members with a device, by user id, each
+/// with all their devices, their settings for that channel and for the default scope asked
+/// for (not another channel's, not another default's); someone who left is not one.
+pub fn channel_push_recipients(store: &dyn Store) {
+    let [a, b, c, d, e] = new_users(store);
+    let ch = ok(store.create_channel(a, "News", "", true, false, 1, 100)).id;
+    let other = ok(store.create_channel(a, "Other", "", false, true, 2, 100)).id;
+    for user in [b, c, d] {
+        ok(store.add_member(ch, user, Role::Member, a, 110));
+    }
+    ok(store.add_member(other, e, Role::Member, a, 110));
+    assert_eq!(
+        ok(store.channel_push_recipients(ch, NotifyScope::Broadcasts)),
+        vec![],
+        "no devices yet"
+    );
+    ok(store.register_device(&device(a, "a1", 10)));
+    ok(store.register_device(&device(b, "b1", 11)));
+    ok(store.register_device(&device(b, "b2", 12)));
+    ok(store.register_device(&device(c, "c1", 13)));
+    ok(store.register_device(&device(e, "e1", 14)));
+    // d is a member without a device, e has one and is not a member.
+    let muted = NotifySettings {
+        mute_until: Some(i32::MAX),
+        ..Default::default()
+    };
+    let silent = NotifySettings {
+        silent: Some(true),
+        ..Default::default()
+    };
+    let hidden = NotifySettings {
+        show_previews: Some(false),
+        ..Default::default()
+    };
+    ok(store.set_notify_settings(b, NotifyScope::Channel(ch), &muted));
+    ok(store.set_notify_settings(b, NotifyScope::Channel(other), &silent));
+    ok(store.set_notify_settings(b, NotifyScope::User(ch), &silent));
+    ok(store.set_notify_settings(c, NotifyScope::Broadcasts, &silent));
+    ok(store.set_notify_settings(c, NotifyScope::Chats, &hidden));
+    ok(store.set_notify_settings(e, NotifyScope::Channel(ch), &hidden));
+    let expected = |b_devices: bool, default_of_c: Option<NotifySettings>| {
+        let mut list = vec![PushRecipient {
+            user_id: a,
+            devices: vec![device(a, "a1", 10)],
+            peer: None,
+            default: None,
+        }];
+        if b_devices {
+            list.push(PushRecipient {
+                user_id: b,
+                devices: vec![device(b, "b1", 11), device(b, "b2", 12)],
+                peer: Some(muted.clone()),
+                default: None,
+            });
+        }
+        list.push(PushRecipient {
+            user_id: c,
+            devices: vec![device(c, "c1", 13)],
+            peer: None,
+            default: default_of_c,
+        });
+        list
+    };
+    assert_eq!(
+        ok(store.channel_push_recipients(ch, NotifyScope::Broadcasts)),
+        expected(true, Some(silent.clone()))
+    );
+    assert_eq!(
+        ok(store.channel_push_recipients(ch, NotifyScope::Chats)),
+        expected(true, Some(hidden.clone())),
+        "the default asked for"
+    );
+    let list = ok(store.channel_push_recipients(ch, NotifyScope::Broadcasts));
+    assert!(list[1].effective().muted_at(1_700_000_000));
+    assert_eq!(list[2].effective(), silent);
+    assert!(ok(store.remove_member(ch, b)));
+    assert_eq!(
+        ok(store.channel_push_recipients(ch, NotifyScope::Broadcasts)),
+        expected(false, Some(silent)),
+        "b left"
+    );
+    assert_eq!(
+        ok(store.channel_push_recipients(other, NotifyScope::Chats)),
+        vec![
+            PushRecipient {
+                user_id: a,
+                devices: vec![device(a, "a1", 10)],
+                peer: None,
+                default: None,
+            },
+            PushRecipient {
+                user_id: e,
+                devices: vec![device(e, "e1", 14)],
+                peer: None,
+                default: None,
+            }
+        ]
+    );
+    assert_eq!(
+        ok(store.channel_push_recipients(i64::MAX, NotifyScope::Chats)),
+        vec![],
+        "no such channel"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Durability.
 
-/// Everything written survives closing and opening the store again; counters (message ids,
-/// pts, user ids) and idempotency continue. `open` must return a store over the same
+/// Everything written survives closing and opening the store again (devices and
+/// notification settings included); counters (message ids, pts, user ids) and idempotency
+/// continue. `open` must return a store over the same
 /// database each time, empty the first time; the first store is dropped before the second
 /// is opened.
 pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
@@ -1255,9 +1556,15 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
     ok(store.read_history(b, a, 0, 120));
     ok(store.edit_message(a, 1, "one edited", 130));
     ok(store.delete_messages(b, &[2], false, 140));
+    ok(store.register_device(&device(b, "tok", 150)));
+    ok(store.set_notify_settings(b, NotifyScope::User(a), &full_settings()));
 
     let snapshot = |store: &dyn Store| {
         (
+            (
+                ok(store.devices(b)),
+                ok(store.notify_settings(b, NotifyScope::User(a))),
+            ),
             key_rows(store),
             ok(store.login_code("15559999")),
             [ok(store.user(a)), ok(store.user(b))],
@@ -1276,8 +1583,10 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
         )
     };
     let before = snapshot(&*store);
-    assert_eq!(before.1.as_ref().map(|c| c.attempts), Some(1));
-    assert_eq!(before.5[0].1, 2);
+    assert_eq!(before.0.0, vec![device(b, "tok", 150)]);
+    assert_eq!(before.0.1, Some(full_settings()));
+    assert_eq!(before.2.as_ref().map(|c| c.attempts), Some(1));
+    assert_eq!(before.6[0].1, 2);
     drop(store);
 
     let store = open();
@@ -1286,7 +1595,7 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
         before,
         "everything is there after reopening"
     );
-    let [pa, pb] = before.7;
+    let [pa, pb] = before.8;
     let again = ok(store.send_message(a, b, "one", 1, 100));
     assert!(again.duplicate, "idempotency survives reopening");
     assert_eq!(again.own.entry, first.own.entry);
@@ -1354,6 +1663,9 @@ mod tests {
         delete_messages,
         delete_messages_revoke,
         changes_since,
+        devices,
+        notify_settings,
+        channel_push_recipients,
     );
 
     #[test]
