@@ -1,6 +1,10 @@
 //! File transfer benchmark over loopback: upload and download of one file (100 MiB by
-//! default) with our client endpoint (512 KiB parts, 4 in flight) and with Telethon 1.45
-//! (its own part sizes, one at a time), measured in the same run against the same server.
+//! default) and sequential message round trips, measured in the same run against the same
+//! server with
+//! - client-sdk (the project's client: `upload_file` / `download_file`, 4 parts in flight),
+//! - the raw session endpoint (tests/common MiniClient: 512 KiB parts, 4 in flight, no
+//!   client machinery: the protocol's ceiling here),
+//! - Telethon 1.45 with cryptg if installed (its own part sizes, one at a time).
 //!
 //! `cargo bench -p server-kit --bench transfer -- [MIB]`
 
@@ -184,6 +188,9 @@ async fn run(mib: usize) {
         "downloaded bytes differ"
     );
 
+    // client-sdk, same server, same size.
+    let sdk = sdk_run(addr, &data, &file, &digest).await;
+
     // Telethon, same server, same size.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/telethon_transfer.py");
     let output = std::process::Command::new("python3")
@@ -208,9 +215,21 @@ async fn run(mib: usize) {
         mib_per_s(size, download_secs)
     );
     println!(
-        "Telethon 1.45 (its defaults, one part at a time): upload {:.1} MiB/s, download {:.1} MiB/s",
+        "client-sdk ({IN_FLIGHT} parts in flight): upload {:.1} MiB/s, download {:.1} MiB/s, {:.0} messages/s sent one after another",
+        sdk.0, sdk.1, sdk.2
+    );
+    println!(
+        "Telethon 1.45 (cryptg: {}; its defaults, one part at a time): upload {:.1} MiB/s, download {:.1} MiB/s, {:.0} messages/s sent one after another",
+        if field("cryptg") == 1.0 { "yes" } else { "no" },
         field("upload_mib_s"),
-        field("download_mib_s")
+        field("download_mib_s"),
+        field("messages_per_s")
+    );
+    println!(
+        "ratios client-sdk / Telethon: upload {:.1}x, download {:.1}x, messages {:.1}x",
+        sdk.0 / field("upload_mib_s"),
+        sdk.1 / field("download_mib_s"),
+        sdk.2 / field("messages_per_s")
     );
     if !output.status.success() {
         println!(
@@ -220,4 +239,79 @@ async fn run(mib: usize) {
     }
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Messages sent one after another in the round-trip measurement.
+const ROUND_TRIPS: usize = 500;
+
+/// client-sdk's upload MiB/s, download MiB/s and sequential messages per second.
+async fn sdk_run(
+    addr: SocketAddr,
+    data: &std::path::Path,
+    file: &[u8],
+    digest: &[u8],
+) -> (f64, f64, f64) {
+    use client_sdk::{Client, Config, FileLocation, MemorySessionStore};
+    use std::sync::Arc;
+    let connect = || async {
+        let mut config = Config::for_server(
+            2,
+            addr.to_string(),
+            server_key(data),
+            Arc::new(MemorySessionStore::default()),
+        );
+        config.parts_in_flight = IN_FLIGHT;
+        Client::connect(config).await.expect("connect")
+    };
+    let sign_up = |client: Client, phone: &'static str| async move {
+        let token = client.request_login_code(phone).await.expect("code");
+        let _ = client.sign_in(&token, "12345").await;
+        client.sign_up(&token, phone, "").await.expect("sign up");
+        client
+    };
+    let a = sign_up(connect().await, "880000011").await;
+    let b = sign_up(connect().await, "880000012").await;
+    b.invoke(&functions::account::UpdateUsername {
+        username: "sdk_bench_b".into(),
+    })
+    .await
+    .expect("username");
+    let to_b = a.resolve_username("sdk_bench_b").await.expect("resolve");
+    let path = data.join("sdk-transfer.bin");
+    std::fs::write(&path, file).expect("write");
+    let started = Instant::now();
+    let input = a.upload_file(&path, None).await.expect("upload");
+    let upload = mib_per_s(file.len(), started.elapsed().as_secs_f64());
+    a.send_file(&to_b, input, "sdk.bin", "application/octet-stream", "")
+        .await
+        .expect("send");
+    let media = loop {
+        match b.next_update().await.expect("update") {
+            enums::Update::NewMessage(u) => match u.message {
+                enums::Message::Message(m) if m.media.is_some() => break m.media.unwrap(),
+                _ => {}
+            },
+            _ => {}
+        }
+    };
+    let location = FileLocation::of_media(&media).expect("document");
+    let dest = data.join("sdk-downloaded.bin");
+    let started = Instant::now();
+    b.download_file(&location, &dest, None)
+        .await
+        .expect("download");
+    let download = mib_per_s(file.len(), started.elapsed().as_secs_f64());
+    assert_eq!(
+        &sha2::Sha256::digest(std::fs::read(&dest).expect("read"))[..],
+        digest,
+        "client-sdk downloaded bytes differ"
+    );
+    let started = Instant::now();
+    for i in 0..ROUND_TRIPS {
+        a.send_message(&to_b, &format!("m{i}")).await.expect("send");
+    }
+    let messages = ROUND_TRIPS as f64 / started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&dest);
+    (upload, download, messages)
 }
