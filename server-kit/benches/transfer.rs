@@ -286,12 +286,12 @@ async fn sdk_run(
         .await
         .expect("send");
     let media = loop {
-        match b.next_update().await.expect("update") {
-            enums::Update::NewMessage(u) => match u.message {
-                enums::Message::Message(m) if m.media.is_some() => break m.media.unwrap(),
-                _ => {}
-            },
-            _ => {}
+        if let enums::Update::NewMessage(u) = b.next_update().await.expect("update") {
+            if let enums::Message::Message(m) = u.message {
+                if let Some(media) = m.media {
+                    break media;
+                }
+            }
         }
     };
     let location = FileLocation::of_media(&media).expect("document");
