@@ -383,3 +383,37 @@ fn an_upload_survives_the_server_being_killed_and_restarted() {
         assert_eq!(sha256_file(&dest), digest);
     });
 }
+
+#[test]
+fn a_slow_reader_loses_no_update_when_the_queue_overflows() {
+    let port = free_port();
+    let data = scratch_dir("sdk-overflow");
+    let _server = ServerProcess::start(BINARY, port, &data);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    runtime().block_on(async {
+        let a = connect(addr, &data, &data.join("a.session")).await;
+        // B keeps at most 2 updates waiting for the application.
+        let mut config = Config::for_server(
+            2,
+            addr.to_string(),
+            server_key(&data),
+            Arc::new(FileSessionStore::new(data.join("b.session"))),
+        );
+        config.update_queue = 2;
+        let b = Client::connect(config).await.unwrap();
+        sign_up(&a, "+1 555 0341", "Fast", "fast_sdk").await;
+        sign_up(&b, "+1 555 0342", "Slow", "slow_sdk").await;
+        let to_b = a.resolve_username("slow_sdk").await.unwrap();
+        // B reads nothing while 40 messages arrive.
+        for i in 0..40 {
+            a.send_message(&to_b, &format!("n{i}")).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut got = Vec::new();
+        while let Some((_, text, _)) = next_message(&b, Duration::from_secs(3)).await {
+            got.push(text);
+        }
+        let want: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+        assert_eq!(got, want, "every message once, in order");
+    });
+}
