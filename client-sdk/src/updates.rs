@@ -2,7 +2,7 @@
 //!
 //! [`MessageBoxes`] is the pure part (no I/O, time passed in): it checks each update against
 //! its box, applies what is next, holds what arrived early, and says when a gap has lasted
-//! 0.5 s and a difference must be fetched. [`run`] is the task around it: it takes pushed
+//! 0.5 s and a difference must be fetched. The client's update task is around it: it takes pushed
 //! updates, fetches `updates.getDifference` / `updates.getChannelDifference` when told to,
 //! after a reconnect and after 15 idle minutes, and hands updates to the application through
 //! a bounded queue.
