@@ -116,3 +116,29 @@ fn subset_and_gen() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn subset_skips_missing_roots_and_sets_the_layer() {
+    let dir = std::env::temp_dir().join(format!("tl-cli-skip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("subset.tl");
+    let (ok, _, stderr) = tl(&[
+        "subset",
+        "--layer",
+        "198",
+        "--skip-missing",
+        &shared("api-layer198.tl"),
+        "channels.joinChannel",
+        "no.suchMethod",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("skipped `no.suchMethod`"), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("// Skipped (not in this schema): no.suchMethod"));
+    assert!(text.contains("channels.joinChannel#24b524c5"));
+    assert_eq!(tl_schema::parse(&text).unwrap().layer, Some(198));
+    let (ok, _, _) = tl(&["subset", &shared("api-layer198.tl"), "no.suchMethod"]);
+    assert!(!ok, "without --skip-missing an unknown root fails");
+}
