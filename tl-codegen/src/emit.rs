@@ -100,14 +100,73 @@ struct Field<'d> {
     is_bool_flag: bool,
 }
 
+/// Items another module defines: what a layer bridge takes from the primary layer.
+pub struct External {
+    /// The path of the module holding `types`, `enums` and `functions` (`crate`).
+    pub path: TokenStream,
+    /// Constructors of the model that are not emitted but referred to there.
+    pub constructors: HashSet<usize>,
+}
+
 pub struct Emitter<'m, 's> {
     model: &'m Model<'s>,
     options: &'m Options,
+    external: Option<External>,
+}
+
+/// The variant names of a boxed type's constructors, in order.
+pub fn variant_names(model: &Model<'_>, info: &crate::model::EnumInfo) -> Vec<String> {
+    let mut taken: HashSet<String> = HashSet::new();
+    info.constructors
+        .iter()
+        .map(|&c| {
+            let def = model.constructors[c];
+            let short = variant_name(&def.name, &info.name);
+            let chosen = if taken.contains(&short) {
+                type_name(&def.name)
+            } else {
+                short
+            };
+            taken.insert(chosen.clone());
+            chosen
+        })
+        .collect()
 }
 
 impl<'m, 's> Emitter<'m, 's> {
     pub fn new(model: &'m Model<'s>, options: &'m Options) -> Self {
-        Emitter { model, options }
+        Emitter {
+            model,
+            options,
+            external: None,
+        }
+    }
+
+    /// An emitter that leaves out `external.constructors` and refers to them, and to every
+    /// type the model does not define, in `external.path`.
+    pub fn with_external(model: &'m Model<'s>, options: &'m Options, external: External) -> Self {
+        Emitter {
+            model,
+            options,
+            external: Some(external),
+        }
+    }
+
+    fn is_external(&self, constructor: usize) -> bool {
+        self.external
+            .as_ref()
+            .is_some_and(|e| e.constructors.contains(&constructor))
+    }
+
+    /// The path of constructor `c`'s struct from a module whose root path is `root`.
+    fn constructor_path(&self, c: usize, root: &TokenStream) -> TokenStream {
+        let def = self.model.constructors[c];
+        match &self.external {
+            Some(ext) if ext.constructors.contains(&c) => {
+                item_path(&ext.path, "types", &def.namespace, &def.name)
+            }
+            _ => item_path(root, "types", &def.namespace, &def.name),
+        }
     }
 
     fn rust_type(&self, ty: &Type, generics: &HashSet<&str>, root: &TokenStream) -> TokenStream {
@@ -129,11 +188,18 @@ impl<'m, 's> Emitter<'m, 's> {
         }
         if is_bare_constructor(ty) {
             if let Some(c) = self.model.bare_target(ty) {
-                let def = self.model.constructors[c];
-                return item_path(root, "types", &def.namespace, &def.name);
+                return self.constructor_path(c, root);
+            }
+            if let Some(ext) = &self.external {
+                return item_path(&ext.path, "types", &ty.namespace, &ty.name);
             }
         }
-        item_path(root, "enums", &ty.namespace, &ty.name)
+        match &self.external {
+            Some(ext) if !self.model.enums.contains_key(&name) => {
+                item_path(&ext.path, "enums", &ty.namespace, &ty.name)
+            }
+            _ => item_path(root, "enums", &ty.namespace, &ty.name),
+        }
     }
 
     fn fields<'d>(&self, def: &'d Definition, root: &TokenStream) -> Vec<Field<'d>> {
@@ -537,22 +603,7 @@ impl<'m, 's> Emitter<'m, 's> {
         let root = root_path(depth);
         let info = &self.model.enums[full_name];
         let name = ident(&type_name(&info.name));
-        let mut taken: HashSet<String> = HashSet::new();
-        let variant_names: Vec<String> = info
-            .constructors
-            .iter()
-            .map(|&c| {
-                let def = self.model.constructors[c];
-                let short = variant_name(&def.name, &info.name);
-                let chosen = if taken.contains(&short) {
-                    type_name(&def.name)
-                } else {
-                    short
-                };
-                taken.insert(chosen.clone());
-                chosen
-            })
-            .collect();
+        let variant_names = variant_names(self.model, info);
         let mut variants = Vec::new();
         let mut ser_arms = Vec::new();
         let mut de_arms = Vec::new();
@@ -563,7 +614,7 @@ impl<'m, 's> Emitter<'m, 's> {
             let def = self.model.constructors[c];
             let vid = ident(vname);
             let id = hex(def.id);
-            let path = item_path(&root, "types", &def.namespace, &def.name);
+            let path = self.constructor_path(c, &root);
             let line = doc(&format!("TL: `{def}`"));
             let pattern = if k == last { quote!(_) } else { quote!(#k) };
             if def.params.is_empty() {
@@ -663,7 +714,14 @@ impl<'m, 's> Emitter<'m, 's> {
         let mut functions: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
         let mut enums: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
         let mut seen: HashMap<(Category, Vec<String>, String), String> = HashMap::new();
-        for def in self.model.constructors.iter().chain(&self.model.functions) {
+        let own = self
+            .model
+            .constructors
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| !self.is_external(*c))
+            .map(|(_, d)| d);
+        for def in own.chain(&self.model.functions) {
             let key = (def.category, def.namespace.clone(), type_name(&def.name));
             if let Some(other) = seen.insert(key, def.full_name()) {
                 return Err(Error::NameClash {

@@ -25,9 +25,12 @@
 //! assert!(code.contains("type Return = super::enums::Pong;"));
 //! ```
 
+mod bridge;
 mod emit;
 mod model;
 mod names;
+
+pub use bridge::{Bridge, BridgeReport, Direction, Rule, bridge_report};
 
 use std::path::{Path, PathBuf};
 use tl_schema::{Schema, Severity};
@@ -116,6 +119,7 @@ pub struct Config {
     roots: Vec<String>,
     options: Options,
     out_file: Option<PathBuf>,
+    bridges: Vec<Bridge>,
 }
 
 impl Config {
@@ -162,24 +166,59 @@ impl Config {
         self
     }
 
-    /// Reads the schemas, generates, and writes the output if it changed. Prints the
-    /// `cargo:rerun-if-changed` lines for the schema files. Returns the output path.
+    /// Also generates a layer bridge: the types of an older layer that differ from this
+    /// schema's, with conversions both ways (see [`Bridge`]). Written to its own file, to be
+    /// included in a module of its own next to the primary code.
+    ///
+    /// ```no_run
+    /// // build.rs
+    /// tl_codegen::Config::new()
+    ///     .schema("schemas/api-229.tl")
+    ///     .server_mode(true)
+    ///     .out_file("api_229.rs")
+    ///     .layer_bridge(
+    ///         tl_codegen::Bridge::new("schemas/api-198.tl")
+    ///             .out_file("layer_198.rs")
+    ///             .rule(tl_codegen::Rule::result("channels.joinChannel", "crate::rules::join_result")),
+    ///     )
+    ///     .generate()
+    ///     .unwrap();
+    /// // src/lib.rs:
+    /// // include!(concat!(env!("OUT_DIR"), "/api_229.rs"));
+    /// // pub mod layer198 { include!(concat!(env!("OUT_DIR"), "/layer_198.rs")); }
+    /// ```
+    pub fn layer_bridge(&mut self, bridge: Bridge) -> &mut Self {
+        self.bridges.push(bridge);
+        self
+    }
+
+    /// Reads the schemas, generates, and writes the output (and the layer bridges') if it
+    /// changed. Prints the `cargo:rerun-if-changed` lines for the schema files. Returns the
+    /// output path.
     pub fn generate(&self) -> Result<PathBuf, Error> {
         for path in &self.schemas {
             println!("cargo:rerun-if-changed={}", path.display());
         }
         let schema = read_schemas(&self.schemas)?;
         let code = self.generate_from_schema(&schema)?;
-        let out = match &self.out_file {
-            Some(p) if p.is_absolute() => p.clone(),
-            other => {
-                let dir = std::env::var_os("OUT_DIR")
-                    .map(PathBuf::from)
-                    .unwrap_or_default();
-                dir.join(other.clone().unwrap_or_else(|| PathBuf::from("tl.rs")))
-            }
-        };
+        let out = out_path(self.out_file.as_deref(), "tl.rs");
         write_if_changed(&out, &code)?;
+        if !self.bridges.is_empty() {
+            let selected;
+            let primary = if self.roots.is_empty() {
+                &schema
+            } else {
+                selected = schema.subset(&self.roots)?;
+                &selected
+            };
+            for bridge in &self.bridges {
+                println!("cargo:rerun-if-changed={}", bridge.old_schema().display());
+                let old = read_schemas(&[bridge.old_schema().to_owned()])?;
+                let code = bridge.generate_from_schemas(primary, &old)?;
+                let name = bridge.out_name(old.layer);
+                write_if_changed(&out_path(Some(&name), ""), &code)?;
+            }
+        }
         Ok(out)
     }
 
@@ -221,6 +260,19 @@ impl Config {
     /// The options, for callers that set them directly.
     pub fn options_mut(&mut self) -> &mut Options {
         &mut self.options
+    }
+}
+
+/// `path` if absolute, else inside `$OUT_DIR` (`default` when `path` is `None`).
+fn out_path(path: Option<&Path>, default: &str) -> PathBuf {
+    match path {
+        Some(p) if p.is_absolute() => p.to_owned(),
+        other => {
+            let dir = std::env::var_os("OUT_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            dir.join(other.map_or_else(|| PathBuf::from(default), Path::to_path_buf))
+        }
     }
 }
 

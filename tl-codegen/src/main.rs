@@ -50,6 +50,20 @@ enum Command {
         /// The new schema.
         new: PathBuf,
     },
+    /// Show what a layer bridge from an older layer to the primary one holds; with `-o`,
+    /// generate it.
+    Bridge {
+        /// The primary schema.
+        primary: PathBuf,
+        /// The older layer's schema.
+        old: PathBuf,
+        /// Write the generated bridge here.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// The Rust path of the primary layer's module in the including crate.
+        #[arg(long, default_value = "crate")]
+        primary_path: String,
+    },
     /// Print the named definitions and every type they need, as TL.
     Subset {
         /// The schema.
@@ -149,6 +163,35 @@ fn run(cli: Cli) -> Result<(), String> {
                 d.removed.len(),
                 d.changed_id.len()
             );
+        }
+        Command::Bridge {
+            primary,
+            old,
+            out,
+            primary_path,
+        } => {
+            let (primary_schema, old_schema) =
+                (load(&[primary])?, load(std::slice::from_ref(&old))?);
+            let report = tl_codegen::bridge_report(&primary_schema, &old_schema);
+            for (what, items) in [
+                ("types", &report.types),
+                ("constructors", &report.constructors),
+                ("functions (request converted)", &report.functions),
+                ("functions (result converted)", &report.results),
+            ] {
+                println!("{what}: {}", items.len());
+                for item in items {
+                    println!("  {item}");
+                }
+            }
+            if let Some(out) = out {
+                let code = tl_codegen::Bridge::new(&old)
+                    .primary_path(&primary_path)
+                    .generate_from_schemas(&primary_schema, &old_schema)
+                    .map_err(|e| e.to_string())?;
+                tl_codegen::write_if_changed(&out, &code).map_err(|e| e.to_string())?;
+                println!("wrote {}", out.display());
+            }
         }
         Command::Subset {
             file,

@@ -51,6 +51,9 @@ pub struct Model<'s> {
     pub boxed: HashSet<usize>,
     /// The layer of the schema.
     pub layer: Option<u32>,
+    /// Whether types the schema does not define are taken from elsewhere (a layer bridge's
+    /// references into the primary layer) rather than an error.
+    pub external_types: bool,
 }
 
 /// Whether a type is a bare reference to a constructor (`future_salt`, `%Message`).
@@ -60,6 +63,15 @@ pub fn is_bare_constructor(ty: &Type) -> bool {
 
 impl<'s> Model<'s> {
     pub fn new(schema: &'s Schema) -> Result<Self, Error> {
+        Self::build(schema, false)
+    }
+
+    /// A model whose references to types it does not define point into another module.
+    pub fn with_external_types(schema: &'s Schema) -> Result<Self, Error> {
+        Self::build(schema, true)
+    }
+
+    fn build(schema: &'s Schema, external_types: bool) -> Result<Self, Error> {
         let mut model = Model {
             constructors: Vec::new(),
             functions: Vec::new(),
@@ -67,6 +79,7 @@ impl<'s> Model<'s> {
             constructor_index: HashMap::new(),
             boxed: HashSet::new(),
             layer: schema.layer,
+            external_types,
         };
         for def in &schema.definitions {
             if def.is_builtin() || def.is_builtin_vector() {
@@ -164,7 +177,7 @@ impl<'s> Model<'s> {
         } else {
             self.enums.contains_key(&name)
         };
-        if known {
+        if known || self.external_types {
             Ok(())
         } else {
             Err(Error::Unsupported {

@@ -12,6 +12,7 @@
 
 mod blob;
 mod error;
+mod layer;
 mod primitives;
 mod reader;
 mod vector;
@@ -27,6 +28,7 @@ pub mod fuzzing;
 pub use blob::Blob;
 pub use bytes::Bytes;
 pub use error::{Error, ErrorKind};
+pub use layer::{Convert, LayerError};
 pub use reader::{MAX_DEPTH, Reader, write_bytes};
 pub use vector::{read_vector, write_vector};
 

@@ -1,0 +1,94 @@
+//! The hand-written rules of the layer-198 bridge (registered in `build.rs`): values a field
+//! of one layer needs that the other layer does not have under the same name. Everything else
+//! the bridge converts is generated from the two schemas.
+
+use crate::{enums, layer198, types};
+use tl_runtime::LayerError;
+
+/// `channels.joinChannel` answers `messages.ChatInviteJoinResult` in 229 but `Updates` in 198:
+/// the updates of `chatInviteJoinResultOk`.
+pub(crate) fn join_channel_updates(
+    result: enums::messages::ChatInviteJoinResult,
+) -> Result<enums::Updates, LayerError> {
+    match result {
+        enums::messages::ChatInviteJoinResult::Ok(ok) => Ok(ok.updates),
+        enums::messages::ChatInviteJoinResult::WebView(_) => Err(LayerError::Rule {
+            rule: "join_channel_updates",
+            reason: "a join that needs a web view has no layer-198 answer",
+        }),
+    }
+}
+
+/// Layer 198 counts a gifted subscription in months, 229 in days.
+pub(crate) fn gift_premium_months(
+    action: &types::MessageActionGiftPremium,
+) -> Result<i32, LayerError> {
+    Ok(action.days / 30)
+}
+
+/// Layer 198 counts a gift code's subscription in months, 229 in days.
+pub(crate) fn gift_code_months(action: &types::MessageActionGiftCode) -> Result<i32, LayerError> {
+    Ok(action.days / 30)
+}
+
+/// A chat theme is an emoticon in 198; a unique-gift theme has none.
+pub(crate) fn chat_theme_emoticon(
+    action: &types::MessageActionSetChatTheme,
+) -> Result<String, LayerError> {
+    Ok(match &action.theme {
+        enums::ChatTheme::ChatTheme(t) => t.emoticon.clone(),
+        _ => String::new(),
+    })
+}
+
+/// 198 only knows private or not; every 229 choice but the default is private.
+pub(crate) fn paid_reaction_private(
+    update: &types::UpdatePaidReactionPrivacy,
+) -> Result<bool, LayerError> {
+    Ok(!matches!(
+        update.private,
+        enums::PaidReactionPrivacy::Default
+    ))
+}
+
+/// Per-mille rarity in 198; 229's named rarities map to typical values.
+fn permille(rarity: &enums::StarGiftAttributeRarity) -> i32 {
+    match rarity {
+        enums::StarGiftAttributeRarity::StarGiftAttributeRarity(r) => r.permille,
+        enums::StarGiftAttributeRarity::Uncommon => 200,
+        enums::StarGiftAttributeRarity::Rare => 50,
+        enums::StarGiftAttributeRarity::Epic => 10,
+        enums::StarGiftAttributeRarity::Legendary => 1,
+    }
+}
+
+/// See [`permille`].
+pub(crate) fn model_rarity_permille(a: &types::StarGiftAttributeModel) -> Result<i32, LayerError> {
+    Ok(permille(&a.rarity))
+}
+
+/// See [`permille`].
+pub(crate) fn pattern_rarity_permille(
+    a: &types::StarGiftAttributePattern,
+) -> Result<i32, LayerError> {
+    Ok(permille(&a.rarity))
+}
+
+/// See [`permille`].
+pub(crate) fn backdrop_rarity_permille(
+    a: &types::StarGiftAttributeBackdrop,
+) -> Result<i32, LayerError> {
+    Ok(permille(&a.rarity))
+}
+
+/// A 198 plain keyboard button is 229's default button type.
+pub(crate) fn keyboard_button_type(
+    _: &layer198::types::KeyboardButton,
+) -> Result<enums::ButtonType, LayerError> {
+    Ok(enums::ButtonType::Default)
+}
+
+/// A poll sent by a client has no hash yet (the server computes it).
+pub(crate) fn poll_hash(_: &layer198::types::Poll) -> Result<i64, LayerError> {
+    Ok(0)
+}
