@@ -275,6 +275,27 @@ impl ServerBuilder {
     }
 }
 
+/// The API layers the server speaks: 229 natively, 198 through the generated bridge
+/// (`mtproto_api::layer198`). Any other announced layer is answered as 229.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// Layer 198 (GramJS).
+    L198,
+    /// Layer 229 (Telethon, kurigram, client-sdk) and every layer not bridged.
+    L229,
+}
+
+impl Layer {
+    /// The layer a client that announced `layer` in `invokeWithLayer` is served.
+    pub fn of(layer: i32) -> Self {
+        if layer == mtproto_api::layer198::LAYER {
+            Layer::L198
+        } else {
+            Layer::L229
+        }
+    }
+}
+
 const INVOKE_WITH_LAYER: u32 = 0xda9b_0d0d;
 const INIT_CONNECTION: u32 = 0xc1cd_5ea9;
 const INVOKE_AFTER_MSG: u32 = 0xcb9f_372d;
@@ -518,8 +539,30 @@ impl Server {
     }
 
     /// Sends an update to every session of `user` (except `skip`), after it was committed.
+    /// `body` is an `Updates` of layer 229; keys whose client speaks an older layer get it
+    /// converted to theirs (once per layer), or not at all if it has no form there.
     pub fn push_to_user(&self, user: i64, body: &[u8], skip: Option<(i64, i64)>) {
+        let mut legacy: Option<Option<Vec<u8>>> = None;
         for key_id in self.keys_of(user) {
+            let layer = self.key(key_id).map_or(0, |k| k.layer);
+            let body: &[u8] = if Layer::of(layer) == Layer::L198 {
+                let converted = legacy.get_or_insert_with(|| {
+                    match mtproto_api::layer198::downgrade_boxed("Updates", body) {
+                        Ok(Some(b)) => Some(b),
+                        Ok(None) => Some(body.to_vec()),
+                        Err(e) => {
+                            tracing::debug!("an update has no layer-198 form: {e}");
+                            None
+                        }
+                    }
+                });
+                match converted {
+                    Some(b) => b,
+                    None => continue,
+                }
+            } else {
+                body
+            };
             let ids: Vec<i64> = self
                 .key_sessions
                 .lock()
@@ -662,6 +705,36 @@ impl Server {
                 _ => break,
             }
         }
+        // Old layers: the call becomes the 229 one the services handle, and its result goes
+        // back in the caller's layer.
+        let called_id = body_id(&body);
+        let layer = Layer::of(caller.layer);
+        if layer == Layer::L198 {
+            match mtproto_api::layer198::upgrade_call(&body) {
+                Ok(Some(upgraded)) => body = upgraded,
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!("a layer-198 call {called_id:#010x} did not convert: {e}");
+                    return Err(RpcError::bad_request("INPUT_REQUEST_INVALID"));
+                }
+            }
+        }
+        let result = self.dispatch_229(caller, body).await?;
+        if layer == Layer::L198 {
+            return match mtproto_api::layer198::downgrade_result(called_id, &result) {
+                Ok(Some(converted)) => Ok(converted),
+                Ok(None) => Ok(result),
+                Err(e) => {
+                    tracing::warn!("a result for layer-198 call {called_id:#010x}: {e}");
+                    Err(RpcError::internal())
+                }
+            };
+        }
+        Ok(result)
+    }
+
+    /// Hands a call of layer 229 (wrappers removed) to its service.
+    async fn dispatch_229(self: &Arc<Self>, caller: Caller, body: Vec<u8>) -> RpcResult {
         let id = body_id(&body);
         match id {
             DESTROY_SESSION => return Ok(self.destroy_session(caller, &body)),
