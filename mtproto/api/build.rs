@@ -85,6 +85,13 @@ fn main() {
         .server_mode(true)
         .out_file("api_229.rs")
         .layer_bridge(layer198)
+        // A made-up third layer, converted both ways: only the unit tests include it (it shows
+        // that another layer is another schema file and this one line).
+        .layer_bridge(
+            Bridge::new("tests/data/api-sample-200.tl")
+                .out_file("layer_sample.rs")
+                .both_ways(true),
+        )
         .generate()
         .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -102,6 +102,7 @@ pub struct Bridge {
     out_file: Option<PathBuf>,
     primary_path: String,
     rules: Vec<Rule>,
+    both_ways: bool,
 }
 
 impl Bridge {
@@ -112,6 +113,7 @@ impl Bridge {
             out_file: None,
             primary_path: "crate".to_owned(),
             rules: Vec::new(),
+            both_ways: false,
         }
     }
 
@@ -125,6 +127,13 @@ impl Bridge {
     /// `functions` (default `crate`).
     pub fn primary_path(mut self, path: &str) -> Self {
         self.primary_path = path.to_owned();
+        self
+    }
+
+    /// Converts every generated type both ways, not only the way a server needs it (requests
+    /// up, results and updates down): for clients of the old layer and round-trip tests.
+    pub fn both_ways(mut self, on: bool) -> Self {
+        self.both_ways = on;
         self
     }
 
@@ -177,7 +186,7 @@ pub struct BridgeReport {
 /// What differs between `old` and `primary` and what a bridge would generate.
 pub fn bridge_report(primary: &Schema, old: &Schema) -> BridgeReport {
     let a = Analysis::new(primary, old);
-    let sets = a.sets();
+    let sets = a.sets(false);
     BridgeReport {
         constructors: sets.local_ctors.iter().cloned().collect(),
         types: sets.enums.iter().cloned().collect(),
@@ -422,7 +431,7 @@ impl<'a> Analysis<'a> {
         (enums, ctors)
     }
 
-    fn sets(&self) -> Sets {
+    fn sets(&self, both_ways: bool) -> Sets {
         let up_roots: Vec<&Type> = self
             .up_functions
             .iter()
@@ -432,8 +441,13 @@ impl<'a> Analysis<'a> {
                 _ => None,
             })
             .collect();
-        let up = self.closure(up_roots);
-        let down = self.closure(self.result_functions.iter().map(|f| &f.ty));
+        let mut up = self.closure(up_roots);
+        let mut down = self.closure(self.result_functions.iter().map(|f| &f.ty));
+        if both_ways {
+            up.0.extend(down.0.iter().cloned());
+            up.1.extend(down.1.iter().cloned());
+            down = up.clone();
+        }
         let enums = up.0.union(&down.0).cloned().collect();
         let local_ctors = up.1.union(&down.1).cloned().collect();
         Sets {
@@ -488,7 +502,7 @@ impl<'a> Analysis<'a> {
     }
 
     fn emit(&self, bridge: &Bridge) -> Result<TokenStream, Error> {
-        let sets = self.sets();
+        let sets = self.sets(bridge.both_ways);
         let ext: TokenStream = format!("{}::", bridge.primary_path.trim_end_matches("::"))
             .parse()
             .map_err(|_| Error::Unsupported {

@@ -47,3 +47,13 @@ mod layer_rules;
 pub mod layer198 {
     include!(concat!(env!("OUT_DIR"), "/layer_198.rs"));
 }
+
+/// A made-up third layer (`tests/data/api-sample-200.tl`), bridged like 198 but both ways.
+#[cfg(test)]
+#[allow(dead_code, missing_docs, clippy::all, unused_imports)]
+mod layer_sample {
+    include!(concat!(env!("OUT_DIR"), "/layer_sample.rs"));
+}
+
+#[cfg(test)]
+mod layer_sample_tests;
