@@ -206,3 +206,32 @@ fn pushed_updates_carry_198_messages() {
     // Garbage is an error.
     assert!(layer198::downgrade_boxed("Updates", &[1, 2, 3, 4]).is_err());
 }
+
+#[test]
+fn garbage_from_a_198_client_is_an_error_not_a_panic() {
+    let old = layer198::functions::channels::JoinChannel {
+        channel: types::InputChannel {
+            channel_id: 1,
+            access_hash: 2,
+        }
+        .into(),
+    }
+    .to_bytes();
+    for cut in 0..old.len() {
+        let _ = layer198::upgrade_call(&old[..cut]);
+    }
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..2000 {
+        let len = round % 64;
+        let mut bytes = 0x983f9745u32.to_le_bytes().to_vec();
+        for _ in 0..len {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            bytes.push(state as u8);
+        }
+        assert!(layer198::upgrade_call(&bytes).is_err());
+        let _ = layer198::downgrade_result(0x983f9745, &bytes[4..]);
+        let _ = layer198::downgrade_boxed("Updates", &bytes[4..]);
+    }
+}
