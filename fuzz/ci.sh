@@ -6,6 +6,9 @@
 #
 #   fuzz/ci.sh [SECONDS_PER_TARGET] [TARGET...]      (default: 15 s, every target)
 #
+# FUZZ_SEED=N fixes libFuzzer's seed, so a short CI run explores the same inputs each time
+# (how far it gets still depends on the machine's speed).
+#
 # Stable Rust is enough: `-s none` turns the sanitizer off, which is what needs nightly.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,6 +33,7 @@ for t in "${targets[@]}"; do
     mkdir -p "corpus/$t" "artifacts/$t"
     if cargo fuzz run "${flags[@]}" "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+        ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
         2> "artifacts/$t/log" ; then
         passed=$((passed + 1))
         grep -E "^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)" "artifacts/$t/log" | tr '\n' ' '

@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     updates_out: tokio::sync::Mutex<mpsc::Receiver<enums::Update>>,
     /// Addresses from `help.getConfig`.
     server_dcs: Mutex<HashMap<i32, String>>,
+    /// Display names of the users and chats seen (not persisted).
+    names: Mutex<HashMap<(PeerKind, i64), String>>,
 }
 
 /// Constructor ids of the `Updates` type: answers that carry updates.
@@ -87,6 +89,7 @@ impl Client {
             update_sink: sink.clone(),
             updates_out: tokio::sync::Mutex::new(out_rx),
             server_dcs: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
         });
         tokio::spawn(handle_events(Arc::downgrade(&inner), events_rx));
         let home = lock(&inner.data).home_dc;
@@ -283,8 +286,37 @@ impl Client {
         lock(&self.0.data).user.map(|(id, _)| id)
     }
 
-    /// Remembers the access hashes (and usernames) of these users and chats.
+    /// Remembers the access hashes, usernames and display names of these users and chats
+    /// (the client does this for everything that comes with updates, history, dialogs and
+    /// resolved usernames).
     pub fn cache_peers(&self, users: &[enums::User], chats: &[enums::Chat]) {
+        {
+            let mut names = lock(&self.0.names);
+            for user in users {
+                if let enums::User::User(u) = user {
+                    let name = [u.first_name.as_deref(), u.last_name.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if !name.is_empty() {
+                        names.insert((PeerKind::User, u.id), name);
+                    }
+                }
+            }
+            for chat in chats {
+                match chat {
+                    enums::Chat::Channel(c) => {
+                        names.insert((PeerKind::Channel, c.id), c.title.clone());
+                    }
+                    enums::Chat::Chat(c) => {
+                        names.insert((PeerKind::Chat, c.id), c.title.clone());
+                    }
+                    _ => {}
+                }
+            }
+        }
         let mut data = lock(&self.0.data);
         for user in users {
             if let enums::User::User(u) = user {
@@ -318,6 +350,11 @@ impl Client {
                 _ => {}
             }
         }
+    }
+
+    /// The display name of a user ("first last") or chat (its title) seen before.
+    pub fn peer_name(&self, kind: PeerKind, id: i64) -> Option<String> {
+        lock(&self.0.names).get(&(kind, id)).cloned()
     }
 
     /// The access hash of a peer seen before.

@@ -196,7 +196,9 @@ impl Client {
     }
 
     /// Downloads a file to `dest`. If `dest` already holds the start of it (an interrupted
-    /// download), only the rest is fetched. Returns the file's size.
+    /// download), only the rest is fetched: whatever `dest` holds is taken to be that start,
+    /// so give a new path (or remove the old file) for a fresh download. Returns the file's
+    /// size.
     pub async fn download_file(
         &self,
         file: &FileLocation,

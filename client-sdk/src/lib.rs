@@ -35,6 +35,9 @@ mod config;
 mod connection;
 mod error;
 mod files;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod messages;
 mod storage;
 pub mod updates;

@@ -32,6 +32,17 @@ impl PeerRef {
         }
     }
 
+    /// As a `Peer` (what messages carry in `peer_id` / `from_id`).
+    pub fn to_peer(&self) -> enums::Peer {
+        match self.kind {
+            PeerKind::User => enums::Peer::User(types::PeerUser { user_id: self.id }),
+            PeerKind::Chat => enums::Peer::Chat(types::PeerChat { chat_id: self.id }),
+            PeerKind::Channel => enums::Peer::Channel(types::PeerChannel {
+                channel_id: self.id,
+            }),
+        }
+    }
+
     /// As an `InputChannel` (for channels).
     pub fn input_channel(&self) -> Option<enums::InputChannel> {
         (self.kind == PeerKind::Channel).then_some({
@@ -148,6 +159,17 @@ impl Client {
         self.peer_of(&resolved.peer).ok_or_else(|| {
             InvocationError::Decode(format!("@{name} resolved without an access hash"))
         })
+    }
+
+    /// Sets (or with `""` removes) the signed-in user's username.
+    pub async fn set_username(&self, username: &str) -> Result<(), InvocationError> {
+        let user = self
+            .invoke(&functions::account::UpdateUsername {
+                username: username.to_string(),
+            })
+            .await?;
+        self.cache_peers(std::slice::from_ref(&user), &[]);
+        Ok(())
     }
 
     /// Sends a text message; returns its id.

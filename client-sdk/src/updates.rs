@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 /// How long an update that arrived early waits for the ones before it.
 pub const GAP_WAIT: Duration = Duration::from_millis(500);
+/// The most updates held per box while waiting for a gap to fill; beyond it the box asks
+/// for its difference at once (a hostile or broken server cannot grow memory without bound).
+pub const MAX_HELD: usize = 10_000;
 /// After this long without updates the client asks for a difference anyway.
 pub const IDLE_DIFFERENCE: Duration = Duration::from_secs(15 * 60);
 
@@ -254,7 +257,10 @@ impl MessageBoxes {
     }
 
     fn sequence(&mut self, seq_start: i32, _seq: i32, now: Instant) {
-        if seq_start != 0 && self.has_state && self.state.seq != 0 && self.state.seq + 1 < seq_start
+        if seq_start != 0
+            && self.has_state
+            && self.state.seq != 0
+            && i64::from(self.state.seq) + 1 < i64::from(seq_start)
         {
             // A whole `updates` went missing: wait a little, then fetch the difference.
             self.deadlines
@@ -302,17 +308,24 @@ impl MessageBoxes {
             out.updates.extend(update);
             return;
         };
-        if *local + count == pts {
+        // In i64: a hostile server's pts near i32::MAX must not overflow.
+        let next = i64::from(*local) + i64::from(count);
+        let pts64 = i64::from(pts);
+        if next == pts64 {
             *local = pts;
             out.updates.extend(update);
             self.release(b, out);
-        } else if *local + count > pts {
+        } else if next > pts64 {
             // Already applied (a duplicate, or covered by a difference).
         } else {
-            self.held
-                .entry(b)
-                .or_default()
-                .push(Held { pts, count, update });
+            let held = self.held.entry(b).or_default();
+            if held.len() >= MAX_HELD {
+                // Too far ahead to keep waiting: fetch the difference now instead.
+                held.clear();
+                self.deadlines.insert(b, now);
+                return;
+            }
+            held.push(Held { pts, count, update });
             self.deadlines.entry(b).or_insert(now + GAP_WAIT);
         }
     }
@@ -322,14 +335,15 @@ impl MessageBoxes {
         let Some(mut held) = self.held.remove(&b) else {
             return;
         };
-        held.sort_by_key(|h| h.pts - h.count);
+        held.sort_by_key(|h| i64::from(h.pts) - i64::from(h.count));
         let mut still = Vec::new();
         for h in held {
             let Some(local) = self.local(b) else { break };
-            if *local + h.count == h.pts {
+            let next = i64::from(*local) + i64::from(h.count);
+            if next == i64::from(h.pts) {
                 *local = h.pts;
                 out.updates.extend(h.update);
-            } else if *local + h.count < h.pts {
+            } else if next < i64::from(h.pts) {
                 still.push(h);
             }
         }
@@ -346,7 +360,7 @@ impl MessageBoxes {
         let Some(mut held) = self.held.remove(&b) else {
             return;
         };
-        held.sort_by_key(|h| h.pts - h.count);
+        held.sort_by_key(|h| i64::from(h.pts) - i64::from(h.count));
         for h in held {
             self.check(h.update, b, h.pts, h.count, now, out);
         }

@@ -40,12 +40,7 @@ async fn sign_up(client: &Client, phone: &str, name: &str, username: &str) -> i6
         Err(SignInError::SignUpRequired)
     ));
     let user = client.sign_up(&token, name, "").await.expect("sign up");
-    client
-        .invoke(&functions::account::UpdateUsername {
-            username: username.into(),
-        })
-        .await
-        .expect("username");
+    client.set_username(username).await.expect("username");
     match user {
         enums::User::User(u) => u.id,
         other => panic!("{other:?}"),
