@@ -24,6 +24,11 @@
 //! assert!(code.contains("pub struct Ping"));
 //! assert!(code.contains("type Return = super::enums::Pong;"));
 //! ```
+//!
+//! Older layers of the same API are served through a generated layer bridge
+//! ([`Config::layer_bridge`], [`Bridge`]): types only for the old definitions that differ, and
+//! conversions both ways, field by field by name, with named hand-written [`Rule`]s where a
+//! required field has no counterpart.
 
 mod bridge;
 mod emit;

@@ -142,3 +142,28 @@ fn subset_skips_missing_roots_and_sets_the_layer() {
     let (ok, _, _) = tl(&["subset", &shared("api-layer198.tl"), "no.suchMethod"]);
     assert!(!ok, "without --skip-missing an unknown root fails");
 }
+
+#[test]
+fn bridge_lists_what_differs_and_names_the_rules_it_needs() {
+    let schemas = format!("{}/../tl-schema/schemas", env!("CARGO_MANIFEST_DIR"));
+    let (primary, old) = (
+        format!("{schemas}/api-229.tl"),
+        format!("{schemas}/api-198.tl"),
+    );
+    let (ok, stdout, stderr) = tl(&["bridge", &primary, &old]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("functions (request converted): 6"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  channels.joinChannel"), "{stdout}");
+    assert!(stdout.contains("  message\n"), "{stdout}");
+    // Generating needs the hand-written rules mtproto-api's build.rs registers.
+    let out = std::env::temp_dir().join(format!("tl-bridge-{}.rs", std::process::id()));
+    let (ok, _, stderr) = tl(&["bridge", &primary, &old, "-o", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("tl_codegen::Rule::result(\"channels.joinChannel\""),
+        "{stderr}"
+    );
+}
