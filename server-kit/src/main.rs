@@ -1,8 +1,8 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
-//! [--login-code CODE] [--push-webhook URL]`.
+//! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]`.
 
 use clap::Parser;
-use server_kit::{Options, ServerBuilder, keys, store::SqliteStore};
+use server_kit::{Options, ServerBuilder, keys, store::StoreLocation};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +17,11 @@ struct Args {
     /// Where data lives (database, RSA keys, media).
     #[arg(long, default_value = "./data")]
     data: PathBuf,
+    /// The store: `sqlite:PATH` (default: the SQLite file in --data) or
+    /// `postgres://USER[:PASSWORD]@HOST:PORT/DATABASE`, shared by several server nodes
+    /// (build with the cargo feature `postgres`).
+    #[arg(long, value_name = "sqlite:PATH | postgres://...")]
+    store: Option<StoreLocation>,
     /// Development login: every login code is CODE. Without it codes are random and go to
     /// the log through the SMS provider.
     #[arg(long, value_name = "CODE")]
@@ -80,7 +85,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "RSA key"
     );
     let salt_secret = load_or_create_secret(&args.data.join("salt-secret"))?;
-    let store = SqliteStore::open(&args.data.join("server.sqlite3"))?;
+    let location = args
+        .store
+        .clone()
+        .unwrap_or_else(|| StoreLocation::Sqlite(args.data.join("server.sqlite3")));
+    tracing::info!(store = %location, "store");
+    let store = tokio::task::spawn_blocking(move || location.open()).await??;
     let mut options = Options::new(args.public_addr.unwrap_or(args.listen));
     options.dc_id = args.dc;
     options.login_code = args.login_code;
@@ -89,7 +99,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
     let files = server_kit::media::DiskStorage::new(args.data.join("media"))?;
-    let mut builder = ServerBuilder::new(options, Arc::new(store), Arc::new(files), rsa);
+    let mut builder = ServerBuilder::new(options, store, Arc::new(files), rsa);
     if let Some(webhook) = webhook {
         tracing::info!(url = webhook.url(), "push notifications go to the webhook");
         builder = builder.push(Arc::new(webhook));

@@ -74,7 +74,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn code(self) -> i64 {
+    pub(super) fn code(self) -> i64 {
         match self {
             Role::Member => 0,
             Role::Admin => 1,
@@ -82,7 +82,7 @@ impl Role {
         }
     }
 
-    fn from_code(code: i64) -> Role {
+    pub(super) fn from_code(code: i64) -> Role {
         match code {
             2 => Role::Creator,
             1 => Role::Admin,

@@ -4,13 +4,17 @@
 //! only, and panics naming the value that differed. [`run_all`](crate::store::conformance::run_all) runs every check of [`CHECKS`](crate::store::conformance::CHECKS)
 //! on a fresh store from a factory and then fails listing the checks that failed; [`reopen`](crate::store::conformance::reopen)
 //! checks durability and is separate, because it needs a factory that opens the *same*
-//! database again. This module's tests run everything against [`SqliteStore`]; another store
-//! runs the very same checks:
+//! database again; [`concurrent_pts`](crate::store::conformance::concurrent_pts) checks pts
+//! under concurrent writers on several store instances over one database (server nodes).
+//! This module's tests run everything against [`SqliteStore`]; `tests/postgres_store.rs` runs
+//! the very same checks against `PgStore` (feature `postgres`):
 //!
 //! ```ignore
-//! use server_kit::store::conformance;
-//! conformance::run_all(&|| Box::new(PgStore::connect_to_empty_schema()));
-//! conformance::reopen(&|| Box::new(PgStore::connect_to(SCHEMA)));
+//! use server_kit::store::{PgOptions, PgStore, conformance};
+//! let fresh = || PgStore::open_with(URL, PgOptions::default().schema(new_schema_name()));
+//! conformance::run_all(&|| Box::new(fresh().unwrap()));
+//! let (node1, node2) = (PgStore::open_with(URL, same)?, PgStore::open_with(URL, same)?);
+//! conformance::concurrent_pts(&[&node1, &node2], 8, 50);
 //! ```
 //!
 //! Where the trait leaves an order open (the key list, contacts, [`Store::messages`], the
@@ -1614,6 +1618,115 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
     assert!(next.id > b, "user ids continue: {} after {b}", next.id);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Concurrency.
+
+/// Pts under concurrent writers: `threads` threads, spread round-robin over `nodes` (separate
+/// store instances over one database, as several server nodes are; an embedded store passes
+/// the same instance more than once), each write `per_thread` messages that land in one
+/// user's box (alternately from that user and to it, so two boxes are written in both
+/// orders) and as many posts into one channel. Then that box's pts and the channel's pts are
+/// exactly `1..=threads * per_thread` past where they started, each taken once, its log holds
+/// each once in order, the message ids of the box are `1..=threads * per_thread`, and each
+/// other box took exactly its own share. The store must be empty when given.
+pub fn concurrent_pts(nodes: &[&dyn Store], threads: usize, per_thread: usize) {
+    assert!(!nodes.is_empty(), "at least one store");
+    let first = nodes[0];
+    let owner = ok(first.create_user("15551000000", "Box", "", 1)).id;
+    let others: Vec<i64> = (0..threads)
+        .map(|t| ok(first.create_user(&format!("1555200{t:04}"), &format!("T{t}"), "", 2)).id)
+        .collect();
+    let channel = ok(first.create_channel(owner, "Busy", "", false, true, 3, 100)).id;
+    let base = ok(first.pts(owner));
+    let channel_base = ok(first.channel(channel)).map_or(0, |c| c.pts);
+    let total = threads * per_thread;
+
+    let results: Vec<(Vec<i32>, Vec<i32>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let node = nodes[t % nodes.len()];
+                let other = others[t];
+                scope.spawn(move || {
+                    let (mut box_pts, mut channel_pts) = (Vec::new(), Vec::new());
+                    for j in 0..per_thread {
+                        let random_id = (t * per_thread + j) as i64 + 1;
+                        let date = 1000 + j as i32;
+                        let sent = if (t + j) % 2 == 0 {
+                            let s = ok(node.send_message(other, owner, "in", random_id, date));
+                            s.peer.expect("the box's copy").entry
+                        } else {
+                            ok(node.send_message(owner, other, "out", random_id, date))
+                                .own
+                                .entry
+                        };
+                        assert_eq!(sent.pts_count, 1);
+                        box_pts.push(sent.pts);
+                        let posted = ok(node.post(channel, other, "post", random_id, date, None));
+                        assert!(!posted.duplicate, "a new post reported as duplicate");
+                        channel_pts.push(posted.entry.pts);
+                    }
+                    (box_pts, channel_pts)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+
+    let expected: Vec<i32> = (1..=total as i32).collect();
+    let mut box_pts: Vec<i32> = results
+        .iter()
+        .flat_map(|r| r.0.iter().map(|p| p - base))
+        .collect();
+    box_pts.sort_unstable();
+    assert_eq!(box_pts, expected, "the box's pts: each once, no gap");
+    let mut channel_pts: Vec<i32> = results
+        .iter()
+        .flat_map(|r| r.1.iter().map(|p| p - channel_base))
+        .collect();
+    channel_pts.sort_unstable();
+    assert_eq!(
+        channel_pts, expected,
+        "the channel's pts: each once, no gap"
+    );
+    for (i, r) in results.iter().enumerate() {
+        assert!(r.0.windows(2).all(|w| w[0] < w[1]), "thread {i}: pts go up");
+    }
+
+    for node in nodes {
+        assert_eq!(
+            ok(node.pts(owner)),
+            base + total as i32,
+            "every node agrees"
+        );
+    }
+    let (entries, messages) = ok(first.changes_since(owner, base, total + 10));
+    assert_eq!(
+        entries.iter().map(|e| e.pts - base).collect::<Vec<_>>(),
+        expected,
+        "the log, in pts order"
+    );
+    assert!(entries.iter().all(|e| e.pts_count == 1));
+    let mut ids: Vec<i32> = messages.iter().map(|m| m.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, expected, "the box's message ids");
+    for other in others {
+        assert_eq!(
+            ok(first.pts(other)),
+            per_thread as i32,
+            "user {other}'s own box"
+        );
+    }
+    let (posts, count) = ok(first.channel_history(channel, query(100)));
+    assert_eq!(count, total as i32);
+    assert_eq!(posts.first().map(|p| p.id), Some(total as i32));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1667,6 +1780,12 @@ mod tests {
         notify_settings,
         channel_push_recipients,
     );
+
+    #[test]
+    fn concurrent_pts_on_sqlite() {
+        let store = fresh();
+        concurrent_pts(&[&*store, &*store], 4, 25);
+    }
 
     #[test]
     fn run_all_on_sqlite() {

@@ -78,7 +78,7 @@ pub enum NotifyScope {
 
 impl NotifyScope {
     /// The (kind, peer) columns a scope is stored under.
-    fn columns(self) -> (i64, i64) {
+    pub(super) fn columns(self) -> (i64, i64) {
         match self {
             NotifyScope::User(id) => (1, id),
             NotifyScope::Chat(id) => (2, id),
@@ -120,7 +120,7 @@ pub enum NotifySound {
 }
 
 impl NotifySound {
-    fn to_json(&self) -> String {
+    pub(super) fn to_json(&self) -> String {
         match self {
             NotifySound::Default => serde_json::json!("default"),
             NotifySound::None => serde_json::json!("none"),
@@ -130,7 +130,7 @@ impl NotifySound {
         .to_string()
     }
 
-    fn from_json(text: &str) -> Option<NotifySound> {
+    pub(super) fn from_json(text: &str) -> Option<NotifySound> {
         let value: serde_json::Value = serde_json::from_str(text).ok()?;
         match &value {
             serde_json::Value::String(s) if s == "default" => Some(NotifySound::Default),

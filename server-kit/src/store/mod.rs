@@ -1,10 +1,11 @@
-//! Storage. Services talk to a [`Store`]; the embedded default is [`SqliteStore`]. Every
+//! Storage. Services talk to a [`Store`]; the embedded default is [`SqliteStore`], and with
+//! the feature `postgres` there is `PgStore`, for several server nodes on one database. Every
 //! method that changes data is one transaction that also writes the pts entries it causes,
 //! and returns only after the commit, so an answer never gets ahead of durable state.
 //!
 //! The trait is synchronous: services call it through [`Db`], which runs each call on the
-//! blocking pool. Nothing in it assumes SQLite (ids and counters are allocated inside the
-//! transaction), so a PostgreSQL implementation can follow.
+//! blocking pool. Nothing in it assumes SQLite: ids and counters are allocated inside the
+//! transaction, which is what lets the PostgreSQL store stay correct with several nodes.
 
 pub mod channels;
 /// The behaviour every [`Store`] must show, as checks any implementation runs
@@ -12,8 +13,12 @@ pub mod channels;
 pub mod conformance;
 pub mod devices;
 pub mod photos;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgOptions, PgStore};
 pub use channels::ChannelStore;
 pub use devices::DeviceStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
@@ -415,6 +420,71 @@ pub trait Store: ChannelStore + DeviceStore + PhotoStore + Send + Sync + 'static
     ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError>;
 }
 
+/// Where the store lives, as the server's `--store` flag gives it: `sqlite:PATH` (the
+/// embedded store in one file) or `postgres://user:password@host:port/database` (also
+/// `postgresql://`; needs the feature `postgres`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreLocation {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database, by its connection URL.
+    Postgres(String),
+}
+
+impl std::str::FromStr for StoreLocation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err("expected sqlite:PATH".into());
+            }
+            return Ok(StoreLocation::Sqlite(path.into()));
+        }
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(s.to_owned()));
+        }
+        Err("expected sqlite:PATH or postgres://USER@HOST:PORT/DATABASE".into())
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    /// The location with any password left out (for logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            StoreLocation::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                match rest.split_once('@') {
+                    Some((user, host)) => {
+                        let user = user.split_once(':').map_or(user, |(u, _)| u);
+                        write!(f, "{scheme}://{user}@{host}")
+                    }
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
+impl StoreLocation {
+    /// Opens the store (creating or migrating its schema). Blocking: call it outside async
+    /// code, e.g. in `spawn_blocking`.
+    pub fn open(&self) -> Result<Arc<dyn Store>, StoreError> {
+        match self {
+            StoreLocation::Sqlite(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+            #[cfg(feature = "postgres")]
+            StoreLocation::Postgres(url) => Ok(Arc::new(PgStore::open(url)?)),
+            #[cfg(not(feature = "postgres"))]
+            StoreLocation::Postgres(_) => Err(StoreError::Database(
+                "this server was built without PostgreSQL support (cargo feature `postgres`)"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// A store shared by the services, called on tokio's blocking pool.
 pub struct Db<S: ?Sized>(pub Arc<S>);
 
@@ -434,5 +504,39 @@ impl<S: Store + ?Sized> Db<S> {
         tokio::task::spawn_blocking(move || f(&store))
             .await
             .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreLocation;
+
+    #[test]
+    fn store_locations() {
+        assert_eq!(
+            "sqlite:data/x.db".parse(),
+            Ok(StoreLocation::Sqlite("data/x.db".into()))
+        );
+        let url = "postgres://app:secret@db.internal:5432/chat";
+        assert_eq!(url.parse(), Ok(StoreLocation::Postgres(url.into())));
+        assert!("postgresql://db/chat".parse::<StoreLocation>().is_ok());
+        for bad in ["", "sqlite:", "mysql://db", "data/x.db"] {
+            assert!(bad.parse::<StoreLocation>().is_err(), "{bad:?}");
+        }
+        let shown = StoreLocation::Postgres(url.into()).to_string();
+        assert_eq!(
+            shown, "postgres://app@db.internal:5432/chat",
+            "no password in logs"
+        );
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn postgres_needs_the_feature() {
+        let location = StoreLocation::Postgres("postgres://127.0.0.1:1/x".into());
+        assert!(matches!(
+            location.open(),
+            Err(super::StoreError::Database(message)) if message.contains("feature")
+        ));
     }
 }

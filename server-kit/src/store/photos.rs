@@ -48,7 +48,7 @@ pub trait PhotoStore {
     fn photo(&self, id: i64) -> Result<Option<Photo>, StoreError>;
 }
 
-fn encode_sizes(sizes: &[PhotoSize]) -> String {
+pub(super) fn encode_sizes(sizes: &[PhotoSize]) -> String {
     sizes
         .iter()
         .map(|s| format!("{},{},{},{},{}", s.kind, s.w, s.h, s.size, s.content))
@@ -56,7 +56,7 @@ fn encode_sizes(sizes: &[PhotoSize]) -> String {
         .join(";")
 }
 
-fn decode_sizes(text: &str) -> Vec<PhotoSize> {
+pub(super) fn decode_sizes(text: &str) -> Vec<PhotoSize> {
     text.split(';')
         .filter_map(|s| {
             let mut f = s.split(',');

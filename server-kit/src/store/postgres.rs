@@ -1,0 +1,1548 @@
+//! The PostgreSQL store (feature `postgres`), for deployments where several server nodes share
+//! one database.
+//!
+//! - **Client and pool.** The blocking `postgres` client (tokio-postgres driven by a small
+//!   runtime of its own per connection): [`Store`] is synchronous and runs on tokio's blocking
+//!   pool ([`Db::run`]), where blocking calls belong. The pool is a mutex over idle
+//!   connections with a bound on how many are open; a broken connection is dropped and
+//!   replaced on the next call. Do not call the store from async code directly (the client
+//!   blocks): go through [`Db::run`] or `spawn_blocking`, as the services do.
+//! - **Migrations.** Versioned SQL ([`MIGRATIONS`]), applied at open in one transaction under
+//!   an advisory lock (nodes starting at once apply them once), recorded in `schema_version`.
+//!   A database newer than this build is refused.
+//! - **One box, one lock.** A change and the pts it takes are written in one transaction, as
+//!   in SQLite. A user's row (a channel's row for a channel) holds its pts and next message
+//!   id, and `UPDATE ... SET pts = pts + n RETURNING pts` takes them: the row lock it holds
+//!   until commit makes every other writer of that box, on any node, wait and then see the
+//!   new value. So pts never repeat and never skip, whatever the number of nodes. A
+//!   transaction that touches two boxes locks both rows first, in id order
+//!   (`SELECT ... ORDER BY id FOR UPDATE`), so two nodes writing to the same pair in opposite
+//!   directions queue instead of deadlocking; a deadlock or serialization failure that
+//!   happens anyway is retried from the start, a few times.
+//! - **Ids.** User and channel ids come from sequences (starting at 100000 and 1000000), so
+//!   nodes never hand out the same id; a failed insert may leave a gap.
+//! - **Errors.** Every database failure is a [`StoreError`] (values are read with `try_get`,
+//!   never `get`, which would panic on a type mismatch); unique violations that callers care
+//!   about become [`StoreError::Taken`].
+
+mod channels;
+mod devices;
+
+use super::*;
+use ::postgres::error::SqlState;
+use ::postgres::types::FromSql;
+use ::postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The schema, one step per version. A step is applied once, in one transaction with the
+/// `schema_version` row that records it; a released step is never edited, only followed by
+/// new ones.
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1)];
+
+const SCHEMA_V1: &str = "
+CREATE SEQUENCE user_ids START WITH 100000;
+CREATE SEQUENCE channel_ids START WITH 1000000;
+CREATE TABLE auth_keys(
+    id BIGINT PRIMARY KEY, key BYTEA NOT NULL, user_id BIGINT, layer INTEGER NOT NULL DEFAULT 0,
+    created BIGINT NOT NULL, api_id INTEGER NOT NULL DEFAULT 0,
+    device_model TEXT NOT NULL DEFAULT '', system_version TEXT NOT NULL DEFAULT '',
+    app_version TEXT NOT NULL DEFAULT '');
+CREATE TABLE login_codes(
+    phone TEXT PRIMARY KEY, hash TEXT NOT NULL, code TEXT NOT NULL, expires_at BIGINT NOT NULL,
+    attempts INTEGER NOT NULL);
+CREATE TABLE users(
+    id BIGINT PRIMARY KEY DEFAULT nextval('user_ids'), access_hash BIGINT NOT NULL,
+    phone TEXT NOT NULL UNIQUE, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+    username TEXT, about TEXT NOT NULL DEFAULT '', pts INTEGER NOT NULL DEFAULT 0,
+    next_msg_id INTEGER NOT NULL DEFAULT 1);
+CREATE UNIQUE INDEX users_by_username ON users(lower(username));
+CREATE TABLE contacts(
+    owner BIGINT NOT NULL, user_id BIGINT NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, PRIMARY KEY(owner, user_id));
+CREATE TABLE messages(
+    owner BIGINT NOT NULL, id INTEGER NOT NULL, peer BIGINT NOT NULL, out BOOLEAN NOT NULL,
+    from_id BIGINT NOT NULL, text TEXT NOT NULL, date INTEGER NOT NULL, edit_date INTEGER,
+    random_id BIGINT, copy_id INTEGER, media_kind BIGINT NOT NULL DEFAULT 0,
+    media_id BIGINT NOT NULL DEFAULT 0, PRIMARY KEY(owner, id));
+CREATE INDEX messages_by_peer ON messages(owner, peer, id);
+CREATE UNIQUE INDEX messages_by_random_id ON messages(owner, random_id)
+    WHERE random_id IS NOT NULL;
+CREATE TABLE documents(
+    id BIGINT PRIMARY KEY, access_hash BIGINT NOT NULL, file_reference BYTEA NOT NULL,
+    content TEXT NOT NULL, size BIGINT NOT NULL, mime_type TEXT NOT NULL,
+    file_name TEXT NOT NULL, date INTEGER NOT NULL);
+CREATE TABLE dialogs(
+    owner BIGINT NOT NULL, peer BIGINT NOT NULL, top_message INTEGER NOT NULL,
+    top_date INTEGER NOT NULL, read_inbox_max_id INTEGER NOT NULL DEFAULT 0,
+    read_outbox_max_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(owner, peer));
+CREATE INDEX dialogs_by_date ON dialogs(owner, top_date DESC, top_message DESC);
+CREATE TABLE changes(
+    owner BIGINT NOT NULL, pts INTEGER NOT NULL, pts_count INTEGER NOT NULL,
+    date INTEGER NOT NULL, kind INTEGER NOT NULL, peer BIGINT NOT NULL, value INTEGER NOT NULL,
+    ids INTEGER[] NOT NULL, PRIMARY KEY(owner, pts));
+CREATE INDEX changes_by_new_message ON changes(owner, value) WHERE kind = 1;
+CREATE TABLE channels(
+    id BIGINT PRIMARY KEY DEFAULT nextval('channel_ids'), access_hash BIGINT NOT NULL,
+    title TEXT NOT NULL, about TEXT NOT NULL, broadcast BOOLEAN NOT NULL,
+    megagroup BOOLEAN NOT NULL, creator BIGINT NOT NULL, username TEXT, date INTEGER NOT NULL,
+    pts INTEGER NOT NULL DEFAULT 0, next_msg_id INTEGER NOT NULL DEFAULT 1);
+CREATE UNIQUE INDEX channels_by_username ON channels(lower(username));
+CREATE TABLE channel_members(
+    channel BIGINT NOT NULL, user_id BIGINT NOT NULL, role BIGINT NOT NULL,
+    inviter BIGINT NOT NULL, date INTEGER NOT NULL, read_max_id INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(channel, user_id));
+CREATE INDEX channel_members_by_user ON channel_members(user_id);
+CREATE TABLE channel_messages(
+    channel BIGINT NOT NULL, id INTEGER NOT NULL, from_id BIGINT NOT NULL,
+    text TEXT NOT NULL, date INTEGER NOT NULL, edit_date INTEGER, sender BIGINT NOT NULL,
+    random_id BIGINT, media_kind BIGINT NOT NULL DEFAULT 0,
+    media_id BIGINT NOT NULL DEFAULT 0, PRIMARY KEY(channel, id));
+CREATE UNIQUE INDEX channel_messages_by_random_id
+    ON channel_messages(channel, sender, random_id) WHERE random_id IS NOT NULL;
+CREATE TABLE channel_changes(
+    channel BIGINT NOT NULL, pts INTEGER NOT NULL, pts_count INTEGER NOT NULL,
+    date INTEGER NOT NULL, kind INTEGER NOT NULL, value INTEGER NOT NULL,
+    ids INTEGER[] NOT NULL, PRIMARY KEY(channel, pts));
+CREATE INDEX channel_changes_by_new_message ON channel_changes(channel, value) WHERE kind = 1;
+CREATE TABLE photos(
+    id BIGINT PRIMARY KEY, access_hash BIGINT NOT NULL, file_reference BYTEA NOT NULL,
+    date INTEGER NOT NULL, sizes TEXT NOT NULL);
+CREATE SEQUENCE device_order;
+CREATE TABLE devices(
+    user_id BIGINT NOT NULL, token_type INTEGER NOT NULL, token TEXT NOT NULL,
+    key_id BIGINT NOT NULL, app_sandbox BOOLEAN NOT NULL, no_muted BOOLEAN NOT NULL,
+    secret BYTEA NOT NULL, other_uids BIGINT[] NOT NULL, date INTEGER NOT NULL,
+    seq BIGINT NOT NULL DEFAULT nextval('device_order'),
+    PRIMARY KEY(user_id, token_type, token));
+CREATE TABLE notify_settings(
+    user_id BIGINT NOT NULL, kind BIGINT NOT NULL, peer BIGINT NOT NULL,
+    show_previews BOOLEAN, silent BOOLEAN, mute_until INTEGER, sound TEXT,
+    stories_muted BOOLEAN, stories_hide_sender BOOLEAN, stories_sound TEXT,
+    PRIMARY KEY(user_id, kind, peer));
+";
+
+/// The advisory lock key migrations run under ("srvkit" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7372_766b_6974;
+
+const KIND_NEW: i32 = 1;
+const KIND_EDIT: i32 = 2;
+const KIND_DELETE: i32 = 3;
+const KIND_READ_INBOX: i32 = 4;
+const KIND_READ_OUTBOX: i32 = 5;
+
+/// How often a transaction that hit a deadlock or a serialization failure is tried again.
+const RETRIES: u32 = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Errors.
+
+/// A failure inside the store: the database's own error (kept whole, to tell a deadlock from
+/// the rest) or one the store decided on.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    Pg(::postgres::Error),
+    Store(StoreError),
+}
+
+impl From<::postgres::Error> for Fail {
+    fn from(e: ::postgres::Error) -> Self {
+        Fail::Pg(e)
+    }
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl Fail {
+    fn into_store(self) -> StoreError {
+        match self {
+            Fail::Store(e) => e,
+            Fail::Pg(e) => StoreError::Database(describe(&e)),
+        }
+    }
+
+    /// A failure that trying the whole transaction again may avoid.
+    fn retryable(&self) -> bool {
+        matches!(self, Fail::Pg(e) if matches!(
+            e.code(),
+            Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+        ))
+    }
+}
+
+pub(crate) type R<T> = Result<T, Fail>;
+
+/// The database's message with its SQLSTATE, or the client's error with its cause.
+fn describe(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+/// Maps a unique violation to [`StoreError::Taken`].
+pub(crate) fn taken(what: &'static str) -> impl FnOnce(::postgres::Error) -> Fail {
+    move |e| match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION => Fail::Store(StoreError::Taken { what }),
+        _ => Fail::Pg(e),
+    }
+}
+
+/// Column `i` of a row, or an error if it has another type (never a panic).
+pub(crate) fn col<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> R<T> {
+    Ok(row.try_get(i)?)
+}
+
+/// A count (`bigint`) as the `i32` the trait returns.
+pub(crate) fn count(row: &Row, i: usize) -> R<i32> {
+    let n: i64 = col(row, i)?;
+    i32::try_from(n).map_err(|_| Fail::Store(StoreError::Database(format!("count {n} too large"))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pool.
+
+/// How to connect.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PgOptions {
+    /// The schema the tables live in (created if missing); `None`: the server's default
+    /// `search_path` (normally `public`).
+    pub schema: Option<String>,
+    /// The most connections open at once.
+    pub pool_size: usize,
+    /// How long a call waits for a free connection before failing.
+    pub checkout_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            schema: None,
+            pool_size: 16,
+            checkout_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl PgOptions {
+    /// Tables in `schema` (several stores, or test runs, side by side in one database).
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// At most `size` connections (at least one).
+    pub fn pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+}
+
+struct Idle {
+    clients: Vec<Client>,
+    open: usize,
+}
+
+/// At most `size` connections; idle ones are reused, broken ones dropped.
+struct Pool {
+    config: Config,
+    schema: Option<String>,
+    size: usize,
+    timeout: Duration,
+    idle: Mutex<Idle>,
+    freed: Condvar,
+}
+
+/// A schema name as an SQL identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Drops clients on a thread of their own: closing one runs its own small runtime, which
+/// tokio forbids inside async code (where the last handle to a store may be dropped).
+fn discard(clients: Vec<Client>) {
+    if clients.is_empty() {
+        return;
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = std::thread::spawn(move || drop(clients)).join();
+    } else {
+        drop(clients);
+    }
+}
+
+impl Pool {
+    fn lock(&self) -> R<MutexGuard<'_, Idle>> {
+        self.idle
+            .lock()
+            .map_err(|_| Fail::Store(StoreError::Database("pool lock poisoned".into())))
+    }
+
+    fn connect(&self) -> R<Client> {
+        let mut client = self.config.connect(NoTls)?;
+        if let Some(schema) = &self.schema {
+            client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
+        }
+        Ok(client)
+    }
+
+    fn checkout(&self) -> R<Client> {
+        let mut idle = self.lock()?;
+        let deadline = std::time::Instant::now() + self.timeout;
+        loop {
+            if let Some(client) = idle.clients.pop() {
+                if !client.is_closed() {
+                    return Ok(client);
+                }
+                idle.open -= 1;
+                drop(idle);
+                discard(vec![client]);
+                idle = self.lock()?;
+                continue;
+            }
+            if idle.open < self.size {
+                idle.open += 1;
+                drop(idle);
+                return self.connect().inspect_err(|_| {
+                    if let Ok(mut idle) = self.lock() {
+                        idle.open -= 1;
+                    }
+                    self.freed.notify_one();
+                });
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Err(Fail::Store(StoreError::Database(format!(
+                    "no free database connection within {:?} ({} open)",
+                    self.timeout, self.size
+                ))));
+            }
+            idle = self
+                .freed
+                .wait_timeout(idle, deadline - now)
+                .map_err(|_| Fail::Store(StoreError::Database("pool lock poisoned".into())))?
+                .0;
+        }
+    }
+
+    fn checkin(&self, client: Client) {
+        let broken = client.is_closed();
+        if let Ok(mut idle) = self.lock() {
+            if broken {
+                idle.open -= 1;
+            } else {
+                idle.clients.push(client);
+                drop(idle);
+                self.freed.notify_one();
+                return;
+            }
+        }
+        self.freed.notify_one();
+        discard(vec![client]);
+    }
+
+    /// Runs `f` with a connection of the pool.
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> R<T>) -> R<T> {
+        let mut client = self.checkout()?;
+        let out = f(&mut client);
+        self.checkin(client);
+        out
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            discard(std::mem::take(&mut idle.clients));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store.
+
+/// The PostgreSQL store.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("schema", &self.pool.schema)
+            .field("pool_size", &self.pool.size)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value
+    /// form) and brings the schema up to date. Blocking: call it outside async code (e.g. in
+    /// `spawn_blocking`).
+    pub fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, PgOptions::default())
+    }
+
+    /// [`open`](Self::open) with options (schema, pool size).
+    pub fn open_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("bad PostgreSQL address: {e}")))?;
+        if config.get_application_name().is_none() {
+            config.application_name("server-kit");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let pool = Pool {
+            config,
+            schema: options.schema,
+            size: options.pool_size.max(1),
+            timeout: options.checkout_timeout,
+            idle: Mutex::new(Idle {
+                clients: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        };
+        pool.with(|c| migrate(c, pool.schema.as_deref()))
+            .map_err(Fail::into_store)?;
+        Ok(PgStore { pool })
+    }
+
+    /// The schema version the database is at after opening.
+    pub fn schema_version(&self) -> Result<i32, StoreError> {
+        self.read(|c| {
+            col(
+                &c.query_one("SELECT max(version) FROM schema_version", &[])?,
+                0,
+            )
+        })
+    }
+
+    /// Runs `f` on a connection, outside any transaction (reads of one statement).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut Client) -> R<T>) -> Result<T, StoreError> {
+        self.pool.with(f).map_err(Fail::into_store)
+    }
+
+    /// Runs `f` in a transaction and commits; a deadlock or serialization failure runs it
+    /// again from the start.
+    pub(crate) fn tx<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction<'_>) -> R<T>,
+    ) -> Result<T, StoreError> {
+        self.pool
+            .with(|client| {
+                let mut attempt = 0;
+                loop {
+                    let mut tx = client.transaction()?;
+                    let out = match f(&mut tx) {
+                        Ok(value) => tx.commit().map(|()| value).map_err(Fail::Pg),
+                        Err(e) => {
+                            drop(tx);
+                            Err(e)
+                        }
+                    };
+                    match out {
+                        Err(e) if e.retryable() && attempt < RETRIES => {
+                            attempt += 1;
+                            std::thread::sleep(Duration::from_millis(u64::from(attempt) * 3));
+                        }
+                        other => return other,
+                    }
+                }
+            })
+            .map_err(Fail::into_store)
+    }
+
+    /// A read-only transaction that sees one snapshot across its statements.
+    pub(crate) fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut Transaction<'_>) -> R<T>,
+    ) -> Result<T, StoreError> {
+        self.pool
+            .with(|client| {
+                let mut tx = client
+                    .build_transaction()
+                    .isolation_level(::postgres::IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start()?;
+                let out = f(&mut tx)?;
+                tx.commit()?;
+                Ok(out)
+            })
+            .map_err(Fail::into_store)
+    }
+}
+
+/// Applies the migrations the database lacks, under an advisory lock.
+fn migrate(client: &mut Client, schema: Option<&str>) -> R<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    if let Some(schema) = schema {
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(schema)
+        ))?;
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version(
+             version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )?;
+    let current: i32 = col(
+        &tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])?,
+        0,
+    )?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        return Err(Fail::Store(StoreError::Database(format!(
+            "the database schema is at version {current}, newer than this server's {latest}"
+        ))));
+    }
+    for (version, sql) in MIGRATIONS {
+        if *version > current {
+            tx.batch_execute(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version(version) VALUES ($1)",
+                &[version],
+            )?;
+            tracing::info!(version, "PostgreSQL schema migrated");
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows.
+
+const USER_COLUMNS: &str = "id, access_hash, phone, first_name, last_name, username, about";
+const MESSAGE_COLUMNS: &str =
+    "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
+
+fn user_from_row(r: &Row) -> R<User> {
+    Ok(User {
+        id: col(r, 0)?,
+        access_hash: col(r, 1)?,
+        phone: col(r, 2)?,
+        first_name: col(r, 3)?,
+        last_name: col(r, 4)?,
+        username: col(r, 5)?,
+        about: col(r, 6)?,
+    })
+}
+
+fn message_from_row(r: &Row) -> R<Message> {
+    message_at(r, 0)
+}
+
+/// A message from the [`MESSAGE_COLUMNS`] that start at column `at`.
+fn message_at(r: &Row, at: usize) -> R<Message> {
+    Ok(Message {
+        owner: col(r, at)?,
+        id: col(r, at + 1)?,
+        peer: col(r, at + 2)?,
+        out: col(r, at + 3)?,
+        from_id: col(r, at + 4)?,
+        text: col(r, at + 5)?,
+        date: col(r, at + 6)?,
+        edit_date: col(r, at + 7)?,
+        random_id: col(r, at + 8)?,
+        media: MediaRef::from_columns(col(r, at + 9)?, col(r, at + 10)?),
+    })
+}
+
+fn get_user(c: &mut impl GenericClient, id: i64) -> R<Option<User>> {
+    c.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
+        &[&id],
+    )?
+    .as_ref()
+    .map(user_from_row)
+    .transpose()
+}
+
+fn get_message(c: &mut impl GenericClient, owner: i64, id: i32) -> R<Option<Message>> {
+    c.query_opt(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND id = $2"),
+        &[&owner, &id],
+    )?
+    .as_ref()
+    .map(message_from_row)
+    .transpose()
+}
+
+/// Messages of `owner`'s box by id, in the order of `ids` (missing ones left out).
+fn get_messages(c: &mut impl GenericClient, owner: i64, ids: &[i32]) -> R<Vec<Message>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = c.query(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND id = ANY($2)"),
+        &[&owner, &ids],
+    )?;
+    let mut by_id = HashMap::new();
+    for row in &rows {
+        let m = message_from_row(row)?;
+        by_id.insert(m.id, m);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
+}
+
+/// Locks the rows of these users (their boxes) in id order, for the rest of the
+/// transaction; returns the ids that exist.
+fn lock_users(tx: &mut Transaction<'_>, ids: &[i64]) -> R<BTreeSet<i64>> {
+    let ids: Vec<i64> = ids
+        .iter()
+        .copied()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    tx.query(
+        "SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        &[&ids],
+    )?
+    .iter()
+    .map(|r| col(r, 0))
+    .collect()
+}
+
+/// Appends a change to `owner`'s log, taking the next `pts_count` pts.
+fn log_change(
+    tx: &mut Transaction<'_>,
+    owner: i64,
+    pts_count: i32,
+    date: i32,
+    change: Change,
+    message: Option<Message>,
+) -> R<Committed> {
+    let row = tx
+        .query_opt(
+            "UPDATE users SET pts = pts + $2 WHERE id = $1 RETURNING pts",
+            &[&owner, &pts_count],
+        )?
+        .ok_or(StoreError::NotFound { what: "user" })?;
+    let pts: i32 = col(&row, 0)?;
+    let none: &[i32] = &[];
+    let (kind, peer, value, ids) = match &change {
+        Change::NewMessage { id } => (KIND_NEW, 0, *id, none),
+        Change::EditMessage { id } => (KIND_EDIT, 0, *id, none),
+        Change::DeleteMessages { ids } => (KIND_DELETE, 0, 0, ids.as_slice()),
+        Change::ReadInbox { peer, max_id } => (KIND_READ_INBOX, *peer, *max_id, none),
+        Change::ReadOutbox { peer, max_id } => (KIND_READ_OUTBOX, *peer, *max_id, none),
+    };
+    tx.execute(
+        "INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&owner, &pts, &pts_count, &date, &kind, &peer, &value, &ids],
+    )?;
+    Ok(Committed {
+        user_id: owner,
+        entry: LoggedChange {
+            pts,
+            pts_count,
+            date,
+            change,
+        },
+        message,
+    })
+}
+
+/// Takes the next message id of `owner`'s box.
+fn next_message_id(tx: &mut Transaction<'_>, owner: i64) -> R<i32> {
+    let row = tx
+        .query_opt(
+            "UPDATE users SET next_msg_id = next_msg_id + 1 WHERE id = $1
+             RETURNING next_msg_id - 1",
+            &[&owner],
+        )?
+        .ok_or(StoreError::NotFound { what: "user" })?;
+    col(&row, 0)
+}
+
+/// Writes one copy of a message into its owner's box and updates the dialog.
+fn insert_message(tx: &mut Transaction<'_>, m: &Message, copy_id: Option<i32>) -> R<()> {
+    let (media_kind, media_id) = MediaRef::to_columns(m.media);
+    tx.execute(
+        "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
+                              media_kind, media_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        &[
+            &m.owner,
+            &m.id,
+            &m.peer,
+            &m.out,
+            &m.from_id,
+            &m.text,
+            &m.date,
+            &m.random_id,
+            &copy_id,
+            &media_kind,
+            &media_id,
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES ($1, $2, $3, $4)
+         ON CONFLICT(owner, peer) DO UPDATE
+         SET top_message = EXCLUDED.top_message, top_date = EXCLUDED.top_date",
+        &[&m.owner, &m.peer, &m.id, &m.date],
+    )?;
+    Ok(())
+}
+
+/// Points the dialog at its newest remaining message, or removes it if none is left.
+fn refresh_dialog(tx: &mut Transaction<'_>, owner: i64, peer: i64) -> R<()> {
+    let top = tx.query_opt(
+        "SELECT id, date FROM messages WHERE owner = $1 AND peer = $2 ORDER BY id DESC LIMIT 1",
+        &[&owner, &peer],
+    )?;
+    match top {
+        Some(row) => {
+            let (id, date): (i32, i32) = (col(&row, 0)?, col(&row, 1)?);
+            tx.execute(
+                "UPDATE dialogs SET top_message = $3, top_date = $4 WHERE owner = $1 AND peer = $2",
+                &[&owner, &peer, &id, &date],
+            )?
+        }
+        None => tx.execute(
+            "DELETE FROM dialogs WHERE owner = $1 AND peer = $2",
+            &[&owner, &peer],
+        )?,
+    };
+    Ok(())
+}
+
+/// The other side's copy of `m` if it still exists in the peer's box.
+fn copy_of(tx: &mut Transaction<'_>, m: &Message) -> R<Option<i32>> {
+    if m.peer == m.owner {
+        return Ok(None);
+    }
+    let row = tx.query_opt(
+        "SELECT c.id FROM messages m JOIN messages c
+             ON c.owner = m.peer AND c.id = m.copy_id AND c.peer = m.owner
+         WHERE m.owner = $1 AND m.id = $2",
+        &[&m.owner, &m.id],
+    )?;
+    row.as_ref().map(|r| col(r, 0)).transpose()
+}
+
+/// The id of the other side's copy of `m` as recorded when it was sent.
+fn copy_link(tx: &mut Transaction<'_>, m: &Message) -> R<Option<i32>> {
+    if m.peer == m.owner {
+        return Ok(None);
+    }
+    let row = tx.query_opt(
+        "SELECT copy_id FROM messages WHERE owner = $1 AND id = $2",
+        &[&m.owner, &m.id],
+    )?;
+    Ok(match row {
+        Some(r) => col::<Option<i32>>(&r, 0)?,
+        None => None,
+    })
+}
+
+fn change_from_row(r: &Row) -> R<LoggedChange> {
+    let kind: i32 = col(r, 3)?;
+    let peer: i64 = col(r, 4)?;
+    let value: i32 = col(r, 5)?;
+    let change = match kind {
+        KIND_NEW => Change::NewMessage { id: value },
+        KIND_EDIT => Change::EditMessage { id: value },
+        KIND_DELETE => Change::DeleteMessages { ids: col(r, 6)? },
+        KIND_READ_INBOX => Change::ReadInbox {
+            peer,
+            max_id: value,
+        },
+        KIND_READ_OUTBOX => Change::ReadOutbox {
+            peer,
+            max_id: value,
+        },
+        other => {
+            return Err(Fail::Store(StoreError::Database(format!(
+                "unknown change kind {other} in the log"
+            ))));
+        }
+    };
+    Ok(LoggedChange {
+        pts: col(r, 0)?,
+        pts_count: col(r, 1)?,
+        date: col(r, 2)?,
+        change,
+    })
+}
+
+impl PgStore {
+    /// Sends a message with optional media: both copies, log entries and dialogs in one
+    /// transaction, idempotent on (`from`, `random_id`).
+    fn send(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: Option<MediaRef>,
+    ) -> Result<Sent, StoreError> {
+        self.tx(|tx| {
+            // Both boxes locked first (in id order): a second send with the same random_id,
+            // on any node, waits here and then finds the first.
+            let found = lock_users(tx, &[from, to])?;
+            let existing = tx.query_opt(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND random_id = $2"
+                ),
+                &[&from, &random_id],
+            )?;
+            if let Some(row) = existing {
+                let message = message_from_row(&row)?;
+                let entry = tx
+                    .query_opt(
+                        "SELECT pts, pts_count, date FROM changes
+                         WHERE owner = $1 AND kind = $2 AND value = $3",
+                        &[&from, &KIND_NEW, &message.id],
+                    )?
+                    .ok_or(StoreError::NotFound { what: "change" })?;
+                let entry = LoggedChange {
+                    pts: col(&entry, 0)?,
+                    pts_count: col(&entry, 1)?,
+                    date: col(&entry, 2)?,
+                    change: Change::NewMessage { id: message.id },
+                };
+                return Ok(Sent {
+                    own: Committed {
+                        user_id: from,
+                        entry,
+                        message: Some(message),
+                    },
+                    peer: None,
+                    duplicate: true,
+                });
+            }
+            if !found.contains(&from) || !found.contains(&to) {
+                return Err(StoreError::NotFound { what: "user" }.into());
+            }
+            let sent = Message {
+                owner: from,
+                id: next_message_id(tx, from)?,
+                peer: to,
+                out: true,
+                from_id: from,
+                text: text.to_owned(),
+                date,
+                edit_date: None,
+                random_id: Some(random_id),
+                media,
+            };
+            let copy = if to != from {
+                Some(Message {
+                    owner: to,
+                    id: next_message_id(tx, to)?,
+                    peer: from,
+                    out: false,
+                    random_id: None,
+                    ..sent.clone()
+                })
+            } else {
+                None
+            };
+            insert_message(tx, &sent, copy.as_ref().map(|c| c.id))?;
+            if let Some(copy) = &copy {
+                insert_message(tx, copy, Some(sent.id))?;
+            }
+            let own = log_change(
+                tx,
+                from,
+                1,
+                date,
+                Change::NewMessage { id: sent.id },
+                Some(sent),
+            )?;
+            let peer = match copy {
+                Some(copy) => Some(log_change(
+                    tx,
+                    to,
+                    1,
+                    date,
+                    Change::NewMessage { id: copy.id },
+                    Some(copy),
+                )?),
+                None => None,
+            };
+            Ok(Sent {
+                own,
+                peer,
+                duplicate: false,
+            })
+        })
+    }
+}
+
+impl Store for PgStore {
+    fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT id, key, user_id, layer, created, api_id, device_model, system_version,
+                        app_version FROM auth_keys",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(StoredKey {
+                    id: col(r, 0)?,
+                    key: col(r, 1)?,
+                    user_id: col(r, 2)?,
+                    layer: col(r, 3)?,
+                    created: col(r, 4)?,
+                    client: ClientInfo {
+                        api_id: col(r, 5)?,
+                        device_model: col(r, 6)?,
+                        system_version: col(r, 7)?,
+                        app_version: col(r, 8)?,
+                    },
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn insert_auth_key(&self, id: i64, key: &[u8], now: i64) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO auth_keys(id, key, created) VALUES ($1, $2, $3)",
+                &[&id, &key, &now],
+            )
+            .map_err(taken("auth key id"))?;
+            Ok(())
+        })
+    }
+
+    fn set_key_user(&self, id: i64, user_id: Option<i64>) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE auth_keys SET user_id = $2 WHERE id = $1",
+                &[&id, &user_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn set_key_client(&self, id: i64, layer: i32, client: &ClientInfo) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE auth_keys SET layer = $2, api_id = $3, device_model = $4,
+                        system_version = $5, app_version = $6 WHERE id = $1",
+                &[
+                    &id,
+                    &layer,
+                    &client.api_id,
+                    &client.device_model,
+                    &client.system_version,
+                    &client.app_version,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_auth_key(&self, id: i64) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute("DELETE FROM auth_keys WHERE id = $1", &[&id])?;
+            Ok(())
+        })
+    }
+
+    fn put_login_code(&self, code: &LoginCode) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO login_codes(phone, hash, code, expires_at, attempts)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(phone) DO UPDATE SET hash = EXCLUDED.hash, code = EXCLUDED.code,
+                     expires_at = EXCLUDED.expires_at, attempts = EXCLUDED.attempts",
+                &[
+                    &code.phone,
+                    &code.hash,
+                    &code.code,
+                    &code.expires_at,
+                    &code.attempts,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn login_code(&self, phone: &str) -> Result<Option<LoginCode>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT phone, hash, code, expires_at, attempts FROM login_codes WHERE phone = $1",
+                &[&phone],
+            )?
+            .map(|r| {
+                Ok(LoginCode {
+                    phone: col(&r, 0)?,
+                    hash: col(&r, 1)?,
+                    code: col(&r, 2)?,
+                    expires_at: col(&r, 3)?,
+                    attempts: col(&r, 4)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn bump_login_attempts(&self, phone: &str) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE login_codes SET attempts = attempts + 1 WHERE phone = $1",
+                &[&phone],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn delete_login_code(&self, phone: &str) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute("DELETE FROM login_codes WHERE phone = $1", &[&phone])?;
+            Ok(())
+        })
+    }
+
+    fn create_user(
+        &self,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+        access_hash: i64,
+    ) -> Result<User, StoreError> {
+        self.read(|c| {
+            let row = c
+                .query_one(
+                    &format!(
+                        "INSERT INTO users(access_hash, phone, first_name, last_name)
+                         VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+                    ),
+                    &[&access_hash, &phone, &first_name, &last_name],
+                )
+                .map_err(taken("phone"))?;
+            user_from_row(&row)
+        })
+    }
+
+    fn user(&self, id: i64) -> Result<Option<User>, StoreError> {
+        self.read(|c| get_user(c, id))
+    }
+
+    fn user_by_phone(&self, phone: &str) -> Result<Option<User>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE phone = $1"),
+                &[&phone],
+            )?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+        })
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"),
+                &[&username],
+            )?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+        })
+    }
+
+    fn update_profile(
+        &self,
+        id: i64,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        about: Option<&str>,
+    ) -> Result<User, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!(
+                    "UPDATE users SET first_name = coalesce($2, first_name),
+                            last_name = coalesce($3, last_name), about = coalesce($4, about)
+                     WHERE id = $1 RETURNING {USER_COLUMNS}"
+                ),
+                &[&id, &first_name, &last_name, &about],
+            )?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound { what: "user" }.into())
+        })
+    }
+
+    fn set_username(&self, id: i64, username: Option<&str>) -> Result<User, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!("UPDATE users SET username = $2 WHERE id = $1 RETURNING {USER_COLUMNS}"),
+                &[&id, &username],
+            )
+            .map_err(taken("username"))?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound { what: "user" }.into())
+        })
+    }
+
+    fn add_contact(
+        &self,
+        owner: i64,
+        user_id: i64,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO contacts(owner, user_id, first_name, last_name)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT(owner, user_id) DO UPDATE
+                 SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name",
+                &[&owner, &user_id, &first_name, &last_name],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn contacts(&self, owner: i64) -> Result<Vec<i64>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT user_id FROM contacts WHERE owner = $1 ORDER BY user_id",
+                &[&owner],
+            )?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
+        })
+    }
+
+    fn send_message(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+    ) -> Result<Sent, StoreError> {
+        self.send(from, to, text, random_id, date, None)
+    }
+
+    fn send_media(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: MediaRef,
+    ) -> Result<Sent, StoreError> {
+        self.send(from, to, text, random_id, date, Some(media))
+    }
+
+    fn insert_document(&self, d: &Document) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO documents(id, access_hash, file_reference, content, size, mime_type,
+                                       file_name, date)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &d.id,
+                    &d.access_hash,
+                    &d.file_reference,
+                    &d.content,
+                    &d.size,
+                    &d.mime_type,
+                    &d.file_name,
+                    &d.date,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn document(&self, id: i64) -> Result<Option<Document>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT id, access_hash, file_reference, content, size, mime_type, file_name, date
+                 FROM documents WHERE id = $1",
+                &[&id],
+            )?
+            .map(|r| {
+                Ok(Document {
+                    id: col(&r, 0)?,
+                    access_hash: col(&r, 1)?,
+                    file_reference: col(&r, 2)?,
+                    content: col(&r, 3)?,
+                    size: col(&r, 4)?,
+                    mime_type: col(&r, 5)?,
+                    file_name: col(&r, 6)?,
+                    date: col(&r, 7)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn edit_message(
+        &self,
+        owner: i64,
+        id: i32,
+        text: &str,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.tx(|tx| {
+            // The chat's two boxes, locked in id order before anything changes.
+            let peer = get_message(tx, owner, id)?.map_or(owner, |m| m.peer);
+            lock_users(tx, &[owner, peer])?;
+            let message = get_message(tx, owner, id)?
+                .filter(|m| m.out)
+                .ok_or(StoreError::NotFound { what: "message" })?;
+            let copy = copy_of(tx, &message)?;
+            let mut out = Vec::new();
+            for (box_owner, id) in
+                std::iter::once((owner, id)).chain(copy.map(|c| (message.peer, c)))
+            {
+                let edited = tx
+                    .query_opt(
+                        &format!(
+                            "UPDATE messages SET text = $3, edit_date = $4
+                             WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}"
+                        ),
+                        &[&box_owner, &id, &text, &date],
+                    )?
+                    .as_ref()
+                    .map(message_from_row)
+                    .transpose()?;
+                out.push(log_change(
+                    tx,
+                    box_owner,
+                    1,
+                    date,
+                    Change::EditMessage { id },
+                    edited,
+                )?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn delete_messages(
+        &self,
+        owner: i64,
+        ids: &[i32],
+        revoke: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        let mut unique: Vec<i32> = Vec::new();
+        for id in ids {
+            if !unique.contains(id) {
+                unique.push(*id);
+            }
+        }
+        self.tx(|tx| {
+            // The owner's box and, when revoking, every box a copy may be in, locked in id
+            // order before anything changes.
+            let mut boxes = vec![owner];
+            if revoke {
+                for row in tx.query(
+                    "SELECT DISTINCT peer FROM messages WHERE owner = $1 AND id = ANY($2)",
+                    &[&owner, &unique],
+                )? {
+                    boxes.push(col(&row, 0)?);
+                }
+            }
+            lock_users(tx, &boxes)?;
+            let found = get_messages(tx, owner, &unique)?;
+            if found.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut copies = BTreeMap::<i64, Vec<i32>>::new();
+            if revoke {
+                for m in &found {
+                    if let Some(copy) = copy_of(tx, m)? {
+                        tx.execute(
+                            "DELETE FROM messages WHERE owner = $1 AND id = $2",
+                            &[&m.peer, &copy],
+                        )?;
+                        copies.entry(m.peer).or_default().push(copy);
+                    }
+                }
+            }
+            let deleted: Vec<i32> = found.iter().map(|m| m.id).collect();
+            tx.execute(
+                "DELETE FROM messages WHERE owner = $1 AND id = ANY($2)",
+                &[&owner, &deleted],
+            )?;
+            let chats: BTreeSet<i64> = found.iter().map(|m| m.peer).collect();
+            for peer in chats {
+                refresh_dialog(tx, owner, peer)?;
+            }
+            let mut out = vec![log_change(
+                tx,
+                owner,
+                deleted.len() as i32,
+                date,
+                Change::DeleteMessages { ids: deleted },
+                None,
+            )?];
+            for (peer, ids) in copies {
+                refresh_dialog(tx, peer, owner)?;
+                out.push(log_change(
+                    tx,
+                    peer,
+                    ids.len() as i32,
+                    date,
+                    Change::DeleteMessages { ids },
+                    None,
+                )?);
+            }
+            Ok(out)
+        })
+    }
+
+    fn read_history(
+        &self,
+        owner: i64,
+        peer: i64,
+        max_id: i32,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.tx(|tx| {
+            lock_users(tx, &[owner, peer])?;
+            let newest_incoming: i32 = col(
+                &tx.query_one(
+                    "SELECT coalesce(max(id), 0) FROM messages
+                     WHERE owner = $1 AND peer = $2 AND NOT out AND ($3 = 0 OR id <= $3)",
+                    &[&owner, &peer, &max_id],
+                )?,
+                0,
+            )?;
+            let Some(current) = tx.query_opt(
+                "SELECT read_inbox_max_id FROM dialogs WHERE owner = $1 AND peer = $2",
+                &[&owner, &peer],
+            )?
+            else {
+                return Ok(Vec::new());
+            };
+            let current: i32 = col(&current, 0)?;
+            if newest_incoming <= current {
+                return Ok(Vec::new());
+            }
+            tx.execute(
+                "UPDATE dialogs SET read_inbox_max_id = $3 WHERE owner = $1 AND peer = $2",
+                &[&owner, &peer, &newest_incoming],
+            )?;
+            let mut out = vec![log_change(
+                tx,
+                owner,
+                1,
+                date,
+                Change::ReadInbox {
+                    peer,
+                    max_id: newest_incoming,
+                },
+                None,
+            )?];
+            if peer != owner {
+                let read = get_message(tx, owner, newest_incoming)?
+                    .ok_or(StoreError::NotFound { what: "message" })?;
+                let outbox_max = match copy_link(tx, &read)? {
+                    Some(id) => id,
+                    None => col(
+                        &tx.query_one(
+                            "SELECT coalesce(max(id), 0) FROM messages
+                             WHERE owner = $1 AND peer = $2 AND out AND date <= $3",
+                            &[&peer, &owner, &read.date],
+                        )?,
+                        0,
+                    )?,
+                };
+                let updated = tx.execute(
+                    "UPDATE dialogs SET read_outbox_max_id = $3
+                     WHERE owner = $1 AND peer = $2 AND read_outbox_max_id < $3",
+                    &[&peer, &owner, &outbox_max],
+                )?;
+                if updated > 0 {
+                    out.push(log_change(
+                        tx,
+                        peer,
+                        1,
+                        date,
+                        Change::ReadOutbox {
+                            peer: owner,
+                            max_id: outbox_max,
+                        },
+                        None,
+                    )?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn history(
+        &self,
+        owner: i64,
+        peer: i64,
+        q: HistoryQuery,
+    ) -> Result<(Vec<Message>, i32), StoreError> {
+        // One snapshot: the count and the slice agree.
+        self.snapshot(|c| {
+            let total = count(
+                &c.query_one(
+                    "SELECT count(*) FROM messages WHERE owner = $1 AND peer = $2",
+                    &[&owner, &peer],
+                )?,
+                0,
+            )?;
+            // Telegram's pagination, as in the SQLite store (see there).
+            let limit = i64::from(q.limit.clamp(1, 100));
+            let below_id = if q.offset_id > 0 {
+                i64::from(q.offset_id)
+            } else {
+                i64::MAX
+            };
+            let below_date = if q.offset_date > 0 {
+                i64::from(q.offset_date)
+            } else {
+                i64::MAX
+            };
+            let newer: i64 = col(
+                &c.query_one(
+                    "SELECT count(*) FROM messages WHERE owner = $1 AND peer = $2
+                     AND NOT (id < $3::bigint AND date < $4::bigint)",
+                    &[&owner, &peer, &below_id, &below_date],
+                )?,
+                0,
+            )?;
+            let start = newer + i64::from(q.add_offset);
+            let (from, to) = (start.max(0), start + limit);
+            if to <= from {
+                return Ok((Vec::new(), total));
+            }
+            let rows = c.query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND peer = $2
+                     ORDER BY id DESC LIMIT $3 OFFSET $4"
+                ),
+                &[&owner, &peer, &(to - from), &from],
+            )?;
+            let mut out = Vec::new();
+            for row in &rows {
+                let m = message_from_row(row)?;
+                if (q.max_id <= 0 || m.id < q.max_id) && (q.min_id <= 0 || m.id > q.min_id) {
+                    out.push(m);
+                }
+            }
+            Ok((out, total))
+        })
+    }
+
+    fn messages(&self, owner: i64, ids: &[i32]) -> Result<Vec<Message>, StoreError> {
+        self.read(|c| get_messages(c, owner, ids))
+    }
+
+    fn dialogs(
+        &self,
+        owner: i64,
+        offset_date: i32,
+        limit: i32,
+    ) -> Result<(Vec<Dialog>, i32), StoreError> {
+        self.snapshot(|c| {
+            let total = count(
+                &c.query_one("SELECT count(*) FROM dialogs WHERE owner = $1", &[&owner])?,
+                0,
+            )?;
+            let upper = if offset_date > 0 {
+                offset_date
+            } else {
+                i32::MAX
+            };
+            let rows = c.query(
+                &format!(
+                    "SELECT d.peer, d.read_inbox_max_id, d.read_outbox_max_id,
+                        (SELECT count(*) FROM messages u WHERE u.owner = d.owner
+                         AND u.peer = d.peer AND NOT u.out AND u.id > d.read_inbox_max_id),
+                        {}
+                     FROM dialogs d JOIN messages m ON m.owner = d.owner AND m.id = d.top_message
+                     WHERE d.owner = $1 AND d.top_date < $2
+                     ORDER BY d.top_date DESC, d.top_message DESC LIMIT $3",
+                    MESSAGE_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("m.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                &[&owner, &upper, &i64::from(limit.clamp(1, 100))],
+            )?;
+            let mut out = Vec::new();
+            for r in &rows {
+                let top = message_at(r, 4)?;
+                out.push(Dialog {
+                    peer: col(r, 0)?,
+                    top_message: top,
+                    read_inbox_max_id: col(r, 1)?,
+                    read_outbox_max_id: col(r, 2)?,
+                    unread_count: count(r, 3)?,
+                });
+            }
+            Ok((out, total))
+        })
+    }
+
+    fn pts(&self, owner: i64) -> Result<i32, StoreError> {
+        self.read(|c| {
+            Ok(
+                match c.query_opt("SELECT pts FROM users WHERE id = $1", &[&owner])? {
+                    Some(r) => col(&r, 0)?,
+                    None => 0,
+                },
+            )
+        })
+    }
+
+    fn changes_since(
+        &self,
+        owner: i64,
+        pts: i32,
+        limit: usize,
+    ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError> {
+        self.snapshot(|c| {
+            let changes = c
+                .query(
+                    "SELECT pts, pts_count, date, kind, peer, value, ids FROM changes
+                     WHERE owner = $1 AND pts > $2 ORDER BY pts LIMIT $3",
+                    &[&owner, &pts, &i64::try_from(limit).unwrap_or(i64::MAX)],
+                )?
+                .iter()
+                .map(change_from_row)
+                .collect::<R<Vec<_>>>()?;
+            let mut ids: Vec<i32> = Vec::new();
+            for change in &changes {
+                if let Change::NewMessage { id } | Change::EditMessage { id } = change.change {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+            let messages = get_messages(c, owner, &ids)?;
+            Ok((changes, messages))
+        })
+    }
+}

@@ -1,0 +1,564 @@
+//! Channels in PostgreSQL: the channel's row is its box (pts, next post id, and the lock that
+//! orders its writers across nodes).
+
+use super::{PgStore, R, col, count, taken};
+use crate::store::channels::{
+    Channel, ChannelChange, ChannelLogged, ChannelMessage, ChannelStore, Member, Posted, Role,
+};
+use crate::store::{HistoryQuery, MediaRef, StoreError};
+use ::postgres::{GenericClient, Row, Transaction};
+
+const KIND_NEW: i32 = 1;
+const KIND_DELETE: i32 = 3;
+
+const CHANNEL_COLUMNS: &str = "id, access_hash, title, about, broadcast, megagroup, creator,
+    username, date, pts, (SELECT count(*) FROM channel_members m WHERE m.channel = c.id)";
+const POST_COLUMNS: &str = "channel, id, from_id, text, date, edit_date, media_kind, media_id";
+const MEMBER_COLUMNS: &str = "user_id, role, inviter, date, read_max_id";
+
+fn channel_at(r: &Row, at: usize) -> R<Channel> {
+    Ok(Channel {
+        id: col(r, at)?,
+        access_hash: col(r, at + 1)?,
+        title: col(r, at + 2)?,
+        about: col(r, at + 3)?,
+        broadcast: col(r, at + 4)?,
+        megagroup: col(r, at + 5)?,
+        creator: col(r, at + 6)?,
+        username: col(r, at + 7)?,
+        date: col(r, at + 8)?,
+        pts: col(r, at + 9)?,
+        members: count(r, at + 10)?,
+    })
+}
+
+fn member_at(r: &Row, at: usize) -> R<Member> {
+    Ok(Member {
+        user_id: col(r, at)?,
+        role: Role::from_code(col(r, at + 1)?),
+        inviter: col(r, at + 2)?,
+        date: col(r, at + 3)?,
+        read_max_id: col(r, at + 4)?,
+    })
+}
+
+fn post_from_row(r: &Row) -> R<ChannelMessage> {
+    Ok(ChannelMessage {
+        channel: col(r, 0)?,
+        id: col(r, 1)?,
+        from_id: col(r, 2)?,
+        text: col(r, 3)?,
+        date: col(r, 4)?,
+        edit_date: col(r, 5)?,
+        media: MediaRef::from_columns(col(r, 6)?, col(r, 7)?),
+    })
+}
+
+fn get_channel(c: &mut impl GenericClient, id: i64) -> R<Option<Channel>> {
+    c.query_opt(
+        &format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE id = $1"),
+        &[&id],
+    )?
+    .map(|r| channel_at(&r, 0))
+    .transpose()
+}
+
+fn get_post(c: &mut impl GenericClient, channel: i64, id: i32) -> R<Option<ChannelMessage>> {
+    c.query_opt(
+        &format!("SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = $1 AND id = $2"),
+        &[&channel, &id],
+    )?
+    .map(|r| post_from_row(&r))
+    .transpose()
+}
+
+/// Posts by id, in the order of `ids` (missing ones left out).
+fn get_posts(c: &mut impl GenericClient, channel: i64, ids: &[i32]) -> R<Vec<ChannelMessage>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = c.query(
+        &format!("SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = $1 AND id = ANY($2)"),
+        &[&channel, &ids],
+    )?;
+    let mut by_id = std::collections::HashMap::new();
+    for row in &rows {
+        let p = post_from_row(row)?;
+        by_id.insert(p.id, p);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.get(id).cloned()).collect())
+}
+
+/// Appends to a channel's log, taking the next `pts_count` pts.
+fn log(
+    tx: &mut Transaction<'_>,
+    channel: i64,
+    pts_count: i32,
+    date: i32,
+    change: ChannelChange,
+) -> R<ChannelLogged> {
+    let row = tx
+        .query_opt(
+            "UPDATE channels SET pts = pts + $2 WHERE id = $1 RETURNING pts",
+            &[&channel, &pts_count],
+        )?
+        .ok_or(StoreError::NotFound { what: "channel" })?;
+    let pts: i32 = col(&row, 0)?;
+    let none: &[i32] = &[];
+    let (kind, value, ids) = match &change {
+        ChannelChange::NewMessage { id } => (KIND_NEW, *id, none),
+        ChannelChange::DeleteMessages { ids } => (KIND_DELETE, 0, ids.as_slice()),
+    };
+    tx.execute(
+        "INSERT INTO channel_changes(channel, pts, pts_count, date, kind, value, ids)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&channel, &pts, &pts_count, &date, &kind, &value, &ids],
+    )?;
+    Ok(ChannelLogged {
+        channel,
+        pts,
+        pts_count,
+        date,
+        change,
+    })
+}
+
+impl ChannelStore for PgStore {
+    fn create_channel(
+        &self,
+        creator: i64,
+        title: &str,
+        about: &str,
+        broadcast: bool,
+        megagroup: bool,
+        access_hash: i64,
+        date: i32,
+    ) -> Result<Channel, StoreError> {
+        self.tx(|tx| {
+            let id: i64 = col(
+                &tx.query_one(
+                    "INSERT INTO channels(access_hash, title, about, broadcast, megagroup,
+                                          creator, date)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    &[
+                        &access_hash,
+                        &title,
+                        &about,
+                        &broadcast,
+                        &megagroup,
+                        &creator,
+                        &date,
+                    ],
+                )?,
+                0,
+            )?;
+            tx.execute(
+                "INSERT INTO channel_members(channel, user_id, role, inviter, date)
+                 VALUES ($1, $2, $3, $2, $4)",
+                &[&id, &creator, &Role::Creator.code(), &date],
+            )?;
+            get_channel(tx, id)?.ok_or(StoreError::NotFound { what: "channel" }.into())
+        })
+    }
+
+    fn channel(&self, id: i64) -> Result<Option<Channel>, StoreError> {
+        self.read(|c| get_channel(c, id))
+    }
+
+    fn channel_by_username(&self, username: &str) -> Result<Option<Channel>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM channels c WHERE lower(username) = lower($1)"
+                ),
+                &[&username],
+            )?
+            .map(|r| channel_at(&r, 0))
+            .transpose()
+        })
+    }
+
+    fn set_channel_username(&self, id: i64, username: Option<&str>) -> Result<(), StoreError> {
+        self.read(|c| {
+            let n = c
+                .execute(
+                    "UPDATE channels SET username = $2 WHERE id = $1",
+                    &[&id, &username],
+                )
+                .map_err(taken("username"))?;
+            if n == 0 {
+                return Err(StoreError::NotFound { what: "channel" }.into());
+            }
+            Ok(())
+        })
+    }
+
+    fn member(&self, channel: i64, user: i64) -> Result<Option<Member>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {MEMBER_COLUMNS} FROM channel_members
+                     WHERE channel = $1 AND user_id = $2"
+                ),
+                &[&channel, &user],
+            )?
+            .map(|r| member_at(&r, 0))
+            .transpose()
+        })
+    }
+
+    fn add_member(
+        &self,
+        channel: i64,
+        user: i64,
+        role: Role,
+        inviter: i64,
+        date: i32,
+    ) -> Result<bool, StoreError> {
+        self.read(|c| {
+            let n = c.execute(
+                "INSERT INTO channel_members(channel, user_id, role, inviter, date)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT(channel, user_id) DO UPDATE SET role = EXCLUDED.role
+                 WHERE channel_members.role <> EXCLUDED.role",
+                &[&channel, &user, &role.code(), &inviter, &date],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn remove_member(&self, channel: i64, user: i64) -> Result<bool, StoreError> {
+        self.read(|c| {
+            let n = c.execute(
+                "DELETE FROM channel_members WHERE channel = $1 AND user_id = $2",
+                &[&channel, &user],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    fn members(
+        &self,
+        channel: i64,
+        offset: i32,
+        limit: i32,
+    ) -> Result<(Vec<Member>, i32), StoreError> {
+        self.snapshot(|c| {
+            let total = count(
+                &c.query_one(
+                    "SELECT count(*) FROM channel_members WHERE channel = $1",
+                    &[&channel],
+                )?,
+                0,
+            )?;
+            let members = c
+                .query(
+                    &format!(
+                        "SELECT {MEMBER_COLUMNS} FROM channel_members WHERE channel = $1
+                         ORDER BY date, user_id LIMIT $2 OFFSET $3"
+                    ),
+                    &[
+                        &channel,
+                        &i64::from(limit.clamp(0, 200)),
+                        &i64::from(offset.max(0)),
+                    ],
+                )?
+                .iter()
+                .map(|r| member_at(r, 0))
+                .collect::<R<Vec<_>>>()?;
+            Ok((members, total))
+        })
+    }
+
+    fn member_ids(&self, channel: i64) -> Result<Vec<i64>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT user_id FROM channel_members WHERE channel = $1",
+                &[&channel],
+            )?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
+        })
+    }
+
+    fn channels_of(&self, user: i64) -> Result<Vec<(Channel, Member)>, StoreError> {
+        self.read(|c| {
+            c.query(
+                &format!(
+                    "SELECT c.id, c.access_hash, c.title, c.about, c.broadcast, c.megagroup,
+                            c.creator, c.username, c.date, c.pts,
+                            (SELECT count(*) FROM channel_members a WHERE a.channel = c.id),
+                            m.{}
+                     FROM channel_members m JOIN channels c ON c.id = m.channel
+                     WHERE m.user_id = $1 ORDER BY c.id",
+                    MEMBER_COLUMNS.replace(", ", ", m.")
+                ),
+                &[&user],
+            )?
+            .iter()
+            .map(|r| Ok((channel_at(r, 0)?, member_at(r, 11)?)))
+            .collect()
+        })
+    }
+
+    fn post(
+        &self,
+        channel: i64,
+        from: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: Option<MediaRef>,
+    ) -> Result<Posted, StoreError> {
+        self.tx(|tx| {
+            // The channel's row first: a second post with the same random_id, on any node,
+            // waits here and then finds the first.
+            tx.query_opt(
+                "SELECT 1 FROM channels WHERE id = $1 FOR UPDATE",
+                &[&channel],
+            )?
+            .ok_or(StoreError::NotFound { what: "channel" })?;
+            let existing = tx.query_opt(
+                "SELECT id FROM channel_messages WHERE channel = $1 AND sender = $2
+                 AND random_id = $3",
+                &[&channel, &from, &random_id],
+            )?;
+            if let Some(row) = existing {
+                let id: i32 = col(&row, 0)?;
+                let message =
+                    get_post(tx, channel, id)?.ok_or(StoreError::NotFound { what: "post" })?;
+                let entry = tx
+                    .query_opt(
+                        "SELECT pts, pts_count, date FROM channel_changes
+                         WHERE channel = $1 AND kind = $2 AND value = $3",
+                        &[&channel, &KIND_NEW, &id],
+                    )?
+                    .ok_or(StoreError::NotFound { what: "change" })?;
+                return Ok(Posted {
+                    message,
+                    entry: ChannelLogged {
+                        channel,
+                        pts: col(&entry, 0)?,
+                        pts_count: col(&entry, 1)?,
+                        date: col(&entry, 2)?,
+                        change: ChannelChange::NewMessage { id },
+                    },
+                    duplicate: true,
+                });
+            }
+            let id: i32 = col(
+                &tx.query_one(
+                    "UPDATE channels SET next_msg_id = next_msg_id + 1 WHERE id = $1
+                     RETURNING next_msg_id - 1",
+                    &[&channel],
+                )?,
+                0,
+            )?;
+            let (media_kind, media_id) = MediaRef::to_columns(media);
+            tx.execute(
+                "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
+                                              media_kind, media_id)
+                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8)",
+                &[
+                    &channel,
+                    &id,
+                    &from,
+                    &text,
+                    &date,
+                    &random_id,
+                    &media_kind,
+                    &media_id,
+                ],
+            )?;
+            let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;
+            Ok(Posted {
+                message: ChannelMessage {
+                    channel,
+                    id,
+                    from_id: from,
+                    text: text.to_owned(),
+                    date,
+                    edit_date: None,
+                    media,
+                },
+                entry,
+                duplicate: false,
+            })
+        })
+    }
+
+    fn channel_history(
+        &self,
+        channel: i64,
+        q: HistoryQuery,
+    ) -> Result<(Vec<ChannelMessage>, i32), StoreError> {
+        self.snapshot(|c| {
+            let total = count(
+                &c.query_one(
+                    "SELECT count(*) FROM channel_messages WHERE channel = $1",
+                    &[&channel],
+                )?,
+                0,
+            )?;
+            let upper = if q.offset_id > 0 {
+                q.offset_id
+            } else {
+                i32::MAX
+            };
+            let date_upper = if q.offset_date > 0 {
+                q.offset_date
+            } else {
+                i32::MAX
+            };
+            // Newest first from below offset_id, shifted by add_offset (negative: newer), as
+            // in the SQLite store.
+            let skip = q.add_offset;
+            let limit = q.limit.clamp(1, 100);
+            let mut out: Vec<ChannelMessage> = Vec::new();
+            if skip < 0 {
+                let newer = i64::from(skip.saturating_neg().min(limit));
+                let start = if q.offset_id > 0 {
+                    q.offset_id
+                } else {
+                    i32::MAX
+                };
+                let mut rows = c
+                    .query(
+                        &format!(
+                            "SELECT {POST_COLUMNS} FROM channel_messages
+                             WHERE channel = $1 AND id >= $2 ORDER BY id ASC LIMIT $3"
+                        ),
+                        &[&channel, &start, &newer],
+                    )?
+                    .iter()
+                    .map(post_from_row)
+                    .collect::<R<Vec<_>>>()?;
+                rows.reverse();
+                out.extend(rows);
+            }
+            let rest = i64::from(limit) - out.len() as i64;
+            if rest > 0 {
+                for row in c.query(
+                    &format!(
+                        "SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = $1
+                         AND id < $2 AND date < $3 ORDER BY id DESC LIMIT $4 OFFSET $5"
+                    ),
+                    &[
+                        &channel,
+                        &upper,
+                        &date_upper,
+                        &rest,
+                        &i64::from(skip.max(0)),
+                    ],
+                )? {
+                    out.push(post_from_row(&row)?);
+                }
+            }
+            out.retain(|m| (q.max_id <= 0 || m.id < q.max_id) && m.id > q.min_id);
+            Ok((out, total))
+        })
+    }
+
+    fn channel_messages(
+        &self,
+        channel: i64,
+        ids: &[i32],
+    ) -> Result<Vec<ChannelMessage>, StoreError> {
+        self.read(|c| get_posts(c, channel, ids))
+    }
+
+    fn delete_channel_messages(
+        &self,
+        channel: i64,
+        ids: &[i32],
+        date: i32,
+    ) -> Result<Option<ChannelLogged>, StoreError> {
+        self.tx(|tx| {
+            tx.query_opt(
+                "SELECT 1 FROM channels WHERE id = $1 FOR UPDATE",
+                &[&channel],
+            )?;
+            let mut deleted = Vec::new();
+            for id in ids {
+                if deleted.contains(id) {
+                    continue;
+                }
+                let n = tx.execute(
+                    "DELETE FROM channel_messages WHERE channel = $1 AND id = $2",
+                    &[&channel, id],
+                )?;
+                if n > 0 {
+                    deleted.push(*id);
+                }
+            }
+            if deleted.is_empty() {
+                return Ok(None);
+            }
+            let n = deleted.len() as i32;
+            log(
+                tx,
+                channel,
+                n,
+                date,
+                ChannelChange::DeleteMessages { ids: deleted },
+            )
+            .map(Some)
+        })
+    }
+
+    fn read_channel(&self, channel: i64, user: i64, max_id: i32) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE channel_members SET read_max_id = greatest(read_max_id, $3)
+                 WHERE channel = $1 AND user_id = $2",
+                &[&channel, &user, &max_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn channel_changes_since(
+        &self,
+        channel: i64,
+        pts: i32,
+        limit: usize,
+    ) -> Result<(Vec<ChannelLogged>, Vec<ChannelMessage>), StoreError> {
+        self.snapshot(|c| {
+            let mut changes = Vec::new();
+            for r in c.query(
+                "SELECT pts, pts_count, date, kind, value, ids FROM channel_changes
+                 WHERE channel = $1 AND pts > $2 ORDER BY pts LIMIT $3",
+                &[&channel, &pts, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )? {
+                let kind: i32 = col(&r, 3)?;
+                let change = match kind {
+                    KIND_NEW => ChannelChange::NewMessage { id: col(&r, 4)? },
+                    KIND_DELETE => ChannelChange::DeleteMessages { ids: col(&r, 5)? },
+                    other => {
+                        return Err(StoreError::Database(format!(
+                            "unknown channel change kind {other} in the log"
+                        ))
+                        .into());
+                    }
+                };
+                changes.push(ChannelLogged {
+                    channel,
+                    pts: col(&r, 0)?,
+                    pts_count: col(&r, 1)?,
+                    date: col(&r, 2)?,
+                    change,
+                });
+            }
+            let ids: Vec<i32> = changes
+                .iter()
+                .filter_map(|c| match c.change {
+                    ChannelChange::NewMessage { id } => Some(id),
+                    _ => None,
+                })
+                .collect();
+            let messages = get_posts(c, channel, &ids)?;
+            Ok((changes, messages))
+        })
+    }
+}
