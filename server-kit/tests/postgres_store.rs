@@ -295,6 +295,19 @@ fn runs_on_the_blocking_pool() {
         }
         let a = db.run(|s| s.user_by_phone("15550")).await.expect("read");
         assert!(a.is_some());
+        // Called from async code directly (as a synchronous setup step may): no panic.
+        assert_eq!(db.0.user_by_phone("15550").expect("direct read"), a);
         drop(db);
+    });
+    // The same on a current-thread runtime, the store opened and dropped inside it.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let store = schemas.open(&schemas.fresh());
+        let user = store.create_user("1555", "C", "", 3).expect("create_user");
+        assert_eq!(store.user(user.id).expect("read"), Some(user));
+        drop(store);
     });
 }

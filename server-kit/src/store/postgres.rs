@@ -5,8 +5,9 @@
 //!   runtime of its own per connection): [`Store`] is synchronous and runs on tokio's blocking
 //!   pool ([`Db::run`]), where blocking calls belong. The pool is a mutex over idle
 //!   connections with a bound on how many are open; a broken connection is dropped and
-//!   replaced on the next call. Do not call the store from async code directly (the client
-//!   blocks): go through [`Db::run`] or `spawn_blocking`, as the services do.
+//!   replaced on the next call. Call the store through [`Db::run`] (tokio's blocking pool),
+//!   as the services do; a call made from async code directly (a synchronous setup step)
+//!   still works, blocking its worker thread meanwhile (`block_in_place`), never panics.
 //! - **Migrations.** Versioned SQL ([`MIGRATIONS`]), applied at open in one transaction under
 //!   an advisory lock (nodes starting at once apply them once), recorded in `schema_version`.
 //!   A database newer than this build is refused.
@@ -267,6 +268,23 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Runs blocking client calls where they may block. The client runs a small runtime of its
+/// own, which tokio forbids on a thread that is driving async tasks: there (a caller that
+/// used the store from async code instead of through [`Db::run`], e.g. a synchronous setup
+/// step) `f` runs under `block_in_place` on a multi-threaded runtime, or on a thread of its
+/// own under a current-thread runtime. On tokio's blocking pool and outside tokio it just runs.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(out) => out,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
+}
+
 /// Drops clients on a thread of their own: closing one runs its own small runtime, which
 /// tokio forbids inside async code (where the last handle to a store may be dropped).
 fn discard(clients: Vec<Client>) {
@@ -350,12 +368,15 @@ impl Pool {
         discard(vec![client]);
     }
 
-    /// Runs `f` with a connection of the pool.
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> R<T>) -> R<T> {
-        let mut client = self.checkout()?;
-        let out = f(&mut client);
-        self.checkin(client);
-        out
+    /// Runs `f` with a connection of the pool, wherever it is called from (see
+    /// [`off_runtime`]).
+    fn with<T: Send>(&self, f: impl FnOnce(&mut Client) -> R<T> + Send) -> R<T> {
+        off_runtime(|| {
+            let mut client = self.checkout()?;
+            let out = f(&mut client);
+            self.checkin(client);
+            out
+        })
     }
 }
 
@@ -430,15 +451,18 @@ impl PgStore {
     }
 
     /// Runs `f` on a connection, outside any transaction (reads of one statement).
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut Client) -> R<T>) -> Result<T, StoreError> {
+    pub(crate) fn read<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Client) -> R<T> + Send,
+    ) -> Result<T, StoreError> {
         self.pool.with(f).map_err(Fail::into_store)
     }
 
     /// Runs `f` in a transaction and commits; a deadlock or serialization failure runs it
     /// again from the start.
-    pub(crate) fn tx<T>(
+    pub(crate) fn tx<T: Send>(
         &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> R<T>,
+        mut f: impl FnMut(&mut Transaction<'_>) -> R<T> + Send,
     ) -> Result<T, StoreError> {
         self.pool
             .with(|client| {
@@ -465,9 +489,9 @@ impl PgStore {
     }
 
     /// A read-only transaction that sees one snapshot across its statements.
-    pub(crate) fn snapshot<T>(
+    pub(crate) fn snapshot<T: Send>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> R<T>,
+        f: impl FnOnce(&mut Transaction<'_>) -> R<T> + Send,
     ) -> Result<T, StoreError> {
         self.pool
             .with(|client| {
