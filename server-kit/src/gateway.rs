@@ -41,6 +41,15 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
             }
         }
     });
+    if let Some(mut events) = server.bus.events() {
+        // Other nodes' changes, one at a time so that a user's updates keep their order.
+        let server = server.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                crate::services::remote_event(&server, event).await;
+            }
+        });
+    }
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
@@ -190,7 +199,12 @@ impl Connection {
         if key_id == 0 {
             return self.on_plain(packet).await;
         }
-        let Some(entry) = self.server.key(key_id) else {
+        let mut entry = self.server.key(key_id);
+        if entry.is_none() && self.server.reload_keys().await {
+            // Made through another node sharing the store.
+            entry = self.server.key(key_id);
+        }
+        let Some(entry) = entry else {
             self.transport_error(NOT_FOUND);
             return Err(ConnError::Protocol("unknown auth key"));
         };

@@ -9,8 +9,13 @@
 //!   Telegram's names.
 //! - [`services`]: auth, account, help, users & contacts, messages, updates.
 //! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
+//! - [`bus`]: how server nodes tell each other that something changed (Redis with feature
+//!   `cluster`).
+//! - [`deploy`]: the `--media` (local disk or S3) and `--bus` flags.
 //! - [`push`]: push notifications for users who are offline (log and webhook providers).
 
+pub mod bus;
+pub mod deploy;
 /// Entry point of the fuzz target (`fuzz/`); not part of the API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]

@@ -1,5 +1,7 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
-//! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]`.
+//! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
+//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]` (s3 and redis with
+//! the cargo feature `cluster`).
 
 use clap::Parser;
 use server_kit::{Options, ServerBuilder, keys, store::StoreLocation};
@@ -45,6 +47,8 @@ struct Args {
     /// retried with backoff. Without it they go to the log.
     #[arg(long, value_name = "URL")]
     push_webhook: Option<String>,
+    #[command(flatten)]
+    deploy: server_kit::deploy::DeployArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,8 +102,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.handshakes_per_minute = args.handshakes_per_minute;
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
-    let files = server_kit::media::DiskStorage::new(args.data.join("media"))?;
-    let mut builder = ServerBuilder::new(options, store, Arc::new(files), rsa);
+    let files = args.deploy.file_storage(&args.data)?;
+    let mut builder = ServerBuilder::new(options, store, files, rsa)
+        .bus(args.deploy.bus()?)
+        .shared_store(args.deploy.bus.is_some());
     if let Some(webhook) = webhook {
         tracing::info!(url = webhook.url(), "push notifications go to the webhook");
         builder = builder.push(Arc::new(webhook));

@@ -3,8 +3,14 @@
 //! content-addressed file (its SHA-256), so identical content is stored once.
 //!
 //! [`FileStorage`] is the storage interface; [`DiskStorage`] (a directory) is the default.
-//! An object-storage implementation (S3 through `object_store`) can take its place: parts map
-//! to objects, assembly to a multipart upload.
+//! With feature `cluster`, `S3Storage` keeps the bytes in S3-compatible object storage
+//! through `object_store` (parts are objects, assembly a multipart upload of 5 MiB parts),
+//! so that several server nodes share them.
+
+#[cfg(feature = "cluster")]
+mod s3;
+#[cfg(feature = "cluster")]
+pub use s3::{MULTIPART_PART, S3ConfigError, S3Storage};
 
 use mtproto::files::{FileError, PartTracker};
 use sha2::Digest as _;
@@ -281,8 +287,18 @@ impl Media {
         parts: i32,
     ) -> Result<Result<u64, FileError>, std::io::Error> {
         self.ensure_tracker(owner, file_id)?;
-        let trackers = self.trackers();
-        Ok(match trackers.get(&(owner, file_id)) {
+        let result = match self.trackers().get(&(owner, file_id)) {
+            Some(t) => t.finish(parts),
+            None => Err(FileError::PartMissing(0)),
+        };
+        if !matches!(result, Err(FileError::PartMissing(_))) {
+            return Ok(result);
+        }
+        // With storage shared by several nodes, parts may have come through another one:
+        // the tracker is rebuilt from what storage holds before a part is called missing.
+        self.forget(owner, file_id);
+        self.ensure_tracker(owner, file_id)?;
+        Ok(match self.trackers().get(&(owner, file_id)) {
             Some(t) => t.finish(parts),
             None => Err(FileError::PartMissing(0)),
         })

@@ -159,6 +159,8 @@ pub struct Server {
     pub media: Arc<crate::media::Media>,
     /// Where push notifications for offline users go.
     pub push: crate::push::Pusher,
+    /// The way to other server nodes (a no-op with one node).
+    pub bus: Arc<dyn crate::bus::Bus>,
     pub(crate) rsa: RsaPrivateKey,
     keys: RwLock<HashMap<i64, KeyEntry>>,
     user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
@@ -170,6 +172,10 @@ pub struct Server {
     connections: Mutex<HashMap<IpAddr, usize>>,
     /// The first salt of each new key (from the handshake) and until when it is accepted.
     first_salts: Mutex<HashMap<i64, (i64, i64)>>,
+    /// Several nodes share the store: keys made or signed in elsewhere are looked up there.
+    shared_store: bool,
+    /// When the keys were last reloaded from the store (ms since the epoch).
+    keys_reloaded: AtomicU64,
 }
 
 impl std::fmt::Debug for Server {
@@ -188,6 +194,8 @@ pub struct ServerBuilder {
     rsa: RsaPrivateKey,
     sms: Arc<dyn SmsProvider>,
     push: Arc<dyn crate::push::PushProvider>,
+    bus: Arc<dyn crate::bus::Bus>,
+    shared_store: bool,
     services: Vec<Arc<dyn Service>>,
 }
 
@@ -207,6 +215,8 @@ impl ServerBuilder {
             rsa,
             sms: Arc::new(crate::sms::LogSms),
             push: Arc::new(crate::push::LogPush),
+            bus: Arc::new(crate::bus::LocalBus),
+            shared_store: false,
             services: crate::services::builtin(),
         }
     }
@@ -220,6 +230,19 @@ impl ServerBuilder {
     /// Where push notifications for offline users go (default: the log).
     pub fn push(mut self, provider: Arc<dyn crate::push::PushProvider>) -> Self {
         self.push = provider;
+        self
+    }
+
+    /// The bus to other server nodes (default: none, [`LocalBus`](crate::bus::LocalBus)).
+    pub fn bus(mut self, bus: Arc<dyn crate::bus::Bus>) -> Self {
+        self.bus = bus;
+        self
+    }
+
+    /// Other nodes share the store: an auth key this node does not know, or knows as not
+    /// signed in, is looked up in the store (at most once a second) before it is refused.
+    pub fn shared_store(mut self, shared: bool) -> Self {
+        self.shared_store = shared;
         self
     }
 
@@ -261,6 +284,7 @@ impl ServerBuilder {
             sms: self.sms,
             media: Arc::new(crate::media::Media::new(self.files)),
             push: crate::push::Pusher::new(self.push),
+            bus: self.bus,
             rsa: self.rsa,
             keys: RwLock::new(keys),
             user_keys: Mutex::new(user_keys),
@@ -271,6 +295,8 @@ impl ServerBuilder {
             handshakes: Mutex::new(HashMap::new()),
             connections: Mutex::new(HashMap::new()),
             first_salts: Mutex::new(HashMap::new()),
+            shared_store: self.shared_store,
+            keys_reloaded: AtomicU64::new(0),
         }))
     }
 }
@@ -371,6 +397,85 @@ impl Server {
         self.keys.read().ok()?.get(&id).cloned()
     }
 
+    /// With a shared store: reloads the keys from it (made, signed in or out by other nodes),
+    /// at most once a second. `true` if it did.
+    pub(crate) async fn reload_keys(&self) -> bool {
+        if !self.shared_store {
+            return false;
+        }
+        let now_ms = now().as_millis() as u64;
+        let last = self.keys_reloaded.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < 1000
+            || self
+                .keys_reloaded
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        self.merge_stored_keys(None).await
+    }
+
+    /// Another node signed key `key_id` in or out, or destroyed it: this node takes the
+    /// store's word for it (and closes the key's sessions if it is gone).
+    pub(crate) async fn key_changed_elsewhere(&self, key_id: i64) {
+        self.merge_stored_keys(Some(key_id)).await;
+        let gone = self.keys.read().map(|k| !k.contains_key(&key_id));
+        if gone.unwrap_or(false) {
+            self.close_key_sessions(key_id);
+        }
+    }
+
+    /// Takes the keys from the store (all, or just `only`, which is forgotten if the store
+    /// no longer has it). `false` if the store could not be read.
+    async fn merge_stored_keys(&self, only: Option<i64>) -> bool {
+        let stored = match self.store.run(|s| s.auth_keys()).await {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!("reloading auth keys: {e}");
+                return false;
+            }
+        };
+        let (Ok(mut keys), Ok(mut index)) = (self.keys.write(), self.user_keys.lock()) else {
+            return false;
+        };
+        if let Some(id) = only {
+            if !stored.iter().any(|k| k.id == id) {
+                if let Some(old) = keys.remove(&id).and_then(|k| k.user_id) {
+                    if let Some(set) = index.get_mut(&old) {
+                        set.remove(&id);
+                    }
+                }
+                return true;
+            }
+        }
+        for key in stored {
+            if only.is_some_and(|id| id != key.id) {
+                continue;
+            }
+            let Ok(bytes) = <[u8; 256]>::try_from(key.key.as_slice()) else {
+                continue;
+            };
+            let entry = keys.entry(key.id).or_insert_with(|| KeyEntry {
+                key: AuthKey::new(bytes),
+                user_id: None,
+                layer: key.layer,
+            });
+            if entry.user_id != key.user_id {
+                if let Some(old) = entry.user_id {
+                    if let Some(set) = index.get_mut(&old) {
+                        set.remove(&key.id);
+                    }
+                }
+                if let Some(new) = key.user_id {
+                    index.entry(new).or_default().insert(key.id);
+                }
+                entry.user_id = key.user_id;
+            }
+        }
+        true
+    }
+
     /// Whether a key id is in use (for the handshake's uniqueness check).
     pub fn key_exists(&self, id: i64) -> bool {
         self.keys
@@ -431,6 +536,7 @@ impl Server {
                 index.entry(new).or_default().insert(key_id);
             }
         }
+        self.bus.publish(crate::bus::Change::Key { key_id });
         Ok(())
     }
 
@@ -441,6 +547,13 @@ impl Server {
         if let Ok(mut keys) = self.keys.write() {
             keys.remove(&key_id);
         }
+        self.bus.publish(crate::bus::Change::Key { key_id });
+        self.close_key_sessions(key_id);
+        Ok(())
+    }
+
+    /// Forgets the sessions of a key and closes their connections.
+    fn close_key_sessions(&self, key_id: i64) {
         let ids: Vec<i64> = self
             .key_sessions
             .lock()
@@ -462,7 +575,6 @@ impl Server {
                 }
             }
         }
-        Ok(())
     }
 
     /// The auth keys a user is signed in with.
@@ -580,6 +692,23 @@ impl Server {
                             entry.flush();
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Sends `body` (an `Updates` the same in every layer, e.g. `updatesTooLong`) to every
+    /// session with a connection.
+    pub fn push_to_everyone(&self, body: &[u8]) {
+        let all: Vec<SessionRef> = match self.sessions.lock() {
+            Ok(m) => m.values().cloned().collect(),
+            Err(_) => return,
+        };
+        for entry in all {
+            if let Ok(mut entry) = entry.lock() {
+                if entry.conn.is_some() {
+                    entry.session.push(body.to_vec());
+                    entry.flush();
                 }
             }
         }
@@ -749,7 +878,20 @@ impl Server {
             return Err(RpcError::bad_request("INPUT_METHOD_INVALID"));
         };
         if caller.user_id.is_none() && !WITHOUT_AUTH.contains(&id) {
-            return Err(RpcError::unauthorized("AUTH_KEY_UNREGISTERED"));
+            // Signed in through another node since this one loaded the key?
+            let user = if self.reload_keys().await {
+                self.key(caller.key_id).and_then(|k| k.user_id)
+            } else {
+                None
+            };
+            let Some(user) = user else {
+                return Err(RpcError::unauthorized("AUTH_KEY_UNREGISTERED"));
+            };
+            let caller = Caller {
+                user_id: Some(user),
+                ..caller
+            };
+            return service.call(self, caller, body).await;
         }
         service.call(self, caller, body).await
     }

@@ -5,7 +5,9 @@
 use super::{MediaMap, ok, resolve_input_user, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Server, random_i64, unix_now};
-use crate::store::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Role};
+use crate::store::channels::{
+    Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Posted, Role,
+};
 use crate::store::devices::NotifyScope;
 use crate::store::{HistoryQuery, MediaRef, StoreError};
 use mtproto_api::{enums, functions, types};
@@ -650,19 +652,106 @@ pub(crate) async fn post(
         crate::push::notify_channel_post(server, &ch, &posted.message);
         let members_view = channel_tl(&ch, None);
         fan_out(server, &caller, &ch, |user| {
-            let update = entry_update(
-                &posted.entry,
-                Some(post_tl(&posted.message, &ch, user, &media_map)),
-            );
-            let mut chat = members_view.clone();
-            if let enums::Chat::Channel(c) = &mut chat {
-                c.left = false;
-            }
-            updates(update.into_iter().collect(), vec![chat], users.clone()).to_bytes()
+            post_update(&posted, &ch, user, &media_map, &members_view, &users)
         })
         .await;
+        server.bus.publish(crate::bus::Change::Channel {
+            channel: ch.id,
+            pts: posted.entry.pts,
+            pts_count: posted.entry.pts_count,
+        });
     }
     ok(answer)
+}
+
+/// The `Updates` a member sees for a new post.
+fn post_update(
+    posted: &Posted,
+    ch: &Channel,
+    user: i64,
+    media_map: &MediaMap,
+    members_view: &enums::Chat,
+    users: &[enums::User],
+) -> Vec<u8> {
+    let update = entry_update(
+        &posted.entry,
+        Some(post_tl(&posted.message, ch, user, media_map)),
+    );
+    let mut chat = members_view.clone();
+    if let enums::Chat::Channel(c) = &mut chat {
+        c.left = false;
+    }
+    updates(update.into_iter().collect(), vec![chat], users.to_vec()).to_bytes()
+}
+
+/// A post or deletion another node committed (heard on the bus): read from the store and
+/// pushed to the members connected to this node. Nothing happens if none is, or if the
+/// channel has moved past `pts` meanwhile (its later notice, or getChannelDifference,
+/// covers it).
+pub(crate) async fn push_remote(server: &Arc<Server>, channel: i64, pts: i32, pts_count: i32) {
+    let members = match server.store.run(move |s| s.member_ids(channel)).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("bus: members of channel {channel}: {e}");
+            return;
+        }
+    };
+    let online: Vec<i64> = members
+        .into_iter()
+        .filter(|u| server.is_online(*u))
+        .collect();
+    if online.is_empty() {
+        return;
+    }
+    let from = pts - pts_count;
+    let (entries, posts) = match server
+        .store
+        .run(move |s| s.channel_changes_since(channel, from, 1))
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!("bus: log of channel {channel}: {e}");
+            return;
+        }
+    };
+    let Some(entry) = entries.into_iter().next().filter(|e| e.pts == pts) else {
+        return;
+    };
+    let Ok(ch) = reload(server, channel).await else {
+        return;
+    };
+    let build: Box<dyn Fn(i64) -> Vec<u8> + Send> = match &entry.change {
+        ChannelChange::NewMessage { id } => {
+            let Some(message) = posts.into_iter().find(|p| p.id == *id) else {
+                return;
+            };
+            let Ok(media_map) = media_of_posts(server, std::slice::from_ref(&message)).await else {
+                return;
+            };
+            let Ok(users) = users_tl(server, message.from_id, [message.from_id]).await else {
+                return;
+            };
+            let members_view = channel_tl(&ch, None);
+            let posted = Posted {
+                message,
+                entry,
+                duplicate: false,
+            };
+            Box::new(move |user| post_update(&posted, &ch, user, &media_map, &members_view, &users))
+        }
+        _ => Box::new(move |_| {
+            updates(
+                entry_update(&entry, None).into_iter().collect(),
+                vec![channel_tl(&ch, None)],
+                Vec::new(),
+            )
+            .to_bytes()
+        }),
+    };
+    for user in online {
+        server.push_to_user(user, &build(user), None);
+    }
 }
 
 async fn delete_messages(
@@ -707,6 +796,11 @@ async fn delete_messages(
         .to_bytes()
     })
     .await;
+    server.bus.publish(crate::bus::Change::Channel {
+        channel: id,
+        pts: entry.pts,
+        pts_count: entry.pts_count,
+    });
     ok(types::messages::AffectedMessages {
         pts: entry.pts,
         pts_count: entry.pts_count,

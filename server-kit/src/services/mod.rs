@@ -379,21 +379,95 @@ pub(crate) async fn updates_tl(
 
 /// Pushes committed changes to their users' sessions (after the commit), leaving out the
 /// caller's own session, which gets them in its answer.
+/// Other nodes hear of each change through the bus.
 pub(crate) async fn push_committed(server: &Arc<Server>, caller: &Caller, committed: &[Committed]) {
     for c in committed {
-        let Ok(media) = media_of(server, c.message.as_ref()).await else {
+        server.bus.publish(crate::bus::Change::User {
+            user: c.user_id,
+            pts: c.entry.pts,
+            pts_count: c.entry.pts_count,
+        });
+        let Some(body) = committed_body(server, c).await else {
             continue;
-        };
-        let Some(update) = update_tl(&c.entry, c.message.as_ref(), &media) else {
-            continue;
-        };
-        let body = match updates_tl(server, c.user_id, vec![update], users_of(c)).await {
-            Ok(u) => u.to_bytes(),
-            Err(_) => continue,
         };
         server.push_to_user(c.user_id, &body, Some((caller.key_id, caller.session_id)));
     }
     crate::push::notify_offline(server, committed);
+}
+
+/// The `Updates` pushed for one committed change.
+async fn committed_body(server: &Arc<Server>, c: &Committed) -> Option<Vec<u8>> {
+    let media = media_of(server, c.message.as_ref()).await.ok()?;
+    let update = update_tl(&c.entry, c.message.as_ref(), &media)?;
+    Some(
+        updates_tl(server, c.user_id, vec![update], users_of(c))
+            .await
+            .ok()?
+            .to_bytes(),
+    )
+}
+
+/// What another node said on the bus: its change, read from the store, goes to the sessions
+/// connected here.
+pub(crate) async fn remote_event(server: &Arc<Server>, event: crate::bus::Event) {
+    use crate::bus::{Change as Bus, Event};
+    match event {
+        Event::Reconnected => {
+            // Notices may have been lost while the bus was down: every connected client
+            // catches up through getDifference.
+            let too_long: enums::Updates = types::UpdatesTooLong {}.into();
+            server.push_to_everyone(&too_long.to_bytes());
+        }
+        Event::Changed(Bus::User {
+            user,
+            pts,
+            pts_count,
+        }) => push_remote_user(server, user, pts, pts_count).await,
+        Event::Changed(Bus::Channel {
+            channel,
+            pts,
+            pts_count,
+        }) => channels::push_remote(server, channel, pts, pts_count).await,
+        Event::Changed(Bus::Key { key_id }) => server.key_changed_elsewhere(key_id).await,
+    }
+}
+
+/// A change to a user's box committed by another node: pushed to the user's sessions here
+/// (all of them: the caller's session is on the other node). Nothing happens if none is
+/// connected, or if the box has moved past `pts` meanwhile (its own notice follows).
+async fn push_remote_user(server: &Arc<Server>, user: i64, pts: i32, pts_count: i32) {
+    if !server.is_online(user) {
+        return;
+    }
+    let from = pts - pts_count;
+    let (changes, messages) = match server
+        .store
+        .run(move |s| s.changes_since(user, from, 1))
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!("bus: changes of user {user}: {e}");
+            return;
+        }
+    };
+    let Some(entry) = changes.into_iter().next().filter(|c| c.pts == pts) else {
+        return;
+    };
+    let message = match entry.change {
+        crate::store::Change::NewMessage { id } | crate::store::Change::EditMessage { id } => {
+            messages.into_iter().find(|m| m.id == id)
+        }
+        _ => None,
+    };
+    let committed = Committed {
+        user_id: user,
+        entry,
+        message,
+    };
+    if let Some(body) = committed_body(server, &committed).await {
+        server.push_to_user(user, &body, None);
+    }
 }
 
 /// The user an `InputPeer` names, with its access hash checked.

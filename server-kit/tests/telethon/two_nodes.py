@@ -1,0 +1,214 @@
+"""Telethon 1.45 against two server nodes sharing a store, a Redis bus and S3 media. Run by
+server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to node 2:
+
+  signup PORT1 PORT2        A signs up through node 1, B through node 2
+  chat PORT1 PORT2          A and B message each other; every message arrives pushed (through
+                            the bus) within seconds, both ways
+  file PORT1 PORT2 FILE     A sends FILE through node 1; B gets it pushed on node 2 and
+                            downloads it through node 2; the SHA-256 matches
+  roam PORT1 PORT2          A's key (made on node 1) works on node 2; a new key gets its code
+                            through node 1 and signs in through node 2, then works on node 1;
+                            signed out through node 2, it is at once signed out on node 1
+  receive PORT2 COUNT       B listens on node 2 (which the test kills and restarts) until it
+                            has COUNT messages "burst N" from A; prints them as JSON
+  send PORT1 COUNT          A sends COUNT messages "burst 0".. slowly, printing "sent N"
+
+State (session strings, ids) lives in DIR/state.json; DIR holds the server's public key.
+Every check raises on failure; the last line printed is "STEP ok".
+"""
+import asyncio, hashlib, json, os, sys, time
+import rsa as pyrsa
+from telethon import TelegramClient, events, functions, types
+from telethon.crypto import rsa
+from telethon.sessions import StringSession
+
+DIR, STEP = sys.argv[1], sys.argv[2]
+ARGS = sys.argv[3:]
+STATE = os.path.join(DIR, "state.json")
+CODE = "12345"
+PHONES = {"a": "+1 555 0300", "b": "+1 555 0400"}
+NAMES = {"a": "alice_nodes", "b": "bob_nodes"}
+
+
+def trust_server_key():
+    key = pyrsa.PublicKey.load_pkcs1(open(os.path.join(DIR, "rsa-public.pem"), "rb").read())
+    rsa._server_keys[rsa._compute_fingerprint(key)] = (key, False)
+
+
+def load():
+    return json.load(open(STATE)) if os.path.exists(STATE) else {}
+
+
+def save(state):
+    json.dump(state, open(STATE, "w"))
+
+
+async def client(state, who, port):
+    session = StringSession(state.get(who, {}).get("session"))
+    session.set_dc(2, "127.0.0.1", port)
+    c = TelegramClient(session, 1, "x", connection_retries=None, retry_delay=0.5,
+                       auto_reconnect=True)
+    await c.connect()
+    return c
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+async def signup(state, port1, port2):
+    for who, port in (("a", port1), ("b", port2)):
+        c = await client(state, who, port)
+        sent = await c.send_code_request(PHONES[who])
+        await c(functions.auth.SignUpRequest(
+            phone_number=PHONES[who], phone_code_hash=sent.phone_code_hash,
+            first_name=who.upper(), last_name="nodes"))
+        me = await c.get_me()
+        await c(functions.account.UpdateUsernameRequest(NAMES[who]))
+        state[who] = {"session": c.session.save(), "id": me.id}
+        await c.disconnect()
+    save(state)
+
+
+async def wait_for(queue, pred, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"not pushed within {timeout} s: {what}")
+        try:
+            msg = await asyncio.wait_for(queue.get(), left)
+        except asyncio.TimeoutError:
+            continue
+        if pred(msg):
+            return msg
+
+
+async def pair(state, port1, port2):
+    a = await client(state, "a", port1)
+    b = await client(state, "b", port2)
+    inbox = {"a": asyncio.Queue(), "b": asyncio.Queue()}
+    for who, c in (("a", a), ("b", b)):
+        c.add_event_handler(lambda e, who=who: inbox[who].put(e.message), events.NewMessage(incoming=True))
+        await c.get_me()  # the session exists on its node: pushes reach it
+        await c.catch_up()
+    return a, b, inbox
+
+
+async def chat(state, port1, port2):
+    a, b, inbox = await pair(state, port1, port2)
+    b_on_a = await a.get_input_entity(NAMES["b"])
+    a_on_b = await b.get_input_entity(NAMES["a"])
+    for i in range(3):
+        t0 = time.monotonic()
+        await a.send_message(b_on_a, f"ping {i}")
+        got = await wait_for(inbox["b"], lambda m: m.message == f"ping {i}", f"ping {i} to B")
+        check(got.sender_id == state["a"]["id"], "B sees A as the sender")
+        await b.send_message(a_on_b, f"pong {i}")
+        got = await wait_for(inbox["a"], lambda m: m.message == f"pong {i}", f"pong {i} to A")
+        check(got.sender_id == state["b"]["id"], "A sees B as the sender")
+        print(f"round {i}: {1000 * (time.monotonic() - t0):.0f} ms", flush=True)
+    # Each side's history has all six, through either node.
+    history = [m.message for m in await b.get_messages(a_on_b, limit=10)]
+    check(sorted(history) == sorted([f"ping {i}" for i in range(3)] + [f"pong {i}" for i in range(3)]),
+          f"history on node 2: {history}")
+    await a.disconnect()
+    await b.disconnect()
+
+
+async def file(state, port1, port2, path):
+    a, b, inbox = await pair(state, port1, port2)
+    data = open(path, "rb").read()
+    digest = hashlib.sha256(data).hexdigest()
+    b_on_a = await a.get_input_entity(NAMES["b"])
+    await a.send_file(b_on_a, path, caption="the file", force_document=True, part_size_kb=512)
+    got = await wait_for(inbox["b"], lambda m: m.message == "the file", "the file to B", 60)
+    check(got.document is not None and got.document.size == len(data), "a document of the right size")
+    downloaded = await b.download_media(got, file=bytes)
+    check(hashlib.sha256(downloaded).hexdigest() == digest, "downloaded through node 2 byte-exact")
+    await a.disconnect()
+    await b.disconnect()
+
+
+async def roam(state, port1, port2):
+    a2 = await client(state, "a", port2)
+    check((await a2.get_me()).id == state["a"]["id"], "A's key from node 1 works on node 2")
+    await a2.disconnect()
+    c1 = await client({}, "c", port1)
+    sent = await c1.send_code_request(PHONES["a"])
+    key = c1.session.save()
+    await c1.disconnect()
+    c2 = await client({"c": {"session": key}}, "c", port2)
+    await c2.sign_in(PHONES["a"], CODE, phone_code_hash=sent.phone_code_hash)
+    check((await c2.get_me()).id == state["a"]["id"], "signed in through node 2")
+    c1 = await client({"c": {"session": key}}, "c", port1)
+    check((await c1.get_me()).id == state["a"]["id"], "node 1 knows the key is signed in")
+    await c1.disconnect()
+    await c2.log_out()
+    await asyncio.sleep(1)
+    c1 = await client({"c": {"session": key}}, "c", port1)
+    check(not await c1.is_user_authorized(), "signed out through node 2: signed out on node 1")
+    await c1.disconnect()
+
+
+async def receive(state, port2, count):
+    b = await client(state, "b", port2)
+    seen = []
+    done = asyncio.Event()
+
+    async def on_message(e):
+        if e.message.message.startswith("burst "):
+            seen.append(e.message.message)
+            if len({m for m in seen}) >= count:
+                done.set()
+
+    b.add_event_handler(on_message, events.NewMessage(incoming=True))
+    await b.get_me()
+    await b.catch_up()
+    print("ready", flush=True)
+    try:
+        await asyncio.wait_for(done.wait(), 120)
+    except asyncio.TimeoutError:
+        pass
+    await asyncio.sleep(2)  # anything delivered twice would arrive meanwhile
+    print(json.dumps(seen), flush=True)
+    check(len(set(seen)) == count, f"B got {len(set(seen))} of {count}")
+    check(len(seen) == count, f"B got some twice: {sorted(seen)}")
+    stored = [m.message for m in await b.get_messages(await b.get_input_entity(NAMES["a"]), limit=count + 50)
+              if m.message.startswith("burst ")]
+    check(sorted(stored) == sorted(set(seen)), f"B's history holds each once: {sorted(stored)}")
+    await b.disconnect()
+
+
+async def send(state, port1, count):
+    a = await client(state, "a", port1)
+    b_on_a = await a.get_input_entity(NAMES["b"])
+    for i in range(count):
+        await a.send_message(b_on_a, f"burst {i}")
+        print(f"sent {i + 1}", flush=True)
+        await asyncio.sleep(0.2)
+    await a.disconnect()
+
+
+async def main():
+    trust_server_key()
+    state = load()
+    if STEP == "signup":
+        await signup(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "chat":
+        await chat(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "file":
+        await file(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
+    elif STEP == "roam":
+        await roam(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "receive":
+        await receive(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "send":
+        await send(state, int(ARGS[0]), int(ARGS[1]))
+    else:
+        raise SystemExit(f"unknown step {STEP}")
+    print(f"{STEP} ok", flush=True)
+
+
+asyncio.run(main())
