@@ -137,7 +137,8 @@ impl SessionStore for MemorySessionStore {
     }
 }
 
-/// A session in a text file, replaced atomically (written beside it, synced, renamed).
+/// A session in a text file, replaced atomically (written beside it, synced, renamed), and
+/// on Unix readable by its owner only (it holds the auth keys).
 ///
 /// ```
 /// use client_sdk::{FileSessionStore, SessionData, SessionStore};
@@ -187,7 +188,12 @@ impl SessionStore for FileSessionStore {
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = PathBuf::from(tmp);
-        let mut file = std::fs::File::create(&tmp).map_err(|e| self.io(e))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // The file holds auth keys: readable by its owner only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp).map_err(|e| self.io(e))?;
         file.write_all(text.as_bytes()).map_err(|e| self.io(e))?;
         file.sync_all().map_err(|e| self.io(e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| self.io(e))
@@ -362,6 +368,19 @@ mod tests {
         data.usernames
             .insert("somebody".into(), (PeerKind::User, 5));
         assert_eq!(parse(&render(&data)).unwrap(), data);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("private-{}.session", std::process::id()));
+        FileSessionStore::new(&path)
+            .save(&SessionData::default())
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]
