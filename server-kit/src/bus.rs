@@ -265,6 +265,10 @@ mod redis_bus {
         }
     }
 
+    /// Publishes the queued notices in pipelines. A pipeline that fails (Redis restarted
+    /// under an open connection) is sent once more on a new connection: a notice published
+    /// twice only makes the other node push an update its clients already have, which they
+    /// drop by pts.
     async fn publisher(client: redis::Client, mut queue: mpsc::Receiver<Notice>) {
         let mut conn: Option<redis::aio::MultiplexedConnection> = None;
         let mut backoff = Backoff::default();
@@ -272,38 +276,7 @@ mod redis_bus {
         let mut dropped: u64 = 0;
         let mut batch = Vec::with_capacity(BATCH);
         while queue.recv_many(&mut batch, BATCH).await > 0 {
-            if conn.is_none() && Instant::now() >= retry_at {
-                match tokio::time::timeout(
-                    CONNECT_TIMEOUT,
-                    client.get_multiplexed_async_connection(),
-                )
-                .await
-                {
-                    Ok(Ok(c)) => {
-                        tracing::info!("bus: publishing to Redis");
-                        if dropped > 0 {
-                            tracing::info!("bus: {dropped} notices dropped while Redis was away");
-                            dropped = 0;
-                        }
-                        backoff.reset();
-                        conn = Some(c);
-                    }
-                    Ok(Err(e)) => {
-                        tracing::warn!("bus: cannot connect to Redis to publish: {e}");
-                        retry_at = Instant::now() + backoff.next_delay();
-                    }
-                    Err(_) => {
-                        tracing::warn!("bus: connecting to Redis timed out");
-                        retry_at = Instant::now() + backoff.next_delay();
-                    }
-                }
-            }
-            let Some(c) = conn.as_mut() else {
-                // Down: these notices are lost; clients catch up through getDifference.
-                dropped += batch.len() as u64;
-                batch.clear();
-                continue;
-            };
+            let count = batch.len() as u64;
             let mut pipe = redis::pipe();
             for notice in batch.drain(..) {
                 pipe.cmd("PUBLISH")
@@ -311,10 +284,51 @@ mod redis_bus {
                     .arg(notice.to_string())
                     .ignore();
             }
-            if let Err(e) = pipe.query_async::<()>(c).await {
-                tracing::warn!("bus: publishing failed, reconnecting: {e}");
-                conn = None;
-                retry_at = Instant::now();
+            for attempt in 0..2 {
+                if conn.is_none() && Instant::now() >= retry_at {
+                    match tokio::time::timeout(
+                        CONNECT_TIMEOUT,
+                        client.get_multiplexed_async_connection(),
+                    )
+                    .await
+                    {
+                        Ok(Ok(c)) => {
+                            tracing::info!("bus: publishing to Redis");
+                            if dropped > 0 {
+                                tracing::info!(
+                                    "bus: {dropped} notices dropped while Redis was away"
+                                );
+                                dropped = 0;
+                            }
+                            backoff.reset();
+                            conn = Some(c);
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!("bus: cannot connect to Redis to publish: {e}");
+                            retry_at = Instant::now() + backoff.next_delay();
+                        }
+                        Err(_) => {
+                            tracing::warn!("bus: connecting to Redis timed out");
+                            retry_at = Instant::now() + backoff.next_delay();
+                        }
+                    }
+                }
+                let Some(c) = conn.as_mut() else {
+                    // Down: these notices are lost; clients catch up through getDifference.
+                    dropped += count;
+                    break;
+                };
+                match pipe.query_async::<()>(c).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!("bus: publishing failed, reconnecting: {e}");
+                        conn = None;
+                        retry_at = Instant::now();
+                        if attempt == 1 {
+                            dropped += count;
+                        }
+                    }
+                }
             }
         }
     }

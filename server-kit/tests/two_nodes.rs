@@ -5,7 +5,8 @@
 //! `.ci/postgres.sh`), else one SQLite file (WAL works across processes on one machine).
 //! Telethon 1.45 (`tests/telethon/two_nodes.py`) is user A on node 1 and user B on node 2:
 //!
-//! - they chat with pushed updates both ways (the other node's pushes come through the bus);
+//! - they chat with pushed updates both ways (the other node's pushes come through the bus),
+//!   and again after Redis is restarted under them;
 //! - a key works on either node: made on one and signed in through the other, signed out
 //!   through one and at once refused by the other;
 //! - a 12 MiB file uploaded through node 1 (24 client parts, re-chunked into 5 MiB S3 parts)
@@ -278,7 +279,7 @@ impl Drop for SharedStore {
 fn two_nodes_share_store_bus_and_media() {
     let dir = scratch_dir("two-nodes");
     let (redis_port, moto_port) = (free_port(), free_port());
-    let _redis = start_redis(&dir, redis_port);
+    let mut redis = start_redis(&dir, redis_port);
     let _moto = start_moto(&dir, moto_port);
     let store = SharedStore::new(&dir);
     eprintln!("store: {}", store.location);
@@ -306,7 +307,12 @@ fn two_nodes_share_store_bus_and_media() {
     let (p1, p2) = (one.port.to_string(), two.port.to_string());
 
     step(&dir, &["signup".into(), p1.clone(), p2.clone()]);
-    step(&dir, &["chat".into(), p1.clone(), p2.clone()]);
+    step(&dir, &["chat".into(), p1.clone(), p2.clone(), "a".into()]);
+    // Redis restarts: both nodes reconnect (with backoff) and pushes flow again.
+    redis.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    redis = start_redis(&dir, redis_port);
+    step(&dir, &["chat".into(), p1.clone(), p2.clone(), "b".into()]);
     step(&dir, &["roam".into(), p1.clone(), p2.clone()]);
     let file = dir.join("file.bin");
     std::fs::write(&file, test_file(12 << 20)).expect("test file");
@@ -361,6 +367,6 @@ fn two_nodes_share_store_bus_and_media() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    drop((node1, node2));
+    drop((node1, node2, redis));
     let _ = std::fs::remove_dir_all(&dir);
 }

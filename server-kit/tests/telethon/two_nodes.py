@@ -2,8 +2,8 @@
 server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to node 2:
 
   signup PORT1 PORT2        A signs up through node 1, B through node 2
-  chat PORT1 PORT2          A and B message each other; every message arrives pushed (through
-                            the bus) within seconds, both ways
+  chat PORT1 PORT2 TAG      A and B message each other; every message arrives pushed (through
+                            the bus) within seconds, both ways (TAG marks this round's texts)
   file PORT1 PORT2 FILE     A sends FILE through node 1; B gets it pushed on node 2 and
                             downloads it through node 2; the SHA-256 matches
   roam PORT1 PORT2          A's key (made on node 1) works on node 2; a new key gets its code
@@ -96,22 +96,22 @@ async def pair(state, port1, port2):
     return a, b, inbox
 
 
-async def chat(state, port1, port2):
+async def chat(state, port1, port2, tag):
     a, b, inbox = await pair(state, port1, port2)
     b_on_a = await a.get_input_entity(NAMES["b"])
     a_on_b = await b.get_input_entity(NAMES["a"])
     for i in range(3):
         t0 = time.monotonic()
-        await a.send_message(b_on_a, f"ping {i}")
-        got = await wait_for(inbox["b"], lambda m: m.message == f"ping {i}", f"ping {i} to B")
+        await a.send_message(b_on_a, f"ping {tag}{i}")
+        got = await wait_for(inbox["b"], lambda m: m.message == f"ping {tag}{i}", f"ping {tag}{i} to B")
         check(got.sender_id == state["a"]["id"], "B sees A as the sender")
-        await b.send_message(a_on_b, f"pong {i}")
-        got = await wait_for(inbox["a"], lambda m: m.message == f"pong {i}", f"pong {i} to A")
+        await b.send_message(a_on_b, f"pong {tag}{i}")
+        got = await wait_for(inbox["a"], lambda m: m.message == f"pong {tag}{i}", f"pong {tag}{i} to A")
         check(got.sender_id == state["b"]["id"], "A sees B as the sender")
         print(f"round {i}: {1000 * (time.monotonic() - t0):.0f} ms", flush=True)
     # Each side's history has all six, through either node.
-    history = [m.message for m in await b.get_messages(a_on_b, limit=10)]
-    check(sorted(history) == sorted([f"ping {i}" for i in range(3)] + [f"pong {i}" for i in range(3)]),
+    history = [m.message for m in await b.get_messages(a_on_b, limit=50) if m.message[5:].startswith(tag)]
+    check(sorted(history) == sorted([f"ping {tag}{i}" for i in range(3)] + [f"pong {tag}{i}" for i in range(3)]),
           f"history on node 2: {history}")
     await a.disconnect()
     await b.disconnect()
@@ -197,7 +197,7 @@ async def main():
     if STEP == "signup":
         await signup(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "chat":
-        await chat(state, int(ARGS[0]), int(ARGS[1]))
+        await chat(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
     elif STEP == "file":
         await file(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
     elif STEP == "roam":
