@@ -6,6 +6,8 @@ server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to
                             the bus) within seconds, both ways (TAG marks this round's texts)
   file PORT1 PORT2 FILE     A sends FILE through node 1; B gets it pushed on node 2 and
                             downloads it through node 2; the SHA-256 matches
+  channel PORT1 PORT2       A makes a broadcast channel through node 1, B joins through node 2;
+                            A's posts reach B pushed (through the bus), and a deletion too
   roam PORT1 PORT2          A's key (made on node 1) works on node 2; a new key gets its code
                             through node 1 and signs in through node 2, then works on node 1;
                             signed out through node 2, it is at once signed out on node 1
@@ -131,6 +133,31 @@ async def file(state, port1, port2, path):
     await b.disconnect()
 
 
+async def channel(state, port1, port2):
+    a = await client(state, "a", port1)
+    b = await client(state, "b", port2)
+    created = await a(functions.channels.CreateChannelRequest(title="Nodes", about="posts", broadcast=True))
+    ch = created.chats[0]
+    check(await a(functions.channels.UpdateUsernameRequest(ch, "nodes_news")), "username set")
+    await a.send_message(ch, "first post")
+    news = await b.get_entity("@nodes_news")
+    await b(functions.channels.JoinChannelRequest(news))
+    check([m.text for m in await b.get_messages(news, limit=10)] == ["first post"], "history on node 2")
+    posts, deleted = asyncio.Queue(), asyncio.Queue()
+    b.add_event_handler(lambda e: posts.put(e.message), events.NewMessage(chats=news))
+    b.add_event_handler(lambda e: deleted.put(e.deleted_ids), events.MessageDeleted(chats=news))
+    await b(functions.updates.GetStateRequest())
+    for text in ("second post", "third post"):
+        await a.send_message(ch, text)
+        await wait_for(posts, lambda m: m.message == text, f"{text} to B")
+    third = (await a.get_messages(ch, limit=1))[0]
+    await a.delete_messages(ch, [third.id])
+    ids = await wait_for(deleted, lambda ids: third.id in ids, "the deletion to B")
+    check(ids == [third.id], f"deleted ids {ids}")
+    await a.disconnect()
+    await b.disconnect()
+
+
 async def roam(state, port1, port2):
     a2 = await client(state, "a", port2)
     check((await a2.get_me()).id == state["a"]["id"], "A's key from node 1 works on node 2")
@@ -200,6 +227,8 @@ async def main():
         await chat(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
     elif STEP == "file":
         await file(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
+    elif STEP == "channel":
+        await channel(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "roam":
         await roam(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "receive":
