@@ -42,11 +42,35 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         }
     });
     if let Some(mut events) = server.bus.events() {
-        // Other nodes' changes, one at a time so that a user's updates keep their order.
-        let server = server.clone();
+        // Other nodes' changes. Each is read back from the store before it is pushed, so
+        // they are spread over a few workers by user / channel / key id: one box's notices
+        // stay in order on one worker while different boxes are read in parallel (one
+        // worker for everything capped cross-node delivery at one store read at a time).
+        const WORKERS: usize = 8;
+        let mut lanes = Vec::with_capacity(WORKERS);
+        for _ in 0..WORKERS {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::bus::Event>(4096);
+            let server = server.clone();
+            tokio::spawn(async move {
+                while let Some(event) = rx.recv().await {
+                    crate::services::remote_event(&server, event).await;
+                }
+            });
+            lanes.push(tx);
+        }
         tokio::spawn(async move {
+            use crate::bus::{Change, Event};
             while let Some(event) = events.recv().await {
-                crate::services::remote_event(&server, event).await;
+                let shard = match event {
+                    Event::Changed(Change::User { user, .. }) => user,
+                    Event::Changed(Change::Channel { channel, .. }) => channel,
+                    Event::Changed(Change::Key { key_id }) => key_id,
+                    Event::Reconnected => 0,
+                };
+                let lane = &lanes[shard.rem_euclid(WORKERS as i64) as usize];
+                if lane.send(event).await.is_err() {
+                    return;
+                }
             }
         });
     }
