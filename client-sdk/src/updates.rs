@@ -93,6 +93,31 @@ struct Held {
     update: Option<enums::Update>,
 }
 
+/// An `updateShortMessage` / `updateShortChatMessage` as the `updateNewMessage` it stands
+/// for: `(update, pts, pts_count, date)`. (A macro: the two short types share these fields
+/// by name but no trait.)
+macro_rules! short_message {
+    ($s:ident, $peer:expr, $from:expr) => {{
+        let mut m = types::Message::new($s.id, $peer, $s.date, $s.message);
+        m.out = $s.out;
+        m.mentioned = $s.mentioned;
+        m.media_unread = $s.media_unread;
+        m.silent = $s.silent;
+        m.from_id = Some(enums::Peer::User(types::PeerUser { user_id: $from }));
+        m.fwd_from = $s.fwd_from;
+        m.via_bot_id = $s.via_bot_id;
+        m.reply_to = $s.reply_to;
+        m.entities = $s.entities;
+        m.ttl_period = $s.ttl_period;
+        let update = enums::Update::NewMessage(types::UpdateNewMessage {
+            message: enums::Message::Message(m),
+            pts: $s.pts,
+            pts_count: $s.pts_count,
+        });
+        (update, $s.pts, $s.pts_count, $s.date)
+    }};
+}
+
 /// What processing produced.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -165,60 +190,16 @@ impl MessageBoxes {
             enums::Updates::TooLong => out.get_difference = true,
             enums::Updates::UpdateShortMessage(s) => {
                 let peer = enums::Peer::User(types::PeerUser { user_id: s.user_id });
-                let mut m = types::Message::new(s.id, peer, s.date, s.message);
-                m.out = s.out;
-                m.mentioned = s.mentioned;
-                m.media_unread = s.media_unread;
-                m.silent = s.silent;
                 let from = if s.out { self_id } else { s.user_id };
-                m.from_id = Some(enums::Peer::User(types::PeerUser { user_id: from }));
-                m.fwd_from = s.fwd_from;
-                m.via_bot_id = s.via_bot_id;
-                m.reply_to = s.reply_to;
-                m.entities = s.entities;
-                m.ttl_period = s.ttl_period;
-                let update = enums::Update::NewMessage(types::UpdateNewMessage {
-                    message: enums::Message::Message(m),
-                    pts: s.pts,
-                    pts_count: s.pts_count,
-                });
-                self.check(
-                    Some(update),
-                    BoxId::Common,
-                    s.pts,
-                    s.pts_count,
-                    now,
-                    &mut out,
-                );
-                self.state.date = self.state.date.max(s.date);
+                let (update, pts, count, date) = short_message!(s, peer, from);
+                self.check(Some(update), BoxId::Common, pts, count, now, &mut out);
+                self.state.date = self.state.date.max(date);
             }
             enums::Updates::UpdateShortChatMessage(s) => {
                 let peer = enums::Peer::Chat(types::PeerChat { chat_id: s.chat_id });
-                let mut m = types::Message::new(s.id, peer, s.date, s.message);
-                m.out = s.out;
-                m.mentioned = s.mentioned;
-                m.media_unread = s.media_unread;
-                m.silent = s.silent;
-                m.from_id = Some(enums::Peer::User(types::PeerUser { user_id: s.from_id }));
-                m.fwd_from = s.fwd_from;
-                m.via_bot_id = s.via_bot_id;
-                m.reply_to = s.reply_to;
-                m.entities = s.entities;
-                m.ttl_period = s.ttl_period;
-                let update = enums::Update::NewMessage(types::UpdateNewMessage {
-                    message: enums::Message::Message(m),
-                    pts: s.pts,
-                    pts_count: s.pts_count,
-                });
-                self.check(
-                    Some(update),
-                    BoxId::Common,
-                    s.pts,
-                    s.pts_count,
-                    now,
-                    &mut out,
-                );
-                self.state.date = self.state.date.max(s.date);
+                let (update, pts, count, date) = short_message!(s, peer, s.from_id);
+                self.check(Some(update), BoxId::Common, pts, count, now, &mut out);
+                self.state.date = self.state.date.max(date);
             }
             enums::Updates::UpdateShort(s) => {
                 self.update(s.update, now, &mut out);
@@ -228,25 +209,35 @@ impl MessageBoxes {
                 self.check(None, BoxId::Common, s.pts, s.pts_count, now, &mut out);
             }
             enums::Updates::Updates(u) => {
-                self.sequence(u.seq, u.seq, now);
+                self.container(u.updates, u.seq, u.seq, u.date, now, &mut out);
                 out.users = u.users;
                 out.chats = u.chats;
-                for update in u.updates {
-                    self.update(update, now, &mut out);
-                }
-                self.finish_sequence(u.seq, u.date);
             }
             enums::Updates::Combined(u) => {
-                self.sequence(u.seq_start, u.seq, now);
+                self.container(u.updates, u.seq_start, u.seq, u.date, now, &mut out);
                 out.users = u.users;
                 out.chats = u.chats;
-                for update in u.updates {
-                    self.update(update, now, &mut out);
-                }
-                self.finish_sequence(u.seq, u.date);
             }
         }
         out
+    }
+
+    /// The updates of an `updates` / `updatesCombined`, checked against `seq` and each
+    /// against its box.
+    fn container(
+        &mut self,
+        updates: Vec<enums::Update>,
+        seq_start: i32,
+        seq: i32,
+        date: i32,
+        now: Instant,
+        out: &mut Batch,
+    ) {
+        self.sequence(seq_start, seq, now);
+        for update in updates {
+            self.update(update, now, out);
+        }
+        self.finish_sequence(seq, date);
     }
 
     /// A pts-only advance of the common box (`messages.affectedMessages`).
