@@ -224,8 +224,9 @@ impl Connection {
             return self.on_plain(packet).await;
         }
         let mut entry = self.server.key(key_id);
-        if entry.is_none() && self.server.reload_keys().await {
-            // Made through another node sharing the store.
+        if entry.is_none() && self.server.merge_stored_keys(Some(key_id)).await {
+            // Made through another node sharing the store: that one key looked up by id (a
+            // key still unknown closes the connection, so one query per connection attempt).
             entry = self.server.key(key_id);
         }
         let Some(entry) = entry else {

@@ -397,8 +397,10 @@ impl Server {
         self.keys.read().ok()?.get(&id).cloned()
     }
 
-    /// With a shared store: reloads the keys from it (made, signed in or out by other nodes),
-    /// at most once a second. `true` if it did.
+    /// With a shared store: reloads every key from it (made, signed in or out by other
+    /// nodes), at most once a second. `true` if it did. Where the key id is known, e.g. a
+    /// packet under a key this node does not know, [`merge_stored_keys`](Self::merge_stored_keys)
+    /// with that id is one indexed lookup instead, with no need for a rate limit.
     pub(crate) async fn reload_keys(&self) -> bool {
         if !self.shared_store {
             return false;
@@ -426,10 +428,23 @@ impl Server {
         }
     }
 
-    /// Takes the keys from the store (all, or just `only`, which is forgotten if the store
-    /// no longer has it). `false` if the store could not be read.
-    async fn merge_stored_keys(&self, only: Option<i64>) -> bool {
-        let stored = match self.store.run(|s| s.auth_keys()).await {
+    /// With a shared store: takes the keys from it, all of them, or just `only` (looked up
+    /// by id, one indexed query; forgotten if the store no longer has it). `false` if the
+    /// store could not be read, or is not shared: then it holds no key this node does not
+    /// already know, and nothing is looked up.
+    pub(crate) async fn merge_stored_keys(&self, only: Option<i64>) -> bool {
+        if !self.shared_store {
+            return false;
+        }
+        let stored = match only {
+            Some(id) => self
+                .store
+                .run(move |s| s.auth_key(id))
+                .await
+                .map(|k| k.into_iter().collect::<Vec<_>>()),
+            None => self.store.run(|s| s.auth_keys()).await,
+        };
+        let stored = match stored {
             Ok(k) => k,
             Err(e) => {
                 tracing::warn!("reloading auth keys: {e}");

@@ -45,6 +45,7 @@ pub type Check = fn(&dyn Store);
 /// Every check [`run_all`] runs, with its name.
 pub const CHECKS: &[(&str, Check)] = &[
     ("auth_keys", auth_keys),
+    ("auth_key_by_id", auth_key_by_id),
     ("login_codes", login_codes),
     ("users", users),
     ("usernames", usernames),
@@ -259,6 +260,68 @@ pub fn auth_keys(store: &dyn Store) {
     assert_eq!(key_rows(store), vec![signed_out]);
     ok(store.delete_auth_key(7));
     assert_eq!(key_rows(store), vec![]);
+}
+
+/// One key by id ([`Store::auth_key`]): `None` for an id never stored or deleted, otherwise
+/// exactly the row [`Store::auth_keys`] lists (sign-in, layer and client included), and only
+/// that key.
+pub fn auth_key_by_id(store: &dyn Store) {
+    let row = |id: i64| {
+        ok(store.auth_key(id)).map(|k| (k.id, k.key, k.user_id, k.layer, k.created, k.client))
+    };
+    assert_eq!(row(1), None, "a new store has no keys");
+    let (k1, k2) = (vec![3u8; 256], vec![4u8; 256]);
+    ok(store.insert_auth_key(i64::MIN, &k1, 1_700_000_000));
+    ok(store.insert_auth_key(99, &k2, 1_700_000_002));
+    assert_eq!(
+        row(i64::MIN),
+        Some((
+            i64::MIN,
+            k1.clone(),
+            None,
+            0,
+            1_700_000_000,
+            ClientInfo::default()
+        ))
+    );
+    assert_eq!(row(98), None, "an id never stored");
+
+    let [user] = new_users(store);
+    ok(store.set_key_user(99, Some(user)));
+    let client = ClientInfo {
+        api_id: 17,
+        device_model: "Phone".into(),
+        system_version: "Android 14".into(),
+        app_version: "10.1".into(),
+    };
+    ok(store.set_key_client(99, 198, &client));
+    let signed_in = (
+        99,
+        k2.clone(),
+        Some(user),
+        198,
+        1_700_000_002,
+        client.clone(),
+    );
+    assert_eq!(row(99), Some(signed_in.clone()));
+    assert_eq!(
+        key_rows(store),
+        vec![
+            (i64::MIN, k1, None, 0, 1_700_000_000, ClientInfo::default()),
+            signed_in
+        ],
+        "the same rows as the list"
+    );
+
+    ok(store.set_key_user(99, None));
+    assert_eq!(
+        row(99),
+        Some((99, k2, None, 198, 1_700_000_002, client)),
+        "signed out"
+    );
+    ok(store.delete_auth_key(i64::MIN));
+    assert_eq!(row(i64::MIN), None, "deleted");
+    assert!(row(99).is_some(), "the other key stays");
 }
 
 /// Login codes: put, get, replace (attempts start again), count wrong attempts, delete; phones
@@ -1756,6 +1819,7 @@ mod tests {
 
     on_sqlite!(
         auth_keys,
+        auth_key_by_id,
         login_codes,
         users,
         usernames,

@@ -291,6 +291,9 @@ pub struct HistoryQuery {
 pub trait Store: ChannelStore + DeviceStore + PhotoStore + Send + Sync + 'static {
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// The authorization key with this id, if it is stored (one indexed lookup: what a node
+    /// sharing the store asks when a client shows a key id it does not know).
+    fn auth_key(&self, id: i64) -> Result<Option<StoredKey>, StoreError>;
     /// Stores a new key (durably, before the client is told it exists).
     fn insert_auth_key(&self, id: i64, key: &[u8], now: i64) -> Result<(), StoreError>;
     /// Signs a key in (`Some`) or out (`None`).

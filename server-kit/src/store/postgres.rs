@@ -553,6 +553,26 @@ const USER_COLUMNS: &str = "id, access_hash, phone, first_name, last_name, usern
 const MESSAGE_COLUMNS: &str =
     "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
 
+const KEY_COLUMNS: &str =
+    "id, key, user_id, layer, created, api_id, device_model, system_version, app_version";
+
+/// A key from the [`KEY_COLUMNS`].
+fn key_from_row(r: &Row) -> R<StoredKey> {
+    Ok(StoredKey {
+        id: col(r, 0)?,
+        key: col(r, 1)?,
+        user_id: col(r, 2)?,
+        layer: col(r, 3)?,
+        created: col(r, 4)?,
+        client: ClientInfo {
+            api_id: col(r, 5)?,
+            device_model: col(r, 6)?,
+            system_version: col(r, 7)?,
+            app_version: col(r, 8)?,
+        },
+    })
+}
+
 fn user_from_row(r: &Row) -> R<User> {
     Ok(User {
         id: col(r, 0)?,
@@ -913,28 +933,22 @@ impl PgStore {
 impl Store for PgStore {
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         self.read(|c| {
-            c.query(
-                "SELECT id, key, user_id, layer, created, api_id, device_model, system_version,
-                        app_version FROM auth_keys",
-                &[],
+            c.query(&format!("SELECT {KEY_COLUMNS} FROM auth_keys"), &[])?
+                .iter()
+                .map(key_from_row)
+                .collect()
+        })
+    }
+
+    fn auth_key(&self, id: i64) -> Result<Option<StoredKey>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                &format!("SELECT {KEY_COLUMNS} FROM auth_keys WHERE id = $1"),
+                &[&id],
             )?
-            .iter()
-            .map(|r| {
-                Ok(StoredKey {
-                    id: col(r, 0)?,
-                    key: col(r, 1)?,
-                    user_id: col(r, 2)?,
-                    layer: col(r, 3)?,
-                    created: col(r, 4)?,
-                    client: ClientInfo {
-                        api_id: col(r, 5)?,
-                        device_model: col(r, 6)?,
-                        system_version: col(r, 7)?,
-                        app_version: col(r, 8)?,
-                    },
-                })
-            })
-            .collect()
+            .as_ref()
+            .map(key_from_row)
+            .transpose()
         })
     }
 

@@ -171,6 +171,26 @@ impl SqliteStore {
     }
 }
 
+const KEY_COLUMNS: &str =
+    "id, key, user_id, layer, created, api_id, device_model, system_version, app_version";
+
+/// A key from the [`KEY_COLUMNS`].
+fn key_from_row(r: &Row<'_>) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        user_id: r.get(2)?,
+        layer: r.get(3)?,
+        created: r.get(4)?,
+        client: ClientInfo {
+            api_id: r.get(5)?,
+            device_model: r.get(6)?,
+            system_version: r.get(7)?,
+            app_version: r.get(8)?,
+        },
+    })
+}
+
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: row.get(0)?,
@@ -479,26 +499,19 @@ impl SqliteStore {
 impl Store for SqliteStore {
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, key, user_id, layer, created, api_id, device_model, system_version,
-                        app_version FROM auth_keys",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(StoredKey {
-                    id: r.get(0)?,
-                    key: r.get(1)?,
-                    user_id: r.get(2)?,
-                    layer: r.get(3)?,
-                    created: r.get(4)?,
-                    client: ClientInfo {
-                        api_id: r.get(5)?,
-                        device_model: r.get(6)?,
-                        system_version: r.get(7)?,
-                        app_version: r.get(8)?,
-                    },
-                })
-            })?;
+            let mut stmt = c.prepare(&format!("SELECT {KEY_COLUMNS} FROM auth_keys"))?;
+            let rows = stmt.query_map([], key_from_row)?;
             rows.collect()
+        })
+    }
+
+    fn auth_key(&self, id: i64) -> Result<Option<StoredKey>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {KEY_COLUMNS} FROM auth_keys WHERE id = ?1"
+            ))?
+            .query_row([id], key_from_row)
+            .optional()
         })
     }
 
