@@ -149,6 +149,76 @@ fn migrations_are_versioned_and_idempotent() {
     }
 }
 
+/// Migration 2 (strings as UTF-8 `bytea`) keeps what a database at version 1 holds: names,
+/// texts, titles, client info and tokens, non-ASCII included, read back unchanged.
+#[test]
+fn migration_2_keeps_strings() {
+    let schemas = Schemas::new();
+    let schema = schemas.fresh();
+    let mut client = postgres::Client::connect(&url(), postgres::NoTls).expect("connect");
+    let (version, v1) = POSTGRES_MIGRATIONS[0];
+    assert_eq!(version, 1);
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA \"{schema}\"; SET search_path TO \"{schema}\";
+             CREATE TABLE schema_version(
+                 version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());
+             {v1}
+             INSERT INTO schema_version(version) VALUES (1);
+             INSERT INTO users(id, access_hash, phone, first_name, last_name, about, pts,
+                               next_msg_id)
+                 VALUES (99, 1, '1555', 'Zoë', 'Ñ', 'über', 1, 2);
+             INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id)
+                 VALUES (99, 1, 99, true, 99, 'héllo ✓', 10, 1);
+             INSERT INTO dialogs(owner, peer, top_message, top_date)
+                 VALUES (99, 99, 1, 10);
+             INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
+                 VALUES (99, 1, 1, 10, 1, 0, 1, '{{}}');
+             INSERT INTO auth_keys(id, key, created, device_model) VALUES (9, '\\x00', 1, 'Pixel 9');
+             INSERT INTO channels(access_hash, title, about, broadcast, megagroup, creator, date)
+                 VALUES (1, 'Café', '', true, false, 99, 10);"
+        ))
+        .expect("a database at version 1");
+    let store = schemas.open(&schema);
+    assert_eq!(
+        store.schema_version().expect("version"),
+        POSTGRES_MIGRATIONS.last().expect("a migration").0
+    );
+    let user = store.user(99).expect("user").expect("the user");
+    assert_eq!(
+        (
+            user.first_name.as_str(),
+            user.last_name.as_str(),
+            user.about.as_str()
+        ),
+        ("Zoë", "Ñ", "über")
+    );
+    let query = HistoryQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let (history, _) = store.history(99, 99, query).expect("history");
+    assert_eq!(history[0].text, "héllo ✓");
+    let key = store.auth_key(9).expect("key").expect("the key");
+    assert_eq!(key.client.device_model, "Pixel 9");
+    assert_eq!(key.client.app_version, "", "the default");
+    assert_eq!(
+        store.channel(1_000_000).expect("channel").map(|c| c.title),
+        Some("Café".to_owned())
+    );
+    // Defaults still work for rows written after the migration.
+    let b = store.create_user("1556", "B\0", "", 2).expect("user");
+    assert_eq!(
+        store.user(b.id).expect("user").map(|u| u.about),
+        Some(String::new())
+    );
+    store.insert_auth_key(10, &[1u8; 256], 2).expect("key");
+    assert_eq!(
+        store.auth_key(10).expect("key").map(|k| k.client),
+        Some(Default::default())
+    );
+}
+
 /// Channels: one row and one log entry per post, ids and pts per channel, idempotent posts,
 /// deletions, membership, usernames (as the SQLite store's unit test).
 #[test]
@@ -239,18 +309,30 @@ fn channels() {
     ));
 }
 
-/// What PostgreSQL rejects comes back as an error value: text with a NUL byte, an address
-/// that does not parse, a server that is not there.
+/// What PostgreSQL rejects comes back as an error value: a username with a NUL byte (a
+/// `text` column; message texts and names are `bytea` and keep NUL, see the conformance
+/// check `nul_bytes`), an address that does not parse, a server that is not there.
 #[test]
 fn failures_are_errors_not_panics() {
     let schemas = Schemas::new();
     let s = schemas.open(&schemas.fresh());
     let a = s.create_user("1", "A", "", 1).unwrap().id;
-    match s.send_message(a, a, "nul \0 byte", 1, 1) {
-        Err(StoreError::Database(message)) => eprintln!("NUL in text: {message}"),
+    match s.set_username(a, Some("nul\0byte")) {
+        Err(StoreError::Database(message)) => eprintln!("NUL in a username: {message}"),
         other => panic!("expected a database error, got {other:?}"),
     }
-    assert_eq!(s.pts(a).unwrap(), 0, "nothing written");
+    assert_eq!(
+        s.user(a).unwrap().and_then(|u| u.username),
+        None,
+        "nothing written"
+    );
+    let sent = s
+        .send_message(a, a, "nul \0 byte", 1, 1)
+        .expect("NUL in a text is kept");
+    assert_eq!(
+        sent.own.message.map(|m| m.text).as_deref(),
+        Some("nul \0 byte")
+    );
     assert!(matches!(
         PgStore::open("not a url at all ==="),
         Err(StoreError::Database(_))

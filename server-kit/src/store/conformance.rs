@@ -34,8 +34,8 @@ use super::devices::{
     Device, MAX_DEVICES_PER_USER, NotifyScope, NotifySettings, NotifySound, PushRecipient,
 };
 use super::{
-    Change, ClientInfo, Committed, Dialog, HistoryQuery, LoggedChange, LoginCode, Message, Sent,
-    Store, StoreError, User,
+    Change, ClientInfo, Committed, Dialog, Document, HistoryQuery, LoggedChange, LoginCode,
+    Message, Sent, Store, StoreError, User,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -66,6 +66,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("delete_messages", delete_messages),
     ("delete_messages_revoke", delete_messages_revoke),
     ("changes_since", changes_since),
+    ("nul_bytes", nul_bytes),
     ("devices", devices),
     ("notify_settings", notify_settings),
     ("channel_push_recipients", channel_push_recipients),
@@ -1296,6 +1297,144 @@ pub fn changes_since(store: &dyn Store) {
     );
 }
 
+/// Strings with U+0000 (which a client may send) are kept byte-exact: a first name, last name
+/// and about text (create, profile update), a message text through send, history, dialogs,
+/// the log and edit on both copies, a channel title and post, a document's file name and MIME
+/// type, what a client says about itself, a push token. Lookups by a username or phone with
+/// a NUL find nothing.
+pub fn nul_bytes(store: &dyn Store) {
+    let name = "A\0nn\0";
+    let a = ok(store.create_user("15550000", name, "\0", 1));
+    assert_eq!((a.first_name.as_str(), a.last_name.as_str()), (name, "\0"));
+    let b = ok(store.create_user("15550001", "B", "", 2)).id;
+    assert_eq!(ok(store.user(a.id)), Some(a.clone()), "read back");
+    let updated = ok(store.update_profile(a.id, Some("\0x\0"), None, Some("about\0\0")));
+    assert_eq!(
+        (
+            updated.first_name.as_str(),
+            updated.last_name.as_str(),
+            updated.about.as_str()
+        ),
+        ("\0x\0", "\0", "about\0\0")
+    );
+    assert_eq!(ok(store.user(a.id)), Some(updated));
+    assert_eq!(ok(store.user_by_phone("15550000\0")), None);
+    assert_eq!(ok(store.user_by_username("a\0")), None);
+    ok(store.add_contact(a.id, b, "B\0", "\0"));
+    assert_eq!(sorted_contacts(store, a.id), vec![b]);
+
+    let text = "hello\0world\0";
+    let sent = send(store, a.id, b, text, 1, 100);
+    assert_eq!(
+        (own(&sent).text.as_str(), copy(&sent).text.as_str()),
+        (text, text)
+    );
+    let texts = |owner: i64, peer: i64| -> Vec<String> {
+        ok(store.history(owner, peer, query(10)))
+            .0
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    };
+    assert_eq!(
+        texts(a.id, b),
+        vec![text.to_owned()],
+        "the sender's history"
+    );
+    assert_eq!(
+        texts(b, a.id),
+        vec![text.to_owned()],
+        "the recipient's history"
+    );
+    assert_eq!(
+        ok(store.messages(b, &[copy(&sent).id])),
+        vec![copy(&sent)],
+        "by id"
+    );
+    let (dialogs, _) = ok(store.dialogs(b, 0, 10));
+    assert_eq!(
+        dialogs
+            .iter()
+            .map(|d| d.top_message.text.as_str())
+            .collect::<Vec<_>>(),
+        vec![text],
+        "the dialog's top message"
+    );
+    let (_, logged) = ok(store.changes_since(b, 0, 10));
+    assert_eq!(logged, vec![copy(&sent)], "the log's messages");
+    let again = ok(store.send_message(a.id, b, text, 1, 100));
+    assert!(again.duplicate);
+    assert_eq!(again.own.message.map(|m| m.text), Some(text.to_owned()));
+
+    let edited = "\0edited\0";
+    let r = ok(store.edit_message(a.id, own(&sent).id, edited, 200));
+    assert_eq!(r.len(), 2, "{r:?}");
+    for c in &r {
+        assert_eq!(
+            c.message.as_ref().map(|m| m.text.as_str()),
+            Some(edited),
+            "the edit committed to {}",
+            c.user_id
+        );
+    }
+    assert_eq!(
+        texts(a.id, b),
+        vec![edited.to_owned()],
+        "the sender's history after the edit"
+    );
+    assert_eq!(
+        texts(b, a.id),
+        vec![edited.to_owned()],
+        "the recipient's history after the edit"
+    );
+
+    let channel = ok(store.create_channel(a.id, "T\0itle", "\0", true, false, 3, 100));
+    assert_eq!(
+        (channel.title.as_str(), channel.about.as_str()),
+        ("T\0itle", "\0")
+    );
+    assert_eq!(
+        ok(store.channel(channel.id)).map(|c| c.title),
+        Some("T\0itle".to_owned())
+    );
+    let post = ok(store.post(channel.id, a.id, "p\0st", 1, 100, None));
+    assert_eq!(post.message.text, "p\0st");
+    let (posts, _) = ok(store.channel_history(channel.id, query(10)));
+    assert_eq!(posts, vec![post.message]);
+
+    let document = Document {
+        id: 77,
+        access_hash: 1,
+        file_reference: vec![0, 1],
+        content: "ab".into(),
+        size: 2,
+        mime_type: "text/\0plain".into(),
+        file_name: "a\0.txt".into(),
+        date: 100,
+    };
+    ok(store.insert_document(&document));
+    assert_eq!(ok(store.document(77)), Some(document));
+
+    let client = ClientInfo {
+        api_id: 1,
+        device_model: "\0PC".into(),
+        system_version: "OS\0".into(),
+        app_version: "1\0.0".into(),
+    };
+    ok(store.insert_auth_key(5, &[5u8; 256], 1));
+    ok(store.set_key_client(5, 229, &client));
+    assert_eq!(ok(store.auth_key(5)).map(|k| k.client), Some(client));
+
+    let phone = device(b, "tok\0en", 150);
+    ok(store.register_device(&phone));
+    assert_eq!(ok(store.devices(b)), vec![phone]);
+    assert!(
+        ok(store.unregister_device(b, 2, "tok\0en")),
+        "unregistered by its token"
+    );
+    assert_eq!(ok(store.devices(b)), vec![]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Devices and notification settings.
 
@@ -1840,6 +1979,7 @@ mod tests {
         delete_messages,
         delete_messages_revoke,
         changes_since,
+        nul_bytes,
         devices,
         notify_settings,
         channel_push_recipients,

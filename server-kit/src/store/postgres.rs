@@ -22,6 +22,11 @@
 //!   happens anyway is retried from the start, a few times.
 //! - **Ids.** User and channel ids come from sequences (starting at 100000 and 1000000), so
 //!   nodes never hand out the same id; a failed insert may leave a gap.
+//! - **Strings byte-exact.** PostgreSQL's `text` refuses U+0000, which clients may send and
+//!   SQLite keeps: what users and clients write (names, texts, titles, file names, client
+//!   info, push tokens) is kept in `bytea` columns as UTF-8 and read back with [`text`]
+//!   (migration 2). Lookups by a username or phone with a NUL find nothing, as in SQLite
+//!   (those columns stay `text`, and the services let no NUL into them).
 //! - **Errors.** Every database failure is a [`StoreError`] (values are read with `try_get`,
 //!   never `get`, which would panic on a type mismatch); unique violations that callers care
 //!   about become [`StoreError::Taken`].
@@ -40,7 +45,7 @@ use std::time::Duration;
 /// The schema, one step per version. A step is applied once, in one transaction with the
 /// `schema_version` row that records it; a released step is never edited, only followed by
 /// new ones.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2)];
 
 const SCHEMA_V1: &str = "
 CREATE SEQUENCE user_ids START WITH 100000;
@@ -124,6 +129,43 @@ CREATE TABLE notify_settings(
     PRIMARY KEY(user_id, kind, peer));
 ";
 
+/// Strings that users and their clients write (names, about texts, message texts, titles,
+/// file names and MIME types, what `initConnection` says, push tokens) kept as their UTF-8
+/// bytes: a `text` column refuses U+0000, which a client may send and SQLite keeps. The
+/// store writes them as `&str::as_bytes` and reads them back with [`text`], byte-exact.
+/// Usernames and phones stay `text`: the services let only ASCII letters, digits and `_`
+/// through, and `lower(username)` indexes them.
+const SCHEMA_V2: &str = "
+ALTER TABLE auth_keys
+    ALTER COLUMN device_model DROP DEFAULT,
+    ALTER COLUMN device_model TYPE BYTEA USING convert_to(device_model, 'UTF8'),
+    ALTER COLUMN device_model SET DEFAULT ''::bytea,
+    ALTER COLUMN system_version DROP DEFAULT,
+    ALTER COLUMN system_version TYPE BYTEA USING convert_to(system_version, 'UTF8'),
+    ALTER COLUMN system_version SET DEFAULT ''::bytea,
+    ALTER COLUMN app_version DROP DEFAULT,
+    ALTER COLUMN app_version TYPE BYTEA USING convert_to(app_version, 'UTF8'),
+    ALTER COLUMN app_version SET DEFAULT ''::bytea;
+ALTER TABLE users
+    ALTER COLUMN first_name TYPE BYTEA USING convert_to(first_name, 'UTF8'),
+    ALTER COLUMN last_name TYPE BYTEA USING convert_to(last_name, 'UTF8'),
+    ALTER COLUMN about DROP DEFAULT,
+    ALTER COLUMN about TYPE BYTEA USING convert_to(about, 'UTF8'),
+    ALTER COLUMN about SET DEFAULT ''::bytea;
+ALTER TABLE contacts
+    ALTER COLUMN first_name TYPE BYTEA USING convert_to(first_name, 'UTF8'),
+    ALTER COLUMN last_name TYPE BYTEA USING convert_to(last_name, 'UTF8');
+ALTER TABLE messages ALTER COLUMN text TYPE BYTEA USING convert_to(text, 'UTF8');
+ALTER TABLE documents
+    ALTER COLUMN mime_type TYPE BYTEA USING convert_to(mime_type, 'UTF8'),
+    ALTER COLUMN file_name TYPE BYTEA USING convert_to(file_name, 'UTF8');
+ALTER TABLE channels
+    ALTER COLUMN title TYPE BYTEA USING convert_to(title, 'UTF8'),
+    ALTER COLUMN about TYPE BYTEA USING convert_to(about, 'UTF8');
+ALTER TABLE channel_messages ALTER COLUMN text TYPE BYTEA USING convert_to(text, 'UTF8');
+ALTER TABLE devices ALTER COLUMN token TYPE BYTEA USING convert_to(token, 'UTF8');
+";
+
 /// The advisory lock key migrations run under ("srvkit" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7372_766b_6974;
 
@@ -200,6 +242,17 @@ pub(crate) fn taken(what: &'static str) -> impl FnOnce(::postgres::Error) -> Fai
 /// Column `i` of a row, or an error if it has another type (never a panic).
 pub(crate) fn col<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> R<T> {
     Ok(row.try_get(i)?)
+}
+
+/// Column `i`, a string kept as its UTF-8 bytes (`bytea`, see [`SCHEMA_V2`]); bytes that are
+/// not UTF-8 are an error (never a panic).
+pub(crate) fn text(row: &Row, i: usize) -> R<String> {
+    let bytes: &[u8] = col(row, i)?;
+    std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
+        Fail::Store(StoreError::Database(format!(
+            "column {i} holds bytes that are not UTF-8: {e}"
+        )))
+    })
 }
 
 /// A count (`bigint`) as the `i32` the trait returns.
@@ -566,9 +619,9 @@ fn key_from_row(r: &Row) -> R<StoredKey> {
         created: col(r, 4)?,
         client: ClientInfo {
             api_id: col(r, 5)?,
-            device_model: col(r, 6)?,
-            system_version: col(r, 7)?,
-            app_version: col(r, 8)?,
+            device_model: text(r, 6)?,
+            system_version: text(r, 7)?,
+            app_version: text(r, 8)?,
         },
     })
 }
@@ -578,10 +631,10 @@ fn user_from_row(r: &Row) -> R<User> {
         id: col(r, 0)?,
         access_hash: col(r, 1)?,
         phone: col(r, 2)?,
-        first_name: col(r, 3)?,
-        last_name: col(r, 4)?,
+        first_name: text(r, 3)?,
+        last_name: text(r, 4)?,
         username: col(r, 5)?,
-        about: col(r, 6)?,
+        about: text(r, 6)?,
     })
 }
 
@@ -597,7 +650,7 @@ fn message_at(r: &Row, at: usize) -> R<Message> {
         peer: col(r, at + 2)?,
         out: col(r, at + 3)?,
         from_id: col(r, at + 4)?,
-        text: col(r, at + 5)?,
+        text: text(r, at + 5)?,
         date: col(r, at + 6)?,
         edit_date: col(r, at + 7)?,
         random_id: col(r, at + 8)?,
@@ -726,7 +779,7 @@ fn insert_message(tx: &mut Transaction<'_>, m: &Message, copy_id: Option<i32>) -
             &m.peer,
             &m.out,
             &m.from_id,
-            &m.text,
+            &m.text.as_bytes(),
             &m.date,
             &m.random_id,
             &copy_id,
@@ -982,9 +1035,9 @@ impl Store for PgStore {
                     &id,
                     &layer,
                     &client.api_id,
-                    &client.device_model,
-                    &client.system_version,
-                    &client.app_version,
+                    &client.device_model.as_bytes(),
+                    &client.system_version.as_bytes(),
+                    &client.app_version.as_bytes(),
                 ],
             )?;
             Ok(())
@@ -1067,7 +1120,12 @@ impl Store for PgStore {
                         "INSERT INTO users(access_hash, phone, first_name, last_name)
                          VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
                     ),
-                    &[&access_hash, &phone, &first_name, &last_name],
+                    &[
+                        &access_hash,
+                        &phone,
+                        &first_name.as_bytes(),
+                        &last_name.as_bytes(),
+                    ],
                 )
                 .map_err(taken("phone"))?;
             user_from_row(&row)
@@ -1079,6 +1137,10 @@ impl Store for PgStore {
     }
 
     fn user_by_phone(&self, phone: &str) -> Result<Option<User>, StoreError> {
+        if phone.contains('\0') {
+            // No stored phone has one (and a `text` parameter cannot carry it).
+            return Ok(None);
+        }
         self.read(|c| {
             c.query_opt(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE phone = $1"),
@@ -1091,6 +1153,10 @@ impl Store for PgStore {
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        if username.contains('\0') {
+            // No stored username has one (and a `text` parameter cannot carry it).
+            return Ok(None);
+        }
         self.read(|c| {
             c.query_opt(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"),
@@ -1116,7 +1182,12 @@ impl Store for PgStore {
                             last_name = coalesce($3, last_name), about = coalesce($4, about)
                      WHERE id = $1 RETURNING {USER_COLUMNS}"
                 ),
-                &[&id, &first_name, &last_name, &about],
+                &[
+                    &id,
+                    &first_name.map(str::as_bytes),
+                    &last_name.map(str::as_bytes),
+                    &about.map(str::as_bytes),
+                ],
             )?
             .as_ref()
             .map(user_from_row)
@@ -1152,7 +1223,12 @@ impl Store for PgStore {
                  VALUES ($1, $2, $3, $4)
                  ON CONFLICT(owner, user_id) DO UPDATE
                  SET first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name",
-                &[&owner, &user_id, &first_name, &last_name],
+                &[
+                    &owner,
+                    &user_id,
+                    &first_name.as_bytes(),
+                    &last_name.as_bytes(),
+                ],
             )?;
             Ok(())
         })
@@ -1205,8 +1281,8 @@ impl Store for PgStore {
                     &d.file_reference,
                     &d.content,
                     &d.size,
-                    &d.mime_type,
-                    &d.file_name,
+                    &d.mime_type.as_bytes(),
+                    &d.file_name.as_bytes(),
                     &d.date,
                 ],
             )?;
@@ -1228,8 +1304,8 @@ impl Store for PgStore {
                     file_reference: col(&r, 2)?,
                     content: col(&r, 3)?,
                     size: col(&r, 4)?,
-                    mime_type: col(&r, 5)?,
-                    file_name: col(&r, 6)?,
+                    mime_type: text(&r, 5)?,
+                    file_name: text(&r, 6)?,
                     date: col(&r, 7)?,
                 })
             })
@@ -1262,7 +1338,7 @@ impl Store for PgStore {
                             "UPDATE messages SET text = $3, edit_date = $4
                              WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}"
                         ),
-                        &[&box_owner, &id, &text, &date],
+                        &[&box_owner, &id, &text.as_bytes(), &date],
                     )?
                     .as_ref()
                     .map(message_from_row)

@@ -1,7 +1,7 @@
 //! Channels in PostgreSQL: the channel's row is its box (pts, next post id, and the lock that
 //! orders its writers across nodes).
 
-use super::{PgStore, R, col, count, taken};
+use super::{PgStore, R, col, count, taken, text};
 use crate::store::channels::{
     Channel, ChannelChange, ChannelLogged, ChannelMessage, ChannelStore, Member, Posted, Role,
 };
@@ -20,8 +20,8 @@ fn channel_at(r: &Row, at: usize) -> R<Channel> {
     Ok(Channel {
         id: col(r, at)?,
         access_hash: col(r, at + 1)?,
-        title: col(r, at + 2)?,
-        about: col(r, at + 3)?,
+        title: text(r, at + 2)?,
+        about: text(r, at + 3)?,
         broadcast: col(r, at + 4)?,
         megagroup: col(r, at + 5)?,
         creator: col(r, at + 6)?,
@@ -47,7 +47,7 @@ fn post_from_row(r: &Row) -> R<ChannelMessage> {
         channel: col(r, 0)?,
         id: col(r, 1)?,
         from_id: col(r, 2)?,
-        text: col(r, 3)?,
+        text: text(r, 3)?,
         date: col(r, 4)?,
         edit_date: col(r, 5)?,
         media: MediaRef::from_columns(col(r, 6)?, col(r, 7)?),
@@ -142,8 +142,8 @@ impl ChannelStore for PgStore {
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     &[
                         &access_hash,
-                        &title,
-                        &about,
+                        &title.as_bytes(),
+                        &about.as_bytes(),
                         &broadcast,
                         &megagroup,
                         &creator,
@@ -166,6 +166,10 @@ impl ChannelStore for PgStore {
     }
 
     fn channel_by_username(&self, username: &str) -> Result<Option<Channel>, StoreError> {
+        if username.contains('\0') {
+            // No stored username has one (and a `text` parameter cannot carry it).
+            return Ok(None);
+        }
         self.read(|c| {
             c.query_opt(
                 &format!(
@@ -364,7 +368,7 @@ impl ChannelStore for PgStore {
                     &channel,
                     &id,
                     &from,
-                    &text,
+                    &text.as_bytes(),
                     &date,
                     &random_id,
                     &media_kind,

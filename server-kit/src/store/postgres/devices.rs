@@ -1,6 +1,6 @@
 //! Push devices, notification settings and photos in PostgreSQL.
 
-use super::{PgStore, R, col};
+use super::{PgStore, R, col, text};
 use crate::store::StoreError;
 use crate::store::devices::{
     Device, DeviceStore, MAX_DEVICES_PER_USER, NotifyScope, NotifySettings, NotifySound,
@@ -49,7 +49,7 @@ fn device_from_row(r: &Row) -> R<Device> {
     Ok(Device {
         user_id: col(r, 0)?,
         token_type: col(r, 1)?,
-        token: col(r, 2)?,
+        token: text(r, 2)?,
         key_id: col(r, 3)?,
         app_sandbox: col(r, 4)?,
         no_muted: col(r, 5)?,
@@ -76,7 +76,7 @@ impl DeviceStore for PgStore {
                 &[
                     &d.user_id,
                     &d.token_type,
-                    &d.token,
+                    &d.token.as_bytes(),
                     &d.key_id,
                     &d.app_sandbox,
                     &d.no_muted,
@@ -104,7 +104,7 @@ impl DeviceStore for PgStore {
         self.read(|c| {
             let n = c.execute(
                 "DELETE FROM devices WHERE user_id = $1 AND token_type = $2 AND token = $3",
-                &[&user_id, &token_type, &token],
+                &[&user_id, &token_type, &token.as_bytes()],
             )?;
             Ok(n > 0)
         })
