@@ -4,13 +4,15 @@
 //!
 //! - `--media file:DIR` (default: `DATA/media`) or `--media s3://BUCKET?endpoint=URL`
 //!   (feature `cluster`; credentials from the usual AWS variables).
-//! - `--bus redis://HOST:PORT` (feature `cluster`); without it, one node and no bus.
+//! - `--bus redis://HOST:PORT` (feature `cluster`); without it, one node and no bus. The same
+//!   Redis holds presence and the shared rate limits ([`shared`](crate::shared)).
 //!
 //! Several nodes share one store: PostgreSQL (`--store postgres://...`), or, on one machine,
 //! one SQLite file (`--store sqlite:PATH`, WAL works across processes).
 
 use crate::bus::{Bus, LocalBus};
 use crate::media::{DiskStorage, FileStorage};
+use crate::shared::{LocalState, SharedState};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -105,6 +107,48 @@ impl DeployArgs {
     }
 }
 
+impl DeployArgs {
+    /// Presence and rate limits: in the `--bus` Redis when there is one (checked by
+    /// [`bus`](Self::bus)), else in this node's memory. The node's name among the others is
+    /// kept in `DATA/node-id` (made on first start).
+    pub fn shared_state(&self, data: &Path) -> Result<Arc<dyn SharedState>, DeployError> {
+        let Some(bus) = &self.bus else {
+            return Ok(Arc::new(LocalState::default()));
+        };
+        #[cfg(feature = "cluster")]
+        {
+            let node = node_id(data)?;
+            let state = crate::shared::RedisState::start(bus, &node)
+                .map_err(|e| invalid("bus", bus, e.to_string()))?;
+            Ok(state)
+        }
+        #[cfg(not(feature = "cluster"))]
+        {
+            let _ = data;
+            Err(invalid(
+                "bus",
+                bus,
+                "this server was built without feature `cluster`",
+            ))
+        }
+    }
+}
+
+/// This node's name among the nodes (16 hex digits), kept in `DATA/node-id` so that a
+/// restarted node is the same node.
+pub fn node_id(data: &Path) -> Result<String, DeployError> {
+    let path = data.join("node-id");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let id = text.trim();
+        if id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(id.to_owned());
+        }
+    }
+    let id = format!("{:016x}", u64::from_le_bytes(crate::state::random_array()));
+    std::fs::write(&path, format!("{id}\n"))?;
+    Ok(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +160,10 @@ mod tests {
         assert!(args.file_storage(&dir).is_ok());
         assert!(dir.join("media").join("uploads").is_dir());
         assert!(args.bus().unwrap().events().is_none());
+        assert!(!args.shared_state(&dir).unwrap().is_shared());
+        let id = node_id(&dir).unwrap();
+        assert_eq!(node_id(&dir).unwrap(), id, "kept across restarts");
+        assert_eq!(id.len(), 16);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

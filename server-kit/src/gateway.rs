@@ -18,6 +18,29 @@ use tokio::sync::mpsc;
 const NOT_FOUND: i32 = -404;
 const FLOOD: i32 = -429;
 
+/// How often a node compares the users connected to it with what it last announced.
+const PRESENCE_CHECK: Duration = Duration::from_secs(2);
+
+/// Tells the other nodes who is connected here: changes every [`PRESENCE_CHECK`], and
+/// everyone again every [`PRESENCE_REFRESH`](crate::shared::PRESENCE_REFRESH) so that the
+/// entries do not expire.
+async fn announce_presence(server: Arc<Server>) {
+    let mut announced = std::collections::HashSet::new();
+    let mut interval = tokio::time::interval(PRESENCE_CHECK);
+    let mut refreshed = tokio::time::Instant::now();
+    loop {
+        interval.tick().await;
+        let now = server.users_online_here();
+        let (mut online, offline) = crate::shared::presence_diff(&announced, &now);
+        if refreshed.elapsed() >= crate::shared::PRESENCE_REFRESH {
+            online = now.iter().copied().collect();
+            refreshed = tokio::time::Instant::now();
+        }
+        server.shared.announce(online, offline);
+        announced = now;
+    }
+}
+
 /// Accepts connections forever, one task each, and runs the session timers.
 pub async fn serve(server: Arc<Server>, listener: TcpListener) {
     let ticker = server.clone();
@@ -41,6 +64,9 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
             }
         }
     });
+    if server.shared.is_shared() {
+        tokio::spawn(announce_presence(server.clone()));
+    }
     if let Some(mut events) = server.bus.events() {
         // Other nodes' changes. Each is read back from the store before it is pushed, so
         // they are spread over a few workers by user / channel / key id: one box's notices

@@ -11,10 +11,14 @@
 //! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
 //! - [`bus`]: how server nodes tell each other that something changed (Redis with feature
 //!   `cluster`).
-//! - [`deploy`]: the `--media` (local disk or S3) and `--bus` flags.
+//! - [`deploy`]: the `--media` (local disk or S3) and `--bus` flags; [`config_file`]: the
+//!   same flags from a TOML file (`--config`).
+//! - [`shared`]: presence and rate limits shared by the nodes (Redis with feature
+//!   `cluster`).
 //! - [`push`]: push notifications for users who are offline (log and webhook providers).
 
 pub mod bus;
+pub mod config_file;
 pub mod deploy;
 /// Entry point of the fuzz target (`fuzz/`); not part of the API.
 #[cfg(feature = "fuzzing")]
@@ -27,6 +31,7 @@ pub mod photos;
 pub mod push;
 pub mod rpc;
 pub mod services;
+pub mod shared;
 pub mod sms;
 pub mod state;
 pub mod store;

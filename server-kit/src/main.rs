@@ -1,9 +1,9 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
 //! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]` (s3 and redis with
-//! the cargo feature `cluster`).
+//! the cargo feature `cluster`). `--config FILE` reads the same flags from a TOML file.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use server_kit::{Options, ServerBuilder, keys, store::StoreLocation};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,8 +11,12 @@ use std::sync::Arc;
 
 /// A Telegram-compatible server with embedded storage.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, args_override_self = true)]
 struct Args {
+    /// A TOML file of flags (`listen = "0.0.0.0:443"`, `store = "postgres://..."`): keys are
+    /// the long flag names; flags on the command line win over the file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:4430")]
     listen: SocketAddr,
@@ -37,6 +41,10 @@ struct Args {
     /// Key exchanges allowed per client IP per minute.
     #[arg(long, default_value_t = 600)]
     handshakes_per_minute: u32,
+    /// Login codes (auth.sendCode) allowed per phone number per hour, counted across all
+    /// nodes (then FLOOD_WAIT_X).
+    #[arg(long, default_value_t = 10)]
+    codes_per_phone_per_hour: u32,
     /// Open connections allowed per client IP.
     #[arg(long, default_value_t = 1024)]
     connections_per_ip: usize,
@@ -59,7 +67,13 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            tracing::error!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -100,11 +114,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.login_code = args.login_code;
     options.salt_secret = salt_secret;
     options.handshakes_per_minute = args.handshakes_per_minute;
+    options.codes_per_phone_per_hour = args.codes_per_phone_per_hour;
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
     let files = args.deploy.file_storage(&args.data)?;
     let mut builder = ServerBuilder::new(options, store, files, rsa)
         .bus(args.deploy.bus()?)
+        .shared(args.deploy.shared_state(&args.data)?)
         .shared_store(args.deploy.bus.is_some());
     if let Some(webhook) = webhook {
         tracing::info!(url = webhook.url(), "push notifications go to the webhook");
@@ -118,6 +134,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     Ok(())
+}
+
+/// The command line, with the flags of `--config FILE` before its own. Clap's own errors
+/// (and `--help`) print and exit here.
+fn parse_args() -> Result<Args, server_kit::config_file::ConfigFileError> {
+    let command = Args::command();
+    let longs: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .collect();
+    let args = server_kit::config_file::expand(std::env::args_os().collect(), |name| {
+        longs.iter().any(|l| l == name)
+    })?;
+    Ok(Args::parse_from(args))
 }
 
 /// The secret server salts derive from, kept so that salts survive restarts.

@@ -572,7 +572,7 @@ impl Pusher {
 }
 
 /// After a commit: a notification for every new incoming private message whose recipient
-/// has no online session, has registered devices, and has not muted the sender. Returns at
+/// has no online session (on any node), has registered devices, and has not muted the sender. Returns at
 /// once; loading the devices and settings and delivering happen in a background job.
 pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
     let offline: Vec<(i64, Message)> = committed
@@ -590,7 +590,14 @@ pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
     }
     let job_server = server.clone();
     server.push.spawn_job("private message", async move {
+        // Offline here; perhaps online on another node.
+        let elsewhere = job_server
+            .online_anywhere(offline.iter().map(|(user, _)| *user).collect())
+            .await;
         for (user, message) in offline {
+            if elsewhere.contains(&user) {
+                continue;
+            }
             if let Err(e) = notify(&job_server, user, message).await {
                 tracing::warn!(user_id = user, "push notification: {e}");
             }
@@ -732,10 +739,13 @@ async fn notify_channel(
     };
     let text = preview_of(&post.text, post.media);
     let now = unix_now();
+    let online = server
+        .online_anywhere(recipients.iter().map(|r| r.user_id).collect())
+        .await;
     let (mut sent, mut stale) = (0usize, Vec::new());
     for recipient in recipients {
         let user = recipient.user_id;
-        if user == author || server.is_online(user) {
+        if user == author || online.contains(&user) {
             continue;
         }
         let Some(shown) = presentation(&recipient.effective(), now) else {

@@ -34,6 +34,14 @@ impl RpcError {
         }
     }
 
+    /// A 420 `FLOOD_WAIT_X`: the caller may try again after `seconds` (at least 1).
+    pub fn flood_wait(seconds: u64) -> Self {
+        RpcError {
+            code: 420,
+            name: format!("FLOOD_WAIT_{}", seconds.max(1)),
+        }
+    }
+
     /// A 500 error (details go to the log, not to the client).
     pub fn internal() -> Self {
         RpcError {

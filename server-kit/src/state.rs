@@ -27,6 +27,9 @@ pub struct Options {
     pub salt_secret: [u8; 32],
     /// Handshakes allowed per client IP per minute (then -429).
     pub handshakes_per_minute: u32,
+    /// Login codes (`auth.sendCode`) allowed per phone number per hour, across all nodes
+    /// (then `FLOOD_WAIT_X`).
+    pub codes_per_phone_per_hour: u32,
     /// The largest transport frame accepted.
     pub max_frame: usize,
     /// Open connections allowed per client IP.
@@ -46,6 +49,7 @@ impl Options {
             login_code: None,
             salt_secret: random_array(),
             handshakes_per_minute: 600,
+            codes_per_phone_per_hour: 10,
             max_frame: 2 << 20,
             connections_per_ip: 1024,
             difference_too_long: 10_000,
@@ -161,6 +165,8 @@ pub struct Server {
     pub push: crate::push::Pusher,
     /// The way to other server nodes (a no-op with one node).
     pub bus: Arc<dyn crate::bus::Bus>,
+    /// Presence and rate limits shared with the other nodes (in memory with one node).
+    pub shared: Arc<dyn crate::shared::SharedState>,
     pub(crate) rsa: RsaPrivateKey,
     keys: RwLock<HashMap<i64, KeyEntry>>,
     user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
@@ -168,7 +174,7 @@ pub struct Server {
     key_sessions: Mutex<HashMap<i64, HashSet<i64>>>,
     services: HashMap<u32, Arc<dyn Service>>,
     next_conn: AtomicU64,
-    handshakes: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    handshakes: crate::shared::Windows<IpAddr>,
     connections: Mutex<HashMap<IpAddr, usize>>,
     /// The first salt of each new key (from the handshake) and until when it is accepted.
     first_salts: Mutex<HashMap<i64, (i64, i64)>>,
@@ -195,6 +201,7 @@ pub struct ServerBuilder {
     sms: Arc<dyn SmsProvider>,
     push: Arc<dyn crate::push::PushProvider>,
     bus: Arc<dyn crate::bus::Bus>,
+    shared: Arc<dyn crate::shared::SharedState>,
     shared_store: bool,
     services: Vec<Arc<dyn Service>>,
 }
@@ -216,6 +223,7 @@ impl ServerBuilder {
             sms: Arc::new(crate::sms::LogSms),
             push: Arc::new(crate::push::LogPush),
             bus: Arc::new(crate::bus::LocalBus),
+            shared: Arc::new(crate::shared::LocalState::default()),
             shared_store: false,
             services: crate::services::builtin(),
         }
@@ -236,6 +244,13 @@ impl ServerBuilder {
     /// The bus to other server nodes (default: none, [`LocalBus`](crate::bus::LocalBus)).
     pub fn bus(mut self, bus: Arc<dyn crate::bus::Bus>) -> Self {
         self.bus = bus;
+        self
+    }
+
+    /// Presence and rate limits shared with the other nodes (default: this node's memory,
+    /// [`LocalState`](crate::shared::LocalState)).
+    pub fn shared(mut self, shared: Arc<dyn crate::shared::SharedState>) -> Self {
+        self.shared = shared;
         self
     }
 
@@ -285,6 +300,7 @@ impl ServerBuilder {
             media: Arc::new(crate::media::Media::new(self.files)),
             push: crate::push::Pusher::new(self.push),
             bus: self.bus,
+            shared: self.shared,
             rsa: self.rsa,
             keys: RwLock::new(keys),
             user_keys: Mutex::new(user_keys),
@@ -292,7 +308,7 @@ impl ServerBuilder {
             key_sessions: Mutex::new(HashMap::new()),
             services,
             next_conn: AtomicU64::new(1),
-            handshakes: Mutex::new(HashMap::new()),
+            handshakes: crate::shared::Windows::default(),
             connections: Mutex::new(HashMap::new()),
             first_salts: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
@@ -377,19 +393,14 @@ impl Server {
 
     /// Counts a handshake from `ip`; `false` once the per-minute limit is reached.
     pub(crate) fn allow_handshake(&self, ip: IpAddr) -> bool {
-        let Ok(mut map) = self.handshakes.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-        entry.1 <= self.options.handshakes_per_minute
+        self.handshakes
+            .hit(
+                ip,
+                self.options.handshakes_per_minute,
+                Duration::from_secs(60),
+                Instant::now(),
+            )
+            .is_ok()
     }
 
     /// The key with this id.
@@ -744,6 +755,43 @@ impl Server {
                     .unwrap_or(false)
             })
         })
+    }
+
+    /// The users with a session that has a live connection to this node.
+    pub fn users_online_here(&self) -> HashSet<i64> {
+        // Entries are locked after the map is let go, as everywhere else.
+        let all: Vec<(i64, SessionRef)> = match self.sessions.lock() {
+            Ok(m) => m
+                .iter()
+                .map(|((key_id, _), e)| (*key_id, e.clone()))
+                .collect(),
+            Err(_) => return HashSet::new(),
+        };
+        let live: Vec<i64> = all
+            .into_iter()
+            .filter(|(_, e)| e.lock().is_ok_and(|e| e.conn.is_some()))
+            .map(|(key_id, _)| key_id)
+            .collect();
+        let Ok(keys) = self.keys.read() else {
+            return HashSet::new();
+        };
+        live.into_iter()
+            .filter_map(|key_id| keys.get(&key_id).and_then(|k| k.user_id))
+            .collect()
+    }
+
+    /// Which of `users` have a live connection to this node or, through the shared
+    /// presence, to another node.
+    pub async fn online_anywhere(&self, users: Vec<i64>) -> HashSet<i64> {
+        let (mut online, rest): (HashSet<i64>, Vec<i64>) = {
+            let (here, rest): (Vec<i64>, Vec<i64>) =
+                users.into_iter().partition(|u| self.is_online(*u));
+            (here.into_iter().collect(), rest)
+        };
+        if !rest.is_empty() && self.shared.is_shared() {
+            online.extend(self.shared.online_elsewhere(rest).await);
+        }
+        online
     }
 
     /// Delivers the answer to call `msg_id` of a session.

@@ -1,8 +1,8 @@
 //! The project's client (client-sdk) against the reference server binary over loopback:
 //! sign-up and sign-in, a chat with pushed updates, catching up exactly once after being
 //! away, history and dialogs, a channel, a 100 MiB round trip with 4 parts in flight, a
-//! download that resumes, and an upload that survives the server being killed and
-//! restarted in the middle.
+//! download that resumes, an upload that survives the server being killed and
+//! restarted in the middle, and login codes past the per-number limit (`FLOOD_WAIT_X`).
 
 mod common;
 
@@ -220,6 +220,42 @@ fn a_channel_post_reaches_a_member() {
             history.push(m.message);
         }
         assert_eq!(history, ["first post", "before joining"]);
+    });
+}
+
+#[test]
+fn login_codes_past_the_limit_are_flood_wait_for_that_number_only() {
+    let port = free_port();
+    let data = scratch_dir("sdk-flood");
+    let _server =
+        ServerProcess::start_with(BINARY, port, &data, &["--codes-per-phone-per-hour", "2"]);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    runtime().block_on(async {
+        let client = connect(addr, &data, &data.join("c.session")).await;
+        for _ in 0..2 {
+            client
+                .request_login_code("+1 555 0321")
+                .await
+                .expect("code");
+        }
+        // An hour's wait is past the client's flood_sleep_threshold (60 s): returned.
+        let error = client.request_login_code("+1 555 0321").await.unwrap_err();
+        let client_sdk::InvocationError::Rpc(rpc) = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(
+            (rpc.code, rpc.name.as_str()),
+            (420, "FLOOD_WAIT"),
+            "{rpc:?}"
+        );
+        assert!(
+            rpc.value.is_some_and(|s| (3500..=3600).contains(&s)),
+            "{rpc:?}"
+        );
+        client
+            .request_login_code("+1 555 0322")
+            .await
+            .expect("another number is not limited");
     });
 }
 

@@ -13,7 +13,13 @@
 //! - a 12 MiB file uploaded through node 1 (24 client parts, re-chunked into 5 MiB S3 parts)
 //!   is downloaded through node 2 byte-exact;
 //! - node 2 is killed (SIGKILL) and restarted while A keeps sending; B, reconnecting, gets
-//!   every message exactly once, and its history holds each once.
+//!   every message exactly once, and its history holds each once;
+//! - presence is shared: while B is connected to node 2, A's message through node 1 makes
+//!   no push notification; once B has left, the next one does (the nodes' webhook);
+//! - the login-code limit per phone number is counted across nodes: codes asked
+//!   alternately through both, the one past the limit is `FLOOD_WAIT_X`.
+//!
+//! The nodes share one config file (`--config`, TOML) and differ in `--listen`/`--data`.
 //!
 //! Needs `redis-server` (Debian: `apt-get install redis-server`), `moto_server`
 //! (`pip install 'moto[server]'`) and Telethon (`pip install telethon==1.45.0`) on PATH;
@@ -114,14 +120,27 @@ fn start_moto(dir: &Path, port: u16) -> Service {
     moto
 }
 
-/// One node's command line.
+/// One node's command line: the flags every node shares come from one config file, the
+/// node's own (`--listen`, `--data`) from the command line.
 struct Node {
     binary: PathBuf,
     port: u16,
     data: PathBuf,
-    store: String,
-    redis: u16,
-    moto: u16,
+    config: PathBuf,
+}
+
+/// Login codes per phone number per hour in this test (the default is 10).
+const CODES_PER_HOUR: u32 = 4;
+
+/// The config file the nodes share (TOML, keys are the long flag names).
+fn write_config(path: &Path, store: &str, redis: u16, moto: u16, hook: u16) {
+    let text = format!(
+        "# shared by both nodes\nstore = \"{store}\"\nbus = \"redis://127.0.0.1:{redis}\"\n\
+         media = \"s3://{BUCKET}?endpoint=http://127.0.0.1:{moto}\"\nlogin-code = \"12345\"\n\
+         push-webhook = \"http://127.0.0.1:{hook}/push\"\n\
+         codes-per-phone-per-hour = {CODES_PER_HOUR}\nlisten = \"127.0.0.1:1\"\n"
+    );
+    std::fs::write(path, text).expect("config file");
 }
 
 impl Node {
@@ -132,16 +151,12 @@ impl Node {
             .open(self.data.with_extension("log"))
             .expect("node log");
         let child = Command::new(&self.binary)
+            .arg("--config")
+            .arg(&self.config)
+            // Wins over the file's placeholder `listen`.
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .arg("--data")
             .arg(&self.data)
-            .args(["--store", &self.store])
-            .args(["--login-code", "12345"])
-            .args(["--bus", &format!("redis://127.0.0.1:{}", self.redis)])
-            .args([
-                "--media",
-                &format!("s3://{BUCKET}?endpoint=http://127.0.0.1:{}", self.moto),
-            ])
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_REGION", "us-east-1")
@@ -288,13 +303,14 @@ fn two_nodes_share_store_bus_and_media() {
     // directory must not swap it between a kill and a restart.
     let binary = dir.join("server-kit");
     std::fs::copy(env!("CARGO_BIN_EXE_server-kit"), &binary).expect("copy the binary");
+    let config = dir.join("cluster.toml");
+    let hook_port = free_port();
+    write_config(&config, &store.location, redis_port, moto_port, hook_port);
     let node = |n: u8| Node {
         binary: binary.clone(),
         port: free_port(),
         data: dir.join(format!("node{n}")),
-        store: store.location.clone(),
-        redis: redis_port,
-        moto: moto_port,
+        config: config.clone(),
     };
     let (one, two) = (node(1), node(2));
     let node1 = one.start();
@@ -358,6 +374,24 @@ fn two_nodes_share_store_bus_and_media() {
         dir.display()
     );
     eprintln!("B got: {}", rest.first().map_or("", String::as_str));
+    step(
+        &dir,
+        &[
+            "presence".into(),
+            p1.clone(),
+            p2.clone(),
+            hook_port.to_string(),
+        ],
+    );
+    step(
+        &dir,
+        &[
+            "flood".into(),
+            p1.clone(),
+            p2.clone(),
+            CODES_PER_HOUR.to_string(),
+        ],
+    );
     // The 12 MiB file went to S3 as three multipart parts (5 + 5 + 2 MiB), not 24.
     let requests = std::fs::read_to_string(dir.join("moto.log")).unwrap_or_default();
     assert!(

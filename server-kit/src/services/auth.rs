@@ -1,4 +1,5 @@
-//! Signing in: `auth.sendCode` (through the [`SmsProvider`](crate::sms::SmsProvider)),
+//! Signing in: `auth.sendCode` (through the [`SmsProvider`](crate::sms::SmsProvider), at
+//! most [`codes_per_phone_per_hour`](crate::Options::codes_per_phone_per_hour) per number),
 //! `auth.signIn`, `auth.signUp`, `auth.logOut`, `auth.resetAuthorizations`, and
 //! `help.acceptTermsOfService`.
 
@@ -38,6 +39,16 @@ async fn send_code(server: &Arc<Server>, _: Caller, call: functions::auth::SendC
     if phone.len() < 5 || phone.len() > 15 {
         return Err(RpcError::bad_request("PHONE_NUMBER_INVALID"));
     }
+    // Each code is an SMS: limited per phone number across every node.
+    server
+        .shared
+        .hit(
+            format!("sendCode:{phone}"),
+            server.options.codes_per_phone_per_hour,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .map_err(|limited| RpcError::flood_wait(limited.retry_after.as_secs()))?;
     let code = match &server.options.login_code {
         Some(code) => code.clone(),
         None => {

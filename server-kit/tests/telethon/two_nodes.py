@@ -14,6 +14,14 @@ server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to
   receive PORT2 COUNT       B listens on node 2 (which the test kills and restarts) until it
                             has COUNT messages "burst N" from A; prints them as JSON
   send PORT1 COUNT          A sends COUNT messages "burst 0".. slowly, printing "sent N"
+  presence PORT1 PORT2 HOOK B registers a device through node 2 and stays connected there;
+                            A's message through node 1 makes no push (node 1 learns from
+                            the shared presence that B is online on node 2). B disconnects;
+                            A's next message is pushed: the nodes' webhook (this step
+                            listens on 127.0.0.1:HOOK) gets a POST for B
+  flood PORT1 PORT2 LIMIT   login codes for one new number, asked alternately through node
+                            1 and node 2: LIMIT are sent, the next is FLOOD_WAIT_X (the
+                            limit is counted across nodes)
 
 State (session strings, ids) lives in DIR/state.json; DIR holds the server's public key.
 Every check raises on failure; the last line printed is "STEP ok".
@@ -218,6 +226,82 @@ async def send(state, port1, count):
     await a.disconnect()
 
 
+async def webhook(port):
+    """A minimal HTTP server on 127.0.0.1:port: every POST body (JSON) goes to the queue."""
+    posts = asyncio.Queue()
+
+    async def serve(reader, writer):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.decode("latin-1").split("\r\n"):
+                if line.lower().startswith("content-length:"):
+                    length = int(line.split(":", 1)[1])
+            body = await reader.readexactly(length)
+            await posts.put(json.loads(body))
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            await writer.drain()
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", port)
+    return server, posts
+
+
+async def pushes_for(posts, user, seconds):
+    """The webhook POSTs for `user` arriving within `seconds`."""
+    found = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            post = await asyncio.wait_for(posts.get(), left)
+        except asyncio.TimeoutError:
+            break
+        if post.get("user_id") == user:
+            found.append(post)
+    return found
+
+
+async def presence(state, port1, port2, hook):
+    server, posts = await webhook(hook)
+    a, b, inbox = await pair(state, port1, port2)
+    await b(functions.account.RegisterDeviceRequest(
+        token_type=2, token="fcm-token-of-b", app_sandbox=False, secret=b"", other_uids=[]))
+    b_on_a = await a.get_input_entity(NAMES["b"])
+    await asyncio.sleep(4)  # nodes compare who is connected every 2 s
+    await a.send_message(b_on_a, "presence 1")
+    await wait_for(inbox["b"], lambda m: m.message == "presence 1", "presence 1 to B")
+    early = await pushes_for(posts, state["b"]["id"], 3)
+    check(not early, f"B is online on node 2, yet node 1 pushed: {early}")
+    await b.disconnect()
+    await asyncio.sleep(5)  # node 2 notices within 2 s and tells the others
+    await a.send_message(b_on_a, "presence 2")
+    late = await pushes_for(posts, state["b"]["id"], 15)
+    check(late and late[0]["devices"][0]["token"] == "fcm-token-of-b",
+          f"B is offline everywhere: one push expected, got {late}")
+    print(f"pushed for offline B: {late[0].get('preview')!r}", flush=True)
+    await a.disconnect()
+    server.close()
+
+
+async def flood(state, port1, port2, limit):
+    from telethon.errors import FloodWaitError
+    phone = "+1 555 0500"
+    clients = [await client({}, "c", port1), await client({}, "c", port2)]
+    # auth.sendCode itself each time (Telethon's send_code_request would resend the code).
+    ask = lambda c: c(functions.auth.SendCodeRequest(phone, 1, "x", types.CodeSettings()))
+    for i in range(limit):
+        await ask(clients[i % 2])
+    try:
+        await ask(clients[limit % 2])
+        raise AssertionError(f"code {limit + 1} for one number was sent")
+    except FloodWaitError as e:
+        check(0 < e.seconds <= 3600, f"FLOOD_WAIT of {e.seconds} s")
+        print(f"code {limit + 1}: FLOOD_WAIT_{e.seconds}", flush=True)
+    for c in clients:
+        await c.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
@@ -235,6 +319,10 @@ async def main():
         await receive(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "send":
         await send(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "presence":
+        await presence(state, int(ARGS[0]), int(ARGS[1]), int(ARGS[2]))
+    elif STEP == "flood":
+        await flood(state, int(ARGS[0]), int(ARGS[1]), int(ARGS[2]))
     else:
         raise SystemExit(f"unknown step {STEP}")
     print(f"{STEP} ok", flush=True)
