@@ -4,12 +4,14 @@
 //! What is here so far: [`crypto`] (AES-256-IGE and -CTR, the MTProto 2.0 and 1.0 key
 //! derivations, key ids and nonce hashes, RSA_PAD, Diffie-Hellman checks, pq factorisation)
 //! and [`transport`] (the four framings, obfuscation, quick acks, transport errors). The
-//! handshake state machines and sessions build on them.
+//! handshake state machines and sessions build on them. [`srp`] is the cloud password's SRP
+//! (two-step verification), both halves.
 
 pub mod crypto;
 pub mod files;
 pub mod handshake;
 pub mod session;
+pub mod srp;
 pub mod transport;
 
 /// Entry points of the fuzz targets (`fuzz/`); not part of the API.
