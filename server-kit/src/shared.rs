@@ -278,20 +278,19 @@ mod redis_state {
                 }
             }
             for chunk in offline.chunks(BATCH) {
-                let mut pipe = redis::pipe();
-                for user in chunk {
-                    pipe.cmd("ZREM")
-                        .arg(presence_key(*user))
-                        .arg(&state.node)
-                        .ignore();
-                }
-                pipe.cmd("SREM")
-                    .arg(node_key(&state.node))
-                    .arg(chunk)
-                    .ignore();
-                let _ = state.query::<()>(&pipe).await;
+                let _ = state.query::<()>(&withdrawal(&state.node, chunk)).await;
             }
         }
+    }
+
+    /// The commands that take back `node`'s word that `users` are online.
+    fn withdrawal(node: &str, users: &[i64]) -> redis::Pipeline {
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.cmd("ZREM").arg(presence_key(*user)).arg(node).ignore();
+        }
+        pipe.cmd("SREM").arg(node_key(node)).arg(users).ignore();
+        pipe
     }
 
     /// Takes back this node's announcements from before a restart. `false` if Redis could
@@ -303,14 +302,11 @@ mod redis_state {
             return false;
         };
         for chunk in users.chunks(BATCH) {
-            let mut pipe = redis::pipe();
-            for user in chunk {
-                pipe.cmd("ZREM")
-                    .arg(presence_key(*user))
-                    .arg(&state.node)
-                    .ignore();
-            }
-            if state.query::<()>(&pipe).await.is_none() {
+            if state
+                .query::<()>(&withdrawal(&state.node, chunk))
+                .await
+                .is_none()
+            {
                 return false;
             }
         }
@@ -431,5 +427,94 @@ mod tests {
         let minute = Duration::from_secs(60);
         assert!(state.hit("k".into(), 1, minute).await.is_ok());
         assert!(state.hit("k".into(), 1, minute).await.is_err());
+    }
+}
+
+/// Against a real Redis (`redis-server` on PATH, started here on a free loopback port and
+/// killed after): two nodes' views of presence, a node's restart, limits counted across
+/// nodes, and the fallback when Redis is gone.
+#[cfg(all(test, feature = "cluster"))]
+mod redis_tests {
+    use super::*;
+    use std::process::{Child, Command, Stdio};
+
+    struct Redis(Child);
+
+    impl Drop for Redis {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn start_redis() -> (Redis, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (apt-get install redis-server)");
+        let redis = Redis(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (redis, format!("redis://127.0.0.1:{port}"))
+    }
+
+    /// Waits until `node_b` sees exactly `want` among `users` online elsewhere.
+    async fn eventually(node_b: &RedisState, users: &[i64], want: &[i64]) {
+        let want: HashSet<i64> = want.iter().copied().collect();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen = node_b.online_elsewhere(users.to_vec()).await;
+            if seen == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "saw {seen:?}, want {want:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn presence_and_limits_are_shared_between_nodes() {
+        let (redis, url) = start_redis();
+        let a = RedisState::start(&url, "00000000000000aa").unwrap();
+        let b = RedisState::start(&url, "00000000000000bb").unwrap();
+        assert!(a.is_shared());
+
+        // A's users are online elsewhere for B, never for A itself.
+        a.announce(vec![1, 2, 3], vec![]);
+        eventually(&b, &[1, 2, 3, 4], &[1, 2, 3]).await;
+        assert!(a.online_elsewhere(vec![1, 2, 3]).await.is_empty());
+        a.announce(vec![], vec![2]);
+        eventually(&b, &[1, 2, 3], &[1, 3]).await;
+
+        // A dies and comes back under its name: what it said before is withdrawn at once.
+        drop(a);
+        let a = RedisState::start(&url, "00000000000000aa").unwrap();
+        eventually(&b, &[1, 2, 3], &[]).await;
+        a.announce(vec![7], vec![]);
+        eventually(&b, &[7], &[7]).await;
+
+        // One limit, counted on both nodes.
+        let hour = Duration::from_secs(3600);
+        assert!(a.hit("sendCode:1".into(), 3, hour).await.is_ok());
+        assert!(b.hit("sendCode:1".into(), 3, hour).await.is_ok());
+        assert!(a.hit("sendCode:1".into(), 3, hour).await.is_ok());
+        let limited = b.hit("sendCode:1".into(), 3, hour).await.unwrap_err();
+        assert!(limited.retry_after <= hour && limited.retry_after > Duration::ZERO);
+        assert!(b.hit("sendCode:2".into(), 3, hour).await.is_ok());
+
+        // Redis gone: each node counts alone and knows only its own sessions.
+        drop(redis);
+        assert!(b.online_elsewhere(vec![7]).await.is_empty());
+        assert!(b.hit("sendCode:3".into(), 1, hour).await.is_ok());
+        assert!(b.hit("sendCode:3".into(), 1, hour).await.is_err());
     }
 }
