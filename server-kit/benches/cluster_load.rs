@@ -21,7 +21,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{MiniClient, ServerProcess, free_port, scratch_dir, server_key};
+use common::{MiniClient, ServerProcess, free_port, rss_kib, scratch_dir, server_key};
 use mtproto::transport::Kind;
 use mtproto_api::{enums, functions, types};
 use std::net::{SocketAddr, TcpStream};
@@ -51,10 +51,6 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    status_kib(pid, "VmRSS:")
-}
-
 async fn sign_up(
     addr: SocketAddr,
     key: &mtproto::crypto::RsaPublicKey,
@@ -63,35 +59,10 @@ async fn sign_up(
     let mut c = MiniClient::connect(addr, key, Kind::Intermediate)
         .await
         .expect("connect");
-    let phone = format!("{}", 700_000_000 + i);
-    let sent = c
-        .invoke(&functions::auth::SendCode {
-            phone_number: phone.clone(),
-            api_id: 1,
-            api_hash: "x".into(),
-            settings: types::CodeSettings::default().into(),
-        })
+    let user = c
+        .sign_up(&format!("{}", 700_000_000 + i), &format!("user{i}"), "")
         .await
-        .expect("sendCode");
-    let enums::auth::SentCode::SentCode(sent) = sent else {
-        panic!("{sent:?}")
-    };
-    let auth = c
-        .invoke(&functions::auth::SignUp {
-            no_joined_notifications: false,
-            phone_number: phone,
-            phone_code_hash: sent.phone_code_hash,
-            first_name: format!("user{i}"),
-            last_name: String::new(),
-        })
-        .await
-        .expect("signUp");
-    let enums::auth::Authorization::Authorization(auth) = auth else {
-        panic!("{auth:?}")
-    };
-    let enums::User::User(user) = auth.user else {
-        panic!()
-    };
+        .expect("sign up");
     (c, user.id, user.access_hash.unwrap_or_default())
 }
 

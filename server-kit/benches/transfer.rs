@@ -29,34 +29,7 @@ async fn sign_up(
     let mut c = MiniClient::connect(addr, key, Kind::Intermediate)
         .await
         .expect("connect");
-    let sent = c
-        .invoke(&functions::auth::SendCode {
-            phone_number: phone.into(),
-            api_id: 1,
-            api_hash: "x".into(),
-            settings: types::CodeSettings::default().into(),
-        })
-        .await
-        .expect("sendCode");
-    let enums::auth::SentCode::SentCode(sent) = sent else {
-        panic!()
-    };
-    let auth = c
-        .invoke(&functions::auth::SignUp {
-            no_joined_notifications: false,
-            phone_number: phone.into(),
-            phone_code_hash: sent.phone_code_hash,
-            first_name: phone.into(),
-            last_name: String::new(),
-        })
-        .await
-        .expect("signUp");
-    let enums::auth::Authorization::Authorization(auth) = auth else {
-        panic!()
-    };
-    let enums::User::User(user) = auth.user else {
-        panic!()
-    };
+    let user = c.sign_up(phone, phone, "").await.expect("sign up");
     (c, user.id, user.access_hash.unwrap_or_default())
 }
 

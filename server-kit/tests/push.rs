@@ -119,34 +119,7 @@ async fn sign_up(addr: SocketAddr, data: &Path, phone: &str, name: &str) -> (Min
     let mut c = MiniClient::connect(addr, &server_key(data), Kind::Intermediate)
         .await
         .expect("connect");
-    let sent = c
-        .invoke(&functions::auth::SendCode {
-            phone_number: phone.into(),
-            api_id: 1,
-            api_hash: "x".into(),
-            settings: types::CodeSettings::default().into(),
-        })
-        .await
-        .expect("sendCode");
-    let enums::auth::SentCode::SentCode(sent) = sent else {
-        panic!("{sent:?}")
-    };
-    let auth = c
-        .invoke(&functions::auth::SignUp {
-            no_joined_notifications: false,
-            phone_number: phone.into(),
-            phone_code_hash: sent.phone_code_hash,
-            first_name: name.into(),
-            last_name: "Tester".into(),
-        })
-        .await
-        .expect("signUp");
-    let enums::auth::Authorization::Authorization(auth) = auth else {
-        panic!("{auth:?}")
-    };
-    let enums::User::User(user) = auth.user else {
-        panic!("empty user")
-    };
+    let user = c.sign_up(phone, name, "Tester").await.expect("sign up");
     c.invoke(&functions::account::UpdateUsername {
         username: name.into(),
     })

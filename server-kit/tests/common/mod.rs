@@ -69,6 +69,44 @@ pub struct MiniClient {
 }
 
 impl MiniClient {
+    /// Asks a login code for `phone` and signs up as `first_name last_name` (the code is not
+    /// needed for auth.signUp). The new account's user.
+    pub async fn sign_up(
+        &mut self,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<mtproto_api::types::User, CallError> {
+        use mtproto_api::{enums, functions, types};
+        let enums::auth::SentCode::SentCode(sent) = self
+            .invoke(&functions::auth::SendCode {
+                phone_number: phone.into(),
+                api_id: 1,
+                api_hash: "x".into(),
+                settings: types::CodeSettings::default().into(),
+            })
+            .await?
+        else {
+            return Err(CallError::Other("sendCode: not a code".into()));
+        };
+        match self
+            .invoke(&functions::auth::SignUp {
+                no_joined_notifications: false,
+                phone_number: phone.into(),
+                phone_code_hash: sent.phone_code_hash,
+                first_name: first_name.into(),
+                last_name: last_name.into(),
+            })
+            .await?
+        {
+            enums::auth::Authorization::Authorization(types::auth::Authorization {
+                user: enums::User::User(user),
+                ..
+            }) => Ok(user),
+            other => Err(CallError::Other(format!("signUp: {other:?}"))),
+        }
+    }
+
     /// Connects, runs the key exchange, and starts a session.
     pub async fn connect(
         addr: SocketAddr,
@@ -414,4 +452,16 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
+}
+
+/// The resident memory of process `pid` in KiB (0 if unknown).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
 }
