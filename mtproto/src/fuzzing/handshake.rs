@@ -141,6 +141,23 @@ fn rarely(u: &mut Unstructured<'_>, n: u32) -> arbitrary::Result<bool> {
     Ok(!u.ratio(n - 1, n)?)
 }
 
+/// The encrypted part of a DH message: `inner`, perhaps damaged, sealed with its hash, or
+/// (rarely) arbitrary bytes; `fair` turns false when it is not the honest one.
+fn seal_damaged(
+    u: &mut Unstructured<'_>,
+    inner: Vec<u8>,
+    keys: &crate::crypto::AesKeyIv,
+    rng: &mut impl crate::crypto::Random,
+    fair: &mut bool,
+) -> arbitrary::Result<Vec<u8>> {
+    let inner = damage(u, inner, fair)?;
+    if rarely(u, 16)? {
+        *fair = false;
+        return u.arbitrary();
+    }
+    Ok(seal_with_hash(&inner, keys, rng))
+}
+
 /// `value` most of the time, otherwise an arbitrary one; `fair` turns false when it is not.
 fn mostly<T: for<'a> arbitrary::Arbitrary<'a> + PartialEq + Copy>(
     u: &mut Unstructured<'_>,
@@ -416,17 +433,13 @@ fn evil_client(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
             retry_id: mostly(u, retry_id, &mut fair_here)?,
             g_b: g_b.into(),
         };
-        let inner_bytes = damage(
+        let encrypted = seal_damaged(
             u,
             enums::ClientDhInnerData::from(inner).to_bytes(),
+            &keys,
+            &mut crng,
             &mut fair_here,
         )?;
-        let encrypted = if rarely(u, 16)? {
-            fair_here = false;
-            u.arbitrary()?
-        } else {
-            seal_with_hash(&inner_bytes, &keys, &mut crng)
-        };
         let request = functions::SetClientDhParams {
             nonce: mostly(u, nonce, &mut fair_here)?,
             server_nonce: mostly(u, res.server_nonce, &mut fair_here)?,
@@ -622,17 +635,13 @@ fn evil_server(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
             g_a: g_a.clone().into(),
             server_time: mostly(u, NOW as i32, &mut fair)?,
         };
-        let inner = damage(
+        let encrypted = seal_damaged(
             u,
             enums::ServerDhInnerData::from(inner).to_bytes(),
+            &keys,
+            &mut srng,
             &mut fair,
         )?;
-        let encrypted = if rarely(u, 16)? {
-            fair = false;
-            u.arbitrary()?
-        } else {
-            seal_with_hash(&inner, &keys, &mut srng)
-        };
         types::ServerDhParamsOk {
             nonce: mostly(u, nonce, &mut fair)?,
             server_nonce: mostly(u, server_nonce, &mut fair)?,
