@@ -1,8 +1,10 @@
-//! Signing in and out: login codes, sign-up, bot tokens.
+//! Signing in and out: login codes, sign-up, bot tokens (cloud passwords: `password.rs`).
 
 use crate::client::Client;
 use crate::error::{InvocationError, SignInError};
+use crate::password::PasswordToken;
 use mtproto_api::{enums, functions, types};
+use tracing::debug;
 
 /// What [`Client::request_login_code`] returns, to pass to [`Client::sign_in`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +53,9 @@ impl Client {
         }
     }
 
-    /// Signs in with the code the user received. Returns the signed-in user.
+    /// Signs in with the code the user received. Returns the signed-in user, or
+    /// [`SignInError::PasswordRequired`] when the account has a cloud password: then finish
+    /// with [`check_password`](Self::check_password).
     pub async fn sign_in(
         &self,
         token: &LoginToken,
@@ -65,7 +69,18 @@ impl Client {
         };
         match self.invoke(&request).await {
             Ok(authorization) => self.signed_in(authorization).await,
-            Err(e) if e.is("SESSION_PASSWORD_NEEDED") => Err(SignInError::PasswordRequired),
+            Err(e) if e.is("SESSION_PASSWORD_NEEDED") => {
+                // The hint, for the app to show when it asks for the password; the sign-in
+                // goes on with check_password whether or not it could be read.
+                let hint = match self.password_state().await {
+                    Ok(state) => state.hint,
+                    Err(e) => {
+                        debug!("account.getPassword for the hint: {e}");
+                        None
+                    }
+                };
+                Err(SignInError::PasswordRequired(PasswordToken::new(hint)))
+            }
             Err(e) if e.is("PHONE_CODE_INVALID") => Err(SignInError::InvalidCode),
             // Telegram answers an unknown number this way rather than with
             // auth.authorizationSignUpRequired.
@@ -126,7 +141,9 @@ impl Client {
             .ok_or_else(|| InvocationError::Decode("users.getUsers returned no user".into()))
     }
 
-    async fn signed_in(
+    /// Takes the authorization a sign-in step returned: remembers the user and fetches the
+    /// update state.
+    pub(crate) async fn signed_in(
         &self,
         authorization: enums::auth::Authorization,
     ) -> Result<enums::User, SignInError> {

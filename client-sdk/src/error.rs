@@ -122,13 +122,38 @@ pub enum SignInError {
     /// with the same token.
     #[error("this phone number has no account yet: sign up")]
     SignUpRequired,
-    /// The account has a cloud password (2FA), which this client does not support yet.
+    /// The account has a cloud password (2FA): finish with
+    /// [`Client::check_password`](crate::Client::check_password) and this token (which has
+    /// the password's hint).
     #[error("the account has a cloud password (SESSION_PASSWORD_NEEDED)")]
-    PasswordRequired,
+    PasswordRequired(crate::PasswordToken),
     /// The code is wrong (`PHONE_CODE_INVALID`).
     #[error("the login code is wrong")]
     InvalidCode,
     /// Any other failure.
+    #[error(transparent)]
+    Other(#[from] InvocationError),
+}
+
+/// Why a cloud-password step ([`Client::check_password`](crate::Client::check_password),
+/// [`Client::set_password`](crate::Client::set_password)) failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasswordError {
+    /// The password is wrong (`PASSWORD_HASH_INVALID`).
+    #[error("the password is wrong")]
+    Wrong,
+    /// The account has a password and the call needs it (the `current` one was `None`).
+    #[error("the account has a cloud password: the current one is needed")]
+    CurrentRequired,
+    /// The server uses a password algorithm this client does not know.
+    #[error("the server's password algorithm is not one this client knows")]
+    UnknownAlgorithm,
+    /// The server's SRP values failed the checks of core.telegram.org/api/srp (a bad prime or
+    /// generator, a bad `srp_B`): nothing was sent.
+    #[error("the server's password parameters are unsafe: {0}")]
+    Unsafe(#[from] mtproto::srp::SrpError),
+    /// Any other failure (e.g. `FLOOD_WAIT_X` after too many wrong passwords).
     #[error(transparent)]
     Other(#[from] InvocationError),
 }

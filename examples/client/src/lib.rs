@@ -7,7 +7,9 @@
 //! (files), `chat` (all of it).
 
 use client_sdk::api::{enums, functions, types};
-use client_sdk::{Client, Config, FileSessionStore, MemorySessionStore, PeerKind, SignInError};
+use client_sdk::{
+    Client, Config, FileSessionStore, MemorySessionStore, PasswordError, PeerKind, SignInError,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -170,12 +172,19 @@ pub async fn sign_in(
                 };
                 return Ok(client.sign_up(&token, &first_name, "").await?);
             }
-            Err(SignInError::PasswordRequired) => {
-                return Err(
-                    "this account has a cloud password (2FA), which these examples \
-                            do not ask for"
-                        .into(),
-                );
+            Err(SignInError::PasswordRequired(token)) => {
+                let prompt = match token.hint() {
+                    Some(hint) => format!("Cloud password (hint: {hint}): "),
+                    None => "Cloud password: ".to_string(),
+                };
+                loop {
+                    let password = term.ask(&prompt).await?;
+                    match client.check_password(&token, &password).await {
+                        Ok(user) => return Ok(user),
+                        Err(PasswordError::Wrong) => println!("That password is not right."),
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             Err(e) => return Err(e.into()),
         }
