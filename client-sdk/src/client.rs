@@ -570,23 +570,30 @@ async fn run_updates(
             differences.push(BoxId::Common);
         }
         differences.extend(batch.channel_differences.drain(..).map(BoxId::Channel));
-        let Some(client) = inner.upgrade().map(Client) else {
-            return;
-        };
-        if !deliver(&client, &out, batch).await {
+        // The client is held only while it is used, never while waiting for the
+        // application to read: an application that drops every `Client` without reading
+        // lets the client (and with it the queue's receiver) go, which ends this task.
+        if !deliver(&inner, &out, batch).await {
             return;
         }
         differences.dedup();
         for b in differences {
+            let Some(client) = inner.upgrade().map(Client) else {
+                return;
+            };
             let batch = match b {
                 BoxId::Common | BoxId::Secondary => get_difference(&client, &mut boxes).await,
                 BoxId::Channel(id) => get_channel_difference(&client, &mut boxes, id).await,
             };
-            if !deliver(&client, &out, batch).await {
+            drop(client);
+            if !deliver(&inner, &out, batch).await {
                 return;
             }
         }
         if boxes.has_state {
+            let Some(client) = inner.upgrade().map(Client) else {
+                return;
+            };
             let mut data = lock(&client.0.data);
             if data.state.as_ref() != Some(&boxes.state) {
                 data.state = Some(boxes.state.clone());
@@ -602,9 +609,12 @@ async fn run_updates(
 }
 
 /// Hands a batch to the application (waiting while its queue is full); `false` when nobody
-/// listens any more.
-async fn deliver(client: &Client, out: &mpsc::Sender<enums::Update>, batch: Batch) -> bool {
-    client.cache_peers(&batch.users, &batch.chats);
+/// listens any more (the client is gone).
+async fn deliver(inner: &Weak<Inner>, out: &mpsc::Sender<enums::Update>, batch: Batch) -> bool {
+    match inner.upgrade() {
+        Some(inner) => Client(inner).cache_peers(&batch.users, &batch.chats),
+        None => return false,
+    }
     for update in batch.updates {
         if out.send(update).await.is_err() {
             return false;

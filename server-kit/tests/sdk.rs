@@ -446,5 +446,36 @@ fn a_slow_reader_loses_no_update_when_the_queue_overflows() {
         }
         let want: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
         assert_eq!(got, want, "every message once, in order");
+
+        // B's application stops reading with its queue full, then drops the client: the
+        // client goes away (its connection closes) instead of waiting forever for a reader.
+        for i in 0..10 {
+            a.send_message(&to_b, &format!("m{i}")).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(connections_to(port), 2, "A and B connected");
+        drop(b);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while connections_to(port) != 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "B's connection stayed open after the client was dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     });
+}
+
+/// Established TCP connections to loopback `port` (clients' side), from /proc/net/tcp.
+fn connections_to(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let remote = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(2) == Some(&remote.as_str()) && fields.get(3) == Some(&"01")
+        })
+        .count()
 }
