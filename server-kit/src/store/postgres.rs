@@ -8,6 +8,14 @@
 //!   replaced on the next call. Call the store through [`Db::run`] (tokio's blocking pool),
 //!   as the services do; a call made from async code directly (a synchronous setup step)
 //!   still works, blocking its worker thread meanwhile (`block_in_place`), never panics.
+//! - **Round trips.** Each statement is a round trip to the database, and on a busy machine
+//!   a wait for the scheduler on both sides; a transaction holds its row locks through all of
+//!   them. So every connection keeps its statements prepared ([`Sql`]: parsed and planned
+//!   once, then one round trip per call instead of two), and the hot paths take few
+//!   statements: a private message is `BEGIN`, the locks, one `UPDATE ... RETURNING` that
+//!   takes both boxes' message ids and pts, one statement that writes both copies, both
+//!   dialogs and both log entries, `COMMIT` (it was 13 statements, 26 round trips);
+//!   [`Store::changes_since`] is one statement.
 //! - **Migrations.** Versioned SQL ([`MIGRATIONS`]), applied at open in one transaction under
 //!   an advisory lock (nodes starting at once apply them once), recorded in `schema_version`.
 //!   A database newer than this build is refused.
@@ -37,7 +45,8 @@ mod devices;
 use super::*;
 use ::postgres::error::SqlState;
 use ::postgres::types::FromSql;
-use ::postgres::{Client, Config, GenericClient, NoTls, Row, Transaction};
+use ::postgres::types::ToSql;
+use ::postgres::{Client, Config, GenericClient, NoTls, Row, Statement, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -301,8 +310,85 @@ impl PgOptions {
     }
 }
 
+/// The most statements a connection keeps prepared; past it the cache starts again (the
+/// store's SQL is a fixed set well below this).
+const MAX_STATEMENTS: usize = 512;
+
+/// A connection of the pool and the statements prepared on it, by their SQL.
+pub(crate) struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// A connection or a transaction on one, with the connection's prepared statements: each
+/// distinct SQL text is parsed and planned once per connection, and then every call is one
+/// round trip (`Bind`/`Execute`) instead of two (`Parse`/`Describe`, then the execution).
+/// Its methods are those of [`GenericClient`] with the SQL as text.
+pub(crate) struct Sql<'a, C> {
+    client: &'a mut C,
+    statements: &'a mut HashMap<String, Statement>,
+}
+
+/// A transaction with cached statements.
+pub(crate) type Tx<'a, 'c> = Sql<'a, Transaction<'c>>;
+
+impl<C: GenericClient> Sql<'_, C> {
+    /// The prepared statement of `sql`, prepared now if this connection has not yet.
+    fn statement(&mut self, sql: &str) -> Result<Statement, ::postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        if self.statements.len() >= MAX_STATEMENTS {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// [`GenericClient::query`].
+    pub(crate) fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, ::postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.query(&statement, params)
+    }
+
+    /// [`GenericClient::query_one`].
+    pub(crate) fn query_one(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, ::postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.query_one(&statement, params)
+    }
+
+    /// [`GenericClient::query_opt`].
+    pub(crate) fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, ::postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.query_opt(&statement, params)
+    }
+
+    /// [`GenericClient::execute`].
+    pub(crate) fn execute(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, ::postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.client.execute(&statement, params)
+    }
+}
+
 struct Idle {
-    clients: Vec<Client>,
+    clients: Vec<Conn>,
     open: usize,
 }
 
@@ -340,7 +426,7 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 
 /// Drops clients on a thread of their own: closing one runs its own small runtime, which
 /// tokio forbids inside async code (where the last handle to a store may be dropped).
-fn discard(clients: Vec<Client>) {
+fn discard(clients: Vec<Conn>) {
     if clients.is_empty() {
         return;
     }
@@ -358,20 +444,23 @@ impl Pool {
             .map_err(|_| Fail::Store(StoreError::Database("pool lock poisoned".into())))
     }
 
-    fn connect(&self) -> R<Client> {
+    fn connect(&self) -> R<Conn> {
         let mut client = self.config.connect(NoTls)?;
         if let Some(schema) = &self.schema {
             client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
         }
-        Ok(client)
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
     }
 
-    fn checkout(&self) -> R<Client> {
+    fn checkout(&self) -> R<Conn> {
         let mut idle = self.lock()?;
         let deadline = std::time::Instant::now() + self.timeout;
         loop {
             if let Some(client) = idle.clients.pop() {
-                if !client.is_closed() {
+                if !client.client.is_closed() {
                     return Ok(client);
                 }
                 idle.open -= 1;
@@ -405,8 +494,8 @@ impl Pool {
         }
     }
 
-    fn checkin(&self, client: Client) {
-        let broken = client.is_closed();
+    fn checkin(&self, client: Conn) {
+        let broken = client.client.is_closed();
         if let Ok(mut idle) = self.lock() {
             if broken {
                 idle.open -= 1;
@@ -423,10 +512,16 @@ impl Pool {
 
     /// Runs `f` with a connection of the pool, wherever it is called from (see
     /// [`off_runtime`]).
-    fn with<T: Send>(&self, f: impl FnOnce(&mut Client) -> R<T> + Send) -> R<T> {
+    /// A database error forgets the connection's prepared statements (one may be stale,
+    /// e.g. after another node migrated the schema: "cached plan must not change result
+    /// type"); they are prepared again as used.
+    fn with<T: Send>(&self, f: impl FnOnce(&mut Conn) -> R<T> + Send) -> R<T> {
         off_runtime(|| {
             let mut client = self.checkout()?;
             let out = f(&mut client);
+            if matches!(out, Err(Fail::Pg(_))) {
+                client.statements.clear();
+            }
             self.checkin(client);
             out
         })
@@ -488,7 +583,7 @@ impl PgStore {
             }),
             freed: Condvar::new(),
         };
-        pool.with(|c| migrate(c, pool.schema.as_deref()))
+        pool.with(|c| migrate(&mut c.client, pool.schema.as_deref()))
             .map_err(Fail::into_store)?;
         Ok(PgStore { pool })
     }
@@ -506,23 +601,34 @@ impl PgStore {
     /// Runs `f` on a connection, outside any transaction (reads of one statement).
     pub(crate) fn read<T: Send>(
         &self,
-        f: impl FnOnce(&mut Client) -> R<T> + Send,
+        f: impl FnOnce(&mut Sql<'_, Client>) -> R<T> + Send,
     ) -> Result<T, StoreError> {
-        self.pool.with(f).map_err(Fail::into_store)
+        self.pool
+            .with(|conn| {
+                f(&mut Sql {
+                    client: &mut conn.client,
+                    statements: &mut conn.statements,
+                })
+            })
+            .map_err(Fail::into_store)
     }
 
     /// Runs `f` in a transaction and commits; a deadlock or serialization failure runs it
     /// again from the start.
     pub(crate) fn tx<T: Send>(
         &self,
-        mut f: impl FnMut(&mut Transaction<'_>) -> R<T> + Send,
+        mut f: impl FnMut(&mut Tx<'_, '_>) -> R<T> + Send,
     ) -> Result<T, StoreError> {
         self.pool
-            .with(|client| {
+            .with(|conn| {
                 let mut attempt = 0;
                 loop {
-                    let mut tx = client.transaction()?;
-                    let out = match f(&mut tx) {
+                    let mut tx = conn.client.transaction()?;
+                    let out = f(&mut Sql {
+                        client: &mut tx,
+                        statements: &mut conn.statements,
+                    });
+                    let out = match out {
                         Ok(value) => tx.commit().map(|()| value).map_err(Fail::Pg),
                         Err(e) => {
                             drop(tx);
@@ -544,16 +650,20 @@ impl PgStore {
     /// A read-only transaction that sees one snapshot across its statements.
     pub(crate) fn snapshot<T: Send>(
         &self,
-        f: impl FnOnce(&mut Transaction<'_>) -> R<T> + Send,
+        f: impl FnOnce(&mut Tx<'_, '_>) -> R<T> + Send,
     ) -> Result<T, StoreError> {
         self.pool
-            .with(|client| {
-                let mut tx = client
+            .with(|conn| {
+                let mut tx = conn
+                    .client
                     .build_transaction()
                     .isolation_level(::postgres::IsolationLevel::RepeatableRead)
                     .read_only(true)
                     .start()?;
-                let out = f(&mut tx)?;
+                let out = f(&mut Sql {
+                    client: &mut tx,
+                    statements: &mut conn.statements,
+                })?;
                 tx.commit()?;
                 Ok(out)
             })
@@ -658,7 +768,7 @@ fn message_at(r: &Row, at: usize) -> R<Message> {
     })
 }
 
-fn get_user(c: &mut impl GenericClient, id: i64) -> R<Option<User>> {
+fn get_user(c: &mut Sql<'_, impl GenericClient>, id: i64) -> R<Option<User>> {
     c.query_opt(
         &format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"),
         &[&id],
@@ -668,7 +778,7 @@ fn get_user(c: &mut impl GenericClient, id: i64) -> R<Option<User>> {
     .transpose()
 }
 
-fn get_message(c: &mut impl GenericClient, owner: i64, id: i32) -> R<Option<Message>> {
+fn get_message(c: &mut Sql<'_, impl GenericClient>, owner: i64, id: i32) -> R<Option<Message>> {
     c.query_opt(
         &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND id = $2"),
         &[&owner, &id],
@@ -679,7 +789,7 @@ fn get_message(c: &mut impl GenericClient, owner: i64, id: i32) -> R<Option<Mess
 }
 
 /// Messages of `owner`'s box by id, in the order of `ids` (missing ones left out).
-fn get_messages(c: &mut impl GenericClient, owner: i64, ids: &[i32]) -> R<Vec<Message>> {
+fn get_messages(c: &mut Sql<'_, impl GenericClient>, owner: i64, ids: &[i32]) -> R<Vec<Message>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -697,7 +807,7 @@ fn get_messages(c: &mut impl GenericClient, owner: i64, ids: &[i32]) -> R<Vec<Me
 
 /// Locks the rows of these users (their boxes) in id order, for the rest of the
 /// transaction; returns the ids that exist.
-fn lock_users(tx: &mut Transaction<'_>, ids: &[i64]) -> R<BTreeSet<i64>> {
+fn lock_users(tx: &mut Tx<'_, '_>, ids: &[i64]) -> R<BTreeSet<i64>> {
     let ids: Vec<i64> = ids
         .iter()
         .copied()
@@ -715,7 +825,7 @@ fn lock_users(tx: &mut Transaction<'_>, ids: &[i64]) -> R<BTreeSet<i64>> {
 
 /// Appends a change to `owner`'s log, taking the next `pts_count` pts.
 fn log_change(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     owner: i64,
     pts_count: i32,
     date: i32,
@@ -754,50 +864,8 @@ fn log_change(
     })
 }
 
-/// Takes the next message id of `owner`'s box.
-fn next_message_id(tx: &mut Transaction<'_>, owner: i64) -> R<i32> {
-    let row = tx
-        .query_opt(
-            "UPDATE users SET next_msg_id = next_msg_id + 1 WHERE id = $1
-             RETURNING next_msg_id - 1",
-            &[&owner],
-        )?
-        .ok_or(StoreError::NotFound { what: "user" })?;
-    col(&row, 0)
-}
-
-/// Writes one copy of a message into its owner's box and updates the dialog.
-fn insert_message(tx: &mut Transaction<'_>, m: &Message, copy_id: Option<i32>) -> R<()> {
-    let (media_kind, media_id) = MediaRef::to_columns(m.media);
-    tx.execute(
-        "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                              media_kind, media_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        &[
-            &m.owner,
-            &m.id,
-            &m.peer,
-            &m.out,
-            &m.from_id,
-            &m.text.as_bytes(),
-            &m.date,
-            &m.random_id,
-            &copy_id,
-            &media_kind,
-            &media_id,
-        ],
-    )?;
-    tx.execute(
-        "INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES ($1, $2, $3, $4)
-         ON CONFLICT(owner, peer) DO UPDATE
-         SET top_message = EXCLUDED.top_message, top_date = EXCLUDED.top_date",
-        &[&m.owner, &m.peer, &m.id, &m.date],
-    )?;
-    Ok(())
-}
-
 /// Points the dialog at its newest remaining message, or removes it if none is left.
-fn refresh_dialog(tx: &mut Transaction<'_>, owner: i64, peer: i64) -> R<()> {
+fn refresh_dialog(tx: &mut Tx<'_, '_>, owner: i64, peer: i64) -> R<()> {
     let top = tx.query_opt(
         "SELECT id, date FROM messages WHERE owner = $1 AND peer = $2 ORDER BY id DESC LIMIT 1",
         &[&owner, &peer],
@@ -819,7 +887,7 @@ fn refresh_dialog(tx: &mut Transaction<'_>, owner: i64, peer: i64) -> R<()> {
 }
 
 /// The other side's copy of `m` if it still exists in the peer's box.
-fn copy_of(tx: &mut Transaction<'_>, m: &Message) -> R<Option<i32>> {
+fn copy_of(tx: &mut Tx<'_, '_>, m: &Message) -> R<Option<i32>> {
     if m.peer == m.owner {
         return Ok(None);
     }
@@ -833,7 +901,7 @@ fn copy_of(tx: &mut Transaction<'_>, m: &Message) -> R<Option<i32>> {
 }
 
 /// The id of the other side's copy of `m` as recorded when it was sent.
-fn copy_link(tx: &mut Transaction<'_>, m: &Message) -> R<Option<i32>> {
+fn copy_link(tx: &mut Tx<'_, '_>, m: &Message) -> R<Option<i32>> {
     if m.peer == m.owner {
         return Ok(None);
     }
@@ -877,9 +945,54 @@ fn change_from_row(r: &Row) -> R<LoggedChange> {
     })
 }
 
+/// Writes a message between two users after [`TAKE_IDS`]: both copies (each naming the
+/// other), both dialogs and both log entries, in one statement (one round trip). $1 the
+/// sender, $2 the recipient, $3 and $4 the message's id in each box, $5 the text, $6 the date,
+/// $7 the random_id, $8 and $9 the media, $10 and $11 the pts of each box, $12 the log kind.
+const SEND_TWO: &str = "
+WITH copies AS (
+    INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
+                         media_kind, media_id)
+    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9),
+           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9)
+), chats AS (
+    INSERT INTO dialogs(owner, peer, top_message, top_date)
+    VALUES ($1, $2, $3, $6), ($2, $1, $4, $6)
+    ON CONFLICT(owner, peer) DO UPDATE
+    SET top_message = EXCLUDED.top_message, top_date = EXCLUDED.top_date
+)
+INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
+VALUES ($1, $10, 1, $6, $12, 0, $3, '{}'), ($2, $11, 1, $6, $12, 0, $4, '{}')";
+
+/// [`SEND_TWO`] for a message to oneself: one copy. $1 the user, $2 the id, $3 the text,
+/// $4 the date, $5 the random_id, $6 and $7 the media, $8 the pts, $9 the log kind.
+const SEND_SELF: &str = "
+WITH copy AS (
+    INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
+                         media_kind, media_id)
+    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7)
+), chat AS (
+    INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES ($1, $1, $2, $4)
+    ON CONFLICT(owner, peer) DO UPDATE
+    SET top_message = EXCLUDED.top_message, top_date = EXCLUDED.top_date
+)
+INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
+VALUES ($1, $8, 1, $4, $9, 0, $2, '{}')";
+
+/// Each box of a send ($1, rows already locked) takes its next message id and pts, unless
+/// the sender ($2) already has a message with this random_id ($3): then nothing changes and
+/// no row comes back. Run after the locks, so it sees every send committed before them.
+const TAKE_IDS: &str = "
+UPDATE users SET next_msg_id = next_msg_id + 1, pts = pts + 1
+WHERE id = ANY($1)
+  AND NOT EXISTS (SELECT 1 FROM messages WHERE owner = $2 AND random_id = $3)
+RETURNING id, next_msg_id - 1, pts";
+
 impl PgStore {
     /// Sends a message with optional media: both copies, log entries and dialogs in one
-    /// transaction, idempotent on (`from`, `random_id`).
+    /// transaction, idempotent on (`from`, `random_id`). Five round trips: `BEGIN`, the
+    /// locks, [`TAKE_IDS`], [`SEND_TWO`] (or [`SEND_SELF`]), `COMMIT`; each statement
+    /// prepared once per connection.
     fn send(
         &self,
         from: i64,
@@ -893,43 +1006,24 @@ impl PgStore {
             // Both boxes locked first (in id order): a second send with the same random_id,
             // on any node, waits here and then finds the first.
             let found = lock_users(tx, &[from, to])?;
-            let existing = tx.query_opt(
-                &format!(
-                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND random_id = $2"
-                ),
-                &[&from, &random_id],
-            )?;
-            if let Some(row) = existing {
-                let message = message_from_row(&row)?;
-                let entry = tx
-                    .query_opt(
-                        "SELECT pts, pts_count, date FROM changes
-                         WHERE owner = $1 AND kind = $2 AND value = $3",
-                        &[&from, &KIND_NEW, &message.id],
-                    )?
-                    .ok_or(StoreError::NotFound { what: "change" })?;
-                let entry = LoggedChange {
-                    pts: col(&entry, 0)?,
-                    pts_count: col(&entry, 1)?,
-                    date: col(&entry, 2)?,
-                    change: Change::NewMessage { id: message.id },
-                };
-                return Ok(Sent {
-                    own: Committed {
-                        user_id: from,
-                        entry,
-                        message: Some(message),
-                    },
-                    peer: None,
-                    duplicate: true,
-                });
+            let taken = if found.contains(&from) && found.contains(&to) {
+                tx.query(TAKE_IDS, &[&vec![from, to], &from, &random_id])?
+            } else {
+                Vec::new()
+            };
+            let mut boxes = HashMap::new();
+            for row in &taken {
+                let (owner, id, pts): (i64, i32, i32) = (col(row, 0)?, col(row, 1)?, col(row, 2)?);
+                boxes.insert(owner, (id, pts));
             }
-            if !found.contains(&from) || !found.contains(&to) {
-                return Err(StoreError::NotFound { what: "user" }.into());
-            }
+            let (Some(&(id, pts)), Some(&(copy_id, copy_pts))) = (boxes.get(&from), boxes.get(&to))
+            else {
+                // Nothing taken: a duplicate, or a user that does not exist.
+                return sent_before(tx, from, random_id);
+            };
             let sent = Message {
                 owner: from,
-                id: next_message_id(tx, from)?,
+                id,
                 peer: to,
                 out: true,
                 from_id: from,
@@ -939,48 +1033,113 @@ impl PgStore {
                 random_id: Some(random_id),
                 media,
             };
-            let copy = if to != from {
-                Some(Message {
-                    owner: to,
-                    id: next_message_id(tx, to)?,
-                    peer: from,
-                    out: false,
-                    random_id: None,
-                    ..sent.clone()
-                })
-            } else {
-                None
-            };
-            insert_message(tx, &sent, copy.as_ref().map(|c| c.id))?;
-            if let Some(copy) = &copy {
-                insert_message(tx, copy, Some(sent.id))?;
-            }
-            let own = log_change(
-                tx,
-                from,
-                1,
+            let (media_kind, media_id) = MediaRef::to_columns(media);
+            let entry = |pts, id| LoggedChange {
+                pts,
+                pts_count: 1,
                 date,
-                Change::NewMessage { id: sent.id },
-                Some(sent),
+                change: Change::NewMessage { id },
+            };
+            if to == from {
+                tx.execute(
+                    SEND_SELF,
+                    &[
+                        &from,
+                        &id,
+                        &text.as_bytes(),
+                        &date,
+                        &random_id,
+                        &media_kind,
+                        &media_id,
+                        &pts,
+                        &KIND_NEW,
+                    ],
+                )?;
+                return Ok(Sent {
+                    own: Committed {
+                        user_id: from,
+                        entry: entry(pts, id),
+                        message: Some(sent),
+                    },
+                    peer: None,
+                    duplicate: false,
+                });
+            }
+            tx.execute(
+                SEND_TWO,
+                &[
+                    &from,
+                    &to,
+                    &id,
+                    &copy_id,
+                    &text.as_bytes(),
+                    &date,
+                    &random_id,
+                    &media_kind,
+                    &media_id,
+                    &pts,
+                    &copy_pts,
+                    &KIND_NEW,
+                ],
             )?;
-            let peer = match copy {
-                Some(copy) => Some(log_change(
-                    tx,
-                    to,
-                    1,
-                    date,
-                    Change::NewMessage { id: copy.id },
-                    Some(copy),
-                )?),
-                None => None,
+            let copy = Message {
+                owner: to,
+                id: copy_id,
+                peer: from,
+                out: false,
+                random_id: None,
+                ..sent.clone()
             };
             Ok(Sent {
-                own,
-                peer,
+                own: Committed {
+                    user_id: from,
+                    entry: entry(pts, id),
+                    message: Some(sent),
+                },
+                peer: Some(Committed {
+                    user_id: to,
+                    entry: entry(copy_pts, copy_id),
+                    message: Some(copy),
+                }),
                 duplicate: false,
             })
         })
     }
+}
+
+/// The answer to a send that took nothing: the message sent before with this random_id
+/// (and its log entry), or [`StoreError::NotFound`] if there is none (a user is missing).
+fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Sent> {
+    let existing = tx.query_opt(
+        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND random_id = $2"),
+        &[&from, &random_id],
+    )?;
+    let Some(row) = existing else {
+        return Err(StoreError::NotFound { what: "user" }.into());
+    };
+    let message = message_from_row(&row)?;
+    let entry = tx
+        .query_opt(
+            "SELECT pts, pts_count, date FROM changes
+             WHERE owner = $1 AND kind = $2 AND value = $3",
+            &[&from, &KIND_NEW, &message.id],
+        )?
+        .ok_or(StoreError::NotFound { what: "change" })?;
+    let entry = LoggedChange {
+        pts: col(&entry, 0)?,
+        pts_count: col(&entry, 1)?,
+        date: col(&entry, 2)?,
+        change: Change::NewMessage { id: message.id },
+    };
+    Ok(Sent {
+        own: Committed {
+            user_id: from,
+            entry,
+            message: Some(message),
+        },
+        peer: None,
+        duplicate: true,
+    })
 }
 
 impl Store for PgStore {
@@ -1637,25 +1796,41 @@ impl Store for PgStore {
         pts: i32,
         limit: usize,
     ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError> {
-        self.snapshot(|c| {
-            let changes = c
-                .query(
-                    "SELECT pts, pts_count, date, kind, peer, value, ids FROM changes
-                     WHERE owner = $1 AND pts > $2 ORDER BY pts LIMIT $3",
-                    &[&owner, &pts, &i64::try_from(limit).unwrap_or(i64::MAX)],
-                )?
-                .iter()
-                .map(change_from_row)
-                .collect::<R<Vec<_>>>()?;
-            let mut ids: Vec<i32> = Vec::new();
-            for change in &changes {
-                if let Change::NewMessage { id } | Change::EditMessage { id } = change.change {
-                    if !ids.contains(&id) {
-                        ids.push(id);
+        // One statement (one snapshot, one round trip): each entry with the message it names.
+        self.read(|c| {
+            let rows = c.query(
+                &format!(
+                    "SELECT c.pts, c.pts_count, c.date, c.kind, c.peer, c.value, c.ids, {}
+                     FROM (SELECT * FROM changes WHERE owner = $1 AND pts > $2
+                           ORDER BY pts LIMIT $3) c
+                     LEFT JOIN messages m
+                         ON m.owner = $1 AND m.id = c.value AND c.kind IN ($4, $5)
+                     ORDER BY c.pts",
+                    MESSAGE_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("m.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                &[
+                    &owner,
+                    &pts,
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                    &KIND_NEW,
+                    &KIND_EDIT,
+                ],
+            )?;
+            let mut changes = Vec::with_capacity(rows.len());
+            let (mut messages, mut seen) = (Vec::new(), BTreeSet::new());
+            for row in &rows {
+                changes.push(change_from_row(row)?);
+                if col::<Option<i64>>(row, 7)?.is_some() {
+                    let message = message_at(row, 7)?;
+                    if seen.insert(message.id) {
+                        messages.push(message);
                     }
                 }
             }
-            let messages = get_messages(c, owner, &ids)?;
             Ok((changes, messages))
         })
     }

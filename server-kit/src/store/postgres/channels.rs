@@ -1,12 +1,12 @@
 //! Channels in PostgreSQL: the channel's row is its box (pts, next post id, and the lock that
 //! orders its writers across nodes).
 
-use super::{PgStore, R, col, count, taken, text};
+use super::{PgStore, R, Sql, Tx, col, count, taken, text};
 use crate::store::channels::{
     Channel, ChannelChange, ChannelLogged, ChannelMessage, ChannelStore, Member, Posted, Role,
 };
 use crate::store::{HistoryQuery, MediaRef, StoreError};
-use ::postgres::{GenericClient, Row, Transaction};
+use ::postgres::{GenericClient, Row};
 
 const KIND_NEW: i32 = 1;
 const KIND_DELETE: i32 = 3;
@@ -54,7 +54,7 @@ fn post_from_row(r: &Row) -> R<ChannelMessage> {
     })
 }
 
-fn get_channel(c: &mut impl GenericClient, id: i64) -> R<Option<Channel>> {
+fn get_channel(c: &mut Sql<'_, impl GenericClient>, id: i64) -> R<Option<Channel>> {
     c.query_opt(
         &format!("SELECT {CHANNEL_COLUMNS} FROM channels c WHERE id = $1"),
         &[&id],
@@ -63,7 +63,11 @@ fn get_channel(c: &mut impl GenericClient, id: i64) -> R<Option<Channel>> {
     .transpose()
 }
 
-fn get_post(c: &mut impl GenericClient, channel: i64, id: i32) -> R<Option<ChannelMessage>> {
+fn get_post(
+    c: &mut Sql<'_, impl GenericClient>,
+    channel: i64,
+    id: i32,
+) -> R<Option<ChannelMessage>> {
     c.query_opt(
         &format!("SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = $1 AND id = $2"),
         &[&channel, &id],
@@ -73,7 +77,11 @@ fn get_post(c: &mut impl GenericClient, channel: i64, id: i32) -> R<Option<Chann
 }
 
 /// Posts by id, in the order of `ids` (missing ones left out).
-fn get_posts(c: &mut impl GenericClient, channel: i64, ids: &[i32]) -> R<Vec<ChannelMessage>> {
+fn get_posts(
+    c: &mut Sql<'_, impl GenericClient>,
+    channel: i64,
+    ids: &[i32],
+) -> R<Vec<ChannelMessage>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -91,7 +99,7 @@ fn get_posts(c: &mut impl GenericClient, channel: i64, ids: &[i32]) -> R<Vec<Cha
 
 /// Appends to a channel's log, taking the next `pts_count` pts.
 fn log(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_, '_>,
     channel: i64,
     pts_count: i32,
     date: i32,
