@@ -250,7 +250,7 @@ impl Connection {
             return self.on_plain(packet).await;
         }
         let mut entry = self.server.key(key_id);
-        if entry.is_none() && self.server.merge_stored_keys(Some(key_id)).await {
+        if entry.is_none() && self.server.merge_stored_key(key_id).await {
             // Made through another node sharing the store: that one key looked up by id (a
             // key still unknown closes the connection, so one query per connection attempt).
             entry = self.server.key(key_id);

@@ -180,8 +180,6 @@ pub struct Server {
     first_salts: Mutex<HashMap<i64, (i64, i64)>>,
     /// Several nodes share the store: keys made or signed in elsewhere are looked up there.
     shared_store: bool,
-    /// When the keys were last reloaded from the store (ms since the epoch).
-    keys_reloaded: AtomicU64,
 }
 
 impl std::fmt::Debug for Server {
@@ -255,7 +253,7 @@ impl ServerBuilder {
     }
 
     /// Other nodes share the store: an auth key this node does not know, or knows as not
-    /// signed in, is looked up in the store (at most once a second) before it is refused.
+    /// signed in, is looked up in the store (one indexed query) before it is refused.
     pub fn shared_store(mut self, shared: bool) -> Self {
         self.shared_store = shared;
         self
@@ -312,7 +310,6 @@ impl ServerBuilder {
             connections: Mutex::new(HashMap::new()),
             first_salts: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
-            keys_reloaded: AtomicU64::new(0),
         }))
     }
 }
@@ -408,96 +405,60 @@ impl Server {
         self.keys.read().ok()?.get(&id).cloned()
     }
 
-    /// With a shared store: reloads every key from it (made, signed in or out by other
-    /// nodes), at most once a second. `true` if it did. Where the key id is known, e.g. a
-    /// packet under a key this node does not know, [`merge_stored_keys`](Self::merge_stored_keys)
-    /// with that id is one indexed lookup instead, with no need for a rate limit.
-    pub(crate) async fn reload_keys(&self) -> bool {
-        if !self.shared_store {
-            return false;
-        }
-        let now_ms = now().as_millis() as u64;
-        let last = self.keys_reloaded.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(last) < 1000
-            || self
-                .keys_reloaded
-                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
-        {
-            return false;
-        }
-        self.merge_stored_keys(None).await
-    }
-
     /// Another node signed key `key_id` in or out, or destroyed it: this node takes the
     /// store's word for it (and closes the key's sessions if it is gone).
     pub(crate) async fn key_changed_elsewhere(&self, key_id: i64) {
-        self.merge_stored_keys(Some(key_id)).await;
+        self.merge_stored_key(key_id).await;
         let gone = self.keys.read().map(|k| !k.contains_key(&key_id));
         if gone.unwrap_or(false) {
             self.close_key_sessions(key_id);
         }
     }
 
-    /// With a shared store: takes the keys from it, all of them, or just `only` (looked up
-    /// by id, one indexed query; forgotten if the store no longer has it). `false` if the
-    /// store could not be read, or is not shared: then it holds no key this node does not
-    /// already know, and nothing is looked up.
-    pub(crate) async fn merge_stored_keys(&self, only: Option<i64>) -> bool {
+    /// With a shared store: takes key `id` from it (one indexed query), made, signed in or
+    /// out, or destroyed through another node; forgotten here if the store no longer has
+    /// it. `false` if the store could not be read, or is not shared: then it holds no key
+    /// this node does not already know, and nothing is looked up.
+    pub(crate) async fn merge_stored_key(&self, id: i64) -> bool {
         if !self.shared_store {
             return false;
         }
-        let stored = match only {
-            Some(id) => self
-                .store
-                .run(move |s| s.auth_key(id))
-                .await
-                .map(|k| k.into_iter().collect::<Vec<_>>()),
-            None => self.store.run(|s| s.auth_keys()).await,
-        };
-        let stored = match stored {
+        let stored = match self.store.run(move |s| s.auth_key(id)).await {
             Ok(k) => k,
             Err(e) => {
-                tracing::warn!("reloading auth keys: {e}");
+                tracing::warn!("reloading auth key {id:016x}: {e}");
                 return false;
             }
         };
         let (Ok(mut keys), Ok(mut index)) = (self.keys.write(), self.user_keys.lock()) else {
             return false;
         };
-        if let Some(id) = only {
-            if !stored.iter().any(|k| k.id == id) {
-                if let Some(old) = keys.remove(&id).and_then(|k| k.user_id) {
-                    if let Some(set) = index.get_mut(&old) {
-                        set.remove(&id);
-                    }
+        let Some(key) = stored.filter(|k| k.id == id) else {
+            if let Some(old) = keys.remove(&id).and_then(|k| k.user_id) {
+                if let Some(set) = index.get_mut(&old) {
+                    set.remove(&id);
                 }
-                return true;
             }
-        }
-        for key in stored {
-            if only.is_some_and(|id| id != key.id) {
-                continue;
-            }
-            let Ok(bytes) = <[u8; 256]>::try_from(key.key.as_slice()) else {
-                continue;
-            };
-            let entry = keys.entry(key.id).or_insert_with(|| KeyEntry {
-                key: AuthKey::new(bytes),
-                user_id: None,
-                layer: key.layer,
-            });
-            if entry.user_id != key.user_id {
-                if let Some(old) = entry.user_id {
-                    if let Some(set) = index.get_mut(&old) {
-                        set.remove(&key.id);
-                    }
+            return true;
+        };
+        let Ok(bytes) = <[u8; 256]>::try_from(key.key.as_slice()) else {
+            return true;
+        };
+        let entry = keys.entry(key.id).or_insert_with(|| KeyEntry {
+            key: AuthKey::new(bytes),
+            user_id: None,
+            layer: key.layer,
+        });
+        if entry.user_id != key.user_id {
+            if let Some(old) = entry.user_id {
+                if let Some(set) = index.get_mut(&old) {
+                    set.remove(&key.id);
                 }
-                if let Some(new) = key.user_id {
-                    index.entry(new).or_default().insert(key.id);
-                }
-                entry.user_id = key.user_id;
             }
+            if let Some(new) = key.user_id {
+                index.entry(new).or_default().insert(key.id);
+            }
+            entry.user_id = key.user_id;
         }
         true
     }
