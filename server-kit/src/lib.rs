@@ -7,7 +7,8 @@
 //! - [`state`]: the shared [`Server`]: keys, sessions, who is online, pushes.
 //! - [`rpc`]: dispatch by constructor id to [`Service`](rpc::Service)s, RPC errors with
 //!   Telegram's names.
-//! - [`services`]: auth, account, help, users & contacts, messages, updates.
+//! - [`services`]: auth, cloud passwords (SRP 2FA), account, help, users & contacts, messages,
+//!   updates.
 //! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
 //! - [`bus`]: how server nodes tell each other that something changed (Redis with feature
 //!   `cluster`).

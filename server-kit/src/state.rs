@@ -344,9 +344,11 @@ const DESTROY_SESSION: u32 = 0xe751_2126;
 const DESTROY_AUTH_KEY: u32 = 0xd143_5160;
 
 /// Methods a client may call before signing in.
-const WITHOUT_AUTH: [u32; 8] = [
+const WITHOUT_AUTH: [u32; 10] = [
     0xa677_244f, // auth.sendCode
     0x8d52_a951, // auth.signIn
+    0xd18b_4d16, // auth.checkPassword (a sign-in that waits for the password)
+    0x548a_30f5, // account.getPassword (the same: it shows the hint)
     0xaac7_b717, // auth.signUp
     0x67a3_ff2c, // auth.importBotAuthorization
     0xcdd4_2a05, // auth.bindTempAuthKey
@@ -903,7 +905,7 @@ impl Server {
         };
         if caller.user_id.is_none() && !WITHOUT_AUTH.contains(&id) {
             // Signed in through another node since this one loaded the key?
-            let user = if self.reload_keys().await {
+            let user = if self.merge_stored_key(caller.key_id).await {
                 self.key(caller.key_id).and_then(|k| k.user_id)
             } else {
                 None

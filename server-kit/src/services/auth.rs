@@ -1,7 +1,8 @@
 //! Signing in: `auth.sendCode` (through the [`SmsProvider`](crate::sms::SmsProvider), at
 //! most [`codes_per_phone_per_hour`](crate::Options::codes_per_phone_per_hour) per number),
 //! `auth.signIn`, `auth.signUp`, `auth.logOut`, `auth.resetAuthorizations`, and
-//! `help.acceptTermsOfService`.
+//! `help.acceptTermsOfService`. An account with a cloud password is not signed in by
+//! `auth.signIn`: it answers `SESSION_PASSWORD_NEEDED` and [`super::password`] takes over.
 
 use super::{bool_true, normalize_phone, ok, user_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
@@ -114,7 +115,8 @@ async fn check_code(
     Ok(())
 }
 
-async fn signed_in(server: &Arc<Server>, caller: Caller, user: User) -> RpcResult {
+/// Signs the caller's key in as `user` and answers with the authorization.
+pub(crate) async fn signed_in(server: &Arc<Server>, caller: Caller, user: User) -> RpcResult {
     server.bind_user(caller.key_id, Some(user.id)).await?;
     let phone = user.phone.clone();
     server
@@ -141,7 +143,13 @@ async fn sign_in(server: &Arc<Server>, caller: Caller, call: functions::auth::Si
     check_code(server, &phone, &call.phone_code_hash, Some(&code)).await?;
     let p = phone.clone();
     match server.store.run(move |s| s.user_by_phone(&p)).await? {
-        Some(user) => signed_in(server, caller, user).await,
+        Some(user) => {
+            let id = user.id;
+            if server.store.run(move |s| s.password(id)).await?.is_some() {
+                return super::password::password_needed(server, caller, &user).await;
+            }
+            signed_in(server, caller, user).await
+        }
         None => ok(enums::auth::Authorization::SignUpRequired(
             types::auth::AuthorizationSignUpRequired {
                 terms_of_service: Some(terms()),

@@ -37,6 +37,7 @@ pub mod channels;
 pub mod devices;
 pub mod help;
 pub mod messages;
+pub mod password;
 pub mod updates;
 pub mod upload;
 pub mod users;
@@ -59,6 +60,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(help::HelpService),
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
+        Arc::new(password::PasswordService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]

@@ -33,6 +33,7 @@ use super::channels::Role;
 use super::devices::{
     Device, MAX_DEVICES_PER_USER, NotifyScope, NotifySettings, NotifySound, PushRecipient,
 };
+use super::passwords::{MAX_SRP_CHECKS_PER_USER, Password, PasswordLogin, SrpCheck};
 use super::{
     Change, ClientInfo, Committed, Dialog, Document, HistoryQuery, LoggedChange, LoginCode,
     Message, Sent, Store, StoreError, User,
@@ -70,6 +71,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("devices", devices),
     ("notify_settings", notify_settings),
     ("channel_push_recipients", channel_push_recipients),
+    ("passwords", passwords),
+    ("srp_checks", srp_checks),
+    ("password_logins", password_logins),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -1726,12 +1730,168 @@ pub fn channel_push_recipients(store: &dyn Store) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cloud passwords.
+
+fn password(hint: &str, verifier_byte: u8) -> Password {
+    Password {
+        salt1: vec![1, 2, 3, 4, 5, 6, 7, 8, 0, 255],
+        salt2: vec![0; 16],
+        g: 3,
+        p: vec![0xc7; 256],
+        verifier: vec![verifier_byte; 256],
+        hint: hint.to_owned(),
+        locked_until: 0,
+    }
+}
+
+fn srp_check(srp_id: i64, user_id: i64, expires_at: i64) -> SrpCheck {
+    SrpCheck {
+        srp_id,
+        user_id,
+        b: vec![srp_id as u8; 256],
+        verifier: vec![7; 256],
+        expires_at,
+    }
+}
+
+/// Passwords: none until set; read back byte-exact (bytes 0 and 255 in the salts, a hint
+/// with U+0000 and non-ASCII); replaced (the lock stays); locked; removed (again: no error);
+/// one user's password is not another's; locking a user without a password stores nothing.
+pub fn passwords(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    assert_eq!(ok(store.password(a)), None);
+    ok(store.set_password(a, None));
+    ok(store.lock_password(a, 100));
+    assert_eq!(
+        ok(store.password(a)),
+        None,
+        "a lock alone is not a password"
+    );
+    let first = password("my \0 cät", 9);
+    ok(store.set_password(a, Some(&first)));
+    assert_eq!(ok(store.password(a)), Some(first.clone()));
+    assert_eq!(ok(store.password(b)), None, "only a has one");
+    ok(store.lock_password(a, 1_700_000_300));
+    assert_eq!(
+        ok(store.password(a)).map(|p| p.locked_until),
+        Some(1_700_000_300)
+    );
+    let second = Password {
+        locked_until: 5,
+        ..password("", 10)
+    };
+    ok(store.set_password(a, Some(&second)));
+    assert_eq!(
+        ok(store.password(a)),
+        Some(Password {
+            locked_until: 1_700_000_300,
+            ..second
+        }),
+        "replaced, with the stored lock kept"
+    );
+    ok(store.set_password(b, Some(&first)));
+    ok(store.set_password(a, None));
+    assert_eq!(ok(store.password(a)), None, "removed");
+    ok(store.set_password(a, None));
+    assert_eq!(ok(store.password(b)), Some(first), "b's is untouched");
+}
+
+/// SRP checks: each is taken once (then gone); taking an unknown one is `None`; an expired
+/// one is still returned when taken (the caller decides) until a later put sweeps it; a user
+/// keeps at most `MAX_SRP_CHECKS_PER_USER`, the ones expiring first forgotten, without
+/// touching other users' checks.
+pub fn srp_checks(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let now = 1_700_000_000;
+    assert_eq!(ok(store.take_srp_check(1)), None);
+    ok(store.put_srp_check(&srp_check(1, a, now + 600), now));
+    ok(store.put_srp_check(&srp_check(2, a, now + 10), now));
+    ok(store.put_srp_check(&srp_check(-3, b, now + 600), now));
+    assert_eq!(
+        ok(store.take_srp_check(1)),
+        Some(srp_check(1, a, now + 600))
+    );
+    assert_eq!(ok(store.take_srp_check(1)), None, "taken once");
+    assert_eq!(
+        ok(store.take_srp_check(2)),
+        Some(srp_check(2, a, now + 10)),
+        "expired by the caller's clock, not swept yet"
+    );
+    ok(store.put_srp_check(&srp_check(4, a, now + 5), now));
+    ok(store.put_srp_check(&srp_check(5, b, now + 700), now + 5));
+    assert_eq!(
+        ok(store.take_srp_check(4)),
+        None,
+        "swept: expired at the put"
+    );
+    let later = now + 10;
+    let count = MAX_SRP_CHECKS_PER_USER as i64 + 3;
+    for i in 0..count {
+        ok(store.put_srp_check(&srp_check(100 + i, a, later + 600 + i), later));
+    }
+    let kept: Vec<i64> = (0..count)
+        .filter(|i| ok(store.take_srp_check(100 + i)).is_some())
+        .collect();
+    assert_eq!(
+        kept,
+        (3..count).collect::<Vec<_>>(),
+        "the newest MAX_SRP_CHECKS_PER_USER of a"
+    );
+    assert_eq!(
+        ok(store.take_srp_check(-3)),
+        Some(srp_check(-3, b, now + 600)),
+        "b's checks are not a's"
+    );
+    assert_eq!(
+        ok(store.take_srp_check(5)),
+        Some(srp_check(5, b, now + 700))
+    );
+}
+
+/// Sign-ins waiting for a password: none at first; put, read, replaced for the same key,
+/// deleted; an expired one is returned until a later put sweeps it.
+pub fn password_logins(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let now = 1_700_000_000;
+    let login = |key_id, user_id, expires_at| PasswordLogin {
+        key_id,
+        user_id,
+        expires_at,
+    };
+    assert_eq!(ok(store.password_login(42)), None);
+    ok(store.put_password_login(&login(42, a, now + 10), now));
+    ok(store.put_password_login(&login(-43, b, now + 900), now));
+    assert_eq!(ok(store.password_login(42)), Some(login(42, a, now + 10)));
+    ok(store.put_password_login(&login(42, b, now + 20), now));
+    assert_eq!(
+        ok(store.password_login(42)),
+        Some(login(42, b, now + 20)),
+        "replaced"
+    );
+    ok(store.delete_password_login(42));
+    assert_eq!(ok(store.password_login(42)), None);
+    ok(store.delete_password_login(42));
+    ok(store.put_password_login(&login(44, a, now + 30), now));
+    assert_eq!(
+        ok(store.password_login(44)),
+        Some(login(44, a, now + 30)),
+        "expired by the caller's clock, not swept yet"
+    );
+    ok(store.put_password_login(&login(45, a, now + 900), now + 30));
+    assert_eq!(ok(store.password_login(44)), None, "swept");
+    assert_eq!(
+        ok(store.password_login(-43)),
+        Some(login(-43, b, now + 900))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Durability.
 
-/// Everything written survives closing and opening the store again (devices and
-/// notification settings included); counters (message ids, pts, user ids) and idempotency
-/// continue. `open` must return a store over the same
-/// database each time, empty the first time; the first store is dropped before the second
+/// Everything written survives closing and opening the store again (devices, notification
+/// settings, passwords, SRP checks and sign-ins waiting for a password included); counters
+/// (message ids, pts, user ids) and idempotency continue. `open` must return a store over the
+/// same database each time, empty the first time; the first store is dropped before the second
 /// is opened.
 pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
     let store = open();
@@ -1764,6 +1924,14 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
     ok(store.delete_messages(b, &[2], false, 140));
     ok(store.register_device(&device(b, "tok", 150)));
     ok(store.set_notify_settings(b, NotifyScope::User(a), &full_settings()));
+    ok(store.set_password(a, Some(&password("hint", 4))));
+    ok(store.put_srp_check(&srp_check(77, a, 1_700_000_600), 1_700_000_000));
+    let waiting = PasswordLogin {
+        key_id: 42,
+        user_id: a,
+        expires_at: 1_700_000_600,
+    };
+    ok(store.put_password_login(&waiting, 1_700_000_000));
 
     let snapshot = |store: &dyn Store| {
         (
@@ -1801,6 +1969,12 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
         before,
         "everything is there after reopening"
     );
+    assert_eq!(ok(store.password(a)), Some(password("hint", 4)));
+    assert_eq!(
+        ok(store.take_srp_check(77)),
+        Some(srp_check(77, a, 1_700_000_600))
+    );
+    assert_eq!(ok(store.password_login(42)), Some(waiting));
     let [pa, pb] = before.8;
     let again = ok(store.send_message(a, b, "one", 1, 100));
     assert!(again.duplicate, "idempotency survives reopening");
@@ -1983,6 +2157,9 @@ mod tests {
         devices,
         notify_settings,
         channel_push_recipients,
+        passwords,
+        srp_checks,
+        password_logins,
     );
 
     #[test]

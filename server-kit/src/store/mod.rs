@@ -12,6 +12,7 @@ pub mod channels;
 /// ([`conformance::run_all`], [`conformance::reopen`]).
 pub mod conformance;
 pub mod devices;
+pub mod passwords;
 pub mod photos;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -21,6 +22,7 @@ mod sqlite;
 pub use self::postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgOptions, PgStore};
 pub use channels::ChannelStore;
 pub use devices::DeviceStore;
+pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
 pub use sqlite::SqliteStore;
 
@@ -288,7 +290,9 @@ pub struct HistoryQuery {
 }
 
 /// Everything the services need from storage.
-pub trait Store: ChannelStore + DeviceStore + PhotoStore + Send + Sync + 'static {
+pub trait Store:
+    ChannelStore + DeviceStore + PhotoStore + PasswordStore + Send + Sync + 'static
+{
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
     /// The authorization key with this id, if it is stored (one indexed lookup: what a node

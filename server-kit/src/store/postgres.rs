@@ -41,6 +41,7 @@
 
 mod channels;
 mod devices;
+mod passwords;
 
 use super::*;
 use ::postgres::error::SqlState;
@@ -54,7 +55,7 @@ use std::time::Duration;
 /// The schema, one step per version. A step is applied once, in one transaction with the
 /// `schema_version` row that records it; a released step is never edited, only followed by
 /// new ones.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2), (3, passwords::SCHEMA_V3)];
 
 const SCHEMA_V1: &str = "
 CREATE SEQUENCE user_ids START WITH 100000;

@@ -119,6 +119,8 @@ impl SqliteStore {
             .map_err(db)?;
         conn.execute_batch(super::devices::SQLITE_SCHEMA)
             .map_err(db)?;
+        conn.execute_batch(super::passwords::SQLITE_SCHEMA)
+            .map_err(db)?;
         for (table, column, ty) in MIGRATIONS {
             let present: bool = conn
                 .query_row(
