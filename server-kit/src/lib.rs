@@ -17,7 +17,10 @@
 //! - [`shared`]: presence and rate limits shared by the nodes (Redis with feature
 //!   `cluster`).
 //! - [`push`]: push notifications for users who are offline (log and webhook providers).
+//! - [`bot_token`]: bot tokens (`BOT_ID:SECRET`); bot accounts are created with
+//!   [`services::bots::create_bot`] (the binary's `create-bot`).
 
+pub mod bot_token;
 pub mod bus;
 pub mod config_file;
 pub mod deploy;

@@ -2,6 +2,9 @@
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
 //! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]` (s3 and redis with
 //! the cargo feature `cluster`). `--config FILE` reads the same flags from a TOML file.
+//!
+//! `server-kit create-bot [--data DIR] [--store ...] [--config FILE] USERNAME "Name"` creates
+//! a bot account in the same store and prints its token instead of serving.
 
 use clap::{CommandFactory, Parser};
 use server_kit::{Options, ServerBuilder, keys, store::StoreLocation};
@@ -13,20 +16,23 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(version, about, args_override_self = true)]
 struct Args {
+    /// Instead of serving: an administration command.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// A TOML file of flags (`listen = "0.0.0.0:443"`, `store = "postgres://..."`): keys are
     /// the long flag names; flags on the command line win over the file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:4430")]
     listen: SocketAddr,
     /// Where data lives (database, RSA keys, media).
-    #[arg(long, default_value = "./data")]
+    #[arg(long, default_value = "./data", global = true)]
     data: PathBuf,
     /// The store: `sqlite:PATH` (default: the SQLite file in --data) or
     /// `postgres://USER[:PASSWORD]@HOST:PORT/DATABASE`, shared by several server nodes
     /// (build with the cargo feature `postgres`).
-    #[arg(long, value_name = "sqlite:PATH | postgres://...")]
+    #[arg(long, value_name = "sqlite:PATH | postgres://...", global = true)]
     store: Option<StoreLocation>,
     /// Development login: every login code is CODE. Without it codes are random and go to
     /// the log through the SMS provider.
@@ -59,6 +65,27 @@ struct Args {
     deploy: server_kit::deploy::DeployArgs,
 }
 
+/// Administration commands: they run against the server's store and exit.
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Creates a bot account and prints its token, BOT_ID:SECRET, on stdout: the only time it
+    /// is shown (the store keeps the SHA-256 of its secret). Sign the bot in with it
+    /// (auth.importBotAuthorization, e.g. `echo-bot --bot-token TOKEN`).
+    ///
+    /// A subcommand of the server rather than a tool of its own: it takes the server's
+    /// --data, --store and --config, so the bot lands in exactly the store the server uses
+    /// (its SQLite file, or the PostgreSQL database all nodes share), and it may run while
+    /// the server runs. On Telegram, @BotFather does this.
+    #[command(verbatim_doc_comment)]
+    CreateBot {
+        /// The bot's username: 5-32 letters, digits and _, starting with a letter, ending in
+        /// "bot" (e.g. echo_bot).
+        username: String,
+        /// The name people see (e.g. "Echo Bot"), 1-64 characters.
+        name: String,
+    },
+}
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -74,6 +101,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Some(Command::CreateBot { username, name }) = &args.command {
+        return match create_bot(&args, username, name) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -90,6 +126,26 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The store the server would use.
+fn store_location(args: &Args) -> StoreLocation {
+    args.store
+        .clone()
+        .unwrap_or_else(|| StoreLocation::Sqlite(args.data.join("server.sqlite3")))
+}
+
+/// `create-bot`: the token goes to stdout alone (for `TOKEN=$(server-kit create-bot ...)`),
+/// the rest to the log on stderr.
+fn create_bot(args: &Args, username: &str, name: &str) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&args.data)?;
+    let location = store_location(args);
+    tracing::info!(store = %location, "store");
+    let store = location.open()?;
+    let (bot, token) = server_kit::services::bots::create_bot(&*store, username, name)?;
+    tracing::info!(id = bot.id, username, "bot created");
+    println!("{token}");
+    Ok(())
+}
+
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let webhook = match &args.push_webhook {
         Some(url) => Some(server_kit::push::WebhookPush::new(url)?),
@@ -103,10 +159,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "RSA key"
     );
     let salt_secret = load_or_create_secret(&args.data.join("salt-secret"))?;
-    let location = args
-        .store
-        .clone()
-        .unwrap_or_else(|| StoreLocation::Sqlite(args.data.join("server.sqlite3")));
+    let location = store_location(&args);
     tracing::info!(store = %location, "store");
     let store = tokio::task::spawn_blocking(move || location.open()).await??;
     let mut options = Options::new(args.public_addr.unwrap_or(args.listen));

@@ -917,8 +917,10 @@ impl Server {
                 user_id: Some(user),
                 ..caller
             };
+            crate::services::bots::refuse_bots(self, caller, id).await?;
             return service.call(self, caller, body).await;
         }
+        crate::services::bots::refuse_bots(self, caller, id).await?;
         service.call(self, caller, body).await
     }
 

@@ -33,6 +33,7 @@ macro_rules! service {
 
 pub mod account;
 pub mod auth;
+pub mod bots;
 pub mod channels;
 pub mod devices;
 pub mod help;
@@ -57,6 +58,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(channels::ChannelsService),
         Arc::new(account::AccountService),
         Arc::new(devices::DevicesService),
+        Arc::new(bots::BotService),
         Arc::new(help::HelpService),
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
@@ -79,17 +81,19 @@ pub(crate) fn bool_true() -> Result<Vec<u8>, RpcError> {
 /// A user as `viewer` sees it.
 pub(crate) fn user_tl(user: &User, viewer: i64) -> enums::User {
     let is_self = user.id == viewer;
+    let bot = user.bot_info_version.is_some();
     types::User {
         is_self,
+        bot,
+        bot_info_version: user.bot_info_version,
         id: user.id,
         access_hash: Some(user.access_hash),
         first_name: Some(user.first_name.clone()),
         last_name: (!user.last_name.is_empty()).then(|| user.last_name.clone()),
         username: user.username.clone(),
-        phone: is_self.then(|| user.phone.clone()),
-        status: Some(enums::UserStatus::Recently(
-            types::UserStatusRecently::default(),
-        )),
+        // A bot's phone is a placeholder (store::bots), and a bot shows no status.
+        phone: (is_self && !bot).then(|| user.phone.clone()),
+        status: (!bot).then(|| enums::UserStatus::Recently(types::UserStatusRecently::default())),
         ..Default::default()
     }
     .into()

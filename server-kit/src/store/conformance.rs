@@ -29,6 +29,7 @@
 //!
 //! [`SqliteStore`]: crate::store::SqliteStore
 
+use super::bots::{FIRST_BOT_INFO_VERSION, bot_phone};
 use super::channels::Role;
 use super::devices::{
     Device, MAX_DEVICES_PER_USER, NotifyScope, NotifySettings, NotifySound, PushRecipient,
@@ -51,6 +52,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("users", users),
     ("usernames", usernames),
     ("update_profile", update_profile),
+    ("bots", bots),
     ("contacts", contacts),
     ("send_message", send_message),
     ("send_message_idempotent", send_message_idempotent),
@@ -385,6 +387,7 @@ pub fn users(store: &dyn Store) {
             last_name: "Lee".into(),
             username: None,
             about: String::new(),
+            bot_info_version: None,
         }
     );
     let b = ok(store.create_user("15550002", "Bob", "", 222));
@@ -446,6 +449,77 @@ pub fn usernames(store: &dyn Store) {
         store.set_username(1, Some("ghost")),
         "set_username of no user",
     );
+}
+
+/// Bots: a bot is a user with `bot_info_version` [`FIRST_BOT_INFO_VERSION`], its username
+/// (found in any case), its name, no last name, the placeholder phone; its token hash reads
+/// back byte-exact; a person has neither. A username a person or a bot holds (in any case) is
+/// [`StoreError::Taken`] and changes nothing. Bots and people share one id sequence, and a
+/// bot that renames itself stays a bot.
+pub fn bots(store: &dyn Store) {
+    let [person] = new_users(store);
+    assert_eq!(
+        ok(store.user(person)).expect("person").bot_info_version,
+        None
+    );
+    assert_eq!(ok(store.bot_secret_hash(person)), None);
+    assert_eq!(ok(store.bot_secret_hash(1)), None);
+    let mut hash = [7u8; 32];
+    hash[0] = 0;
+    hash[31] = 255;
+    let bot = ok(store.create_bot("EchoBot", "Echo é", 42, &hash));
+    assert!(bot.id > person, "ids increase: {} after {person}", bot.id);
+    assert_eq!(
+        bot,
+        User {
+            id: bot.id,
+            access_hash: 42,
+            phone: bot_phone(bot.id),
+            first_name: "Echo é".into(),
+            last_name: String::new(),
+            username: Some("EchoBot".into()),
+            about: String::new(),
+            bot_info_version: Some(FIRST_BOT_INFO_VERSION),
+        }
+    );
+    assert_eq!(ok(store.user(bot.id)), Some(bot.clone()));
+    assert_eq!(ok(store.user_by_username("echobot")), Some(bot.clone()));
+    assert_eq!(ok(store.bot_secret_hash(bot.id)), Some(hash));
+
+    expect_taken(
+        store.create_bot("ECHOBOT", "Other", 1, &[1; 32]),
+        "create_bot with a bot's username",
+    );
+    ok(store.set_username(person, Some("PersonBot")));
+    expect_taken(
+        store.create_bot("personbot", "Other", 1, &[1; 32]),
+        "create_bot with a person's username",
+    );
+    assert_eq!(ok(store.user_by_username("echobot")), Some(bot.clone()));
+    assert_eq!(ok(store.bot_secret_hash(bot.id)), Some(hash));
+
+    let second = ok(store.create_bot("OtherBot", "Other", 43, &[9; 32]));
+    assert!(
+        second.id > bot.id,
+        "ids increase: {} after {}",
+        second.id,
+        bot.id
+    );
+    assert_eq!(ok(store.bot_secret_hash(second.id)), Some([9; 32]));
+    assert_eq!(ok(store.bot_secret_hash(bot.id)), Some(hash));
+    let later = ok(store.create_user("15559999", "Pat", "", 1));
+    assert!(
+        later.id > second.id,
+        "ids increase: {} after {}",
+        later.id,
+        second.id
+    );
+    assert_eq!(later.bot_info_version, None);
+
+    let renamed = ok(store.set_username(bot.id, Some("EchoTwoBot")));
+    assert_eq!(renamed.bot_info_version, Some(FIRST_BOT_INFO_VERSION));
+    let renamed = ok(store.update_profile(bot.id, Some("Echo 2"), None, None));
+    assert_eq!(renamed.bot_info_version, Some(FIRST_BOT_INFO_VERSION));
 }
 
 /// Profiles: `None` keeps a field, `Some("")` empties it, nothing else changes.
@@ -2137,6 +2211,7 @@ mod tests {
         users,
         usernames,
         update_profile,
+        bots,
         contacts,
         send_message,
         send_message_idempotent,

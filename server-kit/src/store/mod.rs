@@ -7,6 +7,7 @@
 //! blocking pool. Nothing in it assumes SQLite: ids and counters are allocated inside the
 //! transaction, which is what lets the PostgreSQL store stay correct with several nodes.
 
+pub mod bots;
 pub mod channels;
 /// The behaviour every [`Store`] must show, as checks any implementation runs
 /// ([`conformance::run_all`], [`conformance::reopen`]).
@@ -20,6 +21,7 @@ mod sqlite;
 
 #[cfg(feature = "postgres")]
 pub use self::postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgOptions, PgStore};
+pub use bots::BotStore;
 pub use channels::ChannelStore;
 pub use devices::DeviceStore;
 pub use passwords::PasswordStore;
@@ -96,6 +98,9 @@ pub struct User {
     pub username: Option<String>,
     /// About text.
     pub about: String,
+    /// `Some` for a bot account ([`BotStore`]): the version of its bot info, which clients
+    /// see as `user.bot_info_version`; `None` for a person.
+    pub bot_info_version: Option<i32>,
 }
 
 /// A pending login code.
@@ -291,7 +296,7 @@ pub struct HistoryQuery {
 
 /// Everything the services need from storage.
 pub trait Store:
-    ChannelStore + DeviceStore + PhotoStore + PasswordStore + Send + Sync + 'static
+    BotStore + ChannelStore + DeviceStore + PhotoStore + PasswordStore + Send + Sync + 'static
 {
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;

@@ -39,6 +39,7 @@
 //!   never `get`, which would panic on a type mismatch); unique violations that callers care
 //!   about become [`StoreError::Taken`].
 
+mod bots;
 mod channels;
 mod devices;
 mod passwords;
@@ -55,7 +56,12 @@ use std::time::Duration;
 /// The schema, one step per version. A step is applied once, in one transaction with the
 /// `schema_version` row that records it; a released step is never edited, only followed by
 /// new ones.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, SCHEMA_V1), (2, SCHEMA_V2), (3, passwords::SCHEMA_V3)];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, SCHEMA_V1),
+    (2, SCHEMA_V2),
+    (3, passwords::SCHEMA_V3),
+    (4, bots::SCHEMA_V4),
+];
 
 const SCHEMA_V1: &str = "
 CREATE SEQUENCE user_ids START WITH 100000;
@@ -713,7 +719,8 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> R<()> {
 // ---------------------------------------------------------------------------------------------
 // Rows.
 
-const USER_COLUMNS: &str = "id, access_hash, phone, first_name, last_name, username, about";
+const USER_COLUMNS: &str =
+    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version";
 const MESSAGE_COLUMNS: &str =
     "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
 
@@ -746,6 +753,7 @@ fn user_from_row(r: &Row) -> R<User> {
         last_name: text(r, 4)?,
         username: col(r, 5)?,
         about: text(r, 6)?,
+        bot_info_version: col(r, 7)?,
     })
 }
 

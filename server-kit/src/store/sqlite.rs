@@ -54,6 +54,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     // Attached media: kind (0 none, 1 document) and id.
     ("messages", "media_kind", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "media_id", "INTEGER NOT NULL DEFAULT 0"),
+    // Set for a bot account (store::bots), NULL for a person.
+    ("users", "bot_info_version", "INTEGER"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -61,7 +63,7 @@ fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
 }
 
 /// The first user id handed out.
-const FIRST_USER_ID: i64 = 100_000;
+pub(crate) const FIRST_USER_ID: i64 = 100_000;
 
 const KIND_NEW: i64 = 1;
 const KIND_EDIT: i64 = 2;
@@ -135,6 +137,7 @@ impl SqliteStore {
                     .map_err(db)?;
             }
         }
+        conn.execute_batch(super::bots::SQLITE_SCHEMA).map_err(db)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -202,10 +205,12 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         last_name: row.get(4)?,
         username: row.get(5)?,
         about: row.get(6)?,
+        bot_info_version: row.get(7)?,
     })
 }
 
-const USER_COLUMNS: &str = "id, access_hash, phone, first_name, last_name, username, about";
+const USER_COLUMNS: &str =
+    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version";
 const MESSAGE_COLUMNS: &str =
     "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
 

@@ -1,0 +1,213 @@
+//! Bot accounts: creating one ([`create_bot`], what the binary's `create-bot` command runs),
+//! signing in with its token (`auth.importBotAuthorization`), and the methods bots may not
+//! call ([`USER_ONLY`]).
+//!
+//! A signed-in bot is otherwise an account like any other: private messages sent to it reach
+//! it as pushed updates, and it answers with `messages.sendMessage`.
+
+use super::{ok, user_tl};
+use crate::bot_token::BotToken;
+use crate::rpc::{Caller, RpcError, RpcResult};
+use crate::state::{Server, random_i64};
+use crate::store::{Store, StoreError, User};
+use mtproto_api::{enums, functions, types};
+use std::sync::Arc;
+use tl_runtime::Identifiable;
+
+/// The sign-in of bots.
+#[derive(Debug, Clone, Copy)]
+pub struct BotService;
+
+service!(BotService {
+    functions::auth::ImportBotAuthorization => import_bot_authorization,
+});
+
+/// Methods a bot may not call: it gets `400 BOT_METHOD_INVALID`, as on Telegram, whose
+/// documentation marks them "Only users can use this method". A bot has no dialog list,
+/// history or contacts of its own to browse (it learns of messages through updates), its
+/// username is set by its owner (here: the operator), and it has no cloud password. Kept
+/// to the methods this server implements.
+pub const USER_ONLY: [(u32, &str); 8] = [
+    (
+        functions::messages::GetDialogs::CONSTRUCTOR_ID,
+        "messages.getDialogs",
+    ),
+    (
+        functions::messages::GetPeerDialogs::CONSTRUCTOR_ID,
+        "messages.getPeerDialogs",
+    ),
+    (
+        functions::messages::GetHistory::CONSTRUCTOR_ID,
+        "messages.getHistory",
+    ),
+    (
+        functions::contacts::GetContacts::CONSTRUCTOR_ID,
+        "contacts.getContacts",
+    ),
+    (
+        functions::contacts::ImportContacts::CONSTRUCTOR_ID,
+        "contacts.importContacts",
+    ),
+    (
+        functions::account::UpdateUsername::CONSTRUCTOR_ID,
+        "account.updateUsername",
+    ),
+    (
+        functions::account::GetPassword::CONSTRUCTOR_ID,
+        "account.getPassword",
+    ),
+    (
+        functions::account::UpdatePasswordSettings::CONSTRUCTOR_ID,
+        "account.updatePasswordSettings",
+    ),
+];
+
+/// `400 BOT_METHOD_INVALID` when a signed-in bot calls one of the [`USER_ONLY`] methods
+/// (one user lookup, only for those methods); nothing otherwise.
+pub(crate) async fn refuse_bots(
+    server: &Arc<Server>,
+    caller: Caller,
+    method: u32,
+) -> Result<(), RpcError> {
+    let Some(user) = caller.user_id else {
+        return Ok(());
+    };
+    if !USER_ONLY.iter().any(|(id, _)| *id == method) {
+        return Ok(());
+    }
+    let user = server.store.run(move |s| s.user(user)).await?;
+    if user.is_some_and(|u| u.bot_info_version.is_some()) {
+        return Err(RpcError::bad_request("BOT_METHOD_INVALID"));
+    }
+    Ok(())
+}
+
+/// A bot that cannot be created.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateBotError {
+    /// Not a username Telegram accepts for a bot: 5 to 32 letters, digits and `_`, starting
+    /// with a letter, ending in `bot` (any case).
+    #[error(
+        "`{0}` is not a bot username: 5-32 letters, digits and _, starting with a letter, \
+         ending in \"bot\" (e.g. echo_bot)"
+    )]
+    BadUsername(String),
+    /// An empty name, or one longer than 64 characters.
+    #[error("the bot's name must be 1 to 64 characters")]
+    BadName,
+    /// Someone (a user or a bot) has the username.
+    #[error("the username `{0}` is taken")]
+    UsernameTaken(String),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(StoreError),
+}
+
+/// Whether `name` is a username a bot may have.
+pub fn valid_bot_username(name: &str) -> bool {
+    super::account::valid_username(name) && name.to_ascii_lowercase().ends_with("bot")
+}
+
+/// Creates a bot account with `username` and display name `name`: returns it and its token
+/// (the only time the token exists in full: the store keeps the hash of its secret).
+pub fn create_bot(
+    store: &dyn Store,
+    username: &str,
+    name: &str,
+) -> Result<(User, BotToken), CreateBotError> {
+    if !valid_bot_username(username) {
+        return Err(CreateBotError::BadUsername(username.to_owned()));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(CreateBotError::BadName);
+    }
+    let (token_for, hash) = BotToken::generate_secret();
+    let user = store
+        .create_bot(username, name, random_i64(), &hash)
+        .map_err(|e| match e {
+            StoreError::Taken { .. } => CreateBotError::UsernameTaken(username.to_owned()),
+            other => CreateBotError::Store(other),
+        })?;
+    let token = token_for(user.id);
+    Ok((user, token))
+}
+
+/// `auth.importBotAuthorization`: `api_id` and `api_hash` are not checked (as for people's
+/// sign-ins); a token that is not a bot's current one is `400 ACCESS_TOKEN_INVALID`.
+async fn import_bot_authorization(
+    server: &Arc<Server>,
+    caller: Caller,
+    call: functions::auth::ImportBotAuthorization,
+) -> RpcResult {
+    let invalid = || RpcError::bad_request("ACCESS_TOKEN_INVALID");
+    let token: BotToken = call.bot_auth_token.parse().map_err(|_| invalid())?;
+    let id = token.bot_id();
+    let stored = server.store.run(move |s| s.bot_secret_hash(id)).await?;
+    if !stored.is_some_and(|hash| token.matches(&hash)) {
+        tracing::info!(bot = id, "a wrong bot token");
+        return Err(invalid());
+    }
+    let user = server
+        .store
+        .run(move |s| s.user(id))
+        .await?
+        .ok_or_else(invalid)?;
+    server.bind_user(caller.key_id, Some(user.id)).await?;
+    tracing::info!(bot = user.id, "bot signed in");
+    ok(enums::auth::Authorization::Authorization(
+        types::auth::Authorization {
+            setup_password_required: false,
+            otherwise_relogin_days: None,
+            tmp_sessions: None,
+            future_auth_token: None,
+            user: user_tl(&user, user.id),
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{BotStore, SqliteStore};
+
+    #[test]
+    fn bot_usernames_end_in_bot() {
+        for good in ["echo_bot", "EchoBot", "abcdBOT"] {
+            assert!(valid_bot_username(good), "{good}");
+        }
+        for bad in [
+            "echo",
+            "bot",
+            "_echobot",
+            "echo bot",
+            "1echobot",
+            "echo_bot_",
+        ] {
+            assert!(!valid_bot_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn created_bots_sign_in_with_their_token_only() {
+        let store = SqliteStore::in_memory().unwrap();
+        let (bot, token) = create_bot(&store, "echo_bot", " Echo ").unwrap();
+        assert_eq!(bot.first_name, "Echo");
+        assert_eq!(token.bot_id(), bot.id);
+        let hash = store.bot_secret_hash(bot.id).unwrap().unwrap();
+        assert!(token.matches(&hash));
+        assert!(matches!(
+            create_bot(&store, "Echo_Bot", "Other"),
+            Err(CreateBotError::UsernameTaken(_))
+        ));
+        assert!(matches!(
+            create_bot(&store, "echo", "Other"),
+            Err(CreateBotError::BadUsername(_))
+        ));
+        assert!(matches!(
+            create_bot(&store, "other_bot", "  "),
+            Err(CreateBotError::BadName)
+        ));
+    }
+}

@@ -1,0 +1,63 @@
+//! Bot accounts in PostgreSQL (migration 4): see [`crate::store::bots`].
+
+use super::{PgStore, col, taken};
+use crate::store::bots::{BotStore, FIRST_BOT_INFO_VERSION, hash_from_bytes};
+use crate::store::{Store, StoreError, User};
+
+/// Migration 4: the `bot_info_version` of users (NULL: a person) and the hashes of bot
+/// tokens.
+pub(super) const SCHEMA_V4: &str = "
+ALTER TABLE users ADD COLUMN bot_info_version INTEGER;
+CREATE TABLE bot_tokens(user_id BIGINT PRIMARY KEY, secret_hash BYTEA NOT NULL);
+";
+
+impl BotStore for PgStore {
+    fn create_bot(
+        &self,
+        username: &str,
+        name: &str,
+        access_hash: i64,
+        secret_hash: &[u8; 32],
+    ) -> Result<User, StoreError> {
+        let empty: &[u8] = &[];
+        let id = self.tx(|tx| {
+            // The placeholder phone `bot:ID` (see `bot_phone`) needs the id the row takes.
+            let row = tx
+                .query_one(
+                    "INSERT INTO users(id, access_hash, phone, first_name, last_name, username,
+                         bot_info_version)
+                     SELECT n, $1, 'bot:' || n, $2, $3, $4, $5
+                     FROM (SELECT nextval('user_ids') AS n) AS next
+                     RETURNING id",
+                    &[
+                        &access_hash,
+                        &name.as_bytes(),
+                        &empty,
+                        &username,
+                        &FIRST_BOT_INFO_VERSION,
+                    ],
+                )
+                .map_err(taken("username"))?;
+            let id: i64 = col(&row, 0)?;
+            tx.execute(
+                "INSERT INTO bot_tokens(user_id, secret_hash) VALUES ($1, $2)",
+                &[&id, &secret_hash.as_slice()],
+            )?;
+            Ok(id)
+        })?;
+        self.user(id)?.ok_or(StoreError::NotFound { what: "user" })
+    }
+
+    fn bot_secret_hash(&self, user_id: i64) -> Result<Option<[u8; 32]>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT secret_hash FROM bot_tokens WHERE user_id = $1",
+                &[&user_id],
+            )?
+            .map(|r| col::<Vec<u8>>(&r, 0))
+            .transpose()
+        })?
+        .map(hash_from_bytes)
+        .transpose()
+    }
+}
