@@ -48,7 +48,13 @@ impl FileStorage for MemoryFiles {
             .unwrap_or_default())
     }
 
-    fn assemble(&self, owner: i64, file_id: i64, parts: u32) -> Result<Stored, AssembleError> {
+    fn assemble(
+        &self,
+        owner: i64,
+        file_id: i64,
+        parts: u32,
+        md5: bool,
+    ) -> Result<Stored, AssembleError> {
         let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
         let upload = uploads.get(&(owner, file_id));
         let mut content = Vec::new();
@@ -59,7 +65,9 @@ impl FileStorage for MemoryFiles {
             }
         }
         uploads.remove(&(owner, file_id));
-        Ok(self.put(&content)?)
+        let mut stored = self.put(&content)?;
+        stored.md5 = md5.then(|| mtproto::files::md5_hex(&content));
+        Ok(stored)
     }
 
     fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
@@ -70,7 +78,7 @@ impl FileStorage for MemoryFiles {
         let stored = Stored {
             content: key.clone(),
             size: bytes.len() as u64,
-            md5: mtproto::files::md5_hex(bytes),
+            md5: None,
         };
         self.files
             .lock()

@@ -27,8 +27,10 @@ pub struct Stored {
     pub content: String,
     /// Its size.
     pub size: u64,
-    /// Its MD5, lowercase hex (what `inputFile.md5_checksum` must equal).
-    pub md5: String,
+    /// Its MD5, lowercase hex (what `inputFile.md5_checksum` must equal), when it was asked
+    /// for: reading a big file once more for a checksum its client did not send costs a
+    /// tenth of an upload's server time.
+    pub md5: Option<String>,
 }
 
 /// Why assembling failed.
@@ -48,11 +50,18 @@ pub trait FileStorage: Send + Sync + 'static {
     fn save_part(&self, owner: i64, file_id: i64, part: u32, bytes: &[u8]) -> std::io::Result<()>;
     /// The parts of an upload that are stored, with their sizes.
     fn parts(&self, owner: i64, file_id: i64) -> std::io::Result<BTreeMap<u32, u64>>;
-    /// Joins parts `0..parts` into one file, removes the parts, and returns where it is.
-    fn assemble(&self, owner: i64, file_id: i64, parts: u32) -> Result<Stored, AssembleError>;
+    /// Joins parts `0..parts` into one file, removes the parts, and returns where it is
+    /// (with its MD5 if `md5`).
+    fn assemble(
+        &self,
+        owner: i64,
+        file_id: i64,
+        parts: u32,
+        md5: bool,
+    ) -> Result<Stored, AssembleError>;
     /// Up to `limit` bytes of a file from `offset` (fewer at the end, none past it).
     fn read(&self, content: &str, offset: u64, limit: usize) -> std::io::Result<Vec<u8>>;
-    /// Stores `bytes` as a file of its own (content-addressed, stored once).
+    /// Stores `bytes` as a file of its own (content-addressed, stored once; no MD5).
     fn put(&self, bytes: &[u8]) -> std::io::Result<Stored>;
     /// Removes uploads not touched for `age`.
     fn expire_uploads(&self, age: Duration) -> std::io::Result<usize>;
@@ -120,7 +129,13 @@ impl FileStorage for DiskStorage {
         Ok(out)
     }
 
-    fn assemble(&self, owner: i64, file_id: i64, parts: u32) -> Result<Stored, AssembleError> {
+    fn assemble(
+        &self,
+        owner: i64,
+        file_id: i64,
+        parts: u32,
+        want_md5: bool,
+    ) -> Result<Stored, AssembleError> {
         let dir = self.upload_dir(owner, file_id);
         let tmp = self.root.join("files").join(format!(
             "assembling-{owner}-{file_id}-{}",
@@ -128,7 +143,7 @@ impl FileStorage for DiskStorage {
         ));
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
         let mut sha = sha2::Sha256::new();
-        let mut md5 = md5::Md5::new();
+        let mut md5 = want_md5.then(md5::Md5::new);
         let mut size = 0u64;
         let mut buf = vec![0u8; 64 << 10];
         for part in 0..parts {
@@ -146,7 +161,9 @@ impl FileStorage for DiskStorage {
                     break;
                 }
                 sha.update(&buf[..n]);
-                md5.update(&buf[..n]);
+                if let Some(md5) = &mut md5 {
+                    md5.update(&buf[..n]);
+                }
                 out.write_all(&buf[..n])?;
                 size += n as u64;
             }
@@ -164,7 +181,7 @@ impl FileStorage for DiskStorage {
         Ok(Stored {
             content,
             size,
-            md5: hex(&md5.finalize()),
+            md5: md5.map(|m| hex(&m.finalize())),
         })
     }
 
@@ -194,7 +211,7 @@ impl FileStorage for DiskStorage {
         Ok(Stored {
             content,
             size: bytes.len() as u64,
-            md5: mtproto::files::md5_hex(bytes),
+            md5: None,
         })
     }
 
@@ -349,9 +366,9 @@ mod tests {
             disk.save_part(7, 9, i, &parts[i as usize]).unwrap();
         }
         assert_eq!(disk.parts(7, 9).unwrap().len(), 3);
-        let stored = disk.assemble(7, 9, 3).unwrap();
+        let stored = disk.assemble(7, 9, 3, true).unwrap();
         assert_eq!(stored.size, 3072);
-        assert_eq!(stored.md5, mtproto::files::md5_hex(&parts.concat()));
+        assert_eq!(stored.md5, Some(mtproto::files::md5_hex(&parts.concat())));
         assert_eq!(
             disk.read(&stored.content, 1000, 100).unwrap(),
             [&[0u8; 24][..], &[1u8; 76][..]].concat()
@@ -362,12 +379,15 @@ mod tests {
         for i in 0..3u32 {
             disk.save_part(8, 1, i, &parts[i as usize]).unwrap();
         }
-        assert_eq!(disk.assemble(8, 1, 3).unwrap().content, stored.content);
+        assert_eq!(
+            disk.assemble(8, 1, 3, false).unwrap().content,
+            stored.content
+        );
         assert_eq!(std::fs::read_dir(root.join("files")).unwrap().count(), 1);
         // A missing part is named.
         disk.save_part(8, 2, 1, &parts[0]).unwrap();
         assert!(matches!(
-            disk.assemble(8, 2, 2),
+            disk.assemble(8, 2, 2, false),
             Err(AssembleError::Missing(0))
         ));
         assert!(disk.read("../../etc/passwd", 0, 10).is_err());

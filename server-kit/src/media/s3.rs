@@ -172,6 +172,7 @@ impl S3Storage {
         owner: i64,
         file_id: i64,
         parts: u32,
+        want_md5: bool,
     ) -> Result<Stored, AssembleError> {
         let tmp = ObjectPath::from(format!(
             "tmp/{owner}_{file_id}_{:016x}",
@@ -180,7 +181,7 @@ impl S3Storage {
         let upload = self.store.put_multipart(&tmp).await.map_err(io)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_PART);
         let mut sha = sha2::Sha256::new();
-        let mut md5 = md5::Md5::new();
+        let mut md5 = want_md5.then(md5::Md5::new);
         let mut size = 0u64;
         let store = self.store.clone();
         let mut fetches = futures_util::stream::iter(0..parts)
@@ -208,7 +209,9 @@ impl S3Storage {
                 }
             };
             sha.update(&bytes);
-            md5.update(&bytes);
+            if let Some(md5) = &mut md5 {
+                md5.update(&bytes);
+            }
             size += bytes.len() as u64;
             if let Err(e) = writer.wait_for_capacity(UPLOADS_IN_FLIGHT).await {
                 let _ = writer.abort().await;
@@ -238,7 +241,7 @@ impl S3Storage {
         Ok(Stored {
             content,
             size,
-            md5: hex(&md5.finalize()),
+            md5: md5.map(|m| hex(&m.finalize())),
         })
     }
 }
@@ -267,8 +270,14 @@ impl FileStorage for S3Storage {
         })
     }
 
-    fn assemble(&self, owner: i64, file_id: i64, parts: u32) -> Result<Stored, AssembleError> {
-        self.block_on(self.assemble_async(owner, file_id, parts))
+    fn assemble(
+        &self,
+        owner: i64,
+        file_id: i64,
+        parts: u32,
+        md5: bool,
+    ) -> Result<Stored, AssembleError> {
+        self.block_on(self.assemble_async(owner, file_id, parts, md5))
     }
 
     fn read(&self, content: &str, offset: u64, limit: usize) -> std::io::Result<Vec<u8>> {
@@ -303,7 +312,7 @@ impl FileStorage for S3Storage {
         Ok(Stored {
             content,
             size: bytes.len() as u64,
-            md5: mtproto::files::md5_hex(bytes),
+            md5: None,
         })
     }
 
@@ -403,13 +412,13 @@ mod tests {
             second.save_part(3, 4, i, &part(i)).unwrap();
         }
         assert!(matches!(
-            second.assemble(3, 4, 14),
+            second.assemble(3, 4, 14, true),
             Err(AssembleError::Missing(13))
         ));
         let all: Vec<u8> = (0..13).flat_map(part).collect();
-        let stored = second.assemble(3, 4, 13).unwrap();
+        let stored = second.assemble(3, 4, 13, true).unwrap();
         assert_eq!(stored.size, all.len() as u64);
-        assert_eq!(stored.md5, mtproto::files::md5_hex(&all));
+        assert_eq!(stored.md5, Some(mtproto::files::md5_hex(&all)));
         assert!(first.parts(3, 4).unwrap().is_empty());
         assert_eq!(
             first.read(&stored.content, 5 << 20, 1 << 20).unwrap(),

@@ -184,7 +184,7 @@ async fn uploaded_photo(
         }
         let stored = media
             .storage
-            .assemble(me, file_id, parts as u32)
+            .assemble(me, file_id, parts as u32, false)
             .map_err(|e| match e {
                 AssembleError::Missing(x) => {
                     RpcError::bad_request(format!("FILE_PART_{x}_MISSING"))
@@ -243,6 +243,8 @@ async fn uploaded_document(
         enums::InputFile::Big(f) => (f.id, f.parts, f.name, None),
         _ => return Err(RpcError::bad_request("FILE_PARTS_INVALID")),
     };
+    let md5 = md5.filter(|m| !m.is_empty());
+    let want_md5 = md5.is_some();
     let media = server.media.clone();
     let stored = tokio::task::spawn_blocking(move || -> Result<Stored, RpcError> {
         media
@@ -251,7 +253,7 @@ async fn uploaded_document(
             .map_err(|e| RpcError::bad_request(e.rpc_message()))?;
         let stored = media
             .storage
-            .assemble(me, file_id, parts as u32)
+            .assemble(me, file_id, parts as u32, want_md5)
             .map_err(|e| match e {
                 AssembleError::Missing(x) => {
                     RpcError::bad_request(format!("FILE_PART_{x}_MISSING"))
@@ -266,8 +268,8 @@ async fn uploaded_document(
     })
     .await
     .map_err(|_| RpcError::internal())??;
-    if let Some(md5) = md5.filter(|m| !m.is_empty()) {
-        if !md5.eq_ignore_ascii_case(&stored.md5) {
+    if let Some(md5) = md5 {
+        if !stored.md5.is_some_and(|m| md5.eq_ignore_ascii_case(&m)) {
             return Err(RpcError::bad_request("MD5_CHECKSUM_INVALID"));
         }
     }
