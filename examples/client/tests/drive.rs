@@ -554,3 +554,87 @@ fn custom_types_calls_a_generated_function() {
         "{out}"
     );
 }
+
+/// A bot made with the server's `create-bot` command: a wrong token is refused
+/// (ACCESS_TOKEN_INVALID), the right one signs in as a bot (`bot: true`), which gets
+/// BOT_METHOD_INVALID for messages.getDialogs; `echo-bot --bot-token` answers "hello", and the
+/// user receives the echo pushed.
+#[test]
+fn echo_bot_signs_in_with_a_bot_token() {
+    let server = Server::start("bot-token");
+    let output = Command::new(server_binary())
+        .args(["create-bot", "--data"])
+        .arg(&server.data)
+        .args(["token_echo_bot", "Token Echo"])
+        .output()
+        .expect("run server-kit create-bot");
+    assert!(output.status.success(), "create-bot failed: {output:?}");
+    let token = String::from_utf8(output.stdout).expect("UTF-8 token");
+    let token = token.trim().to_owned();
+    let (id, secret) = token.split_once(':').expect("BOT_ID:SECRET");
+    assert!(id.parse::<i64>().is_ok() && secret.len() == 35, "{token}");
+
+    runtime().block_on(async {
+        let wrong = server.client("wrong.session").await;
+        let error = wrong
+            .bot_sign_in(&format!("{id}:{}", "A".repeat(35)))
+            .await
+            .expect_err("a wrong token signs in");
+        assert!(
+            error.to_string().contains("ACCESS_TOKEN_INVALID"),
+            "{error}"
+        );
+        let bot = server.client("bot-check.session").await;
+        match bot.bot_sign_in(&token).await.expect("bot sign-in") {
+            enums::User::User(u) => {
+                assert!(u.bot && u.is_self, "{u:?}");
+                assert_eq!(u.username.as_deref(), Some("token_echo_bot"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let error = bot
+            .invoke(&client_sdk::api::functions::messages::GetDialogs {
+                exclude_pinned: false,
+                folder_id: None,
+                offset_date: 0,
+                offset_id: 0,
+                offset_peer: enums::InputPeer::Empty,
+                limit: 10,
+                hash: 0,
+            })
+            .await
+            .expect_err("a bot lists dialogs");
+        assert!(error.to_string().contains("BOT_METHOD_INVALID"), "{error}");
+    });
+
+    let mut args = server.flags("echo-bot.session");
+    args.extend(["--bot-token".into(), token.clone()]);
+    let mut bot = Running::spawn(ECHO_BOT, &args, "");
+    bot.wait_for_line("echo-bot running as Token Echo");
+
+    runtime().block_on(async {
+        let user = server.client("user.session").await;
+        sign_up(&user, "+15550402", "Dana", "dana_echo").await;
+        let to_bot = user.resolve_username("@token_echo_bot").await.unwrap();
+        user.send_message(&to_bot, "hello").await.unwrap();
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let left = deadline
+                .checked_duration_since(tokio::time::Instant::now())
+                .expect("no echo came back");
+            let Some(update) = user.next_update_timeout(left).await else {
+                panic!("no echo came back");
+            };
+            if let enums::Update::NewMessage(u) = update {
+                if let enums::Message::Message(m) = u.message {
+                    if !m.out {
+                        assert_eq!(m.message, "hello");
+                        assert_eq!(client_sdk::peer_key(&m.peer_id).1, to_bot.id);
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    bot.wait_for_line("echoed \"hello\"");
+}

@@ -1,12 +1,15 @@
 //! `echo-bot`: replies to every private message it receives with the same text.
 //!
-//! Signs in as a bot with `--bot-token` (from @BotFather, on Telegram), or as a user with a
-//! phone number and code (on your own server, which has no BotFather; `--username` then
-//! gives the account a name people can find it by).
+//! Signs in as a bot with `--bot-token` (from @BotFather on Telegram; on the reference server
+//! from its `create-bot` command), or as a user with a phone number and code (`--username`
+//! then gives the account a name people can find it by).
 //!
 //! ```text
+//! TOKEN=$(cargo run -q -p server-kit -- create-bot --data /tmp/srv echo_bot "Echo Bot")
 //! cargo run -p client-examples --bin echo-bot -- --key /tmp/srv/rsa-public.pem \
-//!     --session echo.session --phone +15550009 --username echo_bot
+//!     --session echo.session --bot-token "$TOKEN"
+//! cargo run -p client-examples --bin echo-bot -- --key /tmp/srv/rsa-public.pem \
+//!     --session echo-user.session --phone +15550009 --username echo_bot
 //! ```
 
 use clap::Parser;
