@@ -1,9 +1,12 @@
 //! The PostgreSQL store against a real PostgreSQL (feature `postgres`): the store conformance
 //! suite unchanged, durability across reopening, pts under two nodes writing at once,
-//! migrations, channels, and errors that are values, not panics.
+//! migrations, channels, errors that are values, not panics, and TLS (`sslmode`,
+//! `sslrootcert`).
 //!
 //! The server is given by `TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:54329/postgres`,
-//! what `bash .ci/postgres.sh start` prints). Without it these tests fail: a build with the
+//! what `bash .ci/postgres.sh start` prints), and the CA of its TLS certificate by
+//! `TEST_POSTGRES_CA` (what `bash .ci/postgres.sh ca` prints; the TLS tests also use the
+//! password user that script makes). Without them these tests fail: a build with the
 //! feature on is a claim that the store works, and a silent skip would not check it. Each test
 //! works in schemas of its own, named after the process and the clock and dropped at the end,
 //! so runs never see each other's data and reruns start clean.
@@ -11,8 +14,8 @@
 
 use server_kit::store::channels::Role;
 use server_kit::store::{
-    ChannelStore, Db, HistoryQuery, POSTGRES_MIGRATIONS, PgOptions, PgStore, Store, StoreError,
-    conformance,
+    CertificateProblem, ChannelStore, Db, HistoryQuery, POSTGRES_MIGRATIONS, PgOptions, PgSslMode,
+    PgStore, PgTlsError, Store, StoreError, conformance,
 };
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -392,4 +395,272 @@ fn runs_on_the_blocking_pool() {
         assert_eq!(store.user(user.id).expect("read"), Some(user));
         drop(store);
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS.
+
+/// The CA that signed the test server's certificate (for 127.0.0.1 and localhost).
+fn ca() -> String {
+    match std::env::var("TEST_POSTGRES_CA") {
+        Ok(path) if !path.is_empty() => path,
+        _ => panic!(
+            "TEST_POSTGRES_CA is not set: the TLS tests need the CA of the server's certificate. \
+             `bash .ci/postgres.sh start` makes one; run with \
+             TEST_POSTGRES_CA=$(bash .ci/postgres.sh ca)"
+        ),
+    }
+}
+
+/// The test server's port, user and database (from `TEST_POSTGRES_URL`) with `extra`, in the
+/// key=value form, its host given as `host` and reached at 127.0.0.1 (`hostaddr`), so that
+/// the name the certificate is checked against can differ from where the server is.
+fn key_value(host: &str, extra: &str) -> String {
+    let config: postgres::Config = url().parse().expect("TEST_POSTGRES_URL");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres");
+    let dbname = config.get_dbname().unwrap_or("postgres");
+    let password = config
+        .get_password()
+        .map(|p| {
+            format!(
+                " password='{}'",
+                String::from_utf8_lossy(p).replace('\'', "\\'")
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "host={host} hostaddr=127.0.0.1 port={port} user={user} dbname={dbname}{password} {extra}"
+    )
+}
+
+/// `TEST_POSTGRES_URL` with more query parameters.
+fn url_with(params: &str) -> String {
+    let url = url();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{params}")
+}
+
+/// A name for the store's connections, to find them in `pg_stat_activity`.
+fn application_name() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "sk_tls_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether the store's open connections (by their application name) are encrypted, by the
+/// server's own account: `Some(true)` if all are, `None` if there are none.
+fn encrypted(application_name: &str) -> Option<bool> {
+    let mut client = postgres::Client::connect(&url(), postgres::NoTls).expect("connect");
+    let row = client
+        .query_one(
+            "SELECT count(*), bool_and(s.ssl) FROM pg_stat_ssl s \
+             JOIN pg_stat_activity a USING (pid) WHERE a.application_name = $1",
+            &[&application_name],
+        )
+        .expect("pg_stat_ssl");
+    let count: i64 = row.get(0);
+    (count > 0).then(|| row.get(1))
+}
+
+/// Opens a store on its own schema; on success, writes and reads through it.
+fn open_tls(schemas: &Schemas, url: &str) -> Result<PgStore, StoreError> {
+    let store = PgStore::open_with(
+        url,
+        PgOptions::default().schema(schemas.fresh()).pool_size(2),
+    )?;
+    let user = store.create_user("1555", "T", "", 1).expect("create_user");
+    assert_eq!(store.user(user.id).expect("read"), Some(user));
+    Ok(store)
+}
+
+/// A CA certificate that signed nothing the server has.
+const UNRELATED_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBvTCCAWOgAwIBAgIUcgPmJfvG25N982sVbgMjuWaE7X8wCgYIKoZIzj0EAwIw
+KzEpMCcGA1UEAwwgc2VydmVyLWtpdCB0ZXN0OiBhbiB1bnJlbGF0ZWQgQ0EwIBcN
+MjYxMTIyMDI0NDAyWhgPMjEyNjEwMjkwMjQ0MDJaMCsxKTAnBgNVBAMMIHNlcnZl
+ci1raXQgdGVzdDogYW4gdW5yZWxhdGVkIENBMFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEsaX5XPQbfoUJ6kq2mJf9ON/wVUd0Ge7E+mt7bx7R/VGTdSF9r2/e/cYc
+d6oAQeFJqrkNSN7ZrwcgjJZEH8Ao2qNjMGEwHQYDVR0OBBYEFJn+1K5GMPl5XukN
+Otv0KcDv/3FmMB8GA1UdIwQYMBaAFJn+1K5GMPl5XukNOtv0KcDv/3FmMA8GA1Ud
+EwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMAoGCCqGSM49BAMCA0gAMEUCIB2s
+jPasaFlP4ZteHhvSDUD51a/qV7iRB+WyWFxYCR5sAiEAjPJsmSY43n6iH1vSRyKH
+2RBW+ZVR9Z8nhxzIm8kbHtI=
+-----END CERTIFICATE-----
+";
+
+/// `verify-full` with the server's CA: the store works, over TLS (the server says so in
+/// `pg_stat_ssl`), for the address (URL form) and for the DNS name (key=value form) the
+/// certificate is made for.
+#[test]
+fn tls_verify_full() {
+    let schemas = Schemas::new();
+    let name = application_name();
+    let store = open_tls(
+        &schemas,
+        &url_with(&format!(
+            "sslmode=verify-full&sslrootcert={}&application_name={name}",
+            ca()
+        )),
+    )
+    .unwrap_or_else(|e| panic!("verify-full with TEST_POSTGRES_CA={}: {e}", ca()));
+    assert_eq!(
+        encrypted(&name),
+        Some(true),
+        "the store's connections use TLS"
+    );
+    drop(store);
+
+    let name = application_name();
+    let store = open_tls(
+        &schemas,
+        &key_value(
+            "localhost",
+            &format!(
+                "sslmode=verify-full sslrootcert='{}' application_name={name}",
+                ca()
+            ),
+        ),
+    )
+    .unwrap_or_else(|e| panic!("verify-full for localhost: {e}"));
+    assert_eq!(encrypted(&name), Some(true));
+    drop(store);
+}
+
+/// `verify-full` for a name the certificate is not made for is refused, and says why;
+/// `verify-ca` takes the same server (the chain is good, the name is not its business).
+#[test]
+fn tls_verify_full_refuses_another_name() {
+    let schemas = Schemas::new();
+    let url = key_value(
+        "db.invalid",
+        &format!("sslmode=verify-full sslrootcert='{}'", ca()),
+    );
+    match open_tls(&schemas, &url) {
+        Err(StoreError::Tls(PgTlsError::CertificateRejected {
+            host,
+            mode: PgSslMode::VerifyFull,
+            problem: CertificateProblem::WrongName,
+            ..
+        })) => assert_eq!(host, "db.invalid"),
+        other => panic!("verify-full for db.invalid must be refused, got {other:?}"),
+    }
+    let name = application_name();
+    let url = key_value(
+        "db.invalid",
+        &format!(
+            "sslmode=verify-ca sslrootcert='{}' application_name={name}",
+            ca()
+        ),
+    );
+    let store = open_tls(&schemas, &url).unwrap_or_else(|e| panic!("verify-ca: {e}"));
+    assert_eq!(encrypted(&name), Some(true));
+    drop(store);
+}
+
+/// A CA that did not sign the server's certificate: refused under `verify-ca` and
+/// `verify-full` (and under `require`, which checks the chain when given a CA, as libpq).
+#[test]
+fn tls_another_ca_is_refused() {
+    let schemas = Schemas::new();
+    let other = std::env::temp_dir().join(format!("sk-unrelated-ca-{}.pem", std::process::id()));
+    std::fs::write(&other, UNRELATED_CA).expect("write the CA");
+    for mode in ["verify-ca", "verify-full", "require"] {
+        let url = url_with(&format!("sslmode={mode}&sslrootcert={}", other.display()));
+        match open_tls(&schemas, &url) {
+            Err(StoreError::Tls(PgTlsError::CertificateRejected {
+                problem: CertificateProblem::UnknownIssuer,
+                ..
+            })) => {}
+            other => panic!("sslmode={mode} with another CA must be refused, got {other:?}"),
+        }
+    }
+    let _ = std::fs::remove_file(&other);
+}
+
+/// `require` without a CA: encrypted, the certificate not checked (libpq's meaning); `prefer`
+/// (the default) takes TLS when the server offers it; `disable` does not.
+#[test]
+fn tls_require_prefer_disable() {
+    let schemas = Schemas::new();
+    for (mode, tls) in [
+        ("sslmode=require&", true),
+        ("sslmode=prefer&", true),
+        ("", true),
+        ("sslmode=disable&", false),
+    ] {
+        let name = application_name();
+        let store = open_tls(
+            &schemas,
+            &url_with(&format!("{mode}application_name={name}")),
+        )
+        .unwrap_or_else(|e| panic!("{mode}: {e}"));
+        assert_eq!(encrypted(&name), Some(tls), "{mode}");
+        drop(store);
+    }
+}
+
+/// A password user that must authenticate with SCRAM over TLS: with `channel_binding=require`
+/// the client must bind the exchange to the server's certificate (SCRAM-SHA-256-PLUS), which
+/// fails unless the store's TLS offers it.
+#[test]
+fn tls_scram_channel_binding() {
+    let schemas = Schemas::new();
+    let config: postgres::Config = url().parse().expect("TEST_POSTGRES_URL");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    for tls in [
+        format!("sslmode=verify-full sslrootcert='{}'", ca()),
+        "sslmode=require".to_owned(),
+    ] {
+        let url = format!(
+            "host=127.0.0.1 port={port} user=sk_tls_scram password=sk_tls_scram \
+             dbname=postgres channel_binding=require {tls}"
+        );
+        let store = open_tls(&schemas, &url).unwrap_or_else(|e| {
+            panic!(
+                "{tls}: SCRAM with channel binding as sk_tls_scram (made by \
+                 `bash .ci/postgres.sh start`): {e}"
+            )
+        });
+        drop(store);
+    }
+}
+
+/// Settings that cannot work are typed errors at open: a missing `sslrootcert`, a mode
+/// libpq does not have, and `verify-full` with the system's roots (which do not know the
+/// test CA).
+#[test]
+fn tls_settings_errors() {
+    let schemas = Schemas::new();
+    let missing = std::env::temp_dir().join("sk-no-such-dir/ca.pem");
+    match open_tls(
+        &schemas,
+        &url_with(&format!(
+            "sslmode=verify-full&sslrootcert={}",
+            missing.display()
+        )),
+    ) {
+        Err(StoreError::Tls(PgTlsError::RootCertUnreadable { path, source })) => {
+            assert_eq!(path, missing);
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("a missing sslrootcert must be an error, got {other:?}"),
+    }
+    assert!(matches!(
+        open_tls(&schemas, &url_with("sslmode=verify-everything")),
+        Err(StoreError::Tls(PgTlsError::UnknownMode { .. }))
+    ));
+    match open_tls(&schemas, &url_with("sslmode=verify-full")) {
+        Err(StoreError::Tls(
+            PgTlsError::CertificateRejected {
+                problem: CertificateProblem::UnknownIssuer,
+                ..
+            }
+            | PgTlsError::NoSystemRoots { .. },
+        )) => {}
+        other => panic!("the system's roots do not know the test CA, got {other:?}"),
+    }
 }

@@ -20,7 +20,10 @@ mod postgres;
 mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub use self::postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PgOptions, PgStore};
+pub use self::postgres::{
+    CertificateProblem, MIGRATIONS as POSTGRES_MIGRATIONS, PgOptions, PgSslMode, PgStore,
+    PgTlsError,
+};
 pub use bots::BotStore;
 pub use channels::ChannelStore;
 pub use devices::DeviceStore;
@@ -49,6 +52,11 @@ pub enum StoreError {
         /// What was missing.
         what: &'static str,
     },
+    /// TLS to PostgreSQL: a bad `sslmode` or `sslrootcert`, a refused certificate, a failed
+    /// handshake (feature `postgres`).
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL TLS: {0}")]
+    Tls(#[from] PgTlsError),
 }
 
 /// A stored authorization key.

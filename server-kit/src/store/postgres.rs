@@ -43,12 +43,15 @@ mod bots;
 mod channels;
 mod devices;
 mod passwords;
+mod tls;
+
+pub use tls::{CertificateProblem, PgSslMode, PgTlsError};
 
 use super::*;
 use ::postgres::error::SqlState;
 use ::postgres::types::FromSql;
 use ::postgres::types::ToSql;
-use ::postgres::{Client, Config, GenericClient, NoTls, Row, Statement, Transaction};
+use ::postgres::{Client, Config, GenericClient, Row, Statement, Transaction};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -402,6 +405,7 @@ struct Idle {
 /// At most `size` connections; idle ones are reused, broken ones dropped.
 struct Pool {
     config: Config,
+    tls: tls::MakeTls,
     schema: Option<String>,
     size: usize,
     timeout: Duration,
@@ -452,7 +456,10 @@ impl Pool {
     }
 
     fn connect(&self) -> R<Conn> {
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = self
+            .config
+            .connect(self.tls.clone())
+            .map_err(|e| self.tls.failure(e))?;
         if let Some(schema) = &self.schema {
             client.batch_execute(&format!("SET search_path TO {}", quote_ident(schema)))?;
         }
@@ -564,15 +571,22 @@ impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`, or the key=value
     /// form) and brings the schema up to date. Blocking: call it outside async code (e.g. in
     /// `spawn_blocking`).
+    ///
+    /// TLS follows libpq's `sslmode` (`disable`, `prefer` (the default), `require`,
+    /// `verify-ca`, `verify-full`) and `sslrootcert` (a PEM file of trusted roots, or
+    /// `system`; the system's roots when not given): see [`PgSslMode`]. A bad setting, and a
+    /// refused certificate or failed handshake, is [`StoreError::Tls`].
     pub fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_with(url, PgOptions::default())
     }
 
     /// [`open`](Self::open) with options (schema, pool size).
     pub fn open_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
+        let (url, tls) = tls::MakeTls::from_url(url)?;
         let mut config: Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("bad PostgreSQL address: {e}")))?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_application_name().is_none() {
             config.application_name("server-kit");
         }
@@ -581,6 +595,7 @@ impl PgStore {
         }
         let pool = Pool {
             config,
+            tls,
             schema: options.schema,
             size: options.pool_size.max(1),
             timeout: options.checkout_timeout,
