@@ -291,18 +291,7 @@ pub(crate) async fn users_tl(
     let mut ids: Vec<i64> = ids.into_iter().collect();
     ids.sort();
     ids.dedup();
-    let users = server
-        .store
-        .run(move |s| {
-            let mut out = Vec::new();
-            for id in ids {
-                if let Some(u) = s.user(id)? {
-                    out.push(u);
-                }
-            }
-            Ok(out)
-        })
-        .await?;
+    let users = server.store.run(move |s| s.users(&ids)).await?;
     Ok(users.iter().map(|u| user_tl(u, viewer)).collect())
 }
 

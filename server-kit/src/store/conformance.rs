@@ -48,6 +48,7 @@ pub type Check = fn(&dyn Store);
 pub const CHECKS: &[(&str, Check)] = &[
     ("auth_keys", auth_keys),
     ("auth_key_by_id", auth_key_by_id),
+    ("users_by_ids", users_by_ids),
     ("login_codes", login_codes),
     ("users", users),
     ("usernames", usernames),
@@ -267,6 +268,19 @@ pub fn auth_keys(store: &dyn Store) {
     assert_eq!(key_rows(store), vec![signed_out]);
     ok(store.delete_auth_key(7));
     assert_eq!(key_rows(store), vec![]);
+}
+
+/// `users` finds every existing id in one call, in id order, and leaves out the others.
+pub fn users_by_ids(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    let mut want = vec![a, b, c];
+    want.sort_unstable();
+    assert_eq!(ids(ok(store.users(&[c, 424_242, a, b]))), want);
+    assert_eq!(ids(ok(store.users(&[b]))), vec![b]);
+    assert!(ok(store.users(&[])).is_empty());
+    let found = ok(store.users(&[a]));
+    assert_eq!(found, ok(store.user(a)).into_iter().collect::<Vec<_>>());
 }
 
 /// One key by id ([`Store::auth_key`]): `None` for an id never stored or deleted, otherwise
@@ -2207,6 +2221,7 @@ mod tests {
     on_sqlite!(
         auth_keys,
         auth_key_by_id,
+        users_by_ids,
         login_codes,
         users,
         usernames,

@@ -339,6 +339,16 @@ pub trait Store:
     ) -> Result<User, StoreError>;
     /// A user by id.
     fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
+    /// The users with these ids that exist, in id order. The default asks [`user`](Self::user)
+    /// for each; a store across a network answers in one query.
+    fn users(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.user(*id)?);
+        }
+        found.sort_by_key(|u| u.id);
+        Ok(found)
+    }
     /// A user by phone (digits).
     fn user_by_phone(&self, phone: &str) -> Result<Option<User>, StoreError>;
     /// A user by username (case-insensitive).

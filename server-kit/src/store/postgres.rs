@@ -1319,6 +1319,20 @@ impl Store for PgStore {
         self.read(|c| get_user(c, id))
     }
 
+    fn users(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+        let mut found = self.read(|c| {
+            c.query(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1)"),
+                &[&ids],
+            )?
+            .iter()
+            .map(user_from_row)
+            .collect::<R<Vec<User>>>()
+        })?;
+        found.sort_by_key(|u| u.id);
+        Ok(found)
+    }
+
     fn user_by_phone(&self, phone: &str) -> Result<Option<User>, StoreError> {
         if phone.contains('\0') {
             // No stored phone has one (and a `text` parameter cannot carry it).
