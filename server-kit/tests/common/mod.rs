@@ -408,16 +408,28 @@ impl ServerProcess {
             .stderr(log)
             .spawn()
             .expect("start the server");
+        let mut server = ServerProcess { child };
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        // Listening, and this server: its key is written before it binds, and it has not
+        // exited (a port taken by someone else makes it exit).
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
+            || !data.join("rsa-public.pem").exists()
+        {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("the server exited before listening on {port}: {status}");
+            }
             assert!(
                 Instant::now() < deadline,
                 "the server did not start listening"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        ServerProcess { child }
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("the server exited after starting on {port}: {status}");
+        }
+        server
     }
 
     /// Kills it (SIGKILL) and waits.
@@ -434,12 +446,24 @@ impl Drop for ServerProcess {
     }
 }
 
-/// A port nobody listens on.
+/// A port nobody listens on, and never the same one twice in this process: tests run in
+/// parallel threads, and the OS may hand the same free port to two of them in a row (one
+/// test's client then talks to the other test's server).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut given = GIVEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// An empty directory for one test.
