@@ -389,10 +389,13 @@ impl ServerProcess {
 
     /// Like [`start`](Self::start) with extra flags.
     pub fn start_with(binary: &str, port: u16, data: &Path, extra: &[&str]) -> Self {
+        // The log is appended to across restarts: only what this start writes counts.
+        let log_path = data.with_extension("log");
+        let logged_before = std::fs::metadata(&log_path).map_or(0, |m| m.len() as usize);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(data.with_extension("log"))
+            .open(&log_path)
             .expect("server log");
         let child = Command::new(binary)
             .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -409,25 +412,25 @@ impl ServerProcess {
             .spawn()
             .expect("start the server");
         let mut server = ServerProcess { child };
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        // Its own word that it listens: the log line after the bind. (A connect attempt is
+        // no proof: to a free port in the ephemeral range it can, rarely, connect to itself.)
         let deadline = Instant::now() + Duration::from_secs(60);
-        // Listening, and this server: its key is written before it binds, and it has not
-        // exited (a port taken by someone else makes it exit).
-        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err()
-            || !data.join("rsa-public.pem").exists()
-        {
+        let listening = || {
+            std::fs::read(&log_path).is_ok_and(|log| {
+                let new = String::from_utf8_lossy(log.get(logged_before..).unwrap_or_default());
+                new.lines()
+                    .any(|l| l.contains("serving") && l.contains(&format!("127.0.0.1:{port}")))
+            })
+        };
+        while !listening() {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("the server exited before listening on {port}: {status}");
             }
             assert!(
                 Instant::now() < deadline,
-                "the server did not start listening"
+                "the server did not start listening on {port}"
             );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("the server exited after starting on {port}: {status}");
+            std::thread::sleep(Duration::from_millis(50));
         }
         server
     }
@@ -468,11 +471,11 @@ pub fn free_port() -> u16 {
 
 /// An empty directory for one test.
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "server-kit-{name}-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
+    // A counter, not a clock: parallel tests asking for the same name at once must not get
+    // (and empty) one directory.
+    static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("server-kit-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
