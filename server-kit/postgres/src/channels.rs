@@ -1,57 +1,26 @@
 //! Channels in PostgreSQL: the channel's row is its box (pts, next post id, and the lock that
 //! orders its writers across nodes).
 
-use super::{PgStore, R, Sql, Tx, col, count, taken, text};
-use crate::store::channels::{
+use super::{PgStore, R, Sql, Tx, col, count, taken, via};
+use ::postgres::{GenericClient, Row};
+use server_kit_store::channels::{
     Channel, ChannelChange, ChannelLogged, ChannelMessage, ChannelStore, Member, Posted, Role,
 };
-use crate::store::{HistoryQuery, MediaRef, StoreError};
-use ::postgres::{GenericClient, Row};
-
-const KIND_NEW: i32 = 1;
-const KIND_DELETE: i32 = 3;
-
-const CHANNEL_COLUMNS: &str = "id, access_hash, title, about, broadcast, megagroup, creator,
-    username, date, pts, (SELECT count(*) FROM channel_members m WHERE m.channel = c.id)";
-const POST_COLUMNS: &str = "channel, id, from_id, text, date, edit_date, media_kind, media_id";
-const MEMBER_COLUMNS: &str = "user_id, role, inviter, date, read_max_id";
+use server_kit_store::rows::{
+    self, CHANNEL_COLUMNS, CHANNEL_LOG_COLUMNS, LogColumns, MEMBER_COLUMNS, POST_COLUMNS,
+};
+use server_kit_store::{HistoryQuery, MediaRef, StoreError};
 
 fn channel_at(r: &Row, at: usize) -> R<Channel> {
-    Ok(Channel {
-        id: col(r, at)?,
-        access_hash: col(r, at + 1)?,
-        title: text(r, at + 2)?,
-        about: text(r, at + 3)?,
-        broadcast: col(r, at + 4)?,
-        megagroup: col(r, at + 5)?,
-        creator: col(r, at + 6)?,
-        username: col(r, at + 7)?,
-        date: col(r, at + 8)?,
-        pts: col(r, at + 9)?,
-        members: count(r, at + 10)?,
-    })
+    via(r, rows::channel_at, at)
 }
 
 fn member_at(r: &Row, at: usize) -> R<Member> {
-    Ok(Member {
-        user_id: col(r, at)?,
-        role: Role::from_code(col(r, at + 1)?),
-        inviter: col(r, at + 2)?,
-        date: col(r, at + 3)?,
-        read_max_id: col(r, at + 4)?,
-    })
+    via(r, rows::member_at, at)
 }
 
 fn post_from_row(r: &Row) -> R<ChannelMessage> {
-    Ok(ChannelMessage {
-        channel: col(r, 0)?,
-        id: col(r, 1)?,
-        from_id: col(r, 2)?,
-        text: text(r, 3)?,
-        date: col(r, 4)?,
-        edit_date: col(r, 5)?,
-        media: MediaRef::from_columns(col(r, 6)?, col(r, 7)?),
-    })
+    via(r, rows::post_at, 0)
 }
 
 fn get_channel(c: &mut Sql<'_, impl GenericClient>, id: i64) -> R<Option<Channel>> {
@@ -112,11 +81,9 @@ fn log(
         )?
         .ok_or(StoreError::NotFound { what: "channel" })?;
     let pts: i32 = col(&row, 0)?;
-    let none: &[i32] = &[];
-    let (kind, value, ids) = match &change {
-        ChannelChange::NewMessage { id } => (KIND_NEW, *id, none),
-        ChannelChange::DeleteMessages { ids } => (KIND_DELETE, 0, ids.as_slice()),
-    };
+    let LogColumns {
+        kind, value, ids, ..
+    } = LogColumns::of_channel(&change);
     tx.execute(
         "INSERT INTO channel_changes(channel, pts, pts_count, date, kind, value, ids)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -344,7 +311,7 @@ impl ChannelStore for PgStore {
                     .query_opt(
                         "SELECT pts, pts_count, date FROM channel_changes
                          WHERE channel = $1 AND kind = $2 AND value = $3",
-                        &[&channel, &KIND_NEW, &id],
+                        &[&channel, &rows::kind::NEW, &id],
                     )?
                     .ok_or(StoreError::NotFound { what: "change" })?;
                 return Ok(Posted {
@@ -426,7 +393,7 @@ impl ChannelStore for PgStore {
             // Newest first from below offset_id, shifted by add_offset (negative: newer), as
             // in the SQLite store.
             let skip = q.add_offset;
-            let limit = q.limit.clamp(1, 100);
+            let limit = q.page_size();
             let mut out: Vec<ChannelMessage> = Vec::new();
             if skip < 0 {
                 let newer = i64::from(skip.saturating_neg().min(limit));
@@ -467,7 +434,7 @@ impl ChannelStore for PgStore {
                     out.push(post_from_row(&row)?);
                 }
             }
-            out.retain(|m| (q.max_id <= 0 || m.id < q.max_id) && m.id > q.min_id);
+            out.retain(|m| q.keeps(m.id));
             Ok((out, total))
         })
     }
@@ -539,28 +506,13 @@ impl ChannelStore for PgStore {
         self.snapshot(|c| {
             let mut changes = Vec::new();
             for r in c.query(
-                "SELECT pts, pts_count, date, kind, value, ids FROM channel_changes
-                 WHERE channel = $1 AND pts > $2 ORDER BY pts LIMIT $3",
+                &format!(
+                    "SELECT {CHANNEL_LOG_COLUMNS} FROM channel_changes
+                     WHERE channel = $1 AND pts > $2 ORDER BY pts LIMIT $3"
+                ),
                 &[&channel, &pts, &i64::try_from(limit).unwrap_or(i64::MAX)],
             )? {
-                let kind: i32 = col(&r, 3)?;
-                let change = match kind {
-                    KIND_NEW => ChannelChange::NewMessage { id: col(&r, 4)? },
-                    KIND_DELETE => ChannelChange::DeleteMessages { ids: col(&r, 5)? },
-                    other => {
-                        return Err(StoreError::Database(format!(
-                            "unknown channel change kind {other} in the log"
-                        ))
-                        .into());
-                    }
-                };
-                changes.push(ChannelLogged {
-                    channel,
-                    pts: col(&r, 0)?,
-                    pts_count: col(&r, 1)?,
-                    date: col(&r, 2)?,
-                    change,
-                });
+                changes.push(super::via_logged(&r, channel)?);
             }
             let ids: Vec<i32> = changes
                 .iter()

@@ -2,8 +2,17 @@
 //! `synchronous=NORMAL` in WAL mode keeps every committed transaction across a process kill
 //! (kill -9); only a power loss may drop the last ones.
 
-use super::*;
+mod bots;
+mod channels;
+mod devices;
+mod passwords;
+mod photos;
+
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use server_kit_store::rows::{
+    self, KEY_COLUMNS, LOG_COLUMNS, LogColumns, MESSAGE_COLUMNS, USER_COLUMNS, join_ids,
+};
+use server_kit_store::*;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -65,12 +74,6 @@ fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
 /// The first user id handed out.
 pub(crate) const FIRST_USER_ID: i64 = 100_000;
 
-const KIND_NEW: i64 = 1;
-const KIND_EDIT: i64 = 2;
-const KIND_DELETE: i64 = 3;
-const KIND_READ_INBOX: i64 = 4;
-const KIND_READ_OUTBOX: i64 = 5;
-
 pub(crate) fn db(e: rusqlite::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
@@ -115,14 +118,10 @@ impl SqliteStore {
         )
         .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
-        conn.execute_batch(super::channels::SQLITE_SCHEMA)
-            .map_err(db)?;
-        conn.execute_batch(super::photos::SQLITE_SCHEMA)
-            .map_err(db)?;
-        conn.execute_batch(super::devices::SQLITE_SCHEMA)
-            .map_err(db)?;
-        conn.execute_batch(super::passwords::SQLITE_SCHEMA)
-            .map_err(db)?;
+        conn.execute_batch(channels::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(devices::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(passwords::SQLITE_SCHEMA).map_err(db)?;
         for (table, column, ty) in MIGRATIONS {
             let present: bool = conn
                 .query_row(
@@ -137,7 +136,7 @@ impl SqliteStore {
                     .map_err(db)?;
             }
         }
-        conn.execute_batch(super::bots::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(bots::SQLITE_SCHEMA).map_err(db)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -176,57 +175,63 @@ impl SqliteStore {
     }
 }
 
-const KEY_COLUMNS: &str =
-    "id, key, user_id, layer, created, api_id, device_model, system_version, app_version";
+/// A rusqlite row as the shared row mapping ([`rows`]) reads it.
+pub(crate) struct SqlRow<'a, 'b>(pub(crate) &'a Row<'b>);
 
-/// A key from the [`KEY_COLUMNS`].
+fn column<T: rusqlite::types::FromSql>(r: &Row<'_>, at: usize) -> Result<T, StoreError> {
+    r.get(at).map_err(db)
+}
+
+impl rows::Row for SqlRow<'_, '_> {
+    fn opt_int(&self, at: usize) -> Result<Option<i64>, StoreError> {
+        column(self.0, at)
+    }
+    fn opt_flag(&self, at: usize) -> Result<Option<bool>, StoreError> {
+        column(self.0, at)
+    }
+    fn opt_text(&self, at: usize) -> Result<Option<String>, StoreError> {
+        column(self.0, at)
+    }
+    fn bytes(&self, at: usize) -> Result<Vec<u8>, StoreError> {
+        column(self.0, at)
+    }
+    fn ints(&self, at: usize) -> Result<Vec<i64>, StoreError> {
+        rows::split_ids(&column::<String>(self.0, at)?)
+    }
+}
+
+/// The shared mapping `f` (from column 0) as a rusqlite row closure's result.
+pub(crate) fn via<T>(
+    r: &Row<'_>,
+    f: fn(&dyn rows::Row, usize) -> Result<T, StoreError>,
+) -> rusqlite::Result<T> {
+    via_at(r, f, 0)
+}
+
+/// [`via`] from column `at`.
+pub(crate) fn via_at<T>(
+    r: &Row<'_>,
+    f: fn(&dyn rows::Row, usize) -> Result<T, StoreError>,
+    at: usize,
+) -> rusqlite::Result<T> {
+    f(&SqlRow(r), at).map_err(|e| wrap(at, e))
+}
+
+/// A mapping failure at column `at`, as the error a rusqlite row closure returns.
+pub(crate) fn wrap(at: usize, e: StoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Null, Box::new(e))
+}
+
 fn key_from_row(r: &Row<'_>) -> rusqlite::Result<StoredKey> {
-    Ok(StoredKey {
-        id: r.get(0)?,
-        key: r.get(1)?,
-        user_id: r.get(2)?,
-        layer: r.get(3)?,
-        created: r.get(4)?,
-        client: ClientInfo {
-            api_id: r.get(5)?,
-            device_model: r.get(6)?,
-            system_version: r.get(7)?,
-            app_version: r.get(8)?,
-        },
-    })
+    via(r, rows::key_at)
 }
 
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    Ok(User {
-        id: row.get(0)?,
-        access_hash: row.get(1)?,
-        phone: row.get(2)?,
-        first_name: row.get(3)?,
-        last_name: row.get(4)?,
-        username: row.get(5)?,
-        about: row.get(6)?,
-        bot_info_version: row.get(7)?,
-    })
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    via(r, rows::user_at)
 }
 
-const USER_COLUMNS: &str =
-    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version";
-const MESSAGE_COLUMNS: &str =
-    "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
-
-fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
-    Ok(Message {
-        owner: row.get(0)?,
-        id: row.get(1)?,
-        peer: row.get(2)?,
-        out: row.get(3)?,
-        from_id: row.get(4)?,
-        text: row.get(5)?,
-        date: row.get(6)?,
-        edit_date: row.get(7)?,
-        random_id: row.get(8)?,
-        media: MediaRef::from_columns(row.get(9)?, row.get(10)?),
-    })
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    via(r, rows::message_at)
 }
 
 fn get_user(tx: &Connection, id: i64) -> Result<Option<User>, StoreError> {
@@ -265,25 +270,13 @@ fn log_change(
             |r| r.get(0),
         )
         .map_err(db)?;
-    let (kind, peer, value, ids) = match &change {
-        Change::NewMessage { id } => (KIND_NEW, 0, i64::from(*id), String::new()),
-        Change::EditMessage { id } => (KIND_EDIT, 0, i64::from(*id), String::new()),
-        Change::DeleteMessages { ids } => (
-            KIND_DELETE,
-            0,
-            0,
-            ids.iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        Change::ReadInbox { peer, max_id } => {
-            (KIND_READ_INBOX, *peer, i64::from(*max_id), String::new())
-        }
-        Change::ReadOutbox { peer, max_id } => {
-            (KIND_READ_OUTBOX, *peer, i64::from(*max_id), String::new())
-        }
-    };
+    let LogColumns {
+        kind,
+        peer,
+        value,
+        ids,
+    } = LogColumns::of(&change);
+    let ids = join_ids(&ids);
     tx.execute(
         "INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -452,7 +445,7 @@ impl SqliteStore {
                     .query_row(
                         "SELECT pts, pts_count, date FROM changes
                          WHERE owner = ?1 AND kind = ?2 AND value = ?3",
-                        params![from, KIND_NEW, message.id],
+                        params![from, rows::kind::NEW, message.id],
                         |r| {
                             Ok(LoggedChange {
                                 pts: r.get(0)?,
@@ -997,42 +990,25 @@ impl Store for SqliteStore {
                 params![owner, peer],
                 |r| r.get(0),
             )?;
-            // Telegram's pagination (core.telegram.org/api/offsets): in the chat's list, newest
-            // first, the slice starts at offsetFromID(offset_id) + add_offset, where
-            // offsetFromID counts the messages from the newest down to offset_id inclusive (here:
-            // those not older than offset_id and offset_date), and takes `limit` from there;
-            // positions before the newest are empty. max_id and min_id then filter the slice.
-            let limit = i64::from(q.limit.clamp(1, 100));
-            let below_id = if q.offset_id > 0 {
-                i64::from(q.offset_id)
-            } else {
-                i64::MAX
-            };
-            let below_date = if q.offset_date > 0 {
-                i64::from(q.offset_date)
-            } else {
-                i64::MAX
-            };
+            // Telegram's pagination: see HistoryQuery::window.
             let newer: i64 = c.query_row(
                 "SELECT count(*) FROM messages WHERE owner = ?1 AND peer = ?2
                  AND NOT (id < ?3 AND date < ?4)",
-                params![owner, peer, below_id, below_date],
+                params![owner, peer, q.below_id(), q.below_date()],
                 |r| r.get(0),
             )?;
-            let start = newer + i64::from(q.add_offset);
-            let (from, to) = (start.max(0), start + limit);
-            if to <= from {
+            let Some((skip, take)) = q.window(newer) else {
                 return Ok((Vec::new(), count));
-            }
+            };
             let mut stmt = c.prepare(&format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND peer = ?2
                  ORDER BY id DESC LIMIT ?3 OFFSET ?4"
             ))?;
-            let rows = stmt.query_map(params![owner, peer, to - from, from], message_from_row)?;
+            let rows = stmt.query_map(params![owner, peer, take, skip], message_from_row)?;
             let mut out = Vec::new();
             for row in rows {
                 let m = row?;
-                if (q.max_id <= 0 || m.id < q.max_id) && (q.min_id <= 0 || m.id > q.min_id) {
+                if q.keeps(m.id) {
                     out.push(m);
                 }
             }
@@ -1122,41 +1098,15 @@ impl Store for SqliteStore {
     ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError> {
         self.read(|c| {
             let mut stmt = c
-                .prepare(
-                    "SELECT pts, pts_count, date, kind, peer, value, ids FROM changes
-                 WHERE owner = ?1 AND pts > ?2 ORDER BY pts LIMIT ?3",
-                )
+                .prepare(&format!(
+                    "SELECT {LOG_COLUMNS} FROM changes
+                         WHERE owner = ?1 AND pts > ?2 ORDER BY pts LIMIT ?3"
+                ))
                 .map_err(db)?;
             let rows = stmt
                 .query_map(
                     params![owner, pts, i64::try_from(limit).unwrap_or(i64::MAX)],
-                    |r| {
-                        let kind: i64 = r.get(3)?;
-                        let peer: i64 = r.get(4)?;
-                        let value: i64 = r.get(5)?;
-                        let ids: String = r.get(6)?;
-                        let change = match kind {
-                            KIND_NEW => Change::NewMessage { id: value as i32 },
-                            KIND_EDIT => Change::EditMessage { id: value as i32 },
-                            KIND_DELETE => Change::DeleteMessages {
-                                ids: ids.split(',').filter_map(|s| s.parse().ok()).collect(),
-                            },
-                            KIND_READ_INBOX => Change::ReadInbox {
-                                peer,
-                                max_id: value as i32,
-                            },
-                            _ => Change::ReadOutbox {
-                                peer,
-                                max_id: value as i32,
-                            },
-                        };
-                        Ok(LoggedChange {
-                            pts: r.get(0)?,
-                            pts_count: r.get(1)?,
-                            date: r.get(2)?,
-                            change,
-                        })
-                    },
+                    |r| via(r, rows::logged_at),
                 )
                 .map_err(db)?;
             let changes: Vec<LoggedChange> = rows.collect::<Result<_, _>>().map_err(db)?;

@@ -1,62 +1,23 @@
 //! Push devices, notification settings and photos in PostgreSQL.
 
-use super::{PgStore, R, col, text};
-use crate::store::StoreError;
-use crate::store::devices::{
+use super::{PgStore, R, col, via};
+use ::postgres::Row;
+use server_kit_store::StoreError;
+use server_kit_store::devices::{
     Device, DeviceStore, MAX_DEVICES_PER_USER, NotifyScope, NotifySettings, NotifySound,
     PushRecipient,
 };
-use crate::store::photos::{Photo, PhotoStore, decode_sizes, encode_sizes};
-use ::postgres::Row;
+use server_kit_store::photos::{Photo, PhotoStore, decode_sizes, encode_sizes};
+use server_kit_store::rows::{self, DEVICE_COLUMNS, SETTINGS_COLUMNS};
 use std::collections::HashMap;
 
-const SETTINGS_COLUMNS: &str =
-    "show_previews, silent, mute_until, sound, stories_muted, stories_hide_sender, stories_sound";
-const DEVICE_COLUMNS: &str =
-    "user_id, token_type, token, key_id, app_sandbox, no_muted, secret, other_uids, date";
-
-fn prefixed(columns: &str, table: &str) -> String {
-    columns
-        .split(", ")
-        .map(|c| format!("{table}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn sound(r: &Row, i: usize) -> R<Option<NotifySound>> {
-    match col::<Option<String>>(r, i)? {
-        None => Ok(None),
-        Some(text) => NotifySound::from_json(&text).map(Some).ok_or_else(|| {
-            StoreError::Database(format!("not a stored notification sound: {text:?}")).into()
-        }),
-    }
-}
-
-/// Settings from 7 columns starting at `at` (in [`SETTINGS_COLUMNS`] order).
+/// Settings from the [`SETTINGS_COLUMNS`] starting at `at`.
 fn settings_at(r: &Row, at: usize) -> R<NotifySettings> {
-    Ok(NotifySettings {
-        show_previews: col(r, at)?,
-        silent: col(r, at + 1)?,
-        mute_until: col(r, at + 2)?,
-        sound: sound(r, at + 3)?,
-        stories_muted: col(r, at + 4)?,
-        stories_hide_sender: col(r, at + 5)?,
-        stories_sound: sound(r, at + 6)?,
-    })
+    via(r, rows::settings_at, at)
 }
 
 fn device_from_row(r: &Row) -> R<Device> {
-    Ok(Device {
-        user_id: col(r, 0)?,
-        token_type: col(r, 1)?,
-        token: text(r, 2)?,
-        key_id: col(r, 3)?,
-        app_sandbox: col(r, 4)?,
-        no_muted: col(r, 5)?,
-        secret: col(r, 6)?,
-        other_uids: col(r, 7)?,
-        date: col(r, 8)?,
-    })
+    via(r, rows::device_at, 0)
 }
 
 impl DeviceStore for PgStore {
@@ -202,7 +163,7 @@ impl DeviceStore for PgStore {
                 &format!(
                     "SELECT {} FROM channel_members m JOIN devices d ON d.user_id = m.user_id
                      WHERE m.channel = $1 ORDER BY d.user_id, d.date, d.seq",
-                    prefixed(DEVICE_COLUMNS, "d")
+                    rows::prefixed(DEVICE_COLUMNS, "d")
                 ),
                 &[&channel],
             )? {
@@ -231,7 +192,7 @@ impl DeviceStore for PgStore {
                      FROM channel_members m JOIN notify_settings s ON s.user_id = m.user_id
                      WHERE m.channel = $1
                        AND ((s.kind = $2 AND s.peer = $1) OR (s.kind = $3 AND s.peer = $4))",
-                    prefixed(SETTINGS_COLUMNS, "s")
+                    rows::prefixed(SETTINGS_COLUMNS, "s")
                 ),
                 &[&channel, &channel_kind, &default_kind, &default_peer],
             )? {

@@ -47,11 +47,14 @@ mod tls;
 
 pub use tls::{CertificateProblem, PgSslMode, PgTlsError};
 
-use super::*;
 use ::postgres::error::SqlState;
 use ::postgres::types::FromSql;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, GenericClient, Row, Statement, Transaction};
+use server_kit_store::rows::{
+    self, KEY_COLUMNS, LOG_COLUMNS, LogColumns, MESSAGE_COLUMNS, USER_COLUMNS,
+};
+use server_kit_store::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -188,12 +191,6 @@ ALTER TABLE devices ALTER COLUMN token TYPE BYTEA USING convert_to(token, 'UTF8'
 /// The advisory lock key migrations run under ("srvkit" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7372_766b_6974;
 
-const KIND_NEW: i32 = 1;
-const KIND_EDIT: i32 = 2;
-const KIND_DELETE: i32 = 3;
-const KIND_READ_INBOX: i32 = 4;
-const KIND_READ_OUTBOX: i32 = 5;
-
 /// How often a transaction that hit a deadlock or a serialization failure is tried again.
 const RETRIES: u32 = 8;
 
@@ -278,6 +275,71 @@ pub(crate) fn text(row: &Row, i: usize) -> R<String> {
 pub(crate) fn count(row: &Row, i: usize) -> R<i32> {
     let n: i64 = col(row, i)?;
     i32::try_from(n).map_err(|_| Fail::Store(StoreError::Database(format!("count {n} too large"))))
+}
+
+/// A PostgreSQL row as the shared row mapping ([`rows`]) reads it: integers of any width,
+/// and strings kept as `bytea` (user text) or `text` alike.
+pub(crate) struct PgRow<'a>(pub(crate) &'a Row);
+
+fn pg_column<'a, T: FromSql<'a>>(row: &'a Row, at: usize) -> Result<T, StoreError> {
+    row.try_get(at)
+        .map_err(|e| StoreError::Database(describe(&e)))
+}
+
+impl PgRow<'_> {
+    fn type_of(&self, at: usize) -> Option<&::postgres::types::Type> {
+        self.0.columns().get(at).map(|c| c.type_())
+    }
+}
+
+impl rows::Row for PgRow<'_> {
+    fn opt_int(&self, at: usize) -> Result<Option<i64>, StoreError> {
+        use ::postgres::types::Type;
+        match self.type_of(at) {
+            Some(&Type::INT2) => Ok(pg_column::<Option<i16>>(self.0, at)?.map(i64::from)),
+            Some(&Type::INT4) => Ok(pg_column::<Option<i32>>(self.0, at)?.map(i64::from)),
+            _ => pg_column(self.0, at),
+        }
+    }
+    fn opt_flag(&self, at: usize) -> Result<Option<bool>, StoreError> {
+        pg_column(self.0, at)
+    }
+    fn opt_text(&self, at: usize) -> Result<Option<String>, StoreError> {
+        if self.type_of(at) != Some(&::postgres::types::Type::BYTEA) {
+            return pg_column(self.0, at);
+        }
+        pg_column::<Option<&[u8]>>(self.0, at)?
+            .map(|bytes| {
+                std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
+                    StoreError::Database(format!("column {at} holds bytes that are not UTF-8: {e}"))
+                })
+            })
+            .transpose()
+    }
+    fn bytes(&self, at: usize) -> Result<Vec<u8>, StoreError> {
+        pg_column(self.0, at)
+    }
+    fn ints(&self, at: usize) -> Result<Vec<i64>, StoreError> {
+        if self.type_of(at) == Some(&::postgres::types::Type::INT4_ARRAY) {
+            let ids: Vec<i32> = pg_column(self.0, at)?;
+            return Ok(ids.into_iter().map(i64::from).collect());
+        }
+        pg_column(self.0, at)
+    }
+}
+
+/// A channel's log entry from the [`rows::CHANNEL_LOG_COLUMNS`] at column 0.
+pub(crate) fn via_logged(r: &Row, channel: i64) -> R<server_kit_store::channels::ChannelLogged> {
+    rows::channel_logged_at(&PgRow(r), 0, channel).map_err(Fail::Store)
+}
+
+/// The shared mapping `f` from column `at` of a row.
+pub(crate) fn via<T>(
+    r: &Row,
+    f: fn(&dyn rows::Row, usize) -> Result<T, StoreError>,
+    at: usize,
+) -> R<T> {
+    f(&PgRow(r), at).map_err(Fail::Store)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,14 +637,15 @@ impl PgStore {
     /// TLS follows libpq's `sslmode` (`disable`, `prefer` (the default), `require`,
     /// `verify-ca`, `verify-full`) and `sslrootcert` (a PEM file of trusted roots, or
     /// `system`; the system's roots when not given): see [`PgSslMode`]. A bad setting, and a
-    /// refused certificate or failed handshake, is [`StoreError::Tls`].
+    /// refused certificate or failed handshake, is a [`StoreError::Backend`] holding a [`PgTlsError`].
     pub fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_with(url, PgOptions::default())
     }
 
     /// [`open`](Self::open) with options (schema, pool size).
     pub fn open_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
-        let (url, tls) = tls::MakeTls::from_url(url)?;
+        let (url, tls) =
+            tls::MakeTls::from_url(url).map_err(|e| StoreError::Backend(Box::new(e)))?;
         let mut config: Config = url
             .parse()
             .map_err(|e| StoreError::Database(format!("bad PostgreSQL address: {e}")))?;
@@ -734,62 +797,21 @@ fn migrate(client: &mut Client, schema: Option<&str>) -> R<()> {
 // ---------------------------------------------------------------------------------------------
 // Rows.
 
-const USER_COLUMNS: &str =
-    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version";
-const MESSAGE_COLUMNS: &str =
-    "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
-
-const KEY_COLUMNS: &str =
-    "id, key, user_id, layer, created, api_id, device_model, system_version, app_version";
-
-/// A key from the [`KEY_COLUMNS`].
 fn key_from_row(r: &Row) -> R<StoredKey> {
-    Ok(StoredKey {
-        id: col(r, 0)?,
-        key: col(r, 1)?,
-        user_id: col(r, 2)?,
-        layer: col(r, 3)?,
-        created: col(r, 4)?,
-        client: ClientInfo {
-            api_id: col(r, 5)?,
-            device_model: text(r, 6)?,
-            system_version: text(r, 7)?,
-            app_version: text(r, 8)?,
-        },
-    })
+    via(r, rows::key_at, 0)
 }
 
 fn user_from_row(r: &Row) -> R<User> {
-    Ok(User {
-        id: col(r, 0)?,
-        access_hash: col(r, 1)?,
-        phone: col(r, 2)?,
-        first_name: text(r, 3)?,
-        last_name: text(r, 4)?,
-        username: col(r, 5)?,
-        about: text(r, 6)?,
-        bot_info_version: col(r, 7)?,
-    })
+    via(r, rows::user_at, 0)
 }
 
 fn message_from_row(r: &Row) -> R<Message> {
-    message_at(r, 0)
+    via(r, rows::message_at, 0)
 }
 
 /// A message from the [`MESSAGE_COLUMNS`] that start at column `at`.
 fn message_at(r: &Row, at: usize) -> R<Message> {
-    Ok(Message {
-        owner: col(r, at)?,
-        id: col(r, at + 1)?,
-        peer: col(r, at + 2)?,
-        out: col(r, at + 3)?,
-        from_id: col(r, at + 4)?,
-        text: text(r, at + 5)?,
-        date: col(r, at + 6)?,
-        edit_date: col(r, at + 7)?,
-        random_id: col(r, at + 8)?,
-        media: MediaRef::from_columns(col(r, at + 9)?, col(r, at + 10)?),
-    })
+    via(r, rows::message_at, at)
 }
 
 fn get_user(c: &mut Sql<'_, impl GenericClient>, id: i64) -> R<Option<User>> {
@@ -863,14 +885,12 @@ fn log_change(
         )?
         .ok_or(StoreError::NotFound { what: "user" })?;
     let pts: i32 = col(&row, 0)?;
-    let none: &[i32] = &[];
-    let (kind, peer, value, ids) = match &change {
-        Change::NewMessage { id } => (KIND_NEW, 0, *id, none),
-        Change::EditMessage { id } => (KIND_EDIT, 0, *id, none),
-        Change::DeleteMessages { ids } => (KIND_DELETE, 0, 0, ids.as_slice()),
-        Change::ReadInbox { peer, max_id } => (KIND_READ_INBOX, *peer, *max_id, none),
-        Change::ReadOutbox { peer, max_id } => (KIND_READ_OUTBOX, *peer, *max_id, none),
-    };
+    let LogColumns {
+        kind,
+        peer,
+        value,
+        ids,
+    } = LogColumns::of(&change);
     tx.execute(
         "INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -940,33 +960,7 @@ fn copy_link(tx: &mut Tx<'_, '_>, m: &Message) -> R<Option<i32>> {
 }
 
 fn change_from_row(r: &Row) -> R<LoggedChange> {
-    let kind: i32 = col(r, 3)?;
-    let peer: i64 = col(r, 4)?;
-    let value: i32 = col(r, 5)?;
-    let change = match kind {
-        KIND_NEW => Change::NewMessage { id: value },
-        KIND_EDIT => Change::EditMessage { id: value },
-        KIND_DELETE => Change::DeleteMessages { ids: col(r, 6)? },
-        KIND_READ_INBOX => Change::ReadInbox {
-            peer,
-            max_id: value,
-        },
-        KIND_READ_OUTBOX => Change::ReadOutbox {
-            peer,
-            max_id: value,
-        },
-        other => {
-            return Err(Fail::Store(StoreError::Database(format!(
-                "unknown change kind {other} in the log"
-            ))));
-        }
-    };
-    Ok(LoggedChange {
-        pts: col(r, 0)?,
-        pts_count: col(r, 1)?,
-        date: col(r, 2)?,
-        change,
-    })
+    via(r, rows::logged_at, 0)
 }
 
 /// Writes a message between two users after [`TAKE_IDS`]: both copies (each naming the
@@ -1076,7 +1070,7 @@ impl PgStore {
                         &media_kind,
                         &media_id,
                         &pts,
-                        &KIND_NEW,
+                        &rows::kind::NEW,
                     ],
                 )?;
                 return Ok(Sent {
@@ -1103,7 +1097,7 @@ impl PgStore {
                     &media_id,
                     &pts,
                     &copy_pts,
-                    &KIND_NEW,
+                    &rows::kind::NEW,
                 ],
             )?;
             let copy = Message {
@@ -1146,7 +1140,7 @@ fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Sent> {
         .query_opt(
             "SELECT pts, pts_count, date FROM changes
              WHERE owner = $1 AND kind = $2 AND value = $3",
-            &[&from, &KIND_NEW, &message.id],
+            &[&from, &rows::kind::NEW, &message.id],
         )?
         .ok_or(StoreError::NotFound { what: "change" })?;
     let entry = LoggedChange {
@@ -1722,42 +1716,29 @@ impl Store for PgStore {
                 )?,
                 0,
             )?;
-            // Telegram's pagination, as in the SQLite store (see there).
-            let limit = i64::from(q.limit.clamp(1, 100));
-            let below_id = if q.offset_id > 0 {
-                i64::from(q.offset_id)
-            } else {
-                i64::MAX
-            };
-            let below_date = if q.offset_date > 0 {
-                i64::from(q.offset_date)
-            } else {
-                i64::MAX
-            };
+            // Telegram's pagination: see HistoryQuery::window.
             let newer: i64 = col(
                 &c.query_one(
                     "SELECT count(*) FROM messages WHERE owner = $1 AND peer = $2
                      AND NOT (id < $3::bigint AND date < $4::bigint)",
-                    &[&owner, &peer, &below_id, &below_date],
+                    &[&owner, &peer, &q.below_id(), &q.below_date()],
                 )?,
                 0,
             )?;
-            let start = newer + i64::from(q.add_offset);
-            let (from, to) = (start.max(0), start + limit);
-            if to <= from {
+            let Some((skip, take)) = q.window(newer) else {
                 return Ok((Vec::new(), total));
-            }
+            };
             let rows = c.query(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND peer = $2
                      ORDER BY id DESC LIMIT $3 OFFSET $4"
                 ),
-                &[&owner, &peer, &(to - from), &from],
+                &[&owner, &peer, &take, &skip],
             )?;
             let mut out = Vec::new();
             for row in &rows {
                 let m = message_from_row(row)?;
-                if (q.max_id <= 0 || m.id < q.max_id) && (q.min_id <= 0 || m.id > q.min_id) {
+                if q.keeps(m.id) {
                     out.push(m);
                 }
             }
@@ -1794,11 +1775,7 @@ impl Store for PgStore {
                      FROM dialogs d JOIN messages m ON m.owner = d.owner AND m.id = d.top_message
                      WHERE d.owner = $1 AND d.top_date < $2
                      ORDER BY d.top_date DESC, d.top_message DESC LIMIT $3",
-                    MESSAGE_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("m.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    rows::prefixed(MESSAGE_COLUMNS, "m")
                 ),
                 &[&owner, &upper, &i64::from(limit.clamp(1, 100))],
             )?;
@@ -1838,24 +1815,21 @@ impl Store for PgStore {
         self.read(|c| {
             let rows = c.query(
                 &format!(
-                    "SELECT c.pts, c.pts_count, c.date, c.kind, c.peer, c.value, c.ids, {}
+                    "SELECT {}, {}
                      FROM (SELECT * FROM changes WHERE owner = $1 AND pts > $2
                            ORDER BY pts LIMIT $3) c
                      LEFT JOIN messages m
                          ON m.owner = $1 AND m.id = c.value AND c.kind IN ($4, $5)
                      ORDER BY c.pts",
-                    MESSAGE_COLUMNS
-                        .split(", ")
-                        .map(|c| format!("m.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    rows::prefixed(LOG_COLUMNS, "c"),
+                    rows::prefixed(MESSAGE_COLUMNS, "m")
                 ),
                 &[
                     &owner,
                     &pts,
                     &i64::try_from(limit).unwrap_or(i64::MAX),
-                    &KIND_NEW,
-                    &KIND_EDIT,
+                    &rows::kind::NEW,
+                    &rows::kind::EDIT,
                 ],
             )?;
             let mut changes = Vec::with_capacity(rows.len());

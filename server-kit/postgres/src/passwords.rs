@@ -1,11 +1,12 @@
 //! Cloud passwords, SRP checks and sign-ins waiting for a password in PostgreSQL (migration 3).
 
-use super::{PgStore, R, col, text};
-use crate::store::StoreError;
-use crate::store::passwords::{
+use super::{PgStore, R, col, via};
+use ::postgres::Row;
+use server_kit_store::StoreError;
+use server_kit_store::passwords::{
     MAX_SRP_CHECKS_PER_USER, Password, PasswordLogin, PasswordStore, SrpCheck,
 };
-use ::postgres::Row;
+use server_kit_store::rows::{self, CHECK_COLUMNS, PASSWORD_COLUMNS};
 
 /// Migration 3: the tables of [`PasswordStore`]. The hint is user text, kept as UTF-8 bytes
 /// like the other user-written strings (migration 2).
@@ -24,29 +25,12 @@ CREATE TABLE password_logins(
 CREATE INDEX password_logins_by_expiry ON password_logins(expires_at);
 ";
 
-const PASSWORD_COLUMNS: &str = "salt1, salt2, g, p, verifier, hint, locked_until";
-const CHECK_COLUMNS: &str = "srp_id, user_id, b, verifier, expires_at";
-
 fn password_from_row(r: &Row) -> R<Password> {
-    Ok(Password {
-        salt1: col(r, 0)?,
-        salt2: col(r, 1)?,
-        g: col(r, 2)?,
-        p: col(r, 3)?,
-        verifier: col(r, 4)?,
-        hint: text(r, 5)?,
-        locked_until: col(r, 6)?,
-    })
+    via(r, rows::password_at, 0)
 }
 
 fn check_from_row(r: &Row) -> R<SrpCheck> {
-    Ok(SrpCheck {
-        srp_id: col(r, 0)?,
-        user_id: col(r, 1)?,
-        b: col(r, 2)?,
-        verifier: col(r, 3)?,
-        expires_at: col(r, 4)?,
-    })
+    via(r, rows::check_at, 0)
 }
 
 impl PasswordStore for PgStore {

@@ -1,22 +1,23 @@
-//! The PostgreSQL store against a real PostgreSQL (feature `postgres`): the store conformance
-//! suite unchanged, durability across reopening, pts under two nodes writing at once,
+//! The PostgreSQL store against a real PostgreSQL: the store conformance suite (one test per
+//! check), durability across reopening, pts under two nodes writing at once,
 //! migrations, channels, errors that are values, not panics, and TLS (`sslmode`,
 //! `sslrootcert`).
 //!
 //! The server is given by `TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:54329/postgres`,
 //! what `bash .ci/postgres.sh start` prints), and the CA of its TLS certificate by
 //! `TEST_POSTGRES_CA` (what `bash .ci/postgres.sh ca` prints; the TLS tests also use the
-//! password user that script makes). Without them these tests fail: a build with the
-//! feature on is a claim that the store works, and a silent skip would not check it. Each test
+//! password user that script makes). Without them these tests fail: a silent skip would not
+//! check anything (so this crate is not among the workspace's default members; `.ci/run`
+//! runs it with a PostgreSQL started). Each test
 //! works in schemas of its own, named after the process and the clock and dropped at the end,
 //! so runs never see each other's data and reruns start clean.
-#![cfg(feature = "postgres")]
 
-use server_kit::store::channels::Role;
-use server_kit::store::{
-    CertificateProblem, ChannelStore, Db, HistoryQuery, POSTGRES_MIGRATIONS, PgOptions, PgSslMode,
-    PgStore, PgTlsError, Store, StoreError, conformance,
+use server_kit_postgres::{
+    CertificateProblem, MIGRATIONS as POSTGRES_MIGRATIONS, PgOptions, PgSslMode, PgStore,
+    PgTlsError,
 };
+use server_kit_store::channels::Role;
+use server_kit_store::{ChannelStore, Db, HistoryQuery, Store, StoreError, conformance};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -82,10 +83,17 @@ impl Drop for Schemas {
     }
 }
 
-#[test]
-fn conformance_run_all() {
-    let schemas = Schemas::new();
-    conformance::run_all(&|| Box::new(schemas.open(&schemas.fresh())));
+/// A store in a new schema for one check of the conformance suite. A static is never
+/// dropped, so these schemas (one per check) stay in the database: the throwaway server of
+/// `.ci/postgres.sh` is made anew for every run.
+fn fresh_store() -> Box<dyn Store> {
+    static SCHEMAS: std::sync::OnceLock<Schemas> = std::sync::OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(Schemas::new);
+    Box::new(schemas.open(&schemas.fresh()))
+}
+
+mod checks {
+    server_kit_store::store_conformance_tests!(super::fresh_store);
 }
 
 #[test]
@@ -467,11 +475,35 @@ fn encrypted(application_name: &str) -> Option<bool> {
 }
 
 /// Opens a store on its own schema; on success, writes and reads through it.
-fn open_tls(schemas: &Schemas, url: &str) -> Result<PgStore, StoreError> {
+/// Why a store did not open: TLS (the PostgreSQL store's own error, found inside
+/// [`StoreError::Backend`]) or anything else.
+#[derive(Debug)]
+enum OpenFailed {
+    Tls(PgTlsError),
+    Store(StoreError),
+}
+
+impl std::fmt::Display for OpenFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenFailed::Tls(e) => write!(f, "TLS: {e}"),
+            OpenFailed::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn open_tls(schemas: &Schemas, url: &str) -> Result<PgStore, OpenFailed> {
     let store = PgStore::open_with(
         url,
         PgOptions::default().schema(schemas.fresh()).pool_size(2),
-    )?;
+    )
+    .map_err(|e| match e {
+        StoreError::Backend(b) => match b.downcast::<PgTlsError>() {
+            Ok(tls) => OpenFailed::Tls(*tls),
+            Err(other) => OpenFailed::Store(StoreError::Backend(other)),
+        },
+        other => OpenFailed::Store(other),
+    })?;
     let user = store.create_user("1555", "T", "", 1).expect("create_user");
     assert_eq!(store.user(user.id).expect("read"), Some(user));
     Ok(store)
@@ -540,7 +572,7 @@ fn tls_verify_full_refuses_another_name() {
         &format!("sslmode=verify-full sslrootcert='{}'", ca()),
     );
     match open_tls(&schemas, &url) {
-        Err(StoreError::Tls(PgTlsError::CertificateRejected {
+        Err(OpenFailed::Tls(PgTlsError::CertificateRejected {
             host,
             mode: PgSslMode::VerifyFull,
             problem: CertificateProblem::WrongName,
@@ -571,7 +603,7 @@ fn tls_another_ca_is_refused() {
     for mode in ["verify-ca", "verify-full", "require"] {
         let url = url_with(&format!("sslmode={mode}&sslrootcert={}", other.display()));
         match open_tls(&schemas, &url) {
-            Err(StoreError::Tls(PgTlsError::CertificateRejected {
+            Err(OpenFailed::Tls(PgTlsError::CertificateRejected {
                 problem: CertificateProblem::UnknownIssuer,
                 ..
             })) => {}
@@ -643,7 +675,7 @@ fn tls_settings_errors() {
             missing.display()
         )),
     ) {
-        Err(StoreError::Tls(PgTlsError::RootCertUnreadable { path, source })) => {
+        Err(OpenFailed::Tls(PgTlsError::RootCertUnreadable { path, source })) => {
             assert_eq!(path, missing);
             assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
         }
@@ -651,10 +683,10 @@ fn tls_settings_errors() {
     }
     assert!(matches!(
         open_tls(&schemas, &url_with("sslmode=verify-everything")),
-        Err(StoreError::Tls(PgTlsError::UnknownMode { .. }))
+        Err(OpenFailed::Tls(PgTlsError::UnknownMode { .. }))
     ));
     match open_tls(&schemas, &url_with("sslmode=verify-full")) {
-        Err(StoreError::Tls(
+        Err(OpenFailed::Tls(
             PgTlsError::CertificateRejected {
                 problem: CertificateProblem::UnknownIssuer,
                 ..

@@ -1,9 +1,12 @@
-//! Channels (broadcast channels and megagroups): each has its own pts box; a post is stored
-//! once, whoever reads it, and members catch up through the channel's log.
+//! Channels in SQLite: see [`server_kit_store::channels`].
 
-use super::sqlite::db;
-use super::{HistoryQuery, MediaRef, SqliteStore, StoreError};
+use crate::{SqliteStore, db, via};
 use rusqlite::{OptionalExtension, Row, Transaction, params};
+use server_kit_store::channels::*;
+use server_kit_store::rows::{
+    self, CHANNEL_COLUMNS, CHANNEL_LOG_COLUMNS, LogColumns, MEMBER_COLUMNS, POST_COLUMNS, join_ids,
+};
+use server_kit_store::{HistoryQuery, MediaRef, StoreError};
 
 /// The SQLite tables of this module, created when the store opens.
 pub(crate) const SQLITE_SCHEMA: &str = "
@@ -32,267 +35,17 @@ CREATE TABLE IF NOT EXISTS channel_changes(
 
 /// The first channel id handed out.
 const FIRST_CHANNEL_ID: i64 = 1_000_000;
-const KIND_NEW: i64 = 1;
-const KIND_DELETE: i64 = 3;
-
-/// A channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Channel {
-    /// Its id.
-    pub id: i64,
-    /// The secret a client must show to use it.
-    pub access_hash: i64,
-    /// Title.
-    pub title: String,
-    /// Description.
-    pub about: String,
-    /// A broadcast channel (only admins post).
-    pub broadcast: bool,
-    /// A megagroup (everyone posts).
-    pub megagroup: bool,
-    /// Who created it.
-    pub creator: i64,
-    /// Its public username.
-    pub username: Option<String>,
-    /// When it was created.
-    pub date: i32,
-    /// Its pts.
-    pub pts: i32,
-    /// How many members it has.
-    pub members: i32,
-}
-
-/// What a member may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Reads (and posts in megagroups).
-    Member,
-    /// Posts and manages.
-    Admin,
-    /// Created it.
-    Creator,
-}
-
-impl Role {
-    pub(super) fn code(self) -> i64 {
-        match self {
-            Role::Member => 0,
-            Role::Admin => 1,
-            Role::Creator => 2,
-        }
-    }
-
-    pub(super) fn from_code(code: i64) -> Role {
-        match code {
-            2 => Role::Creator,
-            1 => Role::Admin,
-            _ => Role::Member,
-        }
-    }
-}
-
-/// A member of a channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    /// The user.
-    pub user_id: i64,
-    /// Their role.
-    pub role: Role,
-    /// Who added them (themselves when they joined).
-    pub inviter: i64,
-    /// When.
-    pub date: i32,
-    /// Read up to here.
-    pub read_max_id: i32,
-}
-
-/// A post in a channel (stored once).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelMessage {
-    /// The channel.
-    pub channel: i64,
-    /// Its id in the channel.
-    pub id: i32,
-    /// Who wrote it.
-    pub from_id: i64,
-    /// Text.
-    pub text: String,
-    /// When.
-    pub date: i32,
-    /// Last edit.
-    pub edit_date: Option<i32>,
-    /// Attached media.
-    pub media: Option<MediaRef>,
-}
-
-/// What changed in a channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChannelChange {
-    /// A post.
-    NewMessage {
-        /// Its id.
-        id: i32,
-    },
-    /// Posts deleted.
-    DeleteMessages {
-        /// Their ids.
-        ids: Vec<i32>,
-    },
-}
-
-/// One entry of a channel's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChannelLogged {
-    /// The channel.
-    pub channel: i64,
-    /// The pts after it.
-    pub pts: i32,
-    /// How many pts it took.
-    pub pts_count: i32,
-    /// When.
-    pub date: i32,
-    /// What.
-    pub change: ChannelChange,
-}
-
-/// The result of posting.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posted {
-    /// The post.
-    pub message: ChannelMessage,
-    /// Its log entry.
-    pub entry: ChannelLogged,
-    /// The same random_id was posted before by the same sender: nothing new was written.
-    pub duplicate: bool,
-}
-
-/// Channel storage.
-pub trait ChannelStore {
-    /// Creates a channel with `creator` as its first member.
-    #[allow(clippy::too_many_arguments)]
-    fn create_channel(
-        &self,
-        creator: i64,
-        title: &str,
-        about: &str,
-        broadcast: bool,
-        megagroup: bool,
-        access_hash: i64,
-        date: i32,
-    ) -> Result<Channel, StoreError>;
-    /// A channel by id.
-    fn channel(&self, id: i64) -> Result<Option<Channel>, StoreError>;
-    /// A channel by username (case-insensitive).
-    fn channel_by_username(&self, username: &str) -> Result<Option<Channel>, StoreError>;
-    /// Sets or clears a channel's username ([`StoreError::Taken`] if another channel has it).
-    fn set_channel_username(&self, id: i64, username: Option<&str>) -> Result<(), StoreError>;
-    /// A member, if `user` is one.
-    fn member(&self, channel: i64, user: i64) -> Result<Option<Member>, StoreError>;
-    /// Adds a member (or changes their role); `false` if they were a member already with that
-    /// role.
-    fn add_member(
-        &self,
-        channel: i64,
-        user: i64,
-        role: Role,
-        inviter: i64,
-        date: i32,
-    ) -> Result<bool, StoreError>;
-    /// Removes a member; `false` if they were not one.
-    fn remove_member(&self, channel: i64, user: i64) -> Result<bool, StoreError>;
-    /// Members, oldest first, and how many there are.
-    fn members(
-        &self,
-        channel: i64,
-        offset: i32,
-        limit: i32,
-    ) -> Result<(Vec<Member>, i32), StoreError>;
-    /// Every member's user id (for fan-out).
-    fn member_ids(&self, channel: i64) -> Result<Vec<i64>, StoreError>;
-    /// The channels a user is a member of, with their membership.
-    fn channels_of(&self, user: i64) -> Result<Vec<(Channel, Member)>, StoreError>;
-    /// Posts to a channel (one row and one log entry, whatever the member count), idempotent
-    /// on (`from`, `random_id`).
-    #[allow(clippy::too_many_arguments)]
-    fn post(
-        &self,
-        channel: i64,
-        from: i64,
-        text: &str,
-        random_id: i64,
-        date: i32,
-        media: Option<MediaRef>,
-    ) -> Result<Posted, StoreError>;
-    /// Posts newest first, and how many the channel has.
-    fn channel_history(
-        &self,
-        channel: i64,
-        query: HistoryQuery,
-    ) -> Result<(Vec<ChannelMessage>, i32), StoreError>;
-    /// Posts by id (missing ones left out).
-    fn channel_messages(
-        &self,
-        channel: i64,
-        ids: &[i32],
-    ) -> Result<Vec<ChannelMessage>, StoreError>;
-    /// Deletes posts; `None` if none of them existed.
-    fn delete_channel_messages(
-        &self,
-        channel: i64,
-        ids: &[i32],
-        date: i32,
-    ) -> Result<Option<ChannelLogged>, StoreError>;
-    /// Marks a channel read by `user` up to `max_id`.
-    fn read_channel(&self, channel: i64, user: i64, max_id: i32) -> Result<(), StoreError>;
-    /// Log entries after `pts`, oldest first, at most `limit`, with the posts they name.
-    fn channel_changes_since(
-        &self,
-        channel: i64,
-        pts: i32,
-        limit: usize,
-    ) -> Result<(Vec<ChannelLogged>, Vec<ChannelMessage>), StoreError>;
-}
-
-const CHANNEL_COLUMNS: &str = "id, access_hash, title, about, broadcast, megagroup, creator,
-    username, date, pts, (SELECT count(*) FROM channel_members m WHERE m.channel = c.id)";
-const POST_COLUMNS: &str = "channel, id, from_id, text, date, edit_date, media_kind, media_id";
 
 fn channel_from_row(r: &Row<'_>) -> rusqlite::Result<Channel> {
-    Ok(Channel {
-        id: r.get(0)?,
-        access_hash: r.get(1)?,
-        title: r.get(2)?,
-        about: r.get(3)?,
-        broadcast: r.get(4)?,
-        megagroup: r.get(5)?,
-        creator: r.get(6)?,
-        username: r.get(7)?,
-        date: r.get(8)?,
-        pts: r.get(9)?,
-        members: r.get(10)?,
-    })
+    via(r, rows::channel_at)
 }
 
 fn member_from_row(r: &Row<'_>) -> rusqlite::Result<Member> {
-    Ok(Member {
-        user_id: r.get(0)?,
-        role: Role::from_code(r.get(1)?),
-        inviter: r.get(2)?,
-        date: r.get(3)?,
-        read_max_id: r.get(4)?,
-    })
+    via(r, rows::member_at)
 }
 
 fn post_from_row(r: &Row<'_>) -> rusqlite::Result<ChannelMessage> {
-    Ok(ChannelMessage {
-        channel: r.get(0)?,
-        id: r.get(1)?,
-        from_id: r.get(2)?,
-        text: r.get(3)?,
-        date: r.get(4)?,
-        edit_date: r.get(5)?,
-        media: MediaRef::from_columns(r.get(6)?, r.get(7)?),
-    })
+    via(r, rows::post_at)
 }
 
 fn get_channel(c: &rusqlite::Connection, id: i64) -> Result<Option<Channel>, StoreError> {
@@ -335,17 +88,10 @@ fn log(
         .optional()
         .map_err(db)?
         .ok_or(StoreError::NotFound { what: "channel" })?;
-    let (kind, value, ids) = match &change {
-        ChannelChange::NewMessage { id } => (KIND_NEW, i64::from(*id), String::new()),
-        ChannelChange::DeleteMessages { ids } => (
-            KIND_DELETE,
-            0,
-            ids.iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-    };
+    let LogColumns {
+        kind, value, ids, ..
+    } = LogColumns::of_channel(&change);
+    let ids = join_ids(&ids);
     tx.execute(
         "INSERT INTO channel_changes(channel, pts, pts_count, date, kind, value, ids)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -445,8 +191,10 @@ impl ChannelStore for SqliteStore {
     fn member(&self, channel: i64, user: i64) -> Result<Option<Member>, StoreError> {
         self.with(|c| {
             c.query_row(
-                "SELECT user_id, role, inviter, date, read_max_id FROM channel_members
-                 WHERE channel = ?1 AND user_id = ?2",
+                &format!(
+                    "SELECT {MEMBER_COLUMNS} FROM channel_members
+                     WHERE channel = ?1 AND user_id = ?2"
+                ),
                 params![channel, user],
                 member_from_row,
             )
@@ -495,10 +243,10 @@ impl ChannelStore for SqliteStore {
                 [channel],
                 |r| r.get(0),
             )?;
-            let mut stmt = c.prepare(
-                "SELECT user_id, role, inviter, date, read_max_id FROM channel_members
-                 WHERE channel = ?1 ORDER BY date, user_id LIMIT ?2 OFFSET ?3",
-            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM channel_members
+                 WHERE channel = ?1 ORDER BY date, user_id LIMIT ?2 OFFSET ?3"
+            ))?;
             let rows = stmt.query_map(
                 params![channel, limit.clamp(0, 200), offset.max(0)],
                 member_from_row,
@@ -570,7 +318,7 @@ impl ChannelStore for SqliteStore {
                     .query_row(
                         "SELECT pts, pts_count, date FROM channel_changes
                          WHERE channel = ?1 AND kind = ?2 AND value = ?3",
-                        params![channel, KIND_NEW, id],
+                        params![channel, rows::kind::NEW, id],
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )
                     .map_err(db)?;
@@ -646,7 +394,7 @@ impl ChannelStore for SqliteStore {
             };
             // Newest first from below offset_id, shifted by add_offset (negative: newer).
             let skip = q.add_offset;
-            let limit = q.limit.clamp(1, 100);
+            let limit = q.page_size();
             let mut out: Vec<ChannelMessage> = Vec::new();
             if skip < 0 {
                 let mut stmt = c.prepare(&format!(
@@ -678,7 +426,7 @@ impl ChannelStore for SqliteStore {
                     out.push(row?);
                 }
             }
-            out.retain(|m| (q.max_id <= 0 || m.id < q.max_id) && m.id > q.min_id);
+            out.retain(|m| q.keeps(m.id));
             Ok((out, count))
         })
     }
@@ -755,27 +503,13 @@ impl ChannelStore for SqliteStore {
     ) -> Result<(Vec<ChannelLogged>, Vec<ChannelMessage>), StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let changes: Vec<ChannelLogged> = self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT pts, pts_count, date, kind, value, ids FROM channel_changes
-                 WHERE channel = ?1 AND pts > ?2 ORDER BY pts LIMIT ?3",
-            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {CHANNEL_LOG_COLUMNS} FROM channel_changes
+                     WHERE channel = ?1 AND pts > ?2 ORDER BY pts LIMIT ?3"
+            ))?;
             let rows = stmt.query_map(params![channel, pts, limit], |r| {
-                let kind: i64 = r.get(3)?;
-                let value: i64 = r.get(4)?;
-                let ids: String = r.get(5)?;
-                Ok(ChannelLogged {
-                    channel,
-                    pts: r.get(0)?,
-                    pts_count: r.get(1)?,
-                    date: r.get(2)?,
-                    change: if kind == KIND_NEW {
-                        ChannelChange::NewMessage { id: value as i32 }
-                    } else {
-                        ChannelChange::DeleteMessages {
-                            ids: ids.split(',').filter_map(|s| s.parse().ok()).collect(),
-                        }
-                    },
-                })
+                rows::channel_logged_at(&crate::SqlRow(r), 0, channel)
+                    .map_err(|e| crate::wrap(0, e))
             })?;
             rows.collect()
         })?;
@@ -794,7 +528,7 @@ impl ChannelStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use server_kit_store::Store;
 
     #[test]
     fn a_post_is_one_row_and_one_entry_whatever_the_member_count() {

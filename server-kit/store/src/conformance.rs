@@ -1,20 +1,24 @@
 //! What every [`Store`] must do, as checks that any implementation runs.
 //!
 //! Each check takes an **empty** store (no users, keys or codes), drives it through the trait
-//! only, and panics naming the value that differed. [`run_all`](crate::store::conformance::run_all) runs every check of [`CHECKS`](crate::store::conformance::CHECKS)
-//! on a fresh store from a factory and then fails listing the checks that failed; [`reopen`](crate::store::conformance::reopen)
+//! only, and panics naming the value that differed. [`run_all`](crate::conformance::run_all) runs every check of [`CHECKS`](crate::conformance::CHECKS)
+//! on a fresh store from a factory and then fails listing the checks that failed; [`reopen`](crate::conformance::reopen)
 //! checks durability and is separate, because it needs a factory that opens the *same*
-//! database again; [`concurrent_pts`](crate::store::conformance::concurrent_pts) checks pts
+//! database again; [`concurrent_pts`](crate::conformance::concurrent_pts) checks pts
 //! under concurrent writers on several store instances over one database (server nodes).
-//! This module's tests run everything against [`SqliteStore`]; `tests/postgres_store.rs` runs
-//! the very same checks against `PgStore` (feature `postgres`):
+//! `server-kit-sqlite`'s tests run everything against `SqliteStore`, and
+//! `server-kit-postgres`'s against `PgStore`, through [`store_conformance_tests!`](crate::store_conformance_tests)
+//! (one `#[test]` per check):
 //!
 //! ```ignore
-//! use server_kit::store::{PgOptions, PgStore, conformance};
-//! let fresh = || PgStore::open_with(URL, PgOptions::default().schema(new_schema_name()));
-//! conformance::run_all(&|| Box::new(fresh().unwrap()));
+//! mod conformance {
+//!     use server_kit_store::Store;
+//!     server_kit_store::store_conformance_tests!(|| -> Box<dyn Store> {
+//!         Box::new(PgStore::open_with(URL, PgOptions::default().schema(new_schema())).unwrap())
+//!     });
+//! }
 //! let (node1, node2) = (PgStore::open_with(URL, same)?, PgStore::open_with(URL, same)?);
-//! conformance::concurrent_pts(&[&node1, &node2], 8, 50);
+//! server_kit_store::conformance::concurrent_pts(&[&node1, &node2], 8, 50);
 //! ```
 //!
 //! Where the trait leaves an order open (the key list, contacts, [`Store::messages`], the
@@ -22,12 +26,10 @@
 //! entries up by user. What they fix: user ids count from 100000; message ids count from 1 in
 //! each user's box and are never reused; a change takes `pts_count` pts (one, or the number of
 //! messages deleted) in its owner's box only, in commit order;
-//! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`](crate::store::conformance::history_add_offset)).
-//! Devices and notification settings: see [`devices`](crate::store::conformance::devices),
-//! [`notify_settings`](crate::store::conformance::notify_settings) and
-//! [`channel_push_recipients`](crate::store::conformance::channel_push_recipients).
-//!
-//! [`SqliteStore`]: crate::store::SqliteStore
+//! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`](crate::conformance::history_add_offset)).
+//! Devices and notification settings: see [`devices`](crate::conformance::devices),
+//! [`notify_settings`](crate::conformance::notify_settings) and
+//! [`channel_push_recipients`](crate::conformance::channel_push_recipients).
 
 use super::bots::{FIRST_BOT_INFO_VERSION, bot_phone};
 use super::channels::Role;
@@ -2191,98 +2193,75 @@ pub fn concurrent_pts(nodes: &[&dyn Store], threads: usize, per_thread: usize) {
     assert_eq!(posts.first().map(|p| p.id), Some(total as i32));
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::SqliteStore;
+/// Expands to one `#[test]` per check of [`CHECKS`](crate::conformance::CHECKS), each on a new
+/// empty store from `$make` (any expression that can be called with no arguments and returns
+/// a `Box<dyn Store>`), and one test that fails if a check of `CHECKS` is missing here.
+///
+/// ```ignore
+/// mod conformance {
+///     server_kit_store::store_conformance_tests!(|| -> Box<dyn server_kit_store::Store> {
+///         Box::new(my_store::MyStore::in_memory().unwrap())
+///     });
+/// }
+/// ```
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::__store_conformance_tests!(
+            $make;
+            auth_keys,
+            auth_key_by_id,
+            users_by_ids,
+            login_codes,
+            users,
+            usernames,
+            update_profile,
+            bots,
+            contacts,
+            send_message,
+            send_message_idempotent,
+            send_message_to_self,
+            send_message_unknown_user,
+            history_order_and_limit,
+            history_offset_id,
+            history_add_offset,
+            history_min_max_id,
+            history_offset_date,
+            dialogs,
+            read_history,
+            edit_message,
+            delete_messages,
+            delete_messages_revoke,
+            changes_since,
+            nul_bytes,
+            devices,
+            notify_settings,
+            channel_push_recipients,
+            passwords,
+            srp_checks,
+            password_logins
+        );
+    };
+}
 
-    fn fresh() -> Box<dyn Store> {
-        Box::new(SqliteStore::in_memory().expect("in-memory store"))
-    }
-
-    macro_rules! on_sqlite {
-        ($($check:ident),* $(,)?) => {
-            $(
-                #[test]
-                fn $check() {
-                    super::$check(&*fresh());
-                }
-            )*
-
+/// The expansion of [`store_conformance_tests!`]; not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_tests {
+    ($make:expr; $($check:ident),* $(,)?) => {
+        $(
             #[test]
-            fn every_check_runs_here() {
-                let here = [$(stringify!($check)),*];
-                let all: Vec<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
-                assert_eq!(all, here);
+            fn $check() {
+                let store: Box<dyn $crate::Store> = ($make)();
+                $crate::conformance::$check(&*store);
             }
-        };
-    }
+        )*
 
-    on_sqlite!(
-        auth_keys,
-        auth_key_by_id,
-        users_by_ids,
-        login_codes,
-        users,
-        usernames,
-        update_profile,
-        bots,
-        contacts,
-        send_message,
-        send_message_idempotent,
-        send_message_to_self,
-        send_message_unknown_user,
-        history_order_and_limit,
-        history_offset_id,
-        history_add_offset,
-        history_min_max_id,
-        history_offset_date,
-        dialogs,
-        read_history,
-        edit_message,
-        delete_messages,
-        delete_messages_revoke,
-        changes_since,
-        nul_bytes,
-        devices,
-        notify_settings,
-        channel_push_recipients,
-        passwords,
-        srp_checks,
-        password_logins,
-    );
-
-    #[test]
-    fn concurrent_pts_on_sqlite() {
-        let store = fresh();
-        concurrent_pts(&[&*store, &*store], 4, 25);
-    }
-
-    #[test]
-    fn run_all_on_sqlite() {
-        run_all(&fresh);
-    }
-
-    #[test]
-    fn reopen_sqlite_file() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = std::env::temp_dir().join(format!(
-            "server-kit-conformance-{}-{nanos}.db",
-            std::process::id()
-        ));
-        let open = || -> Box<dyn Store> {
-            Box::new(SqliteStore::open(&path).expect("open the database file"))
-        };
-        let result = catch_unwind(AssertUnwindSafe(|| reopen(&open)));
-        for suffix in ["", "-wal", "-shm"] {
-            let mut file = path.clone().into_os_string();
-            file.push(suffix);
-            let _ = std::fs::remove_file(file);
+        #[test]
+        fn every_conformance_check_runs() {
+            let here = [$(stringify!($check)),*];
+            let all: Vec<&str> = $crate::conformance::CHECKS.iter().map(|(name, _)| *name).collect();
+            assert_eq!(all, here);
         }
-        if let Err(panic) = result {
-            std::panic::resume_unwind(panic);
-        }
-    }
+    };
 }

@@ -493,7 +493,7 @@ impl MakeTls {
     }
 
     /// A failed connection attempt as the store reports it: a failed TLS handshake as
-    /// [`StoreError::Tls`], anything else as it was.
+    /// [`StoreError::Backend`] holding a [`PgTlsError`], anything else as it was.
     pub(crate) fn failure(&self, e: ::postgres::Error) -> Fail {
         let failed =
             std::error::Error::source(&e).and_then(|s| s.downcast_ref::<HandshakeFailed>());
@@ -540,7 +540,7 @@ impl MakeTls {
                 )),
             },
         };
-        Fail::Store(StoreError::Tls(error))
+        Fail::Store(StoreError::Backend(Box::new(error)))
     }
 }
 

@@ -1,8 +1,8 @@
-//! Bot accounts in PostgreSQL (migration 4): see [`crate::store::bots`].
+//! Bot accounts in PostgreSQL (migration 4): see [`server_kit_store::bots`].
 
 use super::{PgStore, col, taken};
-use crate::store::bots::{BotStore, FIRST_BOT_INFO_VERSION, hash_from_bytes};
-use crate::store::{Store, StoreError, User};
+use server_kit_store::bots::{BotStore, FIRST_BOT_INFO_VERSION, hash_from_bytes};
+use server_kit_store::{Store, StoreError, User};
 
 /// Migration 4: the `bot_info_version` of users (NULL: a person) and the hashes of bot
 /// tokens.

@@ -1,0 +1,527 @@
+//! The storage interface of server-kit. Services talk to a [`Store`]; implementations live
+//! in their own crates (`server-kit-sqlite`, the embedded default; `server-kit-postgres`,
+//! for several server nodes on one database), and a server implementer may bring their own.
+//! Every method that changes data is one transaction that also writes the pts entries it
+//! causes, and returns only after the commit, so an answer never gets ahead of durable state.
+//!
+//! What is written once here for every backend: the row types, the [`rows`] mapping from a
+//! database row to them (each backend adapts its driver's row to [`rows::Row`]), the box
+//! rules ([`rows::ChangeKind`]: how a log entry is kept), and, behind the feature
+//! `conformance`, the behaviour every store must show ([`conformance`], expanded into one
+//! `#[test]` per check by [`store_conformance_tests!`]).
+//!
+//! The traits are synchronous: services call them through [`Db`], which runs each call on
+//! the blocking pool. Nothing in them assumes SQLite: ids and counters are allocated inside
+//! the transaction, which is what lets the PostgreSQL store stay correct with several nodes.
+
+pub mod bots;
+pub mod channels;
+/// The behaviour every [`Store`] must show, as checks any implementation runs
+/// ([`conformance::run_all`], [`conformance::reopen`], [`store_conformance_tests!`]).
+#[cfg(feature = "conformance")]
+pub mod conformance;
+pub mod devices;
+pub mod passwords;
+pub mod photos;
+pub mod rows;
+
+pub use bots::BotStore;
+pub use channels::ChannelStore;
+pub use devices::DeviceStore;
+pub use passwords::PasswordStore;
+pub use photos::{Photo, PhotoSize, PhotoStore};
+
+use std::sync::Arc;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(String),
+    /// A unique value is taken (e.g. a username).
+    #[error("{what} is already taken")]
+    Taken {
+        /// What was taken.
+        what: &'static str,
+    },
+    /// Something the call refers to does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was missing.
+        what: &'static str,
+    },
+    /// A backend's own failure that callers may want to tell apart, kept whole (e.g. the
+    /// PostgreSQL store's `PgTlsError`: find it with [`StoreError::backend`]).
+    #[error("{0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+impl StoreError {
+    /// The backend's own error of type `E`, if this is one.
+    pub fn backend<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        match self {
+            StoreError::Backend(e) => e.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+}
+
+/// A stored authorization key.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    /// Its id.
+    pub id: i64,
+    /// The 256 key bytes.
+    pub key: Vec<u8>,
+    /// The user signed in with it.
+    pub user_id: Option<i64>,
+    /// The API layer its client speaks.
+    pub layer: i32,
+    /// When it was created (Unix seconds).
+    pub created: i64,
+    /// What the client said about itself in `initConnection`.
+    pub client: ClientInfo,
+}
+
+/// What a client said about itself in `initConnection`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// api_id.
+    pub api_id: i32,
+    /// device_model.
+    pub device_model: String,
+    /// system_version.
+    pub system_version: String,
+    /// app_version.
+    pub app_version: String,
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The id.
+    pub id: i64,
+    /// The secret that proves a client got the user from the server.
+    pub access_hash: i64,
+    /// Digits only.
+    pub phone: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Username, without `@`.
+    pub username: Option<String>,
+    /// About text.
+    pub about: String,
+    /// `Some` for a bot account ([`BotStore`]): the version of its bot info, which clients
+    /// see as `user.bot_info_version`; `None` for a person.
+    pub bot_info_version: Option<i32>,
+}
+
+/// A pending login code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCode {
+    /// The phone number it was sent to.
+    pub phone: String,
+    /// The `phone_code_hash` given to the client.
+    pub hash: String,
+    /// The code.
+    pub code: String,
+    /// When it expires (Unix seconds).
+    pub expires_at: i64,
+    /// Wrong attempts so far.
+    pub attempts: i32,
+}
+
+/// A message in one user's box (private chats: each side has its own copy and ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The owner of this copy.
+    pub owner: i64,
+    /// Its id in the owner's box.
+    pub id: i32,
+    /// The other user of the chat.
+    pub peer: i64,
+    /// Sent by the owner.
+    pub out: bool,
+    /// The sender.
+    pub from_id: i64,
+    /// The text.
+    pub text: String,
+    /// When it was sent.
+    pub date: i32,
+    /// When it was last edited.
+    pub edit_date: Option<i32>,
+    /// The sender's random_id (on the sender's copy).
+    pub random_id: Option<i64>,
+    /// Attached media.
+    pub media: Option<MediaRef>,
+}
+
+/// Media attached to a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaRef {
+    /// A document (any file).
+    Document(i64),
+    /// A photo.
+    Photo(i64),
+}
+
+impl MediaRef {
+    /// The kind and id as stored in a row (kind 0 = none, 1 = document, 2 = photo).
+    pub fn to_columns(media: Option<MediaRef>) -> (i64, i64) {
+        match media {
+            None => (0, 0),
+            Some(MediaRef::Document(id)) => (1, id),
+            Some(MediaRef::Photo(id)) => (2, id),
+        }
+    }
+
+    /// The inverse of [`to_columns`](Self::to_columns).
+    pub fn from_columns(kind: i64, id: i64) -> Option<MediaRef> {
+        match kind {
+            1 => Some(MediaRef::Document(id)),
+            2 => Some(MediaRef::Photo(id)),
+            _ => None,
+        }
+    }
+}
+
+/// A stored file as clients see it (`document`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Its id.
+    pub id: i64,
+    /// The secret a client must show to use it.
+    pub access_hash: i64,
+    /// The reference a client must show to download it.
+    pub file_reference: Vec<u8>,
+    /// The content's key in file storage (its SHA-256, hex).
+    pub content: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Its MIME type.
+    pub mime_type: String,
+    /// Its file name.
+    pub file_name: String,
+    /// When it was uploaded.
+    pub date: i32,
+}
+
+/// What changed in a user's box, in pts order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A message arrived or was sent.
+    NewMessage {
+        /// Its id.
+        id: i32,
+    },
+    /// A message was edited.
+    EditMessage {
+        /// Its id.
+        id: i32,
+    },
+    /// Messages were deleted.
+    DeleteMessages {
+        /// Their ids.
+        ids: Vec<i32>,
+    },
+    /// The owner read incoming messages from `peer` up to `max_id`.
+    ReadInbox {
+        /// The chat.
+        peer: i64,
+        /// Read up to here.
+        max_id: i32,
+    },
+    /// `peer` read the owner's messages up to `max_id`.
+    ReadOutbox {
+        /// The chat.
+        peer: i64,
+        /// Read up to here.
+        max_id: i32,
+    },
+}
+
+/// One entry of a user's update log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    /// The pts after it.
+    pub pts: i32,
+    /// How many pts it took.
+    pub pts_count: i32,
+    /// When.
+    pub date: i32,
+    /// What.
+    pub change: Change,
+}
+
+/// A change committed to one user's box, to push to that user's sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// Whose box.
+    pub user_id: i64,
+    /// The log entry.
+    pub entry: LoggedChange,
+    /// The message it is about, if any.
+    pub message: Option<Message>,
+}
+
+/// The result of sending a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The sender's copy and its log entry.
+    pub own: Committed,
+    /// The recipient's copy and log entry (none when writing to oneself).
+    pub peer: Option<Committed>,
+    /// The same random_id was sent before: nothing new was written.
+    pub duplicate: bool,
+}
+
+/// A chat in a user's dialog list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dialog {
+    /// The other user.
+    pub peer: i64,
+    /// The newest message.
+    pub top_message: Message,
+    /// Incoming messages read up to here.
+    pub read_inbox_max_id: i32,
+    /// Outgoing messages read by the peer up to here.
+    pub read_outbox_max_id: i32,
+    /// Incoming messages not read.
+    pub unread_count: i32,
+}
+
+/// Which messages of a chat to return (the arguments of `messages.getHistory`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Start below this id (0: from the newest).
+    pub offset_id: i32,
+    /// Start below this date (0: no bound).
+    pub offset_date: i32,
+    /// Skip this many more (negative: go newer).
+    pub add_offset: i32,
+    /// At most this many.
+    pub limit: i32,
+    /// Only ids below this (0: no bound).
+    pub max_id: i32,
+    /// Only ids above this (0: no bound).
+    pub min_id: i32,
+}
+
+impl HistoryQuery {
+    /// The most messages one page holds, whatever the client asked.
+    pub const MAX_LIMIT: i32 = 100;
+
+    /// How many messages the page takes (`limit` within 1..=[`MAX_LIMIT`](Self::MAX_LIMIT)).
+    pub fn page_size(&self) -> i32 {
+        self.limit.clamp(1, Self::MAX_LIMIT)
+    }
+
+    /// Messages older than the offset have ids below this (no bound without `offset_id`).
+    pub fn below_id(&self) -> i64 {
+        if self.offset_id > 0 {
+            i64::from(self.offset_id)
+        } else {
+            i64::MAX
+        }
+    }
+
+    /// Messages older than the offset were sent before this (no bound without `offset_date`).
+    pub fn below_date(&self) -> i64 {
+        if self.offset_date > 0 {
+            i64::from(self.offset_date)
+        } else {
+            i64::MAX
+        }
+    }
+
+    /// Telegram's pagination (core.telegram.org/api/offsets): in the chat's list, newest first,
+    /// the page starts at offsetFromID(offset_id) + `add_offset`, where offsetFromID counts
+    /// the messages from the newest down to the offset inclusive (`newer`: those not older
+    /// than [`below_id`](Self::below_id) and [`below_date`](Self::below_date)), and takes
+    /// [`page_size`](Self::page_size) from there; positions before the newest are empty. The
+    /// rows to read, newest first: `(skip, take)`, or `None` for an empty page.
+    pub fn window(&self, newer: i64) -> Option<(i64, i64)> {
+        let start = newer + i64::from(self.add_offset);
+        let (from, to) = (start.max(0), start + i64::from(self.page_size()));
+        (to > from).then_some((from, to - from))
+    }
+
+    /// Whether `max_id` and `min_id` keep the message with this id on the page.
+    pub fn keeps(&self, id: i32) -> bool {
+        (self.max_id <= 0 || id < self.max_id) && (self.min_id <= 0 || id > self.min_id)
+    }
+}
+
+/// Everything the services need from storage.
+pub trait Store:
+    BotStore + ChannelStore + DeviceStore + PhotoStore + PasswordStore + Send + Sync + 'static
+{
+    /// Every authorization key.
+    fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// The authorization key with this id, if it is stored (one indexed lookup: what a node
+    /// sharing the store asks when a client shows a key id it does not know).
+    fn auth_key(&self, id: i64) -> Result<Option<StoredKey>, StoreError>;
+    /// Stores a new key (durably, before the client is told it exists).
+    fn insert_auth_key(&self, id: i64, key: &[u8], now: i64) -> Result<(), StoreError>;
+    /// Signs a key in (`Some`) or out (`None`).
+    fn set_key_user(&self, id: i64, user_id: Option<i64>) -> Result<(), StoreError>;
+    /// Records the layer and client of a key.
+    fn set_key_client(&self, id: i64, layer: i32, client: &ClientInfo) -> Result<(), StoreError>;
+    /// Deletes a key.
+    fn delete_auth_key(&self, id: i64) -> Result<(), StoreError>;
+
+    /// Stores a login code, replacing any for the same phone.
+    fn put_login_code(&self, code: &LoginCode) -> Result<(), StoreError>;
+    /// The login code of a phone.
+    fn login_code(&self, phone: &str) -> Result<Option<LoginCode>, StoreError>;
+    /// Counts a wrong attempt.
+    fn bump_login_attempts(&self, phone: &str) -> Result<(), StoreError>;
+    /// Removes the code of a phone.
+    fn delete_login_code(&self, phone: &str) -> Result<(), StoreError>;
+
+    /// Creates a user.
+    fn create_user(
+        &self,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+        access_hash: i64,
+    ) -> Result<User, StoreError>;
+    /// A user by id.
+    fn user(&self, id: i64) -> Result<Option<User>, StoreError>;
+    /// The users with these ids that exist, in id order. The default asks [`user`](Self::user)
+    /// for each; a store across a network answers in one query.
+    fn users(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.user(*id)?);
+        }
+        found.sort_by_key(|u| u.id);
+        Ok(found)
+    }
+    /// A user by phone (digits).
+    fn user_by_phone(&self, phone: &str) -> Result<Option<User>, StoreError>;
+    /// A user by username (case-insensitive).
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Changes names and about (`None` keeps a field).
+    fn update_profile(
+        &self,
+        id: i64,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        about: Option<&str>,
+    ) -> Result<User, StoreError>;
+    /// Sets or clears a username; [`StoreError::Taken`] if another user has it.
+    fn set_username(&self, id: i64, username: Option<&str>) -> Result<User, StoreError>;
+
+    /// Adds or renames a contact.
+    fn add_contact(
+        &self,
+        owner: i64,
+        user_id: i64,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<(), StoreError>;
+    /// The owner's contacts.
+    fn contacts(&self, owner: i64) -> Result<Vec<i64>, StoreError>;
+
+    /// Sends a private message from `from` to `to`: both copies, both log entries, the
+    /// dialogs, in one transaction. Idempotent on (`from`, `random_id`).
+    fn send_message(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+    ) -> Result<Sent, StoreError>;
+    /// [`send_message`](Self::send_message) with media attached to both copies.
+    fn send_media(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        media: MediaRef,
+    ) -> Result<Sent, StoreError>;
+    /// Stores a document's description (its bytes are in file storage).
+    fn insert_document(&self, document: &Document) -> Result<(), StoreError>;
+    /// A document by id.
+    fn document(&self, id: i64) -> Result<Option<Document>, StoreError>;
+    /// Edits an outgoing message (the owner's copy and the peer's).
+    fn edit_message(
+        &self,
+        owner: i64,
+        id: i32,
+        text: &str,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError>;
+    /// Deletes messages from the owner's box (and the peer's copies when `revoke`).
+    fn delete_messages(
+        &self,
+        owner: i64,
+        ids: &[i32],
+        revoke: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError>;
+    /// Marks incoming messages from `peer` read up to `max_id` (and tells the peer).
+    fn read_history(
+        &self,
+        owner: i64,
+        peer: i64,
+        max_id: i32,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError>;
+    /// Messages of one chat, newest first, and how many the chat has in all.
+    fn history(
+        &self,
+        owner: i64,
+        peer: i64,
+        query: HistoryQuery,
+    ) -> Result<(Vec<Message>, i32), StoreError>;
+    /// Messages of the owner's box by id (missing ones are left out).
+    fn messages(&self, owner: i64, ids: &[i32]) -> Result<Vec<Message>, StoreError>;
+    /// The owner's chats, newest first, and how many there are in all.
+    fn dialogs(
+        &self,
+        owner: i64,
+        offset_date: i32,
+        limit: i32,
+    ) -> Result<(Vec<Dialog>, i32), StoreError>;
+    /// The owner's pts.
+    fn pts(&self, owner: i64) -> Result<i32, StoreError>;
+    /// Log entries after `pts`, oldest first, at most `limit`, with the messages they name.
+    fn changes_since(
+        &self,
+        owner: i64,
+        pts: i32,
+        limit: usize,
+    ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError>;
+}
+
+/// A store shared by the services, called on tokio's blocking pool.
+pub struct Db<S: ?Sized>(pub Arc<S>);
+
+impl<S: ?Sized> Clone for Db<S> {
+    fn clone(&self) -> Self {
+        Db(self.0.clone())
+    }
+}
+
+impl<S: Store + ?Sized> Db<S> {
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+}
