@@ -2,7 +2,8 @@
 //! (`tests/telethon/chat.py`). Two users sign up, chat with pushed updates, read, and one
 //! catches up through getDifference after being offline; A runs a broadcast channel that B
 //! joins and reads; a photo arrives with its sizes; then a 3 MiB and a 12 MiB file go
-//! from one to the other and come back byte-exact. The server is killed (SIGKILL) and
+//! from one to the other and come back byte-exact; last, 300 messages and 300 posts sent at
+//! once are paged whole by Telethon's `iter_messages`, forwards and in reverse. The server is killed (SIGKILL) and
 //! restarted between every phase: nothing a client was told succeeded may be lost.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/run` makes a venv with it);
@@ -51,7 +52,7 @@ fn two_telethon_users_chat_across_server_restarts() {
     photo.save(dir.join("photo.png")).expect("test photo");
     let mut server = ServerProcess::start(env!("CARGO_BIN_EXE_server-kit"), port, &data);
     for phase in [
-        "signup", "chat", "offline", "catchup", "channel", "photo", "files",
+        "signup", "chat", "offline", "catchup", "channel", "photo", "files", "paging",
     ] {
         run_phase(port, &data, &state, phase);
         // kill -9 between phases: what was answered must be durable.

@@ -380,60 +380,29 @@ impl ChannelStore for PgStore {
                 )?,
                 0,
             )?;
-            let upper = if q.offset_id > 0 {
-                q.offset_id
-            } else {
-                i32::MAX
+            // Telegram's pagination, as for private chats: see HistoryQuery::window.
+            let newer: i64 = col(
+                &c.query_one(
+                    "SELECT count(*) FROM channel_messages WHERE channel = $1
+                     AND (id >= $2::bigint OR date >= $3::bigint)",
+                    &[&channel, &q.below_id(), &q.below_date()],
+                )?,
+                0,
+            )?;
+            let Some((skip, take)) = q.window(newer) else {
+                return Ok((Vec::new(), total));
             };
-            let date_upper = if q.offset_date > 0 {
-                q.offset_date
-            } else {
-                i32::MAX
-            };
-            // Newest first from below offset_id, shifted by add_offset (negative: newer), as
-            // in the SQLite store.
-            let skip = q.add_offset;
-            let limit = q.page_size();
-            let mut out: Vec<ChannelMessage> = Vec::new();
-            if skip < 0 {
-                let newer = i64::from(skip.saturating_neg().min(limit));
-                let start = if q.offset_id > 0 {
-                    q.offset_id
-                } else {
-                    i32::MAX
-                };
-                let mut rows = c
-                    .query(
-                        &format!(
-                            "SELECT {POST_COLUMNS} FROM channel_messages
-                             WHERE channel = $1 AND id >= $2 ORDER BY id ASC LIMIT $3"
-                        ),
-                        &[&channel, &start, &newer],
-                    )?
-                    .iter()
-                    .map(post_from_row)
-                    .collect::<R<Vec<_>>>()?;
-                rows.reverse();
-                out.extend(rows);
-            }
-            let rest = i64::from(limit) - out.len() as i64;
-            if rest > 0 {
-                for row in c.query(
+            let mut out = c
+                .query(
                     &format!(
                         "SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = $1
-                         AND id < $2 AND date < $3 ORDER BY id DESC LIMIT $4 OFFSET $5"
+                         ORDER BY id DESC LIMIT $2 OFFSET $3"
                     ),
-                    &[
-                        &channel,
-                        &upper,
-                        &date_upper,
-                        &rest,
-                        &i64::from(skip.max(0)),
-                    ],
-                )? {
-                    out.push(post_from_row(&row)?);
-                }
-            }
+                    &[&channel, &take, &skip],
+                )?
+                .iter()
+                .map(post_from_row)
+                .collect::<R<Vec<_>>>()?;
             out.retain(|m| q.keeps(m.id));
             Ok((out, total))
         })

@@ -382,50 +382,23 @@ impl ChannelStore for SqliteStore {
                 [channel],
                 |r| r.get(0),
             )?;
-            let upper = if q.offset_id > 0 {
-                q.offset_id
-            } else {
-                i32::MAX
+            // Telegram's pagination, as for private chats: see HistoryQuery::window.
+            let newer: i64 = c.query_row(
+                "SELECT count(*) FROM channel_messages WHERE channel = ?1
+                 AND (id >= ?2 OR date >= ?3)",
+                params![channel, q.below_id(), q.below_date()],
+                |r| r.get(0),
+            )?;
+            let Some((skip, take)) = q.window(newer) else {
+                return Ok((Vec::new(), count));
             };
-            let date_upper = if q.offset_date > 0 {
-                q.offset_date
-            } else {
-                i32::MAX
-            };
-            // Newest first from below offset_id, shifted by add_offset (negative: newer).
-            let skip = q.add_offset;
-            let limit = q.page_size();
-            let mut out: Vec<ChannelMessage> = Vec::new();
-            if skip < 0 {
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = ?1 AND id >= ?2
-                     ORDER BY id ASC LIMIT ?3"
-                ))?;
-                let newer = (-skip).min(limit);
-                let start = if q.offset_id > 0 {
-                    q.offset_id
-                } else {
-                    i32::MAX
-                };
-                let rows = stmt.query_map(params![channel, start, newer], post_from_row)?;
-                let mut rows: Vec<ChannelMessage> = rows.collect::<Result<_, _>>()?;
-                rows.reverse();
-                out.extend(rows);
-            }
-            let rest = limit - out.len() as i32;
-            if rest > 0 {
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = ?1 AND id < ?2
-                     AND date < ?3 ORDER BY id DESC LIMIT ?4 OFFSET ?5"
-                ))?;
-                let rows = stmt.query_map(
-                    params![channel, upper, date_upper, rest, skip.max(0)],
-                    post_from_row,
-                )?;
-                for row in rows {
-                    out.push(row?);
-                }
-            }
+            let mut stmt = c.prepare(&format!(
+                "SELECT {POST_COLUMNS} FROM channel_messages WHERE channel = ?1
+                 ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+            ))?;
+            let mut out = stmt
+                .query_map(params![channel, take, skip], post_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             out.retain(|m| q.keeps(m.id));
             Ok((out, count))
         })

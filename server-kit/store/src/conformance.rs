@@ -66,6 +66,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("history_add_offset", history_add_offset),
     ("history_min_max_id", history_min_max_id),
     ("history_offset_date", history_offset_date),
+    ("history_paging_same_second", history_paging_same_second),
     ("dialogs", dialogs),
     ("read_history", read_history),
     ("edit_message", edit_message),
@@ -967,6 +968,127 @@ pub fn history_offset_date(store: &dyn Store) {
     );
     let all: Vec<i32> = (1..=10).rev().collect();
     assert_eq!(history_ids(store, a, b, q(5000, 0, 100)), (all, 10));
+}
+
+/// How clients page a chat whose messages were all sent in one second, as Telethon, GramJS and
+/// mtcute do: forwards with `offset_id` and `offset_date` of the last message they got (or
+/// without the date), backwards (towards newer) with `offset_id` one above the newest they
+/// got and `add_offset = -limit`, and from the middle in both directions. Every way sees each
+/// message exactly once, in a private chat and in a channel.
+pub fn history_paging_same_second(store: &dyn Store) {
+    const DATE: i32 = 1_700_000_000;
+    let [a, b] = new_users(store);
+    for i in 0..SAME_SECOND {
+        send(store, a, b, "same second", i64::from(i) + 1, DATE);
+    }
+    pages_each_once("private chat", DATE, &|q| history_ids(store, a, b, q));
+    let channel = ok(store.create_channel(a, "Same second", "", true, false, 7, DATE)).id;
+    for i in 0..SAME_SECOND {
+        ok(store.post(channel, a, "same second", i64::from(i) + 1, DATE, None));
+    }
+    pages_each_once("channel", DATE, &|q| {
+        let (posts, count) = ok(store.channel_history(channel, q));
+        (posts.iter().map(|p| p.id).collect(), count)
+    });
+}
+
+/// Messages in each chat of [`history_paging_same_second`].
+const SAME_SECOND: i32 = 1000;
+
+/// Pages a chat of [`SAME_SECOND`] messages (ids 1..=1000, all sent at `date`) every way
+/// clients do, through `history` (the ids of one page and the chat's count).
+fn pages_each_once(chat: &str, date: i32, history: &dyn Fn(HistoryQuery) -> (Vec<i32>, i32)) {
+    let page = |offset_id, offset_date, add_offset, limit| {
+        let q = HistoryQuery {
+            offset_id,
+            offset_date,
+            add_offset,
+            ..query(limit)
+        };
+        let (ids, count) = history(q);
+        assert_eq!(count, SAME_SECOND, "{chat}: count of {q:?}");
+        assert!(
+            ids.windows(2).all(|w| w[0] > w[1]),
+            "{chat}: newest first: {ids:?}"
+        );
+        ids
+    };
+    let expect_each_once = |mut seen: Vec<i32>, want: std::ops::RangeInclusive<i32>, how: &str| {
+        let len = seen.len();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), len, "{chat}, {how}: a message was seen twice");
+        let want: Vec<i32> = want.collect();
+        let missing: Vec<i32> = want
+            .iter()
+            .filter(|id| seen.binary_search(id).is_err())
+            .copied()
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{chat}, {how}: {} of {} messages missing, e.g. {:?}",
+            missing.len(),
+            want.len(),
+            &missing[..missing.len().min(5)]
+        );
+        assert_eq!(seen, want, "{chat}, {how}: messages outside the range");
+    };
+    // Older, from the newest and from the middle, with and without offset_date. A client's
+    // first page names no offset; later ones name the last message and, if it sends dates,
+    // that message's date.
+    for (start, with_date) in [(0, true), (0, false), (501, true), (501, false)] {
+        let (mut seen, mut offset_id) = (Vec::new(), start);
+        loop {
+            let offset_date = if with_date && offset_id != 0 { date } else { 0 };
+            let ids = page(offset_id, offset_date, 0, 100);
+            let Some(&last) = ids.last() else {
+                break;
+            };
+            offset_id = last;
+            seen.extend(ids);
+            assert!(
+                seen.len() <= SAME_SECOND as usize,
+                "{chat}: paging older never ends"
+            );
+        }
+        let newest = if start == 0 { SAME_SECOND } else { start - 1 };
+        expect_each_once(
+            seen,
+            1..=newest,
+            &format!("older from {start}, date {with_date}"),
+        );
+    }
+    // Newer, from the oldest and from the middle, with and without offset_date.
+    for (start, with_date) in [(1, true), (1, false), (501, true), (501, false)] {
+        let (mut seen, mut offset_id) = (Vec::new(), start);
+        loop {
+            let ids = page(offset_id, if with_date { date } else { 0 }, -100, 100);
+            let Some(&newest) = ids.first() else {
+                break;
+            };
+            offset_id = newest + 1;
+            seen.extend(ids);
+            assert!(
+                seen.len() <= SAME_SECOND as usize,
+                "{chat}: paging newer never ends"
+            );
+        }
+        expect_each_once(
+            seen,
+            start..=SAME_SECOND,
+            &format!("newer from {start}, date {with_date}"),
+        );
+    }
+    // Only a date: the second itself is not older than itself, a later one shows everything.
+    assert!(
+        page(0, date, 0, 100).is_empty(),
+        "{chat}: older than its own second"
+    );
+    assert_eq!(
+        page(0, date + 1, 0, 3),
+        [1000, 999, 998],
+        "{chat}: older than the next second"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2227,6 +2349,7 @@ macro_rules! store_conformance_tests {
             history_add_offset,
             history_min_max_id,
             history_offset_date,
+            history_paging_same_second,
             dialogs,
             read_history,
             edit_message,

@@ -329,9 +329,12 @@ impl HistoryQuery {
         }
     }
 
-    /// Messages older than the offset were sent before this (no bound without `offset_date`).
+    /// Messages older than the offset were sent before this: `offset_date`, but only when no
+    /// `offset_id` is given (no bound otherwise). Clients send both, the date being that of
+    /// the message `offset_id` names, and messages sent in the same second as it must not be
+    /// skipped: the id decides.
     pub fn below_date(&self) -> i64 {
-        if self.offset_date > 0 {
+        if self.offset_id <= 0 && self.offset_date > 0 {
             i64::from(self.offset_date)
         } else {
             i64::MAX
@@ -339,11 +342,14 @@ impl HistoryQuery {
     }
 
     /// Telegram's pagination (core.telegram.org/api/offsets): in the chat's list, newest first,
-    /// the page starts at offsetFromID(offset_id) + `add_offset`, where offsetFromID counts
-    /// the messages from the newest down to the offset inclusive (`newer`: those not older
-    /// than [`below_id`](Self::below_id) and [`below_date`](Self::below_date)), and takes
-    /// [`page_size`](Self::page_size) from there; positions before the newest are empty. The
-    /// rows to read, newest first: `(skip, take)`, or `None` for an empty page.
+    /// the page starts at offsetFromID(offset) + `add_offset` and takes
+    /// [`page_size`](Self::page_size) from there; positions before the newest are empty.
+    /// offsetFromID counts the messages that are not older than the offset (`newer`: those
+    /// with an id of at least [`below_id`](Self::below_id) or a date of at least
+    /// [`below_date`](Self::below_date)): `offset_id` decides when given, `offset_date` when
+    /// not, and without either the page starts at the newest message. A negative
+    /// `add_offset` pages towards newer messages. The rows to read, newest first:
+    /// `(skip, take)`, or `None` for an empty page.
     pub fn window(&self, newer: i64) -> Option<(i64, i64)> {
         let start = newer + i64::from(self.add_offset);
         let (from, to) = (start.max(0), start + i64::from(self.page_size()));

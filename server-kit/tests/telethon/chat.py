@@ -252,11 +252,35 @@ async def photo(state):
     await b.disconnect()
 
 
+async def paging(state):
+    # 300 messages and 300 posts sent at once, so most share a second: Telethon pages with
+    # offset_id and offset_date of the last message it got, forwards and in reverse, and must
+    # see each exactly once.
+    a = await client(state, "a")
+    bob = types.InputPeerUser(state["b"]["id"], state["b"]["access_hash"])
+    news = await a.get_entity("@rust_news")
+    await asyncio.gather(*(a(functions.messages.SendMessageRequest(bob, f"burst {i}", random_id=700000 + i))
+                           for i in range(300)))
+    await asyncio.gather(*(a(functions.messages.SendMessageRequest(news, f"post burst {i}", random_id=800000 + i))
+                           for i in range(300)))
+    await a.disconnect()
+    b = await client(state, "b")
+    for chat in (await b.get_entity("@" + NAMES["a"]), await b.get_entity("@rust_news")):
+        total = (await b.get_messages(chat, limit=0)).total
+        check(total >= 300, f"{chat.id}: {total} messages in all")
+        for reverse in (False, True):
+            ids = [m.id async for m in b.iter_messages(chat, limit=None, reverse=reverse)]
+            check(len(ids) == len(set(ids)), f"{chat.id} reverse={reverse}: a message seen twice")
+            check(len(ids) == total, f"{chat.id} reverse={reverse}: saw {len(ids)} of {total}")
+            check(ids == sorted(ids, reverse=not reverse), f"{chat.id} reverse={reverse}: out of order")
+    await b.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
     phases = {"signup": signup, "chat": chat, "offline": offline, "catchup": catchup, "channel": channel,
-              "photo": photo, "files": files}
+              "photo": photo, "files": files, "paging": paging}
     await phases[PHASE](state)
     print(PHASE, "ok")
 
