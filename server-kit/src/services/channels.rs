@@ -540,6 +540,7 @@ async fn channel_messages_answer(
     member: Option<&Member>,
     posts: Vec<ChannelMessage>,
     count: i32,
+    requested: Option<&[i32]>,
 ) -> RpcResult {
     let media = media_of_posts(server, &posts).await?;
     let users = users_tl(server, me, posts.iter().map(|p| p.from_id).chain([me])).await?;
@@ -548,7 +549,13 @@ async fn channel_messages_answer(
         pts: ch.pts,
         count,
         offset_id_offset: None,
-        messages: posts.iter().map(|p| post_tl(p, ch, me, &media)).collect(),
+        messages: {
+            let list = posts.iter().map(|p| post_tl(p, ch, me, &media)).collect();
+            match requested {
+                Some(requested) => super::in_request_order(requested, list),
+                None => list,
+            }
+        },
         topics: Vec::new(),
         chats: vec![channel_tl(ch, member)],
         users,
@@ -578,7 +585,7 @@ pub(crate) async fn history(
         .store
         .run(move |s| s.channel_history(id, query))
         .await?;
-    channel_messages_answer(server, me, &ch, member.as_ref(), posts, count).await
+    channel_messages_answer(server, me, &ch, member.as_ref(), posts, count, None).await
 }
 
 async fn get_messages(
@@ -589,21 +596,23 @@ async fn get_messages(
     let me = caller.user()?;
     let ch = resolve_channel(server, &call.channel).await?;
     let member = readable(server, &ch, me).await?;
-    let ids: Vec<i32> = call
-        .id
-        .iter()
-        .filter_map(|m| match m {
-            enums::InputMessage::ID(m) => Some(m.id),
-            _ => None,
-        })
-        .collect();
-    let id = ch.id;
+    let requested = super::requested_ids(&call.id);
+    let (id, ids) = (ch.id, requested.clone());
     let posts = server
         .store
         .run(move |s| s.channel_messages(id, &ids))
         .await?;
-    let count = posts.len() as i32;
-    channel_messages_answer(server, me, &ch, member.as_ref(), posts, count).await
+    let count = requested.len() as i32;
+    channel_messages_answer(
+        server,
+        me,
+        &ch,
+        member.as_ref(),
+        posts,
+        count,
+        Some(&requested),
+    )
+    .await
 }
 
 /// Posts to a channel (`messages.sendMessage` / `sendMedia` on an `inputPeerChannel`): only

@@ -291,11 +291,14 @@ async fn uploaded_document(
     Ok(id)
 }
 
+/// `messages.messages` (or a slice of `count`) with `messages`; with `requested`, in that
+/// order with `messageEmpty` for the ids not found (`messages.getMessages`).
 async fn messages_answer(
     server: &Arc<Server>,
     me: i64,
     messages: Vec<Message>,
     count: Option<i32>,
+    requested: Option<&[i32]>,
 ) -> RpcResult {
     let users: Vec<i64> = messages
         .iter()
@@ -304,7 +307,10 @@ async fn messages_answer(
         .collect();
     let users = users_tl(server, me, users).await?;
     let media = media_of(server, &messages).await?;
-    let list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
+    let mut list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
+    if let Some(requested) = requested {
+        list = super::in_request_order(requested, list);
+    }
     match count {
         Some(count) if count as usize > list.len() => ok(enums::messages::Messages::Slice(
             types::messages::MessagesSlice {
@@ -352,7 +358,7 @@ async fn get_history(
         .store
         .run(move |s| s.history(me, peer.id, query))
         .await?;
-    messages_answer(server, me, messages, Some(count)).await
+    messages_answer(server, me, messages, Some(count), None).await
 }
 
 async fn get_messages(
@@ -361,16 +367,10 @@ async fn get_messages(
     call: functions::messages::GetMessages,
 ) -> RpcResult {
     let me = caller.user()?;
-    let ids: Vec<i32> = call
-        .id
-        .iter()
-        .filter_map(|m| match m {
-            enums::InputMessage::ID(m) => Some(m.id),
-            _ => None,
-        })
-        .collect();
+    let requested = super::requested_ids(&call.id);
+    let ids = requested.clone();
     let messages = server.store.run(move |s| s.messages(me, &ids)).await?;
-    messages_answer(server, me, messages, None).await
+    messages_answer(server, me, messages, None, Some(&requested)).await
 }
 
 async fn get_dialogs(

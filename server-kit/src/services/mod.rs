@@ -283,6 +283,50 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
 }
 
 /// The users named by messages and dialogs, as `viewer` sees them.
+/// The message ids a `getMessages` asks for, in its order; forms other than a plain id
+/// (`inputMessageReplyTo`, `inputMessagePinned`, ...) are not supported and ask for id 0,
+/// which no message has.
+pub(crate) fn requested_ids(wanted: &[enums::InputMessage]) -> Vec<i32> {
+    wanted
+        .iter()
+        .map(|m| match m {
+            enums::InputMessage::ID(m) => m.id,
+            _ => 0,
+        })
+        .collect()
+}
+
+/// The answer list of a `getMessages`: each requested id in request order, the message found
+/// or `messageEmpty` in its place, as clients expect (they zip their ids with the answer).
+pub(crate) fn in_request_order(
+    requested: &[i32],
+    found: Vec<enums::Message>,
+) -> Vec<enums::Message> {
+    let by_id: HashMap<i32, enums::Message> = found
+        .into_iter()
+        .map(|m| {
+            let id = match &m {
+                enums::Message::Message(m) => m.id,
+                enums::Message::Service(m) => m.id,
+                enums::Message::Empty(m) => m.id,
+            };
+            (id, m)
+        })
+        .collect();
+    requested
+        .iter()
+        .map(|id| {
+            by_id
+                .get(id)
+                .cloned()
+                .unwrap_or(enums::Message::Empty(types::MessageEmpty {
+                    id: *id,
+                    peer_id: None,
+                }))
+        })
+        .collect()
+}
+
 pub(crate) async fn users_tl(
     server: &Arc<Server>,
     viewer: i64,

@@ -273,6 +273,17 @@ async def paging(state):
             check(len(ids) == len(set(ids)), f"{chat.id} reverse={reverse}: a message seen twice")
             check(len(ids) == total, f"{chat.id} reverse={reverse}: saw {len(ids)} of {total}")
             check(ids == sorted(ids, reverse=not reverse), f"{chat.id} reverse={reverse}: out of order")
+    # getMessages answers in request order, messageEmpty where an id has no message.
+    alice, news = await b.get_entity("@" + NAMES["a"]), await b.get_entity("@rust_news")
+    newest = (await b.get_messages(alice, limit=1))[0].id
+    asked = [types.InputMessageID(i) for i in (newest, 999999, newest - 1)]
+    got = (await b(functions.messages.GetMessagesRequest(asked))).messages
+    check([type(m).__name__ for m in got] == ["Message", "MessageEmpty", "Message"], f"getMessages: {got}")
+    check([m.id for m in got] == [newest, 999999, newest - 1], f"getMessages ids: {[m.id for m in got]}")
+    newest = (await b.get_messages(news, limit=1))[0].id
+    got = (await b(functions.channels.GetMessagesRequest(news, [types.InputMessageID(i) for i in (999999, newest)]))).messages
+    check([(type(m).__name__, m.id) for m in got] == [("MessageEmpty", 999999), ("Message", newest)],
+          f"channels.getMessages: {got}")
     await b.disconnect()
 
 
