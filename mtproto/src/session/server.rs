@@ -255,14 +255,18 @@ impl ServerSession {
                 return false;
             }
         }
-        let content = seq_no & 1 == 1;
+        let odd = seq_no & 1 == 1;
         let id = body_id(body);
-        let never_content = matches!(id, ids::MSGS_ACK | MSG_CONTAINER_ID | ids::MSG_COPY);
-        if never_content && content {
+        // A `msgs_ack` marked content-related (an odd seq_no) is accepted, as Telegram does:
+        // mtcute sends them so, and answering 34 makes it reset its session and resend
+        // everything, forever. It is still no content: it is not acknowledged.
+        let content = odd && id != ids::MSGS_ACK;
+        let never_content = matches!(id, MSG_CONTAINER_ID | ids::MSG_COPY);
+        if never_content && odd {
             self.bad_msg(msg_id, seq_no, BadMsgCode::EvenSeqNoExpected);
             return false;
         }
-        if !content && !is_service(id) {
+        if !odd && !is_service(id) {
             self.bad_msg(msg_id, seq_no, BadMsgCode::OddSeqNoExpected);
             return false;
         }
@@ -270,14 +274,14 @@ impl ServerSession {
             // Order: a later id must not carry a lower seq_no, nor the same odd one.
             let before = self.received_seq.range(..msg_id).next_back();
             if let Some((_, &prev)) = before {
-                if prev > seq_no || (prev == seq_no && content) {
+                if prev > seq_no || (prev == seq_no && odd) {
                     self.bad_msg(msg_id, seq_no, BadMsgCode::SeqNoTooLow);
                     return false;
                 }
             }
             let after = self.received_seq.range(msg_id + 1..).next();
             if let Some((_, &next)) = after {
-                if next < seq_no || (next == seq_no && content) {
+                if next < seq_no || (next == seq_no && odd) {
                     self.bad_msg(msg_id, seq_no, BadMsgCode::SeqNoTooHigh);
                     return false;
                 }
@@ -755,12 +759,48 @@ mod tests {
         s.receive(now, msg(salt, id(50), 7, call(3)));
         // The same odd seq_no twice.
         s.receive(now, msg(salt, id(300), 5, call(4)));
-        // An RPC marked not content-related, an ack marked content-related.
+        // An RPC marked not content-related, a container marked content-related.
         s.receive(now, msg(salt, id(400), 8, call(5)));
-        s.receive(now, msg(salt, id(500), 9, msgs_ack(&[1])));
+        let container = pack_container(&[InnerMessage {
+            msg_id: id(450),
+            seq_no: 9,
+            body: call(7),
+        }]);
+        s.receive(now, msg(salt, id(500), 9, container));
         s.receive(now, msg(salt, id(600), 7, call(6)));
         assert_eq!(requests(&mut s), vec![id(100), id(600)]);
         assert_eq!(bad_codes(&sent(&mut s)), vec![32, 33, 32, 35, 34]);
+    }
+
+    #[test]
+    fn an_ack_marked_content_related_is_accepted_and_not_acknowledged() {
+        let (mut s, salt) = session();
+        let now = Duration::from_secs(NOW);
+        s.receive(now, msg(salt, id(100), 1, call(1)));
+        // mtcute's way: the ack counted as content, the next call numbered after it.
+        s.receive(now, msg(salt, id(200), 3, msgs_ack(&[1])));
+        s.receive(now, msg(salt, id(300), 5, call(2)));
+        assert_eq!(requests(&mut s), vec![id(100), id(300)]);
+        let out = sent(&mut s);
+        assert!(bad_codes(&out).is_empty(), "{:?}", bad_codes(&out));
+        let acked: Vec<i64> = out
+            .iter()
+            .filter(|(_, _, b)| body_id(b) == ids::MSGS_ACK)
+            .flat_map(|(_, _, b)| {
+                b[12..]
+                    .chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            acked.contains(&id(100)) && acked.contains(&id(300)),
+            "{acked:?}"
+        );
+        assert!(
+            !acked.contains(&id(200)),
+            "an ack is never acknowledged: {acked:?}"
+        );
     }
 
     #[test]
