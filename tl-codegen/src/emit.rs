@@ -598,6 +598,34 @@ impl<'m, 's> Emitter<'m, 's> {
         out
     }
 
+    /// Every [`Config::accept`](crate::Config::accept) rule names two constructors of the
+    /// model, of different types, with the same fields.
+    fn check_accept(&self) -> Result<(), Error> {
+        for (from, into) in &self.options.accept {
+            let fail = |reason: &str| Error::BadAccept {
+                from: from.clone(),
+                into: into.clone(),
+                reason: reason.to_owned(),
+            };
+            let find = |name: &str| {
+                self.model
+                    .constructor_index
+                    .get(name)
+                    .map(|&c| self.model.constructors[c])
+            };
+            let (Some(f), Some(i)) = (find(from), find(into)) else {
+                return Err(fail("both must be constructors the generated code has"));
+            };
+            if f.ty.full_name() == i.ty.full_name() {
+                return Err(fail("they are of the same type already"));
+            }
+            if f.params != i.params {
+                return Err(fail("their fields differ"));
+            }
+        }
+        Ok(())
+    }
+
     /// A boxed type's enum, its impls and the `From` conversions of its constructors.
     fn enum_item(&self, full_name: &str, depth: usize) -> TokenStream {
         let root = root_path(depth);
@@ -650,6 +678,29 @@ impl<'m, 's> Emitter<'m, 's> {
                     }
                 });
                 arb_arms.push(quote!(#pattern => Self::#vid(::tl_runtime::arbitrary::TlArbitrary::tl_arbitrary(__u)?),));
+            }
+        }
+        for (from, into) in &self.options.accept {
+            let (Some(&f), Some(&c)) = (
+                self.model.constructor_index.get(from),
+                self.model.constructor_index.get(into),
+            ) else {
+                continue;
+            };
+            let Some(k) = info.constructors.iter().position(|&x| x == c) else {
+                continue;
+            };
+            let vid = ident(&variant_names[k]);
+            let from_id = hex(self.model.constructors[f].id);
+            if self.model.constructors[c].params.is_empty() {
+                de_arms.push(quote!(#from_id => Self::#vid,));
+            } else {
+                let wrap = if self.model.boxed.contains(&c) {
+                    quote!(::std::boxed::Box::new)
+                } else {
+                    quote!()
+                };
+                de_arms.push(quote!(#from_id => Self::#vid(#wrap(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?)),));
             }
         }
         let constructors = info
@@ -710,6 +761,7 @@ impl<'m, 's> Emitter<'m, 's> {
 
     /// The whole generated file.
     pub fn file(&self) -> Result<TokenStream, Error> {
+        self.check_accept()?;
         let mut types: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
         let mut functions: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();
         let mut enums: BTreeMap<Vec<String>, Vec<TokenStream>> = BTreeMap::new();

@@ -66,6 +66,9 @@ pub struct Options {
     pub arbitrary: Option<Gate>,
     /// Server mode: functions can also be decoded (results are always encodable).
     pub server: bool,
+    /// Constructors decoded as another type's where that type is expected
+    /// ([`Config::accept`]): `(from, into)` by full constructor name.
+    pub accept: Vec<(String, String)>,
 }
 
 /// Why code could not be generated.
@@ -112,6 +115,17 @@ pub enum Error {
         /// The Rust name they share.
         rust: String,
     },
+    /// A [`Config::accept`] rule names a constructor the generated code does not have, or two
+    /// constructors whose fields differ.
+    #[error("accept `{from}` as `{into}`: {reason}")]
+    BadAccept {
+        /// The constructor a peer may send.
+        from: String,
+        /// The constructor it is decoded as.
+        into: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The generated tokens did not parse as Rust (a bug of the generator).
     #[error("generated code does not parse: {0}")]
     Syntax(#[from] syn::Error),
@@ -156,6 +170,25 @@ impl Config {
     /// Implements `arbitrary::Arbitrary`, when `gate` says.
     pub fn derive_arbitrary(&mut self, gate: Gate) -> &mut Self {
         self.options.arbitrary = Some(gate);
+        self
+    }
+
+    /// Where the schema expects the type of constructor `into`, also decodes constructor
+    /// `from` (of another type) as `into`. The two must have the same fields, in the same
+    /// order, so `from`'s bytes read as `into`'s. Real clients rely on this leniency of
+    /// Telegram's: several send `inputPeerChannel` where the schema says `InputChannel`, or
+    /// `inputPeerUser` inside `users.getUsers`. Encoding is unchanged.
+    ///
+    /// ```no_run
+    /// tl_codegen::Config::new()
+    ///     .schema("schemas/api.tl")
+    ///     .accept("inputPeerChannel", "inputChannel")
+    ///     .accept("inputPeerUser", "inputUser")
+    ///     .generate()
+    ///     .unwrap();
+    /// ```
+    pub fn accept(&mut self, from: &str, into: &str) -> &mut Self {
+        self.options.accept.push((from.to_owned(), into.to_owned()));
         self
     }
 

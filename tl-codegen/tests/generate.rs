@@ -162,3 +162,42 @@ fn output_is_only_rewritten_when_it_changes() {
     assert!(matches!(missing, Error::Io { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn accept_adds_a_decode_arm_and_refuses_mismatched_fields() {
+    let schema = "
+inputPeerUser#dde8a54c user_id:long access_hash:long = InputPeer;
+inputPeerChat#35a95cb9 chat_id:long = InputPeer;
+inputUser#f21158c6 user_id:long access_hash:long = InputUser;
+inputUserSelf#f7c1b13f = InputUser;
+";
+    let code = Config::new()
+        .accept("inputPeerUser", "inputUser")
+        .generate_from_str(schema)
+        .unwrap();
+    let squashed = squash(&code);
+    assert!(
+        squashed.contains("0xdde8a54c_u32=>{Self::InputUser("),
+        "no decode arm for inputPeerUser in InputUser:\n{code}"
+    );
+    // Encoding is not touched: inputUser is written with its own id.
+    assert!(
+        squashed.contains("write_id(0xf21158c6_u32,__out)"),
+        "{code}"
+    );
+    let without = squash(&Config::new().generate_from_str(schema).unwrap());
+    assert_eq!(
+        without.matches("0xdde8a54c_u32").count() + 1,
+        squashed.matches("0xdde8a54c_u32").count()
+    );
+    for (from, into) in [
+        ("inputPeerChat", "inputUser"),
+        ("inputPeerUser", "inputPeerUser"),
+        ("nothing", "inputUser"),
+    ] {
+        match Config::new().accept(from, into).generate_from_str(schema) {
+            Err(Error::BadAccept { .. }) => {}
+            other => panic!("accept {from} as {into}: {other:?}"),
+        }
+    }
+}

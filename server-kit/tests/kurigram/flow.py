@@ -118,6 +118,23 @@ async def main():
     check(bytes(down.getbuffer()) == data, f"downloaded {len(down.getbuffer())} bytes match")
     print("kurigram downloaded", flush=True)
 
+    # A channel run from kurigram: pyrogram sends inputPeerChannel where the schema says
+    # InputChannel (channels.updateUsername and others), which the server decodes as Telegram
+    # does; Telethon joins by the username and reads, kurigram pages its own history.
+    ch = await k.create_channel("Kuri news", "posts")
+    check(await k.set_chat_username(ch.id, "kuri_news"), "channel username set")
+    await k.send_message(ch.id, "first post")
+    await k.send_message(ch.id, "second post")
+    news = await t.get_entity("@kuri_news")
+    await t(functions.channels.JoinChannelRequest(news))
+    posts = [m.text for m in await t.get_messages(news, limit=10)]
+    check(posts == ["second post", "first post"], f"Telethon reads the channel: {posts}")
+    history = [m.text async for m in k.get_chat_history(ch.id)]
+    check(history == ["second post", "first post"], f"kurigram reads its channel: {history}")
+    full = await k.get_chat(ch.id)
+    check(full.username == "kuri_news", f"kurigram's get_chat: {full.username!r}")
+    print("kurigram channel", flush=True)
+
     await t.disconnect()
     await k.stop()
     print("kurigram ok", flush=True)
