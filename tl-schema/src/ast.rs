@@ -134,11 +134,6 @@ impl Definition {
             .iter()
             .any(|p| matches!(p.kind, ParameterKind::Builtin))
     }
-
-    /// The normalised text whose CRC32 is the constructor id (see `id::compute_id`).
-    pub fn normalized(&self) -> String {
-        crate::id::normalized_line(self)
-    }
 }
 
 impl Type {

@@ -56,6 +56,13 @@ pub fn normalized_line(def: &Definition) -> String {
     out
 }
 
+impl Definition {
+    /// The normalised text whose CRC32 is the constructor id (see [`compute_id`]).
+    pub fn normalized(&self) -> String {
+        normalized_line(self)
+    }
+}
+
 /// The id computed from the definition's text, whatever `#id` the schema wrote.
 pub fn compute_id(def: &Definition) -> u32 {
     crc32fast::hash(normalized_line(def).as_bytes())

@@ -6,15 +6,9 @@
 //! the one around it; `finish` refuses anything left over. Offsets in errors count bytes from
 //! the start of the DER.
 
-use super::pem::PemError;
+use super::key_error::PemError;
+pub(crate) use super::key_error::tag::{BIT_STRING, INTEGER, NULL, OCTET_STRING, OID, SEQUENCE};
 use num_bigint::BigUint;
-
-pub(crate) const INTEGER: u8 = 0x02;
-pub(crate) const BIT_STRING: u8 = 0x03;
-pub(crate) const OCTET_STRING: u8 = 0x04;
-pub(crate) const NULL: u8 = 0x05;
-pub(crate) const OID: u8 = 0x06;
-pub(crate) const SEQUENCE: u8 = 0x30;
 
 /// Reads the elements between `pos` and `end` of `buf`.
 pub(crate) struct Reader<'a> {

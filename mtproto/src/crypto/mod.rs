@@ -6,6 +6,7 @@ mod der;
 pub(crate) mod dh;
 mod ige;
 pub(crate) mod kdf;
+mod key_error;
 pub(crate) mod message;
 mod pem;
 mod rsa;
