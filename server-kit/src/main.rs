@@ -61,8 +61,21 @@ struct Args {
     /// retried with backoff. Without it they go to the log.
     #[arg(long, value_name = "URL")]
     push_webhook: Option<String>,
+    /// How log lines are written (to stderr): `text` for people, `json` (one object per
+    /// line: timestamp, level, target, fields) for log collectors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
+}
+
+/// The `--log-format` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Administration commands: they run against the server's store and exit.
@@ -87,20 +100,22 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
-            tracing::error!("{e}");
+            eprintln!("server-kit: {e}");
             return std::process::ExitCode::from(2);
         }
     };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     if let Some(Command::CreateBot { username, name }) = &args.command {
         return match create_bot(&args, username, name) {
             Ok(()) => std::process::ExitCode::SUCCESS,
