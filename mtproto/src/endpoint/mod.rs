@@ -208,7 +208,9 @@ pub enum EndpointEvent {
         /// The packet, to feed again.
         packet: Vec<u8>,
     },
-    /// Close this connection, with [`CloseReason::transport_code`] if it has one.
+    /// Close this connection, with [`CloseReason::transport_code`] if it has one
+    /// ([`ServerConnection::close`]); its further packets are ignored. Call
+    /// [`ServerEndpoint::connection_closed`] once the socket is gone.
     Close {
         /// The connection.
         conn: ConnId,
