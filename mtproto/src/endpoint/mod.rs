@@ -179,6 +179,8 @@ pub enum EndpointError {
 pub enum EndpointEvent {
     /// Sessions of this connection have packets to send: call
     /// [`ServerEndpoint::poll_transmit`] until it gives `None`. Not repeated until then.
+    /// Acknowledgements that wait for their delay come with a later `Transmit` from
+    /// [`ServerEndpoint::handle_timeout`].
     Transmit {
         /// The connection.
         conn: ConnId,
@@ -465,11 +467,15 @@ impl ServerEndpoint {
                 entry.session.connection_changed();
             }
         }
+        let mut output = false;
         if let Some(entry) = self.sessions.get_mut(&index) {
             entry.session.receive(now, message);
+            output = entry.session.has_output(now);
         }
         self.drain_session(index);
-        self.wake(conn);
+        if output {
+            self.wake(conn);
+        }
     }
 
     /// Hands out a session's events: calls become [`EndpointEvent::Request`]s
@@ -506,6 +512,9 @@ impl ServerEndpoint {
             let answer = self.destroy_session(key_id, session_id, &body);
             if let Some(entry) = self.sessions.get_mut(&index) {
                 entry.session.respond(msg_id, answer);
+            }
+            if let Some(conn) = conn {
+                self.wake(conn);
             }
         }
         if let Some(conn) = close {
@@ -562,7 +571,7 @@ impl ServerEndpoint {
             Ok(body) => entry.session.respond(msg_id, body),
             Err((code, name)) => entry.session.respond_error(msg_id, code, &name),
         };
-        if let Some(conn) = entry.conn {
+        if let Some(conn) = entry.conn.filter(|_| answered) {
             self.wake(conn);
         }
         answered
@@ -665,7 +674,8 @@ impl ServerEndpoint {
         for (index, entry) in &mut self.sessions {
             if entry.session.poll_timeout().is_some_and(|t| t <= now) {
                 entry.session.handle_timeout(now);
-                due.push((*index, entry.conn));
+                let conn = entry.conn.filter(|_| entry.session.has_output(now));
+                due.push((*index, conn));
             }
             if entry
                 .orphaned_since

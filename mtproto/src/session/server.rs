@@ -544,6 +544,12 @@ impl ServerSession {
         self.disconnect_at = None;
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) would give a packet at `now`.
+    pub fn has_output(&self, now: Duration) -> bool {
+        !self.queue.is_empty()
+            || (!self.pending_acks.is_empty() && self.ack_due.is_some_and(|due| now >= due))
+    }
+
     /// The next encrypted packet to send, if any.
     pub fn poll_transmit(&mut self, now: Duration, rng: &mut impl Random) -> Option<Vec<u8>> {
         let mut parts = Vec::new();
