@@ -869,3 +869,46 @@ fn forgetting_a_key_closes_its_connections() {
     assert!(server.endpoint.sessions_of(client.key_id()).is_empty());
     assert!(!server.endpoint.has_key(client.key_id()));
 }
+
+#[test]
+fn a_driver_may_decrypt_outside_the_endpoint() {
+    let (mut server, mut client) = one_client();
+    let id = client.session.enqueue(echo(8));
+    let packet = client
+        .session
+        .poll_transmit(server.now, &mut rng(6))
+        .unwrap();
+    let key_id = client.key_id();
+    let key = server.endpoint.key(key_id).cloned().unwrap();
+    // The same uniform failure as `handle` for a damaged packet.
+    let mut damaged = packet.clone();
+    damaged[12] ^= 0x40;
+    assert_eq!(
+        mtproto::endpoint::decrypt_client_packet(&key, &damaged),
+        Err(CloseReason::Integrity)
+    );
+    let message = mtproto::endpoint::decrypt_client_packet(&key, &packet).unwrap();
+    server.endpoint.handle_decrypted(
+        server.now,
+        client.conn,
+        key_id,
+        message.clone(),
+        &mut rng(7),
+    );
+    server.run();
+    client.settle(&mut server);
+    assert_eq!(client.result(id), Some(&echoed(8)[..]));
+    // A key forgotten between the look-up and the hand-over: the connection is refused.
+    server.endpoint.forget_key(key_id);
+    server.run();
+    let conn2 = server.connect(Kind::Intermediate);
+    server
+        .endpoint
+        .handle_decrypted(server.now, conn2, key_id, message, &mut rng(8));
+    server.run();
+    assert_eq!(
+        server.closed_by_endpoint.last(),
+        Some(&(conn2, CloseReason::UnknownKey { key_id }))
+    );
+    assert_eq!(server.errors(conn2), Vec::<i32>::new(), "no transport yet");
+}
