@@ -18,7 +18,7 @@ pub mod transport;
 
 pub use endpoint::{
     CloseReason, ConnId, ConnectionError, ConnectionEvent, EndpointConfig, EndpointError,
-    EndpointEvent, RpcOutcome, ServerConnection, ServerEndpoint,
+    EndpointEvent, OutgoingMessage, RpcOutcome, ServerConnection, ServerEndpoint,
 };
 
 /// Entry points of the fuzz targets (`fuzz/`); not part of the API.

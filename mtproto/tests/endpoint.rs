@@ -181,14 +181,23 @@ impl Server {
 
     fn on_endpoint_event(&mut self, event: EndpointEvent) {
         match event {
-            EndpointEvent::Transmit { conn } => {
-                while let Some(packet) = self.endpoint.poll_transmit(self.now, conn, &mut self.rng)
-                {
-                    if let Some(c) = self.conns.get_mut(&conn) {
-                        c.send(&packet, &mut self.rng);
-                    }
+            EndpointEvent::Transmit { conn } => loop {
+                // Even connections take packets encrypted by the endpoint, odd ones encrypt
+                // them here (as a driver does outside its lock).
+                let packet = if conn.0 % 2 == 0 {
+                    self.endpoint.poll_transmit(self.now, conn, &mut self.rng)
+                } else {
+                    self.endpoint
+                        .poll_outgoing(self.now, conn)
+                        .map(|m| m.encrypt(&mut self.rng))
+                };
+                let Some(packet) = packet else {
+                    break;
+                };
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.send(&packet, &mut self.rng);
                 }
-            }
+            },
             EndpointEvent::Request {
                 conn,
                 key_id,

@@ -208,15 +208,16 @@ impl Connection {
         }
     }
 
-    /// Frames what the endpoint has for this connection's sessions.
+    /// Encrypts and frames what the endpoint has for this connection's sessions (the AES work
+    /// after the endpoint's lock is let go).
     fn transmit(&mut self) {
         let mut rng = rng();
-        let packets = self.server.with_endpoint(|ep| {
+        let messages = self.server.with_endpoint(|ep| {
             let now = now();
-            std::iter::from_fn(|| ep.poll_transmit(now, self.id, &mut rng)).collect::<Vec<_>>()
+            std::iter::from_fn(|| ep.poll_outgoing(now, self.id)).collect::<Vec<_>>()
         });
-        for packet in packets {
-            self.conn.send(&packet, &mut rng);
+        for message in messages {
+            self.conn.send(&message.encrypt(&mut rng), &mut rng);
         }
     }
 

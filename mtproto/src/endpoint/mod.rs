@@ -221,6 +221,20 @@ pub enum EndpointEvent {
     },
 }
 
+/// A message for a client, to encrypt outside the endpoint ([`ServerEndpoint::poll_outgoing`]).
+#[derive(Debug, Clone)]
+pub struct OutgoingMessage {
+    key: AuthKey,
+    message: PlainMessage,
+}
+
+impl OutgoingMessage {
+    /// The encrypted packet, for [`ServerConnection::send`].
+    pub fn encrypt(&self, rng: &mut impl Random) -> Vec<u8> {
+        crate::crypto::encrypt_message(&self.key, Side::Server, &self.message, rng)
+    }
+}
+
 /// The outcome of an RPC call for [`ServerEndpoint::respond`]: a serialized TL result, or an
 /// error code and name (`rpc_error`).
 pub type RpcOutcome = Result<Vec<u8>, (i32, String)>;
@@ -631,6 +645,31 @@ impl ServerEndpoint {
                 if let Some(entry) = self.sessions.get_mut(&index) {
                     if let Some(packet) = entry.session.poll_transmit(now, rng) {
                         return Some(packet);
+                    }
+                }
+            }
+        }
+        self.transmit_pending.remove(&conn);
+        None
+    }
+
+    /// Like [`poll_transmit`](Self::poll_transmit), but the packet is left unencrypted: the
+    /// driver encrypts it with [`OutgoingMessage::encrypt`] after letting go of its lock (big answers
+    /// such as file parts cost milliseconds of AES).
+    pub fn poll_outgoing(&mut self, now: Duration, conn: ConnId) -> Option<OutgoingMessage> {
+        if !self.closing.contains(&conn) {
+            let ids: Vec<(i64, i64)> = self
+                .conn_sessions
+                .get(&conn)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default();
+            for index in ids {
+                if let Some(entry) = self.sessions.get_mut(&index) {
+                    if let Some(message) = entry.session.poll_message(now) {
+                        return Some(OutgoingMessage {
+                            key: entry.session.auth_key().clone(),
+                            message,
+                        });
                     }
                 }
             }
