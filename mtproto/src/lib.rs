@@ -5,14 +5,21 @@
 //! derivations, key ids and nonce hashes, RSA_PAD, Diffie-Hellman checks, pq factorisation)
 //! and [`transport`] (the four framings, obfuscation, quick acks, transport errors). The
 //! handshake state machines and sessions build on them. [`srp`] is the cloud password's SRP
-//! (two-step verification), both halves.
+//! (two-step verification), both halves. [`ServerEndpoint`] and [`ServerConnection`] route a
+//! server's connections to keys and sessions ([`endpoint`]).
 
 pub mod crypto;
+pub mod endpoint;
 pub mod files;
 pub mod handshake;
 pub mod session;
 pub mod srp;
 pub mod transport;
+
+pub use endpoint::{
+    CloseReason, ConnId, ConnectionError, ConnectionEvent, EndpointConfig, EndpointError,
+    EndpointEvent, OutgoingMessage, RpcOutcome, ServerConnection, ServerEndpoint,
+};
 
 /// Entry points of the fuzz targets (`fuzz/`); not part of the API.
 #[cfg(feature = "fuzzing")]

@@ -9,7 +9,11 @@ use common::{rng, test_key};
 use mtproto::crypto::{AuthKey, Side, decrypt_message};
 use mtproto::handshake::*;
 use mtproto::session::*;
-use mtproto::transport::{Codec, Inbound, Kind, client_header, strip_padding};
+use mtproto::transport::{Codec, Inbound, Kind, client_header};
+use mtproto::{
+    CloseReason, ConnId, ConnectionEvent, EndpointConfig, EndpointEvent, ServerConnection,
+    ServerEndpoint,
+};
 use std::time::Duration;
 
 const ECHO: u32 = 0x0eca_0eca;
@@ -31,19 +35,19 @@ fn echo(payload: &[u8]) -> Vec<u8> {
     body
 }
 
-/// One TCP connection in memory: the client's codec, the server's (detected from the first
-/// bytes), and the bytes in flight each way.
+/// One TCP connection in memory: the client's codec, the server's [`ServerConnection`], and
+/// the bytes in flight each way.
 struct Wire {
     kind: Kind,
     obfuscated: bool,
     client: Codec,
-    server: Option<Codec>,
+    server: ServerConnection,
     to_server: BytesMut,
     to_client: BytesMut,
 }
 
 impl Wire {
-    fn new(kind: Kind, obfuscated: bool, seed: u64) -> Self {
+    fn new(kind: Kind, obfuscated: bool, seed: u64, server: ServerConnection) -> Self {
         let client = if obfuscated {
             let header = client_header(kind, 2, None, &mut rng(seed)).expect("obfuscatable");
             Codec::client_obfuscated(kind, header)
@@ -54,7 +58,7 @@ impl Wire {
             kind,
             obfuscated,
             client,
-            server: None,
+            server,
             to_server: BytesMut::new(),
             to_client: BytesMut::new(),
         }
@@ -64,30 +68,25 @@ impl Wire {
         self.client.encode(packet, false, &mut self.to_server, r);
     }
 
-    fn server_send(&mut self, packet: &[u8], r: &mut impl FnMut(&mut [u8])) {
-        let codec = self.server.as_mut().expect("server codec");
-        codec.encode(packet, false, &mut self.to_client, r);
+    /// The server connection reads what is in flight to it; its events come out.
+    fn server_receive(
+        &mut self,
+        now: Duration,
+        r: &mut impl FnMut(&mut [u8]),
+    ) -> Vec<ConnectionEvent> {
+        let bytes = self.to_server.split();
+        self.server.handle(now, &bytes, r);
+        if let Some(transport) = self.server.transport() {
+            assert_eq!(transport, (self.kind, self.obfuscated));
+        }
+        std::iter::from_fn(|| self.server.poll_event()).collect()
     }
 
-    fn server_receive(&mut self) -> Vec<Vec<u8>> {
-        if self.server.is_none() {
-            let detected = Codec::server_detect(&mut self.to_server, None).unwrap();
-            self.server = detected;
-            if let Some(codec) = &self.server {
-                assert_eq!(codec.kind(), self.kind);
-                assert_eq!(codec.is_obfuscated(), self.obfuscated);
-            }
-        }
+    /// The server connection's output onto the wire.
+    fn server_flush(&mut self) {
         let mut out = Vec::new();
-        if let Some(codec) = &mut self.server {
-            while let Some(inbound) = codec.decode(&mut self.to_server).unwrap() {
-                match inbound {
-                    Inbound::Packet { payload, .. } => out.push(payload.to_vec()),
-                    other => panic!("unexpected {other:?}"),
-                }
-            }
-        }
-        out
+        self.server.poll_transmit(&mut out);
+        self.to_client.extend_from_slice(&out);
     }
 
     fn client_receive(&mut self) -> Vec<Vec<u8>> {
@@ -112,8 +111,10 @@ struct World {
     crng: Rng,
     srng: Rng,
     client: ClientSession,
-    server: ServerSession,
+    endpoint: ServerEndpoint,
     key: AuthKey,
+    key_id: i64,
+    next_conn: u64,
     /// Every RPC the server application executed, in order.
     executed: Vec<Vec<u8>>,
     results: Vec<(RequestId, Vec<u8>)>,
@@ -122,26 +123,20 @@ struct World {
     server_closed: bool,
     /// When set, the server application keeps calls here instead of answering them.
     held: Option<Vec<(i64, Vec<u8>)>>,
-    /// The connection was replaced and the server has not heard from the client on it yet.
-    fresh_wire: bool,
+}
+
+fn endpoint_config() -> EndpointConfig {
+    EndpointConfig::new(common::test_private_key(), SECRET)
 }
 
 fn start(kind: Kind, obfuscated: bool) -> World {
     let now = Duration::new(1_700_000_000, 250_000_000);
     let mut crng: Rng = Box::new(rng(11));
     let mut srng: Rng = Box::new(rng(22));
-    let mut wire = Wire::new(kind, obfuscated, 5);
-    let (key, d) = test_key();
-    let mut server_hs = ServerHandshake::new(ServerConfig {
-        key: mtproto::crypto::RsaPrivateKey::from_private_exponent(
-            key.n.clone(),
-            key.e.clone(),
-            d.clone(),
-        )
-        .expect("the test key"),
-        dc: 2,
-        max_temp_expires_in: 86_400,
-    });
+    let mut endpoint = ServerEndpoint::new(endpoint_config());
+    let conn = ServerConnection::new(ConnId(1), endpoint.config().clone());
+    let mut wire = Wire::new(kind, obfuscated, 5, conn);
+    let (key, _) = test_key();
     let client_cfg = ClientConfig {
         keys: vec![key],
         dc: Some(2),
@@ -150,39 +145,45 @@ fn start(kind: Kind, obfuscated: bool) -> World {
     };
     let (mut client_hs, mut body) = ClientHandshake::start(client_cfg, &mut crng);
     let mut ids = MsgIdGenerator::default();
-    let mut server_ids = MsgIdGenerator::default();
-    let (client_outcome, server_outcome) = loop {
+    let mut server_key = None;
+    let client_outcome = loop {
         wire.client_send(
             &wrap_plain(ids.next(now, MsgKind::Client), &body),
             &mut crng,
         );
-        let packets = wire.server_receive();
-        assert_eq!(packets.len(), 1);
-        let (msg_id, request) = unwrap_plain(&packets[0]).unwrap();
-        assert_eq!(msg_id % 4, 0);
-        let step = server_hs
-            .receive(request, now.as_secs() as i64, &mut srng, &mut |_| false)
-            .unwrap();
-        let (answer, server_done) = match step {
-            ServerStep::Send(answer) => (answer, None),
-            ServerStep::Done { send, outcome } => (send, Some(outcome)),
-        };
-        let reply = wrap_plain(server_ids.next(now, MsgKind::ServerResponse), &answer);
-        wire.server_send(&reply, &mut srng);
+        for event in wire.server_receive(now, &mut srng) {
+            match event {
+                ConnectionEvent::HandshakeRequested => wire.server.allow_handshake(now, &mut srng),
+                ConnectionEvent::KeyCreated {
+                    key, first_salt, ..
+                } => {
+                    // The driver stores the key durably, then lets the answer go.
+                    endpoint
+                        .add_key(now, key.clone(), Some(first_salt))
+                        .unwrap();
+                    server_key = Some((key, first_salt));
+                    wire.server.key_stored(now, &mut srng);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        wire.server_flush();
         let packets = wire.client_receive();
-        let (_, answer) = unwrap_plain(&packets[0]).unwrap();
+        assert_eq!(packets.len(), 1);
+        let (msg_id, answer) = unwrap_plain(&packets[0]).unwrap();
+        assert_eq!(msg_id % 4, 1, "a server response's msg_id");
         match client_hs
             .receive(answer, now.as_secs() as i64, &mut crng)
             .unwrap()
         {
             ClientStep::Send(next) => body = next,
-            ClientStep::Done(outcome) => break (outcome, server_done.expect("server done")),
+            ClientStep::Done(outcome) => break outcome,
         }
     };
-    assert_eq!(client_outcome.auth_key, server_outcome.auth_key);
-    assert_eq!(client_outcome.server_salt, server_outcome.server_salt);
-    let key = server_outcome.auth_key.clone();
-    let key_id = u64::from_le_bytes(key.id());
+    let (key, first_salt) = server_key.expect("the server made the key");
+    assert_eq!(client_outcome.auth_key, key);
+    assert_eq!(client_outcome.server_salt, first_salt);
+    let key_id = i64::from_le_bytes(key.id());
     let client = ClientSession::new(
         client_outcome.auth_key,
         SESSION_ID,
@@ -190,49 +191,37 @@ fn start(kind: Kind, obfuscated: bool) -> World {
         i64::from(client_outcome.time_offset),
         ClientSessionConfig::default(),
     );
-    let server = new_server_session(&key, key_id, &server_outcome, now);
     World {
         now,
         wire,
         crng,
         srng,
         client,
-        server,
+        endpoint,
         key,
+        key_id,
+        next_conn: 2,
         executed: Vec::new(),
         results: Vec::new(),
         errors: Vec::new(),
         other_events: Vec::new(),
         server_closed: false,
         held: None,
-        fresh_wire: false,
     }
 }
 
-fn new_server_session(
-    key: &AuthKey,
-    key_id: u64,
-    outcome: &Outcome,
-    now: Duration,
-) -> ServerSession {
-    ServerSession::new(
-        key.clone(),
-        SESSION_ID,
-        0x0123_4567,
-        SaltSchedule::new(SECRET, key_id),
-        Some((outcome.server_salt, now.as_secs() as i64 + 1800)),
-        ServerSessionConfig::default(),
-    )
-}
-
 impl World {
+    fn conn(&self) -> ConnId {
+        self.wire.server.id()
+    }
+
     fn advance(&mut self, by: Duration) {
         self.now += by;
         if self.client.poll_timeout().is_some_and(|t| t <= self.now) {
             self.client.handle_timeout(self.now);
         }
-        if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
-            self.server.handle_timeout(self.now);
+        if self.endpoint.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.endpoint.handle_timeout(self.now);
         }
     }
 
@@ -246,43 +235,48 @@ impl World {
         n
     }
 
-    /// Server output onto the wire (once the server knows the connection).
+    /// Server output onto the wire.
     fn flush_server(&mut self) -> usize {
         let mut n = 0;
-        if self.wire.server.is_none() {
-            return 0;
-        }
-        while let Some(packet) = self.server.poll_transmit(self.now, &mut self.srng) {
-            self.wire.server_send(&packet, &mut self.srng);
+        let conn = self.conn();
+        while let Some(packet) = self.endpoint.poll_transmit(self.now, conn, &mut self.srng) {
+            self.wire.server.send(&packet, &mut self.srng);
             n += 1;
         }
+        self.wire.server_flush();
         n
     }
 
-    /// What the gateway does with a packet: decrypt with the key, then hand it to the session.
+    /// What a driver does with an encrypted packet: the endpoint decrypts and routes it.
     fn server_deliver(&mut self, packet: &[u8]) {
-        let message = decrypt_message(&self.key, Side::Client, strip_padding(packet)).unwrap();
-        assert_eq!(message.session_id, SESSION_ID);
-        if std::mem::take(&mut self.fresh_wire) {
-            // What a gateway does when a session shows up on another connection.
-            self.server.connection_changed();
-        }
-        self.server.receive(self.now, message);
+        self.endpoint
+            .handle(self.now, self.conn(), packet, &mut self.srng);
         self.run_server_app();
     }
 
     /// The server application: echoes `ECHO` calls, fails `FAIL` calls.
     fn run_server_app(&mut self) {
-        while let Some(event) = self.server.poll_event() {
+        while let Some(event) = self.endpoint.poll_event() {
             match event {
-                ServerEvent::Request { msg_id, body } => {
+                EndpointEvent::Request {
+                    msg_id,
+                    body,
+                    session_id,
+                    key_id,
+                    ..
+                } => {
+                    assert_eq!((key_id, session_id), (self.key_id, SESSION_ID));
                     if let Some(held) = &mut self.held {
                         held.push((msg_id, body));
                         continue;
                     }
                     self.answer(msg_id, body);
                 }
-                ServerEvent::Close => self.server_closed = true,
+                EndpointEvent::Transmit { .. } => {}
+                EndpointEvent::Close {
+                    reason: CloseReason::PingTimeout,
+                    ..
+                } => self.server_closed = true,
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -291,22 +285,33 @@ impl World {
     fn answer(&mut self, msg_id: i64, body: Vec<u8>) {
         self.executed.push(body.clone());
         let id = u32::from_le_bytes(body[..4].try_into().unwrap());
-        if id == FAIL {
-            assert!(self.server.respond_error(msg_id, 400, "TEST_FAILED"));
+        let result = if id == FAIL {
+            Err((400, "TEST_FAILED".to_owned()))
         } else {
             assert_eq!(id, ECHO);
             let mut answer = ECHOED.to_le_bytes().to_vec();
             answer.extend_from_slice(&body[4..]);
-            assert!(self.server.respond(msg_id, answer));
-        }
+            Ok(answer)
+        };
+        assert!(
+            self.endpoint
+                .respond(self.key_id, SESSION_ID, msg_id, result)
+        );
     }
 
     fn server_read(&mut self) -> usize {
-        let packets = self.wire.server_receive();
-        for p in &packets {
-            self.server_deliver(p);
+        let events = self.wire.server_receive(self.now, &mut self.srng);
+        let mut n = 0;
+        for event in events {
+            match event {
+                ConnectionEvent::Packet(p) => {
+                    self.server_deliver(&p);
+                    n += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
         }
-        packets.len()
+        n
     }
 
     fn client_read(&mut self) -> usize {
@@ -358,9 +363,19 @@ impl World {
 
     /// Drops the connection on both ends and opens a new one of the same kind.
     fn reconnect(&mut self, seed: u64) {
-        self.wire = Wire::new(self.wire.kind, self.wire.obfuscated, seed);
+        self.endpoint.connection_closed(self.now, self.conn());
+        let conn = ServerConnection::new(ConnId(self.next_conn), self.endpoint.config().clone());
+        self.next_conn += 1;
+        self.wire = Wire::new(self.wire.kind, self.wire.obfuscated, seed, conn);
         self.client.connection_lost();
-        self.fresh_wire = true;
+    }
+
+    /// The server restarts: it knows the key (from its store) but no session.
+    fn restart_server(&mut self) {
+        self.endpoint = ServerEndpoint::new(endpoint_config());
+        self.endpoint
+            .add_key(self.now, self.key.clone(), None)
+            .unwrap();
     }
 }
 
@@ -421,8 +436,8 @@ fn handshake_and_rpcs_through_every_transport() {
         assert_eq!(w.client.pending_requests(), 0);
         w.settle_acks();
         assert_eq!(
-            w.server.unacknowledged(),
-            0,
+            w.endpoint.unacknowledged(w.key_id, SESSION_ID),
+            Some(0),
             "the client acknowledged everything"
         );
     }
@@ -572,14 +587,7 @@ fn server_restart_makes_a_new_session_and_the_client_resends() {
     let id = w.client.enqueue(echo(b"2"));
     w.flush_client();
     w.server_read();
-    let key_id = u64::from_le_bytes(w.key.id());
-    let outcome = Outcome {
-        auth_key: w.key.clone(),
-        server_salt: 0,
-        time_offset: 0,
-        expires_at: None,
-    };
-    w.server = new_server_session(&w.key, key_id, &outcome, w.now);
+    w.restart_server();
     w.reconnect(79);
     w.other_events.clear();
     // The client's next message makes the new session, which tells it to re-send.
@@ -607,14 +615,7 @@ fn a_request_already_resent_is_not_resent_again_when_the_new_session_is_announce
     let id = w.client.enqueue(echo(b"2"));
     w.flush_client();
     // The server restarts before reading it: the bytes are lost with the old connection.
-    let key_id = u64::from_le_bytes(w.key.id());
-    let outcome = Outcome {
-        auth_key: w.key.clone(),
-        server_salt: 0,
-        time_offset: 0,
-        expires_at: None,
-    };
-    w.server = new_server_session(&w.key, key_id, &outcome, w.now);
+    w.restart_server();
     w.reconnect(80);
     // The server application is slow to answer, so the client sees new_session_created
     // long before the result.
@@ -674,11 +675,14 @@ fn service_calls_future_salts_and_drop_answer() {
     w.advance(Duration::from_secs(1800));
     let later = w.client.enqueue(echo(b"later"));
     w.flush_client();
-    let packets = w.wire.server_receive();
-    let message = decrypt_message(&w.key, Side::Client, &packets[0]).unwrap();
+    let events = w.wire.server_receive(w.now, &mut w.srng);
+    let [ConnectionEvent::Packet(packet)] = &events[..] else {
+        panic!("one packet expected, got {events:?}");
+    };
+    let message = decrypt_message(&w.key, Side::Client, packet).unwrap();
     assert!(schedule.accepts(message.salt, w.now.as_secs() as i64));
-    w.server.receive(w.now, message);
-    w.run_server_app();
+    let packet = packet.clone();
+    w.server_deliver(&packet);
     w.settle();
     assert!(w.result_of(later).is_some());
 }
@@ -702,7 +706,8 @@ fn garbage_from_the_server_is_a_typed_error() {
     let id = w.client.enqueue(echo(b"x"));
     w.flush_client();
     w.server_read();
-    let packet = w.server.poll_transmit(w.now, &mut w.srng).unwrap();
+    let conn = w.conn();
+    let packet = w.endpoint.poll_transmit(w.now, conn, &mut w.srng).unwrap();
     let mut flipped = packet.clone();
     flipped[40] ^= 1;
     assert!(matches!(

@@ -1,22 +1,17 @@
-//! The gateway: accepts TCP connections, detects the transport, runs the key exchange, and
-//! hands decrypted messages to their sessions.
+//! The gateway: accepts TCP connections and drives mtproto's sans-IO server: one
+//! [`ServerConnection`] per connection task (transport, key exchange), the shared
+//! `ServerEndpoint` in [`Server`] (keys, sessions, timers).
 
-use crate::state::{ConnHandle, Outbound, Server, now, rng, unix_now};
+use crate::state::{Outbound, Server, now, rng};
 use bytes::BytesMut;
-use mtproto::crypto::{DecryptError, Side, decrypt_message};
-use mtproto::handshake::{ServerConfig, ServerHandshake, ServerStep, unwrap_plain, wrap_plain};
-use mtproto::session::{MsgIdGenerator, MsgKind};
-use mtproto::transport::{Codec, Inbound, strip_padding};
+use mtproto::endpoint::decrypt_client_packet;
+use mtproto::{CloseReason, ConnId, ConnectionEvent, ServerConnection};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-
-/// Transport error codes.
-const NOT_FOUND: i32 = -404;
-const FLOOD: i32 = -429;
 
 /// How often a node compares the users connected to it with what it last announced.
 const PRESENCE_CHECK: Duration = Duration::from_secs(2);
@@ -115,7 +110,7 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
                     if let Err(e) = Connection::new(server.clone(), id, peer).run(stream).await {
                         tracing::debug!(%peer, "connection {id} ended: {e}");
                     }
-                    server.connection_closed(id);
+                    server.connection_closed(ConnId(id));
                     server.connection_gone(peer.ip());
                 });
             }
@@ -132,36 +127,38 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
 enum ConnError {
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
-    #[error("transport: {0}")]
-    Transport(#[from] mtproto::transport::TransportError),
-    #[error("{0}")]
-    Protocol(&'static str),
+    #[error(transparent)]
+    Connection(#[from] mtproto::ConnectionError),
+    #[error(transparent)]
+    Endpoint(#[from] mtproto::CloseReason),
+    #[error("closed by the server")]
+    Closed,
 }
 
+/// One connection's task: its [`ServerConnection`] (transport, key exchange) runs here, outside
+/// the endpoint's lock; encrypted packets go to the shared [`ServerEndpoint`]
+/// (mtproto::ServerEndpoint) through [`Server`].
 struct Connection {
     server: Arc<Server>,
-    id: u64,
+    id: ConnId,
     peer: SocketAddr,
-    codec: Option<Codec>,
-    handshake: Option<ServerHandshake>,
-    plain_ids: MsgIdGenerator,
-    out: BytesMut,
-    handle: ConnHandle,
+    conn: ServerConnection,
+    out: Vec<u8>,
     rx: mpsc::UnboundedReceiver<Outbound>,
 }
 
 impl Connection {
     fn new(server: Arc<Server>, id: u64, peer: SocketAddr) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
+        let id = ConnId(id);
+        server.connection_started(id, tx);
+        let conn = ServerConnection::new(id, server.endpoint_config());
         Connection {
             server,
             id,
             peer,
-            codec: None,
-            handshake: None,
-            plain_ids: MsgIdGenerator::default(),
-            out: BytesMut::new(),
-            handle: ConnHandle { id, tx },
+            conn,
+            out: Vec::new(),
             rx,
         }
     }
@@ -169,172 +166,123 @@ impl Connection {
     async fn run(mut self, mut stream: TcpStream) -> Result<(), ConnError> {
         let mut inbuf = BytesMut::with_capacity(64 << 10);
         loop {
-            tokio::select! {
+            let result = tokio::select! {
                 read = stream.read_buf(&mut inbuf) => {
                     if read? == 0 {
                         return Ok(());
                     }
-                    let keep_going = self.on_bytes(&mut inbuf).await;
-                    stream.write_all(&self.out).await?;
-                    self.out.clear();
-                    keep_going?;
+                    self.conn.handle(now(), &inbuf, &mut rng());
+                    inbuf.clear();
+                    self.on_events().await
                 }
                 command = self.rx.recv() => {
-                    let mut close = false;
+                    let mut close = None;
+                    let mut transmit = false;
                     let mut next = command;
-                    // Write everything queued in one go.
+                    // Everything queued in one go.
                     while let Some(command) = next {
                         match command {
-                            Outbound::Packet(packet) => self.encode(&packet),
-                            Outbound::Close => close = true,
+                            Outbound::Transmit => transmit = true,
+                            Outbound::Close(code) => close = Some(code),
                         }
                         next = self.rx.try_recv().ok();
                     }
-                    stream.write_all(&self.out).await?;
-                    self.out.clear();
-                    if close {
-                        return Ok(());
+                    if transmit {
+                        self.transmit();
+                    }
+                    match close {
+                        Some(code) => {
+                            self.conn.close(code, &mut rng());
+                            Err(ConnError::Closed)
+                        }
+                        None => Ok(()),
                     }
                 }
+            };
+            self.out.clear();
+            self.conn.poll_transmit(&mut self.out);
+            if !self.out.is_empty() {
+                stream.write_all(&self.out).await?;
             }
+            result?;
         }
     }
 
-    fn encode(&mut self, packet: &[u8]) {
-        if let Some(codec) = &mut self.codec {
-            codec.encode(packet, false, &mut self.out, &mut rng());
+    /// Encrypts and frames what the endpoint has for this connection's sessions (the AES work
+    /// after the endpoint's lock is let go).
+    fn transmit(&mut self) {
+        let mut rng = rng();
+        let messages = self.server.with_endpoint(|ep| {
+            let now = now();
+            std::iter::from_fn(|| ep.poll_outgoing(now, self.id)).collect::<Vec<_>>()
+        });
+        for message in messages {
+            self.conn.send(&message.encrypt(&mut rng), &mut rng);
         }
     }
 
-    fn transport_error(&mut self, code: i32) {
-        if let Some(codec) = &mut self.codec {
-            codec.encode_error(code, &mut self.out, &mut rng());
-        }
-    }
-
-    async fn on_bytes(&mut self, inbuf: &mut BytesMut) -> Result<(), ConnError> {
-        if self.codec.is_none() {
-            match Codec::server_detect(inbuf, None)? {
-                Some(codec) => {
-                    self.codec = Some(codec.with_max_frame(self.server.options.max_frame))
+    async fn on_events(&mut self) -> Result<(), ConnError> {
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                ConnectionEvent::Packet(packet) => self.on_packet(&packet).await?,
+                ConnectionEvent::HandshakeRequested => {
+                    if self.server.allow_handshake(self.peer.ip()) {
+                        self.conn.allow_handshake(now(), &mut rng());
+                    } else {
+                        tracing::debug!(peer = %self.peer, "handshake rate limit");
+                        self.conn.refuse_handshake(&mut rng());
+                    }
                 }
-                None => return Ok(()),
-            }
-        }
-        loop {
-            let Some(codec) = &mut self.codec else {
-                return Ok(());
-            };
-            let frame = match codec.decode(inbuf) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    self.transport_error(NOT_FOUND);
-                    return Err(e.into());
+                ConnectionEvent::KeyCreated {
+                    key, first_salt, ..
+                } => {
+                    // Durable before the client learns the key exists.
+                    match self.server.add_key(key, first_salt).await {
+                        Ok(()) => self.conn.key_stored(now(), &mut rng()),
+                        Err(e) => {
+                            tracing::error!("storing an auth key: {e}");
+                            self.conn.key_not_stored(&mut rng());
+                        }
+                    }
                 }
-            };
-            let Inbound::Packet { payload, .. } = frame else {
-                continue;
-            };
-            self.on_packet(&payload).await?;
-        }
-    }
-
-    async fn on_packet(&mut self, packet: &[u8]) -> Result<(), ConnError> {
-        if packet.len() < 8 {
-            self.transport_error(NOT_FOUND);
-            return Err(ConnError::Protocol("packet shorter than an auth_key_id"));
-        }
-        let key_id = i64::from_le_bytes(packet[..8].try_into().unwrap_or_default());
-        if key_id == 0 {
-            return self.on_plain(packet).await;
-        }
-        let mut entry = self.server.key(key_id);
-        if entry.is_none() && self.server.merge_stored_key(key_id).await {
-            // Made through another node sharing the store: that one key looked up by id (a
-            // key still unknown closes the connection, so one query per connection attempt).
-            entry = self.server.key(key_id);
-        }
-        let Some(entry) = entry else {
-            self.transport_error(NOT_FOUND);
-            return Err(ConnError::Protocol("unknown auth key"));
-        };
-        let message = match decrypt_message(&entry.key, Side::Client, strip_padding(packet)) {
-            Ok(m) => m,
-            Err(DecryptError::UnknownAuthKey { .. } | DecryptError::Invalid) => {
-                // One uniform failure for everything up to the msg_key check.
-                return Err(ConnError::Protocol("message failed the integrity check"));
+                ConnectionEvent::Close(e) => return Err(e.into()),
+                other => tracing::warn!("unexpected connection event {other:?}"),
             }
-            Err(_) => return Err(ConnError::Protocol("bad length or padding")),
-        };
-        let session_id = message.session_id;
-        let session = self.server.session(key_id, session_id, &entry.key);
-        let mut session = session
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let moved = session.conn.as_ref().map(|c| c.id) != Some(self.id);
-        if moved {
-            session.conn = Some(self.handle.clone());
-            session.orphaned_at = None;
-            session.session.connection_changed();
         }
-        session.session.receive(now(), message);
-        self.server.drain_events(key_id, session_id, &mut session);
-        session.flush();
         Ok(())
     }
 
-    async fn on_plain(&mut self, packet: &[u8]) -> Result<(), ConnError> {
-        let Ok((_, body)) = unwrap_plain(packet) else {
-            self.transport_error(NOT_FOUND);
-            return Err(ConnError::Protocol("bad unencrypted envelope"));
-        };
-        if self.handshake.is_none() {
-            if !self.server.allow_handshake(self.peer.ip()) {
-                self.transport_error(FLOOD);
-                return Err(ConnError::Protocol("handshake rate limit"));
-            }
-            self.handshake = Some(ServerHandshake::new(ServerConfig {
-                key: self.server.rsa.clone(),
-                dc: self.server.options.dc_id,
-                max_temp_expires_in: 86_400,
-            }));
+    /// An encrypted packet: its key is looked up (in a shared store too), the AES work done
+    /// here, and the message handed to the endpoint.
+    async fn on_packet(&mut self, packet: &[u8]) -> Result<(), ConnError> {
+        let key_id = packet
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_le_bytes)
+            .unwrap_or(0);
+        let mut key = self.server.routing_key(key_id);
+        if key.is_none() && self.server.merge_stored_key(key_id).await {
+            // Made through another node sharing the store: that one key looked up by id (a
+            // key still unknown closes the connection, so one query per connection attempt).
+            key = self.server.routing_key(key_id);
         }
-        let Some(handshake) = &mut self.handshake else {
-            return Ok(());
+        let Some(key) = key else {
+            let reason = CloseReason::UnknownKey { key_id };
+            self.conn.close(reason.transport_code(), &mut rng());
+            return Err(reason.into());
         };
-        let server = self.server.clone();
-        let step = handshake.receive(
-            body,
-            i64::from(unix_now()),
-            &mut rng(),
-            &mut |id: &[u8; 8]| server.key_exists(i64::from_le_bytes(*id)),
-        );
-        let answer = match step {
-            Ok(ServerStep::Send(answer)) => answer,
-            Ok(ServerStep::Done { send, outcome }) => {
-                // Durable before the client learns the key exists.
-                if let Err(e) = self
-                    .server
-                    .add_key(outcome.auth_key, outcome.server_salt)
-                    .await
-                {
-                    tracing::error!("storing an auth key: {e}");
-                    self.transport_error(NOT_FOUND);
-                    return Err(ConnError::Protocol("could not store the key"));
-                }
-                self.handshake = None;
-                send
-            }
-            Err(e) => {
-                tracing::debug!(peer = %self.peer, "handshake refused: {e}");
-                self.transport_error(e.transport_code());
-                return Err(ConnError::Protocol("handshake refused"));
+        let message = match decrypt_client_packet(&key, packet) {
+            Ok(m) => m,
+            Err(reason) => {
+                self.conn.close(reason.transport_code(), &mut rng());
+                return Err(reason.into());
             }
         };
-        let msg_id = self.plain_ids.next(now(), MsgKind::ServerResponse);
-        let packet = wrap_plain(msg_id, &answer);
-        self.encode(&packet);
+        let id = self.id;
+        let ((), calls) = self
+            .server
+            .with_endpoint_calls(|ep| ep.handle_decrypted(now(), id, key_id, message, &mut rng()));
+        self.server.run_calls(calls);
         Ok(())
     }
 }

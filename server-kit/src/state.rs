@@ -1,11 +1,13 @@
-//! The server's shared state: auth keys, sessions and who is online, the services, and the
-//! way answers and updates reach a session's connection.
+//! The server's shared state: auth keys and who is signed in with them, the services, and the
+//! sans-IO [`ServerEndpoint`] (sessions, their timers and connections) behind one lock, with
+//! the way its events reach the connection tasks.
 
 use crate::rpc::{Caller, RpcError, RpcResult, Service, body_id};
 use crate::sms::SmsProvider;
 use crate::store::{ClientInfo, Db, Store};
 use mtproto::crypto::{AuthKey, Random, RsaPrivateKey};
-use mtproto::session::{SaltSchedule, ServerEvent, ServerSession, ServerSessionConfig};
+use mtproto::session::ServerSessionConfig;
+use mtproto::{ConnId, EndpointConfig, EndpointEvent, ServerEndpoint};
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,21 +97,12 @@ pub fn unix_now() -> i32 {
 }
 
 /// What a connection task is told to do.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outbound {
-    /// Send this encrypted packet.
-    Packet(Vec<u8>),
-    /// Close the connection.
-    Close,
-}
-
-/// The way to a connection.
-#[derive(Debug, Clone)]
-pub struct ConnHandle {
-    /// Its number.
-    pub id: u64,
-    /// Its queue.
-    pub tx: mpsc::UnboundedSender<Outbound>,
+    /// Its sessions have packets to send: take them from the endpoint.
+    Transmit,
+    /// Close the connection, with this transport error first if given.
+    Close(Option<i32>),
 }
 
 /// An auth key the server knows.
@@ -123,33 +116,14 @@ pub struct KeyEntry {
     pub layer: i32,
 }
 
-/// One session and the connection it answers on.
+/// A call a session received, to run on its own task.
 #[derive(Debug)]
-pub struct SessionEntry {
-    /// The protocol state.
-    pub session: ServerSession,
-    /// Where to send.
-    pub conn: Option<ConnHandle>,
-    /// Since when it has had no connection.
-    pub orphaned_at: Option<Instant>,
+pub(crate) struct Call {
+    key_id: i64,
+    session_id: i64,
+    msg_id: i64,
+    body: Vec<u8>,
 }
-
-impl SessionEntry {
-    /// Sends everything the session has queued to its connection.
-    pub fn flush(&mut self) {
-        let Some(conn) = &self.conn else {
-            return;
-        };
-        let mut rng = rng();
-        while let Some(packet) = self.session.poll_transmit(now(), &mut rng) {
-            if conn.tx.send(Outbound::Packet(packet)).is_err() {
-                break;
-            }
-        }
-    }
-}
-
-type SessionRef = Arc<Mutex<SessionEntry>>;
 
 /// The state every connection and service shares.
 pub struct Server {
@@ -167,17 +141,16 @@ pub struct Server {
     pub bus: Arc<dyn crate::bus::Bus>,
     /// Presence and rate limits shared with the other nodes (in memory with one node).
     pub shared: Arc<dyn crate::shared::SharedState>,
-    pub(crate) rsa: RsaPrivateKey,
     keys: RwLock<HashMap<i64, KeyEntry>>,
     user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
-    sessions: Mutex<HashMap<(i64, i64), SessionRef>>,
-    key_sessions: Mutex<HashMap<i64, HashSet<i64>>>,
+    /// Sessions, their timers and connections; the keys again (for routing).
+    endpoint: Mutex<ServerEndpoint>,
+    /// The open connections' queues.
+    conns: Mutex<HashMap<ConnId, mpsc::UnboundedSender<Outbound>>>,
     services: HashMap<u32, Arc<dyn Service>>,
     next_conn: AtomicU64,
     handshakes: crate::shared::Windows<IpAddr>,
     connections: Mutex<HashMap<IpAddr, usize>>,
-    /// The first salt of each new key (from the handshake) and until when it is accepted.
-    first_salts: Mutex<HashMap<i64, (i64, i64)>>,
     /// Several nodes share the store: keys made or signed in elsewhere are looked up there.
     shared_store: bool,
 }
@@ -269,12 +242,21 @@ impl ServerBuilder {
     pub fn build(self) -> Result<Arc<Server>, crate::store::StoreError> {
         let mut keys = HashMap::new();
         let mut user_keys: HashMap<i64, HashSet<i64>> = HashMap::new();
+        let mut endpoint = ServerEndpoint::new(EndpointConfig {
+            dc_id: self.options.dc_id,
+            session: self.options.session.clone(),
+            max_frame: self.options.max_frame,
+            ..EndpointConfig::new(self.rsa.clone(), self.options.salt_secret)
+        });
         for stored in self.store.auth_keys()? {
             let Ok(bytes) = <[u8; 256]>::try_from(stored.key.as_slice()) else {
                 continue;
             };
             if let Some(user) = stored.user_id {
                 user_keys.entry(user).or_default().insert(stored.id);
+            }
+            if let Err(e) = endpoint.add_key(now(), AuthKey::new(bytes), None) {
+                tracing::warn!("loading auth key {:016x}: {e}", stored.id);
             }
             keys.insert(
                 stored.id,
@@ -299,16 +281,14 @@ impl ServerBuilder {
             push: crate::push::Pusher::new(self.push),
             bus: self.bus,
             shared: self.shared,
-            rsa: self.rsa,
             keys: RwLock::new(keys),
             user_keys: Mutex::new(user_keys),
-            sessions: Mutex::new(HashMap::new()),
-            key_sessions: Mutex::new(HashMap::new()),
+            endpoint: Mutex::new(endpoint),
+            conns: Mutex::new(HashMap::new()),
             services,
             next_conn: AtomicU64::new(1),
             handshakes: crate::shared::Windows::default(),
             connections: Mutex::new(HashMap::new()),
-            first_salts: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
         }))
     }
@@ -340,7 +320,6 @@ const INIT_CONNECTION: u32 = 0xc1cd_5ea9;
 const INVOKE_AFTER_MSG: u32 = 0xcb9f_372d;
 const INVOKE_AFTER_MSGS: u32 = 0x3dc4_b4f0;
 const INVOKE_WITHOUT_UPDATES: u32 = 0xbf94_59b7;
-const DESTROY_SESSION: u32 = 0xe751_2126;
 const DESTROY_AUTH_KEY: u32 = 0xd143_5160;
 
 /// Methods a client may call before signing in.
@@ -413,7 +392,7 @@ impl Server {
         self.merge_stored_key(key_id).await;
         let gone = self.keys.read().map(|k| !k.contains_key(&key_id));
         if gone.unwrap_or(false) {
-            self.close_key_sessions(key_id);
+            self.with_endpoint(|ep| ep.forget_key(key_id));
         }
     }
 
@@ -436,6 +415,7 @@ impl Server {
             return false;
         };
         let Some(key) = stored.filter(|k| k.id == id) else {
+            self.with_endpoint(|ep| ep.forget_key(id));
             if let Some(old) = keys.remove(&id).and_then(|k| k.user_id) {
                 if let Some(set) = index.get_mut(&old) {
                     set.remove(&id);
@@ -446,6 +426,13 @@ impl Server {
         let Ok(bytes) = <[u8; 256]>::try_from(key.key.as_slice()) else {
             return true;
         };
+        if !keys.contains_key(&key.id) {
+            let added = self.with_endpoint(|ep| ep.add_key(now(), AuthKey::new(bytes), None));
+            if let Err(e) = added {
+                tracing::warn!("a stored auth key: {e}");
+                return false;
+            }
+        }
         let entry = keys.entry(key.id).or_insert_with(|| KeyEntry {
             key: AuthKey::new(bytes),
             user_id: None,
@@ -481,16 +468,16 @@ impl Server {
         first_salt: i64,
     ) -> Result<(), crate::store::StoreError> {
         let id = i64::from_le_bytes(key.id());
-        if let Ok(mut salts) = self.first_salts.lock() {
-            let now = i64::from(unix_now());
-            salts.retain(|_, (_, until)| *until > now);
-            salts.insert(id, (first_salt, now + 1800));
-        }
         let bytes = key.bytes().to_vec();
         let created = i64::from(unix_now());
         self.store
             .run(move |s| s.insert_auth_key(id, &bytes, created))
             .await?;
+        let added = self.with_endpoint(|ep| ep.add_key(now(), key.clone(), Some(first_salt)));
+        if let Err(e) = added {
+            // The store took the id, so no other key has it there; this node knew another.
+            tracing::error!("a new auth key: {e}");
+        }
         if let Ok(mut keys) = self.keys.write() {
             keys.insert(
                 id,
@@ -537,33 +524,8 @@ impl Server {
             keys.remove(&key_id);
         }
         self.bus.publish(crate::bus::Change::Key { key_id });
-        self.close_key_sessions(key_id);
+        self.with_endpoint(|ep| ep.forget_key(key_id));
         Ok(())
-    }
-
-    /// Forgets the sessions of a key and closes their connections.
-    fn close_key_sessions(&self, key_id: i64) {
-        let ids: Vec<i64> = self
-            .key_sessions
-            .lock()
-            .ok()
-            .and_then(|mut m| m.remove(&key_id))
-            .map(|s| s.into_iter().collect())
-            .unwrap_or_default();
-        for session_id in ids {
-            if let Some(entry) = self
-                .sessions
-                .lock()
-                .ok()
-                .and_then(|mut m| m.remove(&(key_id, session_id)))
-            {
-                if let Ok(entry) = entry.lock() {
-                    if let Some(conn) = &entry.conn {
-                        let _ = conn.tx.send(Outbound::Close);
-                    }
-                }
-            }
-        }
     }
 
     /// The auth keys a user is signed in with.
@@ -598,45 +560,101 @@ impl Server {
         }
     }
 
-    /// The session (`key_id`, `session_id`), made if new.
-    pub(crate) fn session(&self, key_id: i64, session_id: i64, key: &AuthKey) -> SessionRef {
-        let mut sessions = self
-            .sessions
+    /// Runs `f` on the endpoint and delivers what it produced: packets and closes to the
+    /// connection tasks; calls are handed back (to [`run_calls`](Self::run_calls)).
+    pub(crate) fn with_endpoint_calls<R>(
+        &self,
+        f: impl FnOnce(&mut ServerEndpoint) -> R,
+    ) -> (R, Vec<Call>) {
+        let (result, events) = {
+            let mut endpoint = self
+                .endpoint
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let result = f(&mut endpoint);
+            let events: Vec<EndpointEvent> = std::iter::from_fn(|| endpoint.poll_event()).collect();
+            (result, events)
+        };
+        let mut calls = Vec::new();
+        if events.is_empty() {
+            return (result, calls);
+        }
+        let conns = self
+            .conns
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sessions
-            .entry((key_id, session_id))
-            .or_insert_with(|| {
-                if let Ok(mut index) = self.key_sessions.lock() {
-                    index.entry(key_id).or_default().insert(session_id);
+        let tell = |conn: ConnId, what: Outbound| {
+            if let Some(tx) = conns.get(&conn) {
+                let _ = tx.send(what);
+            }
+        };
+        for event in events {
+            match event {
+                EndpointEvent::Transmit { conn } => tell(conn, Outbound::Transmit),
+                EndpointEvent::Close { conn, reason } => {
+                    tracing::debug!("closing {conn}: {reason}");
+                    tell(conn, Outbound::Close(reason.transport_code()));
                 }
-                let first_salt = self
-                    .first_salts
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.get(&key_id).copied());
-                Arc::new(Mutex::new(SessionEntry {
-                    session: ServerSession::new(
-                        key.clone(),
-                        session_id,
-                        random_i64(),
-                        SaltSchedule::new(self.options.salt_secret, key_id as u64),
-                        first_salt,
-                        self.options.session.clone(),
-                    ),
-                    conn: None,
-                    orphaned_at: None,
-                }))
-            })
-            .clone()
+                EndpointEvent::Request {
+                    key_id,
+                    session_id,
+                    msg_id,
+                    body,
+                    ..
+                } => calls.push(Call {
+                    key_id,
+                    session_id,
+                    msg_id,
+                    body,
+                }),
+                // The gateway looks keys up before it hands packets over, so this is a key
+                // forgotten in between: refused like any unknown key.
+                EndpointEvent::NeedKey { conn, .. } => tell(
+                    conn,
+                    Outbound::Close(Some(mtproto::endpoint::TRANSPORT_NOT_FOUND)),
+                ),
+                other => tracing::warn!("unexpected endpoint event {other:?}"),
+            }
+        }
+        (result, calls)
     }
 
-    fn session_ref(&self, key_id: i64, session_id: i64) -> Option<SessionRef> {
-        self.sessions
-            .lock()
-            .ok()?
-            .get(&(key_id, session_id))
-            .cloned()
+    /// [`with_endpoint_calls`](Self::with_endpoint_calls) for commands that make no calls
+    /// (answers, pushes, keys).
+    pub(crate) fn with_endpoint<R>(&self, f: impl FnOnce(&mut ServerEndpoint) -> R) -> R {
+        let (result, calls) = self.with_endpoint_calls(f);
+        debug_assert!(calls.is_empty());
+        result
+    }
+
+    /// Runs calls that sessions received, each on its own task; answers go back through the
+    /// endpoint.
+    pub(crate) fn run_calls(self: &Arc<Self>, calls: Vec<Call>) {
+        for call in calls {
+            let server = self.clone();
+            tokio::spawn(async move {
+                let caller = server.caller(call.key_id, call.session_id);
+                let result = server.dispatch(caller, call.body).await;
+                server.answer(call.key_id, call.session_id, call.msg_id, result);
+            });
+        }
+    }
+
+    /// A connection task starts: its queue, for the endpoint's events.
+    pub(crate) fn connection_started(&self, id: ConnId, tx: mpsc::UnboundedSender<Outbound>) {
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.insert(id, tx);
+        }
+    }
+
+    /// The endpoint's configuration, for a new connection.
+    pub(crate) fn endpoint_config(&self) -> Arc<EndpointConfig> {
+        self.with_endpoint(|ep| ep.config().clone())
+    }
+
+    /// The key with this id as the endpoint routes it (to decrypt outside its lock).
+    pub(crate) fn routing_key(&self, key_id: i64) -> Option<AuthKey> {
+        self.with_endpoint(|ep| ep.key(key_id).cloned())
     }
 
     /// Sends an update to every session of `user` (except `skip`), after it was committed.
@@ -644,97 +662,62 @@ impl Server {
     /// converted to theirs (once per layer), or not at all if it has no form there.
     pub fn push_to_user(&self, user: i64, body: &[u8], skip: Option<(i64, i64)>) {
         let mut legacy: Option<Option<Vec<u8>>> = None;
-        for key_id in self.keys_of(user) {
-            let layer = self.key(key_id).map_or(0, |k| k.layer);
-            let body: &[u8] = if Layer::of(layer) == Layer::L198 {
-                let converted = legacy.get_or_insert_with(|| {
-                    match mtproto_api::layer198::downgrade_boxed("Updates", body) {
-                        Ok(Some(b)) => Some(b),
-                        Ok(None) => Some(body.to_vec()),
-                        Err(e) => {
-                            tracing::debug!("an update has no layer-198 form: {e}");
-                            None
-                        }
+        let mut pushes: Vec<(i64, &[u8])> = Vec::new();
+        let keys = self.keys_of(user);
+        let layers: Vec<i32> = keys
+            .iter()
+            .map(|k| self.key(*k).map_or(0, |k| k.layer))
+            .collect();
+        if layers.iter().any(|l| Layer::of(*l) == Layer::L198) {
+            legacy = Some(
+                match mtproto_api::layer198::downgrade_boxed("Updates", body) {
+                    Ok(Some(b)) => Some(b),
+                    Ok(None) => Some(body.to_vec()),
+                    Err(e) => {
+                        tracing::debug!("an update has no layer-198 form: {e}");
+                        None
                     }
-                });
-                match converted {
-                    Some(b) => b,
-                    None => continue,
+                },
+            );
+        }
+        for (key_id, layer) in keys.into_iter().zip(layers) {
+            if Layer::of(layer) == Layer::L198 {
+                if let Some(Some(converted)) = &legacy {
+                    pushes.push((key_id, converted));
                 }
             } else {
-                body
-            };
-            let ids: Vec<i64> = self
-                .key_sessions
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&key_id).map(|s| s.iter().copied().collect()))
-                .unwrap_or_default();
-            for session_id in ids {
-                if skip == Some((key_id, session_id)) {
-                    continue;
-                }
-                if let Some(entry) = self.session_ref(key_id, session_id) {
-                    if let Ok(mut entry) = entry.lock() {
-                        if entry.conn.is_some() {
-                            entry.session.push(body.to_vec());
-                            entry.flush();
-                        }
-                    }
-                }
+                pushes.push((key_id, body));
             }
         }
+        if pushes.is_empty() {
+            return;
+        }
+        self.with_endpoint(|ep| {
+            for (key_id, body) in pushes {
+                let skip = skip.filter(|(k, _)| *k == key_id).map(|(_, s)| s);
+                ep.push(key_id, body, skip);
+            }
+        });
     }
 
     /// Sends `body` (an `Updates` the same in every layer, e.g. `updatesTooLong`) to every
     /// session with a connection.
     pub fn push_to_everyone(&self, body: &[u8]) {
-        let all: Vec<SessionRef> = match self.sessions.lock() {
-            Ok(m) => m.values().cloned().collect(),
-            Err(_) => return,
-        };
-        for entry in all {
-            if let Ok(mut entry) = entry.lock() {
-                if entry.conn.is_some() {
-                    entry.session.push(body.to_vec());
-                    entry.flush();
-                }
-            }
-        }
+        self.with_endpoint(|ep| ep.push_all(body));
     }
 
     /// Whether the user has a session with a live connection.
     pub fn is_online(&self, user: i64) -> bool {
-        self.keys_of(user).into_iter().any(|key_id| {
-            let ids: Vec<i64> = self
-                .key_sessions
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&key_id).map(|s| s.iter().copied().collect()))
-                .unwrap_or_default();
-            ids.into_iter().any(|sid| {
-                self.session_ref(key_id, sid)
-                    .and_then(|e| e.lock().ok().map(|e| e.conn.is_some()))
-                    .unwrap_or(false)
-            })
-        })
+        let keys = self.keys_of(user);
+        if keys.is_empty() {
+            return false;
+        }
+        self.with_endpoint(|ep| keys.iter().any(|k| ep.is_connected(*k)))
     }
 
     /// The users with a session that has a live connection to this node.
     pub fn users_online_here(&self) -> HashSet<i64> {
-        // Entries are locked after the map is let go, as everywhere else.
-        let all: Vec<(i64, SessionRef)> = match self.sessions.lock() {
-            Ok(m) => m
-                .iter()
-                .map(|((key_id, _), e)| (*key_id, e.clone()))
-                .collect(),
-            Err(_) => return HashSet::new(),
-        };
-        let live: Vec<i64> = all
-            .into_iter()
-            .filter(|(_, e)| e.lock().is_ok_and(|e| e.conn.is_some()))
-            .map(|(key_id, _)| key_id)
-            .collect();
+        let live = self.with_endpoint(|ep| ep.connected_keys());
         let Ok(keys) = self.keys.read() else {
             return HashSet::new();
         };
@@ -759,49 +742,8 @@ impl Server {
 
     /// Delivers the answer to call `msg_id` of a session.
     pub(crate) fn answer(&self, key_id: i64, session_id: i64, msg_id: i64, result: RpcResult) {
-        let Some(entry) = self.session_ref(key_id, session_id) else {
-            return;
-        };
-        let Ok(mut entry) = entry.lock() else {
-            return;
-        };
-        match result {
-            Ok(body) => {
-                entry.session.respond(msg_id, body);
-            }
-            Err(e) => {
-                entry.session.respond_error(msg_id, e.code, &e.name);
-            }
-        }
-        entry.flush();
-    }
-
-    /// Handles the events of a session after it received something: calls go to the
-    /// services on their own tasks.
-    pub(crate) fn drain_events(
-        self: &Arc<Self>,
-        key_id: i64,
-        session_id: i64,
-        entry: &mut SessionEntry,
-    ) {
-        while let Some(event) = entry.session.poll_event() {
-            match event {
-                ServerEvent::Request { msg_id, body } => {
-                    let server = self.clone();
-                    tokio::spawn(async move {
-                        let caller = server.caller(key_id, session_id);
-                        let result = server.dispatch(caller, body).await;
-                        server.answer(key_id, session_id, msg_id, result);
-                    });
-                }
-                ServerEvent::Close => {
-                    if let Some(conn) = &entry.conn {
-                        let _ = conn.tx.send(Outbound::Close);
-                    }
-                }
-                _ => {}
-            }
-        }
+        let result = result.map_err(|e| (e.code, e.name));
+        self.with_endpoint(|ep| ep.respond(key_id, session_id, msg_id, result));
     }
 
     fn caller(&self, key_id: i64, session_id: i64) -> Caller {
@@ -891,13 +833,10 @@ impl Server {
     /// Hands a call of layer 229 (wrappers removed) to its service.
     async fn dispatch_229(self: &Arc<Self>, caller: Caller, body: Vec<u8>) -> RpcResult {
         let id = body_id(&body);
-        match id {
-            DESTROY_SESSION => return Ok(self.destroy_session(caller, &body)),
-            DESTROY_AUTH_KEY => {
-                self.drop_key(caller.key_id).await?;
-                return Ok(0xf660_e1d4u32.to_le_bytes().to_vec());
-            }
-            _ => {}
+        // destroy_session never gets here: the endpoint answers it.
+        if id == DESTROY_AUTH_KEY {
+            self.drop_key(caller.key_id).await?;
+            return Ok(0xf660_e1d4u32.to_le_bytes().to_vec());
         }
         let Some(service) = self.services.get(&id).cloned() else {
             tracing::debug!("unknown method {id:#010x}");
@@ -924,83 +863,23 @@ impl Server {
         service.call(self, caller, body).await
     }
 
-    fn destroy_session(&self, caller: Caller, body: &[u8]) -> Vec<u8> {
-        let target = body
-            .get(4..12)
-            .map(|b| i64::from_le_bytes(b.try_into().unwrap_or_default()))
-            .unwrap_or(0);
-        let existed = target != caller.session_id
-            && self
-                .sessions
-                .lock()
-                .ok()
-                .and_then(|mut m| m.remove(&(caller.key_id, target)))
-                .is_some();
-        if let Ok(mut index) = self.key_sessions.lock() {
-            if let Some(set) = index.get_mut(&caller.key_id) {
-                if existed {
-                    set.remove(&target);
-                }
-            }
-        }
-        let id: u32 = if existed { 0xe220_45fc } else { 0x62d3_50c9 };
-        let mut out = id.to_le_bytes().to_vec();
-        out.extend_from_slice(&target.to_le_bytes());
-        out
-    }
-
     /// Runs the sessions' timers (acks, ping_delay_disconnect) and forgets sessions that have
     /// had no connection for half an hour. Call every few hundred milliseconds.
     pub(crate) fn tick(self: &Arc<Self>) {
-        let all: Vec<((i64, i64), SessionRef)> = match self.sessions.lock() {
-            Ok(m) => m.iter().map(|(k, v)| (*k, v.clone())).collect(),
-            Err(_) => return,
-        };
-        let now_time = now();
-        let mut stale = Vec::new();
-        for ((key_id, session_id), entry) in all {
-            let Ok(mut entry) = entry.lock() else {
-                continue;
-            };
-            if entry.session.poll_timeout().is_some_and(|t| t <= now_time) {
-                entry.session.handle_timeout(now_time);
-                self.drain_events(key_id, session_id, &mut entry);
+        let now = now();
+        let ((), calls) = self.with_endpoint_calls(|ep| {
+            if ep.poll_timeout().is_some_and(|t| t <= now) {
+                ep.handle_timeout(now);
             }
-            entry.flush();
-            if entry
-                .orphaned_at
-                .is_some_and(|t| t.elapsed() > Duration::from_secs(1800))
-            {
-                stale.push((key_id, session_id));
-            }
-        }
-        if !stale.is_empty() {
-            if let (Ok(mut sessions), Ok(mut index)) =
-                (self.sessions.lock(), self.key_sessions.lock())
-            {
-                for (key_id, session_id) in stale {
-                    sessions.remove(&(key_id, session_id));
-                    if let Some(set) = index.get_mut(&key_id) {
-                        set.remove(&session_id);
-                    }
-                }
-            }
-        }
+        });
+        self.run_calls(calls);
     }
 
     /// A connection closed: its sessions wait for another.
-    pub(crate) fn connection_closed(&self, conn_id: u64) {
-        let all: Vec<SessionRef> = match self.sessions.lock() {
-            Ok(m) => m.values().cloned().collect(),
-            Err(_) => return,
-        };
-        for entry in all {
-            if let Ok(mut entry) = entry.lock() {
-                if entry.conn.as_ref().is_some_and(|c| c.id == conn_id) {
-                    entry.conn = None;
-                    entry.orphaned_at = Some(Instant::now());
-                }
-            }
+    pub(crate) fn connection_closed(&self, conn: ConnId) {
+        if let Ok(mut conns) = self.conns.lock() {
+            conns.remove(&conn);
         }
+        self.with_endpoint(|ep| ep.connection_closed(now(), conn));
     }
 }

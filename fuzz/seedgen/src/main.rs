@@ -175,6 +175,19 @@ fn main() {
             .map(|(i, mask)| (format!("noise-{i}"), noise(400 + i as u64, 1500, mask))),
     );
     seeds.target(
+        "endpoint",
+        mt::endpoint_seeds()
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| (format!("conversation-{i}"), s))
+            .chain(
+                [0x07u8, 0x3f, 0xff]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, mask)| (format!("noise-{i}"), noise(500 + i as u64, 1500, mask))),
+            ),
+    );
+    seeds.target(
         "session_ciphertext",
         [("client-packets".to_owned(), mt::session_ciphertext_seed())],
     );

@@ -7,12 +7,14 @@
 //! into an endless loop.
 
 mod client_session;
+mod endpoint;
 mod files;
 mod handshake;
 mod session;
 mod transport;
 
 pub use client_session::client_session;
+pub use endpoint::{endpoint, endpoint_seeds};
 pub use files::file_parts;
 pub use handshake::{handshake, handshake_client, handshake_server, handshake_transcript};
 pub use session::{session, session_ciphertext, session_ciphertext_seed, test_auth_key};

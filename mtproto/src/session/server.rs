@@ -548,8 +548,22 @@ impl ServerSession {
         self.disconnect_at = None;
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) would give a packet at `now`.
+    pub fn has_output(&self, now: Duration) -> bool {
+        !self.queue.is_empty()
+            || (!self.pending_acks.is_empty() && self.ack_due.is_some_and(|due| now >= due))
+    }
+
     /// The next encrypted packet to send, if any.
     pub fn poll_transmit(&mut self, now: Duration, rng: &mut impl Random) -> Option<Vec<u8>> {
+        let message = self.poll_message(now)?;
+        Some(encrypt_message(&self.key, Side::Server, &message, rng))
+    }
+
+    /// The next message to send, not yet encrypted (with [`auth_key`](Self::auth_key) and
+    /// [`Side::Server`]): what [`poll_transmit`](Self::poll_transmit) encrypts, for a caller
+    /// that encrypts elsewhere (outside a lock).
+    pub fn poll_message(&mut self, now: Duration) -> Option<PlainMessage> {
         let mut parts = Vec::new();
         let mut size = 0;
         while let Some(next) = self.queue.front() {
@@ -627,7 +641,7 @@ impl ServerSession {
             seq_no: packed.seq_no,
             body: packed.body,
         };
-        Some(encrypt_message(&self.key, Side::Server, &message, rng))
+        Some(message)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called.
