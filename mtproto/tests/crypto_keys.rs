@@ -1,6 +1,6 @@
 //! RSA keys in PEM (Telegram's published key, round trips, hostile input, and cross-checks with
 //! the `openssl` command line), RSA key generation, and the `auth.bindTempAuthKey` message
-//! against `../shared/vectors/pfs_bind_v1_kdf.json`.
+//! against `tests/vectors/pfs_bind_v1_kdf.json`.
 //!
 //! The openssl checks print a note and pass when no `openssl` binary is installed.
 
@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 fn load(name: &str) -> Value {
-    let path = format!("{}/../../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
         .unwrap()
 }

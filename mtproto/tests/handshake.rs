@@ -111,7 +111,7 @@ fn a_colliding_key_id_is_retried() {
 #[test]
 fn grammers_transcript_against_the_test_dc() {
     let path = format!(
-        "{}/../../shared/vectors/grammers_auth_flow_testdc.json",
+        "{}/tests/vectors/grammers_auth_flow_testdc.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let v: serde_json::Value =
@@ -119,7 +119,7 @@ fn grammers_transcript_against_the_test_dc() {
     let s = |k: &str| unhex(v[k].as_str().unwrap());
     let rsa = serde_json::from_str::<serde_json::Value>(
         &std::fs::read_to_string(format!(
-            "{}/../../shared/vectors/rsa_pad.json",
+            "{}/tests/vectors/rsa_pad.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap(),

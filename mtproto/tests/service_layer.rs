@@ -1,11 +1,11 @@
-//! The generated service-layer types carry the ids of `../shared/vectors/protocol_constants.json`
+//! The generated service-layer types carry the ids of `tests/vectors/protocol_constants.json`
 //! and decode the packets of the docs handshake sample.
 
 use mtproto::tl::{enums, functions, types};
 use tl_runtime::{Deserialize, Identifiable, Serialize};
 
 fn load(name: &str) -> serde_json::Value {
-    let path = format!("{}/../../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -1,4 +1,4 @@
-//! Transports: the vectors of `../shared/vectors/transports.json`, and both ends of every
+//! Transports: the vectors of `tests/vectors/transports.json`, and both ends of every
 //! framing talking to each other, plain and obfuscated, fed whole or byte by byte.
 
 use bytes::BytesMut;
@@ -7,7 +7,7 @@ use serde_json::Value;
 
 fn load() -> Value {
     let path = format!(
-        "{}/../../shared/vectors/transports.json",
+        "{}/tests/vectors/transports.json",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()

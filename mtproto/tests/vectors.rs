@@ -1,4 +1,4 @@
-//! Every crypto vector of `../shared/vectors` (see its README for the sources).
+//! Every crypto vector of `tests/vectors` (see its README for the sources).
 
 mod common;
 
@@ -7,7 +7,7 @@ use num_bigint::BigUint;
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let path = format!("{}/../../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
         .unwrap()
 }

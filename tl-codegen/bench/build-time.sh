@@ -7,7 +7,7 @@
 # Usage: bash tl-codegen/bench/build-time.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-shared=$(cd "$root/../shared/schema" && pwd)
+telegram="$root/tl-schema/schemas/telegram"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -25,7 +25,7 @@ tl-codegen = { path = "$root/tl-codegen", default-features = false }
 TOML
 cat > "$work/ours/build.rs" <<RS
 fn main() {
-    tl_codegen::Config::new().schema("$shared/api-layer229.tl").generate().unwrap();
+    tl_codegen::Config::new().schema("$telegram/api-layer229.tl").generate().unwrap();
 }
 RS
 echo 'include!(concat!(env!("OUT_DIR"), "/tl.rs"));' > "$work/ours/src/lib.rs"

@@ -1,10 +1,12 @@
-//! Generates the whole layer-229 API plus the MTProto service layer from `../shared/schema`.
+//! Generates the whole layer-229 API plus the MTProto service layer from the published schemas
+//! in `tl-schema/schemas/telegram`.
 
 fn main() {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/schema");
+    let telegram =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tl-schema/schemas/telegram");
     tl_codegen::Config::new()
-        .schema(shared.join("api-layer229.tl"))
-        .schema(shared.join("mtproto.tl"))
+        .schema(telegram.join("api-layer229.tl"))
+        .schema(telegram.join("mtproto.tl"))
         .derive_arbitrary(tl_codegen::Gate::feature("arbitrary"))
         .derive_serde(tl_codegen::Gate::feature("serde"))
         .server_mode(true)

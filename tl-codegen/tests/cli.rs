@@ -2,8 +2,11 @@
 
 use std::process::Command;
 
-fn shared(name: &str) -> String {
-    format!("{}/../../shared/schema/{name}", env!("CARGO_MANIFEST_DIR"))
+fn telegram(name: &str) -> String {
+    format!(
+        "{}/../tl-schema/schemas/telegram/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn tl(args: &[&str]) -> (bool, String, String) {
@@ -20,7 +23,7 @@ fn tl(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn check_prints_counts_and_layer() {
-    let (ok, stdout, stderr) = tl(&["check", &shared("api-layer229.tl")]);
+    let (ok, stdout, stderr) = tl(&["check", &telegram("api-layer229.tl")]);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("constructors: 1658"), "{stdout}");
     assert!(stdout.contains("functions: 813"), "{stdout}");
@@ -30,7 +33,7 @@ fn check_prints_counts_and_layer() {
         "every id of layer 229 is the CRC of its line: {stderr}"
     );
     // mtproto.tl has a few real ids that are not the CRC of their line: warnings only.
-    let (ok, _, stderr) = tl(&["check", &shared("mtproto.tl")]);
+    let (ok, _, stderr) = tl(&["check", &telegram("mtproto.tl")]);
     assert!(ok, "{stderr}");
     assert!(
         stderr.contains("warning: line") && stderr.contains("`ipPortSecret`"),
@@ -57,8 +60,8 @@ fn check_fails_on_a_broken_schema() {
 fn diff_between_layers() {
     let (ok, stdout, stderr) = tl(&[
         "diff",
-        &shared("api-layer198.tl"),
-        &shared("api-layer229.tl"),
+        &telegram("api-layer198.tl"),
+        &telegram("api-layer229.tl"),
     ]);
     assert!(ok, "{stderr}");
     assert!(
@@ -78,7 +81,7 @@ fn subset_and_gen() {
     let subset = dir.join("subset.tl");
     let (ok, _, stderr) = tl(&[
         "subset",
-        &shared("api-layer229.tl"),
+        &telegram("api-layer229.tl"),
         "messages.sendMessage",
         "-o",
         subset.to_str().unwrap(),
@@ -127,7 +130,7 @@ fn subset_skips_missing_roots_and_sets_the_layer() {
         "--layer",
         "198",
         "--skip-missing",
-        &shared("api-layer198.tl"),
+        &telegram("api-layer198.tl"),
         "channels.joinChannel",
         "no.suchMethod",
         "-o",
@@ -139,7 +142,7 @@ fn subset_skips_missing_roots_and_sets_the_layer() {
     assert!(text.contains("// Skipped (not in this schema): no.suchMethod"));
     assert!(text.contains("channels.joinChannel#24b524c5"));
     assert_eq!(tl_schema::parse(&text).unwrap().layer, Some(198));
-    let (ok, _, _) = tl(&["subset", &shared("api-layer198.tl"), "no.suchMethod"]);
+    let (ok, _, _) = tl(&["subset", &telegram("api-layer198.tl"), "no.suchMethod"]);
     assert!(!ok, "without --skip-missing an unknown root fails");
 }
 

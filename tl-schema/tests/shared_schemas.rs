@@ -1,9 +1,9 @@
-//! The real Telegram schemas in `../shared/schema` parse, validate and diff as expected.
+//! The real Telegram schemas in `schemas/telegram` parse, validate and diff as expected.
 
 use tl_schema::{Category, Severity, diff, parse, validate};
 
 fn read(name: &str) -> String {
-    let path = format!("{}/../../shared/schema/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/schemas/telegram/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 

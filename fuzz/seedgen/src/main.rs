@@ -62,7 +62,7 @@ fn chunks(text: &str, lines: usize, step: usize) -> Vec<String> {
 fn main() {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = here.join("../..");
-    let shared = repo.join("../shared/schema");
+    let telegram = repo.join("tl-schema/schemas/telegram");
     let mut seeds = Seeds {
         root: here.join("../seeds"),
         bytes: 0,
@@ -77,13 +77,13 @@ fn main() {
         ("edge-generics.tl".to_owned(), "vector#1cb5c415 {t:Type} # [ t ] = Vector t;\n---functions---\ninvokeWithLayer#da9b0d0d {X:Type} layer:int query:!X = X;\nmsgs_ack#62d6b459 msg_ids:Vector<long> = MsgsAck;\n".to_owned()),
         ("edge-flags.tl".to_owned(), "// LAYER 229\n/* block\n comment */ message#1 flags:# out:flags.1?true id:int reply:flags.3?MessageReplyHeader flags2:# x:flags2.30?%Y = Message;\nint ? = Int;\n---types---\nfoo.bar#deadbeef a:bytes b:int128 c:int256 d:Vector<%Y> = foo.Bar;\n".to_owned()),
     ];
-    for (i, c) in chunks(&read(shared.join("api-layer229.tl")), 24, 12)
+    for (i, c) in chunks(&read(telegram.join("api-layer229.tl")), 24, 12)
         .into_iter()
         .enumerate()
     {
         tl.push((format!("layer229-{i:02}.tl"), c));
     }
-    for (i, c) in chunks(&read(shared.join("api-layer198.tl")), 24, 40)
+    for (i, c) in chunks(&read(telegram.join("api-layer198.tl")), 24, 40)
         .into_iter()
         .enumerate()
     {

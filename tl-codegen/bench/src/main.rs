@@ -222,9 +222,10 @@ fn main() {
     );
     let schema_path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/schema/api-layer229.tl"
+        "/../../tl-schema/schemas/telegram/api-layer229.tl"
     );
-    let schema = std::fs::read_to_string(schema_path).expect("../shared/schema/api-layer229.tl");
+    let schema =
+        std::fs::read_to_string(schema_path).expect("tl-schema/schemas/telegram/api-layer229.tl");
 
     println!(
         "tl-bench: median of repeated runs, {} ms per figure (BENCH_MS)",
