@@ -12,7 +12,7 @@
 //!   sets a password with `edit_2fa` and signs in with `sign_in(password=...)` after
 //!   `SessionPasswordNeededError`; our client signs in with that password and changes it;
 //!   Telethon signs in with ours and removes it; then both sign in with the code alone.
-//!   Needs `python3` with `pip install telethon==1.45.0` (`scripts/test.sh` makes a venv with it).
+//!   Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it).
 
 mod common;
 

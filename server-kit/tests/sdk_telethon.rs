@@ -2,7 +2,7 @@
 //! reference server: Telethon receives what our client sends and the reverse
 //! (tests/telethon/interop.py is Telethon's side).
 //!
-//! Needs `python3` with `pip install telethon==1.45.0` (`scripts/test.sh` makes a venv with it).
+//! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it).
 
 mod common;
 
@@ -56,7 +56,7 @@ fn our_client_and_telethon_message_each_other() {
             .arg(&data)
             .stdout(Stdio::piped())
             .spawn()
-            .expect("python3 with telethon 1.45.0 (see scripts/test.sh)");
+            .expect("python3 with telethon 1.45.0 (see .ci/test.sh)");
         let mut lines = BufReader::new(telethon.stdout.take().unwrap()).lines();
         let ready = tokio::task::spawn_blocking(move || {
             let first = lines.next();

@@ -6,7 +6,7 @@
 //! once are paged whole by Telethon's `iter_messages`, forwards and in reverse. The server is killed (SIGKILL) and
 //! restarted between every phase: nothing a client was told succeeded may be lost.
 //!
-//! Needs `python3` with `pip install telethon==1.45.0` (`scripts/test.sh` makes a venv with it);
+//! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it);
 //! without it the test fails, naming the install command.
 
 mod common;

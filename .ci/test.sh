@@ -2,8 +2,8 @@
 # Runs the workspace tests after setting up what they need, so that a fresh clone passes with
 # this one command:
 #
-#   scripts/test.sh [CARGO TEST ARGS...]     e.g. scripts/test.sh -p mtproto --test vectors
-#   scripts/test.sh --setup-only             set up, run no tests (.ci/run uses this)
+#   .ci/test.sh [CARGO TEST ARGS...]     e.g. .ci/test.sh -p mtproto --test vectors
+#   .ci/test.sh --setup-only             set up, run no tests (.ci/run uses this)
 #
 # 1. Checks for the tools the tests run: cargo, python3 (3.11 or newer, with venv), node and
 #    npm, tmux and a C compiler. If any is missing it names the Debian packages to install
@@ -23,7 +23,7 @@ venv="$root/.venv-test"
 pins=(telethon==1.45.0 kurigram==2.2.26)
 gramjs="$root/server-kit/tests/gramjs"
 
-say() { echo "scripts/test.sh: $*" >&2; }
+say() { echo ".ci/test.sh: $*" >&2; }
 
 # 1. Tools. Collect everything missing, then report it once.
 missing=()
