@@ -185,6 +185,13 @@ fn the_227_user_drops_only_the_new_field() {
 
 #[test]
 fn served_picks_the_layer_as_documented() {
+    // A layer above 230 gets its schema file some day (and is then served as itself): the
+    // table holds as long as no layer is added between the rows.
+    let newest = if layers::SERVED.contains(&231) {
+        (231, 231, true)
+    } else {
+        (231, 230, false)
+    };
     // (announced, served, exact)
     let table = [
         (198, 198, true),
@@ -195,7 +202,7 @@ fn served_picks_the_layer_as_documented() {
         (228, 228, true),
         (229, 229, true),
         (230, 230, true),
-        (231, 230, false),
+        newest,
         (100, 198, false),
     ];
     for (announced, layer, exact) in table {
@@ -210,7 +217,9 @@ fn served_picks_the_layer_as_documented() {
             (layer != mtproto_api::LAYER).then_some(layer)
         );
     }
-    assert_eq!(layers::SERVED, [198, 220, 227, 228, 229, 230]);
+    for layer in [198, 220, 227, 228, 229, 230] {
+        assert!(layers::SERVED.contains(&layer), "{layer}");
+    }
     assert!(layers::bridge(229).is_none() && layers::bridge(226).is_none());
 }
 
