@@ -50,6 +50,8 @@ enum RuleTarget {
 pub struct Rule {
     target: RuleTarget,
     function: String,
+    /// Registered with [`Bridge::offer`]: used only where the bridge needs it.
+    offered: bool,
 }
 
 impl Rule {
@@ -65,6 +67,7 @@ impl Rule {
                 field: field.to_owned(),
             },
             function: function.to_owned(),
+            offered: false,
         }
     }
 
@@ -78,6 +81,7 @@ impl Rule {
                 definition: definition.to_owned(),
             },
             function: reason.to_owned(),
+            offered: false,
         }
     }
 
@@ -90,6 +94,7 @@ impl Rule {
                 function: function.to_owned(),
             },
             function: rule.to_owned(),
+            offered: false,
         }
     }
 }
@@ -137,8 +142,32 @@ impl Bridge {
         self
     }
 
-    /// Registers a hand-written rule.
+    /// Registers a hand-written rule. It must apply to something the bridge generates, and it
+    /// takes the place of what the generator would derive.
     pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Offers a rule that is used only where the bridge needs one and is not an error where it
+    /// applies to nothing: a field rule only for a required field with no counterpart, a
+    /// result rule only where the return types differ by name, a refusal only for a
+    /// constructor that would otherwise lack a required field. Rules registered with
+    /// [`rule`](Self::rule) come first. For one catalogue of rules offered to every layer's
+    /// bridge, so that a new layer needs no code as long as the catalogue covers its gaps (a
+    /// gap it does not cover is still reported, naming the rule to write).
+    ///
+    /// ```
+    /// use tl_codegen::{Bridge, Direction, Rule};
+    /// let bridge = Bridge::new("schemas/api-227.tl").offer(Rule::refuse(
+    ///     Direction::Down,
+    ///     "replyInlineMarkup",
+    ///     "inline keyboards are not carried between these layers",
+    /// ));
+    /// assert_eq!(bridge.old_schema(), std::path::Path::new("schemas/api-227.tl"));
+    /// ```
+    pub fn offer(mut self, mut rule: Rule) -> Self {
+        rule.offered = true;
         self.rules.push(rule);
         self
     }
@@ -617,7 +646,7 @@ impl<'a> Analysis<'a> {
             .rules
             .iter()
             .enumerate()
-            .find(|(i, _)| !rules_used.contains(i))
+            .find(|(i, r)| !r.offered && !rules_used.contains(i))
         {
             let rule = &bridge.rules[i];
             return Err(Error::Unsupported {
@@ -692,14 +721,48 @@ impl Ctx<'_, '_> {
         path(root, "enums", &ty.namespace, &ty.name)
     }
 
-    fn find_rule(&self, dir: Direction, definition: &str, field: &str) -> Option<usize> {
-        self.bridge.rules.iter().position(|r| {
-            r.target
-                == RuleTarget::Field {
-                    direction: dir,
-                    definition: definition.to_owned(),
-                    field: field.to_owned(),
-                }
+    /// The rule (registered, or else offered when `offered`) for a field.
+    fn find_rule(
+        &self,
+        dir: Direction,
+        definition: &str,
+        field: &str,
+        offered: bool,
+    ) -> Option<usize> {
+        let target = RuleTarget::Field {
+            direction: dir,
+            definition: definition.to_owned(),
+            field: field.to_owned(),
+        };
+        self.find(&target, offered)
+    }
+
+    /// The registered rule for `target`, or else, when `offered`, the offered one.
+    fn find(&self, target: &RuleTarget, offered: bool) -> Option<usize> {
+        let rules = &self.bridge.rules;
+        rules
+            .iter()
+            .position(|r| !r.offered && r.target == *target)
+            .or_else(|| {
+                offered
+                    .then(|| rules.iter().position(|r| r.offered && r.target == *target))
+                    .flatten()
+            })
+    }
+
+    /// Whether converting `src` into `dst` leaves a required field of `dst` without a value:
+    /// no registered rule, no source field, no offered rule.
+    fn lacks_field(&self, src: &Definition, dst: &Definition, dir: Direction) -> bool {
+        let dst_name = dst.full_name();
+        let src_fields = field_infos(src);
+        field_infos(dst).iter().any(|d| {
+            d.presence == Presence::Required
+                && self.find_rule(dir, &dst_name, d.name, true).is_none()
+                && src_fields
+                    .iter()
+                    .find(|s| s.name == d.name)
+                    .and_then(|s| self.a.value_conv(s.ty, d.ty, dir))
+                    .is_none()
         })
     }
 
@@ -729,13 +792,13 @@ impl Ctx<'_, '_> {
             Direction::Down => (new, old, new_path, old_path),
         };
         let dst_name = dst.full_name();
-        let refuse = self.bridge.rules.iter().position(|r| {
-            r.target
-                == RuleTarget::Refuse {
-                    direction: dir,
-                    definition: dst_name.clone(),
-                }
-        });
+        let refusal = RuleTarget::Refuse {
+            direction: dir,
+            definition: dst_name.clone(),
+        };
+        let refuse = self
+            .find(&refusal, false)
+            .or_else(|| self.find(&refusal, self.lacks_field(src, dst, dir)));
         if let Some(i) = refuse {
             rules_used.insert(i);
             let reason = &self.bridge.rules[i].function;
@@ -756,7 +819,7 @@ impl Ctx<'_, '_> {
         let mut inits = Vec::new();
         for d in &dst_fields {
             let did = field_ident(d.name);
-            if let Some(i) = self.find_rule(dir, &dst_name, d.name) {
+            if let Some(i) = self.find_rule(dir, &dst_name, d.name, false) {
                 rules_used.insert(i);
                 let rule = self.rule_path(i)?;
                 let local = ident(&format!("__rule_{}", d.name.to_ascii_lowercase()));
@@ -766,6 +829,17 @@ impl Ctx<'_, '_> {
             }
             let source = src_fields.iter().find(|s| s.name == d.name);
             let conv = source.and_then(|s| self.a.value_conv(s.ty, d.ty, dir).map(|c| (s, c)));
+            let offered = (conv.is_none() && d.presence == Presence::Required)
+                .then(|| self.find_rule(dir, &dst_name, d.name, true))
+                .flatten();
+            if let Some(i) = offered {
+                rules_used.insert(i);
+                let rule = self.rule_path(i)?;
+                let local = ident(&format!("__rule_{}", d.name.to_ascii_lowercase()));
+                pre.extend(quote!(let #local = #rule(&self)?;));
+                inits.push(quote!(#did: #local));
+                continue;
+            }
             let Some((s, conv)) = conv else {
                 let value = match d.presence {
                     Presence::Optional => quote!(::std::option::Option::None),
@@ -977,12 +1051,12 @@ impl Ctx<'_, '_> {
             let new_ret = self.ty(&new.ty, false);
             let old_ret = self.ty(&def.ty, true);
             let renamed = self.ty(&def.ty, false);
-            let rule = self.bridge.rules.iter().position(|r| {
-                r.target
-                    == RuleTarget::Result {
-                        function: def.full_name(),
-                    }
-            });
+            let rule = self.find(
+                &RuleTarget::Result {
+                    function: def.full_name(),
+                },
+                new.ty != def.ty,
+            );
             let step = match rule {
                 Some(i) => {
                     rules_used.insert(i);
@@ -1168,5 +1242,57 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(unused.contains("applies to nothing"), "{unused}");
+    }
+
+    #[test]
+    fn offered_rules_apply_only_where_needed() {
+        let (primary, old) = schemas();
+        let code = Bridge::new("old.tl")
+            // Needed: `message.legacy` has no counterpart.
+            .offer(Rule::field(
+                Direction::Down,
+                "message",
+                "legacy",
+                "crate::rules::legacy",
+            ))
+            // Not needed: `message.text` has one, so the offer is not taken.
+            .offer(Rule::field(
+                Direction::Down,
+                "message",
+                "text",
+                "crate::rules::text",
+            ))
+            // Applies to nothing: no error for an offer.
+            .offer(Rule::result("getUser", "crate::rules::nothing"))
+            .offer(Rule::refuse(Direction::Up, "message", "not needed"))
+            .generate_from_schemas(&primary, &old)
+            .unwrap();
+        assert!(code.contains("crate::rules::legacy(&self)?"), "{code}");
+        assert!(!code.contains("crate::rules::text"), "{code}");
+        assert!(!code.contains("crate::rules::nothing"), "{code}");
+        assert!(!code.contains("not needed"), "{code}");
+        // An offered refusal stands in for a missing field rule.
+        let code = Bridge::new("old.tl")
+            .offer(Rule::refuse(Direction::Down, "message", "no legacy value"))
+            .generate_from_schemas(&primary, &old)
+            .unwrap();
+        assert!(code.contains("no legacy value"), "{code}");
+        // A registered rule still wins over the generator's own conversion.
+        let code = Bridge::new("old.tl")
+            .rule(Rule::field(
+                Direction::Down,
+                "message",
+                "legacy",
+                "crate::rules::legacy",
+            ))
+            .rule(Rule::field(
+                Direction::Down,
+                "message",
+                "text",
+                "crate::rules::text",
+            ))
+            .generate_from_schemas(&primary, &old)
+            .unwrap();
+        assert!(code.contains("crate::rules::text(&self)?"), "{code}");
     }
 }

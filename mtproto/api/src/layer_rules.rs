@@ -1,11 +1,14 @@
-//! The hand-written rules of the layer-198 bridge (registered in `build.rs`): values a field
-//! of one layer needs that the other layer does not have under the same name. Everything else
-//! the bridge converts is generated from the two schemas.
+//! The hand-written rules of the layer bridges (the catalogue in `build.rs`, offered to every
+//! served layer's bridge, which uses a rule only where it needs one): values a field of one
+//! layer needs that the other layer does not have under the same name. Everything else the
+//! bridges convert is generated from the schemas. Rules towards layer 229 (`Direction::Up`)
+//! read an old layer's value, so they are generic over it: one function serves every layer.
 
-use crate::{enums, layer198, types};
-use tl_runtime::LayerError;
+use crate::{enums, types};
+use tl_runtime::{Convert, LayerError};
 
-/// `channels.joinChannel` answers `messages.ChatInviteJoinResult` in 229 but `Updates` in 198:
+/// `channels.joinChannel` answers `messages.ChatInviteJoinResult` in 229 but `Updates` in older
+/// layers (198, 220):
 /// the updates of `chatInviteJoinResultOk`.
 pub(crate) fn join_channel_updates(
     result: enums::messages::ChatInviteJoinResult,
@@ -14,7 +17,7 @@ pub(crate) fn join_channel_updates(
         enums::messages::ChatInviteJoinResult::Ok(ok) => Ok(ok.updates),
         enums::messages::ChatInviteJoinResult::WebView(_) => Err(LayerError::Rule {
             rule: "join_channel_updates",
-            reason: "a join that needs a web view has no layer-198 answer",
+            reason: "a join that needs a web view has no answer in layers before 227",
         }),
     }
 }
@@ -81,14 +84,27 @@ pub(crate) fn backdrop_rarity_permille(
     Ok(permille(&a.rarity))
 }
 
-/// A 198 plain keyboard button is 229's default button type.
-pub(crate) fn keyboard_button_type(
-    _: &layer198::types::KeyboardButton,
-) -> Result<enums::ButtonType, LayerError> {
+/// An older layer's plain keyboard button (`keyboardButton`) is 229's default button type.
+pub(crate) fn keyboard_button_type<Button>(_: &Button) -> Result<enums::ButtonType, LayerError> {
     Ok(enums::ButtonType::Default)
 }
 
 /// A poll sent by a client has no hash yet (the server computes it).
-pub(crate) fn poll_hash(_: &layer198::types::Poll) -> Result<i64, LayerError> {
+pub(crate) fn poll_hash<Poll>(_: &Poll) -> Result<i64, LayerError> {
     Ok(0)
+}
+
+/// Layer 230 describes a bot verification with entities; 229 with plain text. Generic over
+/// the target layer's `TextWithEntities` (230's own type: its entities differ from 229's).
+pub(crate) fn bot_verification_description<Text>(
+    verification: &types::BotVerification,
+) -> Result<Text, LayerError>
+where
+    enums::TextWithEntities: Convert<Text>,
+{
+    enums::TextWithEntities::from(types::TextWithEntities {
+        text: verification.description.clone(),
+        entities: Vec::new(),
+    })
+    .convert()
 }
