@@ -1,6 +1,9 @@
 //! The Telegram API, layer 229, as typed Rust: `types` (one struct per constructor), `enums`
 //! (one enum per boxed type), `functions` (one struct per method, with its `Return` type).
 //! Generated at build time from `tl-schema/schemas/api-229.tl`.
+//! Clients of other layers are served through generated bridges, one module per layer
+//! (`layer198`, `layer227`, ...: one for each `tl-schema/schemas/api-<N>.tl`); [`layers`] lists
+//! them and picks the one for the layer a client announces.
 //!
 //! ```
 //! use mtproto_api::{LAYER, functions, types};
