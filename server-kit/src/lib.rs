@@ -22,6 +22,7 @@
 
 pub mod bot_token;
 pub mod bus;
+mod call_order;
 pub mod config_file;
 pub mod deploy;
 /// Entry point of the fuzz target (`fuzz/`); not part of the API.

@@ -153,6 +153,8 @@ pub struct Server {
     connections: Mutex<HashMap<IpAddr, usize>>,
     /// Several nodes share the store: keys made or signed in elsewhere are looked up there.
     shared_store: bool,
+    /// Calls in flight per session, for invokeAfterMsg(s).
+    call_order: crate::call_order::CallOrder,
 }
 
 impl std::fmt::Debug for Server {
@@ -290,29 +292,20 @@ impl ServerBuilder {
             handshakes: crate::shared::Windows::default(),
             connections: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
+            call_order: crate::call_order::CallOrder::default(),
         }))
     }
 }
 
-/// The API layers the server speaks: 229 natively, 198 through the generated bridge
-/// (`mtproto_api::layer198`). Any other announced layer is answered as 229.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layer {
-    /// Layer 198 (GramJS).
-    L198,
-    /// Layer 229 (Telethon, kurigram, client-sdk) and every layer not bridged.
-    L229,
-}
-
-impl Layer {
-    /// The layer a client that announced `layer` in `invokeWithLayer` is served.
-    pub fn of(layer: i32) -> Self {
-        if layer == mtproto_api::layer198::LAYER {
-            Layer::L198
-        } else {
-            Layer::L229
-        }
-    }
+/// The layer a key's client is served: the one it announced in `invokeWithLayer`, or the
+/// nearest served one ([`mtproto_api::layers::served`]); 0 (nothing announced yet) is served
+/// as 229, the server's own.
+pub fn served_layer(announced: i32) -> mtproto_api::layers::Served {
+    mtproto_api::layers::served(if announced == 0 {
+        mtproto_api::LAYER
+    } else {
+        announced
+    })
 }
 
 const INVOKE_WITH_LAYER: u32 = 0xda9b_0d0d;
@@ -549,6 +542,14 @@ impl Server {
             Err(_) => false,
         };
         if changed {
+            let served = served_layer(layer);
+            if !served.exact {
+                tracing::info!(
+                    announced = layer,
+                    served = served.layer,
+                    "a client announced a layer that is not served: answering in the nearest"
+                );
+            }
             let client = client.unwrap_or_default();
             if let Err(e) = self
                 .store
@@ -632,10 +633,17 @@ impl Server {
     pub(crate) fn run_calls(self: &Arc<Self>, calls: Vec<Call>) {
         for call in calls {
             let server = self.clone();
+            // Registered here, in the order the session received the calls, so that an
+            // invokeAfterMsg finds the call it names (crate::call_order).
+            let (prerequisites, running) =
+                self.call_order
+                    .start(call.key_id, call.session_id, call.msg_id, &call.body);
             tokio::spawn(async move {
+                prerequisites.wait().await;
                 let caller = server.caller(call.key_id, call.session_id);
                 let result = server.dispatch(caller, call.body).await;
                 server.answer(call.key_id, call.session_id, call.msg_id, result);
+                drop(running);
             });
         }
     }
@@ -661,32 +669,33 @@ impl Server {
     /// `body` is an `Updates` of layer 229; keys whose client speaks an older layer get it
     /// converted to theirs (once per layer), or not at all if it has no form there.
     pub fn push_to_user(&self, user: i64, body: &[u8], skip: Option<(i64, i64)>) {
-        let mut legacy: Option<Option<Vec<u8>>> = None;
-        let mut pushes: Vec<(i64, &[u8])> = Vec::new();
         let keys = self.keys_of(user);
         let layers: Vec<i32> = keys
             .iter()
-            .map(|k| self.key(*k).map_or(0, |k| k.layer))
+            .map(|k| served_layer(self.key(*k).map_or(0, |k| k.layer)).layer)
             .collect();
-        if layers.iter().any(|l| Layer::of(*l) == Layer::L198) {
-            legacy = Some(
-                match mtproto_api::layer198::downgrade_boxed("Updates", body) {
-                    Ok(Some(b)) => Some(b),
-                    Ok(None) => Some(body.to_vec()),
-                    Err(e) => {
-                        tracing::debug!("an update has no layer-198 form: {e}");
-                        None
-                    }
-                },
-            );
-        }
-        for (key_id, layer) in keys.into_iter().zip(layers) {
-            if Layer::of(layer) == Layer::L198 {
-                if let Some(Some(converted)) = &legacy {
-                    pushes.push((key_id, converted));
+        // One conversion per layer that differs from 229; None: no form there.
+        let mut converted: HashMap<i32, Option<Vec<u8>>> = HashMap::new();
+        for &layer in &layers {
+            if layer == mtproto_api::LAYER || converted.contains_key(&layer) {
+                continue;
+            }
+            let form = match served_layer(layer).downgrade_boxed("Updates", body) {
+                Ok(Some(b)) => Some(b),
+                Ok(None) => Some(body.to_vec()),
+                Err(e) => {
+                    tracing::debug!(layer, "an update has no form in this layer: {e}");
+                    None
                 }
-            } else {
-                pushes.push((key_id, body));
+            };
+            converted.insert(layer, form);
+        }
+        let mut pushes: Vec<(i64, &[u8])> = Vec::new();
+        for (key_id, layer) in keys.into_iter().zip(layers) {
+            match converted.get(&layer) {
+                None => pushes.push((key_id, body)),
+                Some(Some(form)) => pushes.push((key_id, form)),
+                Some(None) => {}
             }
         }
         if pushes.is_empty() {
@@ -802,32 +811,33 @@ impl Server {
                 _ => break,
             }
         }
-        // Old layers: the call becomes the 229 one the services handle, and its result goes
+        // Other layers: the call becomes the 229 one the services handle, and its result goes
         // back in the caller's layer.
         let called_id = body_id(&body);
-        let layer = Layer::of(caller.layer);
-        if layer == Layer::L198 {
-            match mtproto_api::layer198::upgrade_call(&body) {
-                Ok(Some(upgraded)) => body = upgraded,
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::debug!("a layer-198 call {called_id:#010x} did not convert: {e}");
-                    return Err(RpcError::bad_request("INPUT_REQUEST_INVALID"));
-                }
+        let served = served_layer(caller.layer);
+        match served.upgrade_call(&body) {
+            Ok(Some(upgraded)) => body = upgraded,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(
+                    layer = served.layer,
+                    "a call {called_id:#010x} did not convert: {e}"
+                );
+                return Err(RpcError::bad_request("INPUT_REQUEST_INVALID"));
             }
         }
         let result = self.dispatch_229(caller, body).await?;
-        if layer == Layer::L198 {
-            return match mtproto_api::layer198::downgrade_result(called_id, &result) {
-                Ok(Some(converted)) => Ok(converted),
-                Ok(None) => Ok(result),
-                Err(e) => {
-                    tracing::warn!("a result for layer-198 call {called_id:#010x}: {e}");
-                    Err(RpcError::internal())
-                }
-            };
+        match served.downgrade_result(called_id, &result) {
+            Ok(Some(converted)) => Ok(converted),
+            Ok(None) => Ok(result),
+            Err(e) => {
+                tracing::warn!(
+                    layer = served.layer,
+                    "a result for call {called_id:#010x}: {e}"
+                );
+                Err(RpcError::internal())
+            }
         }
-        Ok(result)
     }
 
     /// Hands a call of layer 229 (wrappers removed) to its service.

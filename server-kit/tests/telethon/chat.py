@@ -263,6 +263,12 @@ async def paging(state):
                            for i in range(300)))
     await asyncio.gather(*(a(functions.messages.SendMessageRequest(news, f"post burst {i}", random_id=800000 + i))
                            for i in range(300)))
+    # ordered=True: Telethon chains the sends with invokeAfterMsg in one container; the server
+    # runs each after the one it names, so the ids follow the order.
+    await a([functions.messages.SendMessageRequest(bob, f"ordered {i}", random_id=900000 + i)
+             for i in range(60)], ordered=True)
+    texts = [m.message for m in reversed(await a.get_messages(bob, limit=60))]
+    check(texts == [f"ordered {i}" for i in range(60)], f"ordered sends out of order: {texts}")
     await a.disconnect()
     b = await client(state, "b")
     for chat in (await b.get_entity("@" + NAMES["a"]), await b.get_entity("@rust_news")):
