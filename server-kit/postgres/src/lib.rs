@@ -10,7 +10,7 @@
 //!   still works, blocking its worker thread meanwhile (`block_in_place`), never panics.
 //! - **Round trips.** Each statement is a round trip to the database, and on a busy machine
 //!   a wait for the scheduler on both sides; a transaction holds its row locks through all of
-//!   them. So every connection keeps its statements prepared ([`Sql`]: parsed and planned
+//!   them. So every connection keeps its statements prepared (`Sql`: parsed and planned
 //!   once, then one round trip per call instead of two), and the hot paths take few
 //!   statements: a private message is `BEGIN`, the locks, one `UPDATE ... RETURNING` that
 //!   takes both boxes' message ids and pts, one statement that writes both copies, both
@@ -32,7 +32,7 @@
 //!   nodes never hand out the same id; a failed insert may leave a gap.
 //! - **Strings byte-exact.** PostgreSQL's `text` refuses U+0000, which clients may send and
 //!   SQLite keeps: what users and clients write (names, texts, titles, file names, client
-//!   info, push tokens) is kept in `bytea` columns as UTF-8 and read back with [`text`]
+//!   info, push tokens) is kept in `bytea` columns as UTF-8 and read back with `text`
 //!   (migration 2). Lookups by a username or phone with a NUL find nothing, as in SQLite
 //!   (those columns stay `text`, and the services let no NUL into them).
 //! - **Errors.** Every database failure is a [`StoreError`] (values are read with `try_get`,

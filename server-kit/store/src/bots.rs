@@ -1,5 +1,5 @@
 //! Bot accounts: a bot is a user whose [`User::bot_info_version`] is set, with the SHA-256 of
-//! its token's secret (see [``server_kit::bot_token``]) in a table of its own, `bot_tokens`.
+//! its token's secret (see `server_kit::bot_token`) in a table of its own, `bot_tokens`.
 //!
 //! A bot has no phone number. The `users` table wants a unique phone, so a bot's row holds
 //! `bot:ID`, which no phone number a client sends (digits only) can ever match; the services

@@ -4,7 +4,7 @@
 //! A device is kept per (user, token type, token): several accounts on one phone register
 //! the same token, each for itself. Each row remembers the auth key that registered it, so
 //! that a device whose authorization was logged out or reset is not notified any more
-//! (see [`crate::push`]).
+//! (see server-kit's `push` module).
 //!
 //! Notification settings are kept per (user, [`NotifyScope`]): one peer, or the default of a
 //! kind of chat. A peer's own settings win field by field over the default of its kind

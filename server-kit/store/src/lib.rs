@@ -6,9 +6,9 @@
 //!
 //! What is written once here for every backend: the row types, the [`rows`] mapping from a
 //! database row to them (each backend adapts its driver's row to [`rows::Row`]), the box
-//! rules ([`rows::ChangeKind`]: how a log entry is kept), and, behind the feature
-//! `conformance`, the behaviour every store must show ([`conformance`], expanded into one
-//! `#[test]` per check by [`store_conformance_tests!`]).
+//! rules ([`rows::LogColumns`]: how a log entry is kept; [`HistoryQuery::window`]: paging),
+//! and, behind the feature `conformance`, the behaviour every store must show
+//! ([`conformance`], expanded into one `#[test]` per check by [`store_conformance_tests!`]).
 //!
 //! The traits are synchronous: services call them through [`Db`], which runs each call on
 //! the blocking pool. Nothing in them assumes SQLite: ids and counters are allocated inside
