@@ -263,12 +263,7 @@ pub(crate) fn col<'a, T: FromSql<'a>>(row: &'a Row, i: usize) -> R<T> {
 /// Column `i`, a string kept as its UTF-8 bytes (`bytea`, see [`SCHEMA_V2`]); bytes that are
 /// not UTF-8 are an error (never a panic).
 pub(crate) fn text(row: &Row, i: usize) -> R<String> {
-    let bytes: &[u8] = col(row, i)?;
-    std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
-        Fail::Store(StoreError::Database(format!(
-            "column {i} holds bytes that are not UTF-8: {e}"
-        )))
-    })
+    rows::Row::text(&PgRow(row), i).map_err(Fail::Store)
 }
 
 /// A count (`bigint`) as the `i32` the trait returns.
