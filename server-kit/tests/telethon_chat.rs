@@ -62,3 +62,31 @@ fn two_telethon_users_chat_across_server_restarts() {
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The README's quick start: `examples/telethon/hello.py` signs up a new number, then (run
+/// again) signs the same number in, and each time reads back the message it sent itself.
+#[test]
+fn readme_quick_start_telethon_script() {
+    let dir = scratch_dir("telethon-hello");
+    let data = dir.join("data");
+    let port = free_port();
+    let server = ServerProcess::start(env!("CARGO_BIN_EXE_server-kit"), port, &data);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/telethon/hello.py");
+    for run in ["sign-up", "sign-in"] {
+        let output = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&data)
+            .arg("+15550177")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run python3 ({e}): `{INSTALL}`"));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.trim_end() == "hello from Telethon",
+            "{run}: hello.py failed\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
