@@ -6,72 +6,29 @@
 //! `api-229.tl` gets a bridge (`layer_<N>.rs`, the module `layer<N>`) and an entry in the
 //! registry (`layers_registry.rs`, included by `src/layers.rs`). A new layer is its schema
 //! file and nothing else, as long as the rule catalogue below covers what its bridge needs;
-//! when it does not, the build fails naming the rule to write (in `src/layer_rules.rs`, then
-//! offered here). Rules are offered, not imposed: a bridge uses one only where it needs it.
+//! when it does not, the build fails naming the rule to write (a function in
+//! `src/layer_rules.rs` and its line in `layer-rules.txt`). Rules are offered, not imposed: a bridge uses one only where it needs it.
 //! Peers are also accepted where the schema asks for a user or a channel (`Config::accept`),
 //! as Telegram does.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tl_codegen::{Bridge, Direction, Rule};
+use tl_codegen::{Bridge, Rule};
 
 /// Where the schemas are, relative to this crate.
 const SCHEMAS: &str = "../../tl-schema/schemas";
 /// The layer the API is generated for; every other `api-<N>.tl` is bridged to it.
 const PRIMARY: u32 = 229;
 
-/// The hand-written rules (`src/layer_rules.rs`), offered to every bridge: values a field of
-/// one layer needs that the other layer does not have under the same name, what cannot be
-/// carried at all, and results whose type changed its name.
+/// The rule catalogue offered to every bridge: the hand-written rules (`src/layer_rules.rs`)
+/// for values a field of one layer needs that the other layer does not have under the same
+/// name, what cannot be carried at all, and results whose type changed its name. It is a file
+/// so that `tl bridge --rules` reads the same catalogue.
+const RULES: &str = "layer-rules.txt";
+
 fn rule_catalogue() -> Vec<Rule> {
-    let r = |name: &str| format!("crate::layer_rules::{name}");
-    let down = |def: &str, field: &str, f: &str| Rule::field(Direction::Down, def, field, &r(f));
-    let up = |def: &str, field: &str, f: &str| Rule::field(Direction::Up, def, field, &r(f));
-    let keyboards = "inline keyboards are not carried between layer 229 and the client's";
-    vec![
-        Rule::result("channels.joinChannel", &r("join_channel_updates")),
-        down("messageActionGiftPremium", "months", "gift_premium_months"),
-        down("messageActionGiftCode", "months", "gift_code_months"),
-        down(
-            "messageActionSetChatTheme",
-            "emoticon",
-            "chat_theme_emoticon",
-        ),
-        down(
-            "updatePaidReactionPrivacy",
-            "private",
-            "paid_reaction_private",
-        ),
-        down(
-            "starGiftAttributeModel",
-            "rarity_permille",
-            "model_rarity_permille",
-        ),
-        down(
-            "starGiftAttributePattern",
-            "rarity_permille",
-            "pattern_rarity_permille",
-        ),
-        down(
-            "starGiftAttributeBackdrop",
-            "rarity_permille",
-            "backdrop_rarity_permille",
-        ),
-        down(
-            "botVerification",
-            "description",
-            "bot_verification_description",
-        ),
-        up("keyboardButton", "type", "keyboard_button_type"),
-        up("poll", "hash", "poll_hash"),
-        Rule::refuse(Direction::Up, "replyInlineMarkup", keyboards),
-        Rule::refuse(Direction::Down, "replyInlineMarkup", keyboards),
-        Rule::refuse(
-            Direction::Down,
-            "messages.chatInviteJoinResultWebView",
-            "layer 229 has no web view result for a join that needs one",
-        ),
-    ]
+    let text = std::fs::read_to_string(RULES).unwrap_or_else(|e| panic!("{RULES}: {e}"));
+    tl_codegen::parse_catalogue(&text).unwrap_or_else(|e| panic!("{RULES}: {e}"))
 }
 
 /// A served layer: its number (from the file name, checked against its `// LAYER` line), its
@@ -183,6 +140,7 @@ fn write_out(name: &str, text: &str) {
 fn main() {
     // A directory: cargo reruns the script when a schema file is added, changed or removed.
     println!("cargo:rerun-if-changed={SCHEMAS}");
+    println!("cargo:rerun-if-changed={RULES}");
     let served = served_layers();
     let (modules, table) = registry(&served);
     write_out("layer_modules.rs", &modules);

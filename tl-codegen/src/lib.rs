@@ -31,11 +31,13 @@
 //! required field has no counterpart.
 
 mod bridge;
+mod catalogue;
 mod emit;
 mod model;
 mod names;
 
 pub use bridge::{Bridge, BridgeReport, Direction, Rule, bridge_report};
+pub use catalogue::{CatalogueError, parse_catalogue};
 
 use std::path::{Path, PathBuf};
 use tl_schema::{Schema, Severity};

@@ -63,6 +63,10 @@ enum Command {
         /// The Rust path of the primary layer's module in the including crate.
         #[arg(long, default_value = "crate")]
         primary_path: String,
+        /// A rule catalogue offered to the bridge (one rule per line: see
+        /// `tl_codegen::parse_catalogue`), e.g. mtproto/api/layer-rules.txt. Repeatable.
+        #[arg(long, value_name = "FILE")]
+        rules: Vec<PathBuf>,
     },
     /// Print the named definitions and every type they need, as TL.
     Subset {
@@ -169,6 +173,7 @@ fn run(cli: Cli) -> Result<(), String> {
             old,
             out,
             primary_path,
+            rules,
         } => {
             let (primary_schema, old_schema) =
                 (load(&[primary])?, load(std::slice::from_ref(&old))?);
@@ -184,13 +189,25 @@ fn run(cli: Cli) -> Result<(), String> {
                     println!("  {item}");
                 }
             }
-            if let Some(out) = out {
-                let code = tl_codegen::Bridge::new(&old)
-                    .primary_path(&primary_path)
-                    .generate_from_schemas(&primary_schema, &old_schema)
-                    .map_err(|e| e.to_string())?;
-                tl_codegen::write_if_changed(&out, &code).map_err(|e| e.to_string())?;
-                println!("wrote {}", out.display());
+            let mut bridge = tl_codegen::Bridge::new(&old).primary_path(&primary_path);
+            for file in &rules {
+                let text = std::fs::read_to_string(file)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                let catalogue = tl_codegen::parse_catalogue(&text)
+                    .map_err(|e| format!("{}: {e}", file.display()))?;
+                bridge = catalogue
+                    .into_iter()
+                    .fold(bridge, tl_codegen::Bridge::offer);
+            }
+            let code = bridge.generate_from_schemas(&primary_schema, &old_schema);
+            match (out, code) {
+                (Some(out), code) => {
+                    let code = code.map_err(|e| e.to_string())?;
+                    tl_codegen::write_if_changed(&out, &code).map_err(|e| e.to_string())?;
+                    println!("wrote {}", out.display());
+                }
+                (None, Ok(_)) => println!("generates with the rules offered"),
+                (None, Err(e)) => println!("does not generate yet: {e}"),
             }
         }
         Command::Subset {

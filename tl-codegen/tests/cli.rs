@@ -169,4 +169,36 @@ fn bridge_lists_what_differs_and_names_the_rules_it_needs() {
         stderr.contains("tl_codegen::Rule::result(\"channels.joinChannel\""),
         "{stderr}"
     );
+    let (ok, stdout, _) = tl(&["bridge", &primary, &old]);
+    assert!(ok && stdout.contains("does not generate yet: "), "{stdout}");
+    // With mtproto-api's catalogue it generates, using the rules it needs.
+    let rules = format!(
+        "{}/../mtproto/api/layer-rules.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (ok, stdout, stderr) = tl(&["bridge", &primary, &old, "--rules", &rules]);
+    assert!(
+        ok && stdout.contains("generates with the rules offered"),
+        "{stdout}{stderr}"
+    );
+    let args = [
+        "bridge",
+        &primary,
+        &old,
+        "--rules",
+        &rules,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let (ok, _, stderr) = tl(&args);
+    assert!(ok, "{stderr}");
+    let code = std::fs::read_to_string(&out).expect("the bridge was written");
+    assert!(code.contains("crate::layer_rules::join_channel_updates"));
+    let _ = std::fs::remove_file(&out);
+    // A catalogue with a bad line is refused, naming the line.
+    let bad = std::env::temp_dir().join(format!("tl-rules-{}.txt", std::process::id()));
+    std::fs::write(&bad, "# fine\nsideways a.b crate::f\n").unwrap();
+    let (ok, _, stderr) = tl(&["bridge", &primary, &old, "--rules", bad.to_str().unwrap()]);
+    assert!(!ok && stderr.contains("rule catalogue line 2"), "{stderr}");
+    let _ = std::fs::remove_file(&bad);
 }
