@@ -1748,7 +1748,7 @@ impl Store for PgStore {
     fn dialogs(
         &self,
         owner: i64,
-        offset_date: i32,
+        offset: Option<DialogPosition>,
         limit: i32,
     ) -> Result<(Vec<Dialog>, i32), StoreError> {
         self.snapshot(|c| {
@@ -1756,11 +1756,10 @@ impl Store for PgStore {
                 &c.query_one("SELECT count(*) FROM dialogs WHERE owner = $1", &[&owner])?,
                 0,
             )?;
-            let upper = if offset_date > 0 {
-                offset_date
-            } else {
-                i32::MAX
-            };
+            let upper = offset.unwrap_or(DialogPosition {
+                date: i32::MAX,
+                id: i32::MAX,
+            });
             let rows = c.query(
                 &format!(
                     "SELECT d.peer, d.read_inbox_max_id, d.read_outbox_max_id,
@@ -1768,11 +1767,16 @@ impl Store for PgStore {
                          AND u.peer = d.peer AND NOT u.out AND u.id > d.read_inbox_max_id),
                         {}
                      FROM dialogs d JOIN messages m ON m.owner = d.owner AND m.id = d.top_message
-                     WHERE d.owner = $1 AND d.top_date < $2
-                     ORDER BY d.top_date DESC, d.top_message DESC LIMIT $3",
+                     WHERE d.owner = $1 AND (d.top_date, d.top_message) < ($2, $3)
+                     ORDER BY d.top_date DESC, d.top_message DESC LIMIT $4",
                     rows::prefixed(MESSAGE_COLUMNS, "m")
                 ),
-                &[&owner, &upper, &i64::from(limit.clamp(1, 100))],
+                &[
+                    &owner,
+                    &upper.date,
+                    &upper.id,
+                    &i64::from(limit.clamp(1, 100)),
+                ],
             )?;
             let mut out = Vec::new();
             for r in &rows {

@@ -1029,7 +1029,7 @@ impl Store for SqliteStore {
     fn dialogs(
         &self,
         owner: i64,
-        offset_date: i32,
+        offset: Option<DialogPosition>,
         limit: i32,
     ) -> Result<(Vec<Dialog>, i32), StoreError> {
         self.read(|c| {
@@ -1040,30 +1040,32 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .map_err(db)?;
-            let upper = if offset_date > 0 {
-                offset_date
-            } else {
-                i32::MAX
-            };
+            let upper = offset.unwrap_or(DialogPosition {
+                date: i32::MAX,
+                id: i32::MAX,
+            });
             let mut stmt = c
                 .prepare(
                     "SELECT peer, top_message, read_inbox_max_id, read_outbox_max_id,
                         (SELECT count(*) FROM messages m WHERE m.owner = d.owner AND m.peer = d.peer
                          AND m.out = 0 AND m.id > d.read_inbox_max_id)
-                 FROM dialogs d WHERE owner = ?1 AND top_date < ?2
-                 ORDER BY top_date DESC, top_message DESC LIMIT ?3",
+                 FROM dialogs d WHERE owner = ?1 AND (top_date, top_message) < (?2, ?3)
+                 ORDER BY top_date DESC, top_message DESC LIMIT ?4",
                 )
                 .map_err(db)?;
             let rows = stmt
-                .query_map(params![owner, upper, limit.clamp(1, 100)], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i32>(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                    ))
-                })
+                .query_map(
+                    params![owner, upper.date, upper.id, limit.clamp(1, 100)],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i32>(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                        ))
+                    },
+                )
                 .map_err(db)?;
             let mut out = Vec::new();
             for row in rows {

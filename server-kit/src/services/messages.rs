@@ -9,7 +9,9 @@ use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Server, random_array, random_i64, unix_now};
 use crate::store::devices::NotifyScope;
-use crate::store::{Document, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError};
+use crate::store::{
+    DialogPosition, Document, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
+};
 use mtproto_api::{enums, functions, types};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -373,16 +375,71 @@ async fn get_messages(
     messages_answer(server, me, messages, None, Some(&requested)).await
 }
 
+/// Where a dialog stands in `messages.getDialogs`' order, newest first: its top message's
+/// date and id, then its peer as [`channel_key`] / user id (private chats before channels
+/// when date and id are equal, since the ids of different boxes may meet).
+type DialogKey = (i32, i32, i64);
+
+/// The peer part of a channel's [`DialogKey`]: below every user id.
+fn channel_key(channel_id: i64) -> i64 {
+    -1_000_000_000_000 - channel_id
+}
+
+/// The page a `messages.getDialogs` asks for (core.telegram.org/api/offsets): the dialogs
+/// strictly after `(offset_date, offset_id, offset_peer)` in [`DialogKey`] order. Clients
+/// (Telethon, Pyrogram, mtcute, GramJS) page with the last dialog's top message date and id
+/// and its peer, so dialogs whose top messages share one second are neither skipped nor
+/// repeated.
+#[derive(Debug, Clone, Copy)]
+struct DialogOffset {
+    /// The date and id part, which the store filters by.
+    position: DialogPosition,
+    /// The peer part: `i64::MIN` when the call names no peer (then a dialog with the same
+    /// date and id is after the offset only if it is that dialog itself, i.e. never).
+    peer: i64,
+}
+
+impl DialogOffset {
+    /// `None` for the first page (no `offset_date`).
+    fn of(call: &functions::messages::GetDialogs, me: i64) -> Option<Self> {
+        if call.offset_date <= 0 {
+            return None;
+        }
+        let peer = match &call.offset_peer {
+            enums::InputPeer::User(u) => u.user_id,
+            enums::InputPeer::UserFromMessage(u) => u.user_id,
+            enums::InputPeer::InputPeerSelf => me,
+            enums::InputPeer::Channel(c) => channel_key(c.channel_id),
+            enums::InputPeer::ChannelFromMessage(c) => channel_key(c.channel_id),
+            _ => i64::MIN,
+        };
+        Some(DialogOffset {
+            position: DialogPosition {
+                date: call.offset_date,
+                id: call.offset_id.max(0),
+            },
+            peer,
+        })
+    }
+
+    /// Whether a dialog at `key` comes after the offset (is on this page or a later one).
+    fn is_before(self, key: DialogKey) -> bool {
+        key < (self.position.date, self.position.id, self.peer)
+    }
+}
+
 async fn get_dialogs(
     server: &Arc<Server>,
     caller: Caller,
     call: functions::messages::GetDialogs,
 ) -> RpcResult {
     let me = caller.user()?;
-    let (offset_date, limit) = (call.offset_date, call.limit);
+    let limit = call.limit;
+    let offset = DialogOffset::of(&call, me);
+    let position = offset.map(|o| o.position);
     let (dialogs, count) = server
         .store
-        .run(move |s| s.dialogs(me, offset_date, limit))
+        .run(move |s| s.dialogs(me, position, limit))
         .await?;
     let users = users_tl(
         server,
@@ -404,9 +461,9 @@ async fn get_dialogs(
                 .collect::<Result<HashMap<_, _>, _>>()
         })
         .await?;
-    // Private chats and channels, newest first: (date, dialog, top message, chat).
+    // Private chats and channels, newest first: (order key, dialog, top message, chat).
     let mut entries: Vec<(
-        i32,
+        DialogKey,
         enums::Dialog,
         Option<enums::Message>,
         Option<enums::Chat>,
@@ -434,7 +491,7 @@ async fn get_dialogs(
                 ttl_period: None,
             };
             (
-                d.top_message.date,
+                (d.top_message.date, d.top_message.id, d.peer),
                 dialog.into(),
                 Some(message_tl(&d.top_message, &media)),
                 None,
@@ -446,8 +503,17 @@ async fn get_dialogs(
     entries.extend(
         channels
             .into_iter()
-            .filter(|(date, ..)| offset_date <= 0 || *date < offset_date)
-            .map(|(date, dialog, top, chat)| (date, dialog, top, Some(chat))),
+            .map(|(date, dialog, top, chat)| {
+                let (top_id, key) = match &dialog {
+                    enums::Dialog::Dialog(d) => match &d.peer {
+                        enums::Peer::Channel(c) => (d.top_message, channel_key(c.channel_id)),
+                        _ => (d.top_message, 0),
+                    },
+                    _ => (0, 0),
+                };
+                ((date, top_id, key), dialog, top, Some(chat))
+            })
+            .filter(|(key, ..)| offset.is_none_or(|o| o.is_before(*key))),
     );
     entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     entries.truncate(limit.clamp(1, 100) as usize);
@@ -560,4 +626,64 @@ async fn delete_messages(
     push_committed(server, &caller, &committed).await;
     let pts = server.store.run(move |s| s.pts(me)).await?;
     ok(affected(&committed, me, pts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get_dialogs(date: i32, id: i32, peer: enums::InputPeer) -> functions::messages::GetDialogs {
+        functions::messages::GetDialogs {
+            exclude_pinned: false,
+            folder_id: None,
+            offset_date: date,
+            offset_id: id,
+            offset_peer: peer,
+            limit: 3,
+            hash: 0,
+        }
+    }
+
+    #[test]
+    fn dialog_pages_follow_date_then_id_then_peer() {
+        let me = 7;
+        assert!(DialogOffset::of(&get_dialogs(0, 9, enums::InputPeer::Empty), me).is_none());
+        // The last dialog of the page before: a private chat with user 42, top message 10 at 1000.
+        let user = types::InputPeerUser {
+            user_id: 42,
+            access_hash: 1,
+        };
+        let after_user = DialogOffset::of(&get_dialogs(1000, 10, user.into()), me).unwrap();
+        assert!(
+            !after_user.is_before((1000, 10, 42)),
+            "the offset dialog itself"
+        );
+        assert!(
+            !after_user.is_before((1000, 11, 43)),
+            "newer id, same second"
+        );
+        assert!(after_user.is_before((1000, 9, 44)), "older id, same second");
+        assert!(
+            after_user.is_before((1000, 10, channel_key(5))),
+            "a channel whose top post has the same date and id comes after the private chat"
+        );
+        assert!(after_user.is_before((999, 99, 1)));
+        // The last dialog was a channel: a private chat with the same date and id came before it.
+        let channel = types::InputPeerChannel {
+            channel_id: 5,
+            access_hash: 1,
+        };
+        let after_channel = DialogOffset::of(&get_dialogs(1000, 10, channel.into()), me).unwrap();
+        assert!(!after_channel.is_before((1000, 10, 42)));
+        assert!(!after_channel.is_before((1000, 10, channel_key(5))));
+        assert!(after_channel.is_before((1000, 10, channel_key(6))));
+        // No peer: the date and id alone.
+        let no_peer =
+            DialogOffset::of(&get_dialogs(1000, 10, enums::InputPeer::Empty), me).unwrap();
+        assert!(!no_peer.is_before((1000, 10, channel_key(6))));
+        assert!(no_peer.is_before((1000, 9, 1)));
+        let self_peer =
+            DialogOffset::of(&get_dialogs(1000, 10, enums::InputPeer::InputPeerSelf), me);
+        assert_eq!(self_peer.unwrap().peer, me);
+    }
 }

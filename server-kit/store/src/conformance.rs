@@ -38,8 +38,8 @@ use super::devices::{
 };
 use super::passwords::{MAX_SRP_CHECKS_PER_USER, Password, PasswordLogin, SrpCheck};
 use super::{
-    Change, ClientInfo, Committed, Dialog, Document, HistoryQuery, LoggedChange, LoginCode,
-    Message, Sent, Store, StoreError, User,
+    Change, ClientInfo, Committed, Dialog, DialogPosition, Document, HistoryQuery, LoggedChange,
+    LoginCode, Message, Sent, Store, StoreError, User,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -68,6 +68,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("history_offset_date", history_offset_date),
     ("history_paging_same_second", history_paging_same_second),
     ("dialogs", dialogs),
+    ("dialogs_paging_same_second", dialogs_paging_same_second),
     ("read_history", read_history),
     ("edit_message", edit_message),
     ("delete_messages", delete_messages),
@@ -743,7 +744,7 @@ pub fn send_message_to_self(store: &dyn Store) {
         read_outbox_max_id: 0,
         unread_count: 0,
     };
-    assert_eq!(ok(store.dialogs(a, 0, 100)), (vec![dialog], 1));
+    assert_eq!(ok(store.dialogs(a, None, 100)), (vec![dialog], 1));
     assert_eq!(
         ok(store.changes_since(a, pa, 100)),
         (vec![own.entry], vec![m])
@@ -757,7 +758,7 @@ pub fn send_message_unknown_user(store: &dyn Store) {
     expect_not_found(store.send_message(a, 1, "hi", 1, 1000), "send to no user");
     expect_not_found(store.send_message(1, a, "hi", 2, 1000), "send from no user");
     assert_eq!(ok(store.pts(a)), pa);
-    assert_eq!(ok(store.dialogs(a, 0, 100)), (vec![], 0));
+    assert_eq!(ok(store.dialogs(a, None, 100)), (vec![], 0));
     assert_eq!(history_ids(store, a, 1, query(100)), (vec![], 0));
     assert_eq!(ok(store.changes_since(a, pa, 100)), (vec![], vec![]));
     let first = send(store, a, a, "first", 3, 1010);
@@ -1114,19 +1115,25 @@ pub fn dialogs(store: &dyn Store) {
     let with_c = dialog(c, copy(&s2), 0, 0, 1);
     assert_eq!(copy(&s4).id, 4);
     let all = vec![with_b.clone(), with_d.clone(), with_c.clone()];
-    assert_eq!(ok(store.dialogs(a, 0, 100)), (all, 3));
+    assert_eq!(ok(store.dialogs(a, None, 100)), (all, 3));
     assert_eq!(
-        ok(store.dialogs(a, 0, 2)),
+        ok(store.dialogs(a, None, 2)),
         (vec![with_b.clone(), with_d.clone()], 3)
     );
     assert_eq!(
-        ok(store.dialogs(a, 400, 100)),
+        ok(store.dialogs(a, Some(DialogPosition::before_date(400)), 100)),
         (vec![with_d.clone(), with_c.clone()], 3)
     );
-    assert_eq!(ok(store.dialogs(a, 300, 1)), (vec![with_c.clone()], 3));
-    assert_eq!(ok(store.dialogs(a, 200, 100)), (vec![], 3));
     assert_eq!(
-        ok(store.dialogs(b, 0, 100)),
+        ok(store.dialogs(a, Some(DialogPosition::before_date(300)), 1)),
+        (vec![with_c.clone()], 3)
+    );
+    assert_eq!(
+        ok(store.dialogs(a, Some(DialogPosition::before_date(200)), 100)),
+        (vec![], 3)
+    );
+    assert_eq!(
+        ok(store.dialogs(b, None, 100)),
         (vec![dialog(a, own(&s4), 0, 0, 1)], 1),
         "B's side: its own last message on top, A's first one unread"
     );
@@ -1138,21 +1145,54 @@ pub fn dialogs(store: &dyn Store) {
     let with_b = dialog(b, copy(&s4), 4, 1, 0);
     let with_c = dialog(c, copy(&s2), 2, 0, 0);
     assert_eq!(
-        ok(store.dialogs(a, 0, 100)),
+        ok(store.dialogs(a, None, 100)),
         (vec![with_b.clone(), with_d.clone(), with_c], 3)
     );
     assert_eq!(
-        ok(store.dialogs(b, 0, 100)),
+        ok(store.dialogs(b, None, 100)),
         (vec![dialog(a, own(&s4), 1, 2, 0)], 1)
     );
 
     let s5 = send(store, c, a, "again", 5, 600);
     assert_eq!(
-        ok(store.dialogs(a, 0, 100)),
+        ok(store.dialogs(a, None, 100)),
         (vec![dialog(c, copy(&s5), 2, 0, 1), with_b, with_d], 3),
         "a new message moves its chat to the top"
     );
-    assert_eq!(ok(store.dialogs(1, 0, 100)), (vec![], 0));
+    assert_eq!(ok(store.dialogs(1, None, 100)), (vec![], 0));
+}
+
+/// Dialogs whose top messages share one second page by (date, id): every page starts strictly
+/// after the last dialog of the one before, and each dialog is seen once.
+pub fn dialogs_paging_same_second(store: &dyn Store) {
+    let [a, b, c, d, e, f, g, h] = new_users(store);
+    let others = [b, c, d, e, f, g, h];
+    for (n, &peer) in others.iter().enumerate() {
+        send(store, a, peer, "same second", n as i64 + 1, 1_000);
+    }
+    let (all, count) = ok(store.dialogs(a, None, 100));
+    assert_eq!((all.len(), count), (others.len(), others.len() as i32));
+    let mut seen = Vec::new();
+    let mut offset = None;
+    loop {
+        let (page, _) = ok(store.dialogs(a, offset, 3));
+        let Some(last) = page.last() else { break };
+        offset = Some(DialogPosition {
+            date: last.top_message.date,
+            id: last.top_message.id,
+        });
+        seen.extend(page.iter().map(|d| d.peer));
+    }
+    assert_eq!(seen, all.iter().map(|d| d.peer).collect::<Vec<_>>());
+    let mut sorted = seen.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), others.len(), "each dialog once");
+    assert_eq!(
+        ok(store.dialogs(a, Some(DialogPosition::before_date(1_000)), 100)).0,
+        vec![],
+        "a date alone excludes the whole second"
+    );
 }
 
 /// Reading: the reader's inbox and the sender's outbox move to the right ids of each box, one
@@ -1177,7 +1217,7 @@ pub fn read_history(store: &dyn Store) {
         message: None,
     };
     let unread = |owner, peer| {
-        let (list, _) = ok(store.dialogs(owner, 0, 100));
+        let (list, _) = ok(store.dialogs(owner, None, 100));
         let d = list.into_iter().find(|d| d.peer == peer).expect("dialog");
         (d.read_inbox_max_id, d.read_outbox_max_id, d.unread_count)
     };
@@ -1348,7 +1388,7 @@ pub fn delete_messages(store: &dyn Store) {
         }]
     };
     let top = |owner| {
-        ok(store.dialogs(owner, 0, 100))
+        ok(store.dialogs(owner, None, 100))
             .0
             .iter()
             .map(|d| (d.peer, d.top_message.id))
@@ -1369,7 +1409,7 @@ pub fn delete_messages(store: &dyn Store) {
     let r = ok(store.delete_messages(a, &[1, 1], false, 220));
     assert_eq!(r, deleted(pa + 3, 1, 220, vec![1]));
     assert_eq!(
-        ok(store.dialogs(a, 0, 100)),
+        ok(store.dialogs(a, None, 100)),
         (vec![], 0),
         "the empty chat is gone"
     );
@@ -1406,7 +1446,7 @@ pub fn delete_messages_revoke(store: &dyn Store) {
         message: None,
     };
     let top = |owner| {
-        ok(store.dialogs(owner, 0, 100))
+        ok(store.dialogs(owner, None, 100))
             .0
             .iter()
             .map(|d| (d.peer, d.top_message.id))
@@ -1454,9 +1494,9 @@ pub fn delete_messages_revoke(store: &dyn Store) {
         sorted_delete(entry_for(&r, b)),
         gone(b, pb + 6, 2, 230, vec![5, 6])
     );
-    assert_eq!(ok(store.dialogs(a, 0, 100)), (vec![], 0));
+    assert_eq!(ok(store.dialogs(a, None, 100)), (vec![], 0));
     assert_eq!(top(b), vec![(c, 1)]);
-    assert_eq!(ok(store.dialogs(b, 0, 100)).1, 1);
+    assert_eq!(ok(store.dialogs(b, None, 100)).1, 1);
     assert_eq!((ok(store.pts(a)), ok(store.pts(b))), (pa + 6, pb + 6));
 }
 
@@ -1567,7 +1607,7 @@ pub fn nul_bytes(store: &dyn Store) {
         vec![copy(&sent)],
         "by id"
     );
-    let (dialogs, _) = ok(store.dialogs(b, 0, 10));
+    let (dialogs, _) = ok(store.dialogs(b, None, 10));
     assert_eq!(
         dialogs
             .iter()
@@ -2160,7 +2200,10 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
                 ok(store.history(a, b, query(100))),
                 ok(store.history(b, a, query(100))),
             ],
-            [ok(store.dialogs(a, 0, 100)), ok(store.dialogs(b, 0, 100))],
+            [
+                ok(store.dialogs(a, None, 100)),
+                ok(store.dialogs(b, None, 100)),
+            ],
             [ok(store.pts(a)), ok(store.pts(b))],
             [
                 ok(store.changes_since(a, 0, 100)),
@@ -2351,6 +2394,7 @@ macro_rules! store_conformance_tests {
             history_offset_date,
             history_paging_same_second,
             dialogs,
+            dialogs_paging_same_second,
             read_history,
             edit_message,
             delete_messages,

@@ -294,6 +294,23 @@ pub struct Dialog {
     pub unread_count: i32,
 }
 
+/// A place in the list of dialogs, which runs newest first by the top message's date, then
+/// by its id: a page of `messages.getDialogs` starts strictly after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DialogPosition {
+    /// The top message's date.
+    pub date: i32,
+    /// The top message's id (0: before every dialog of that date).
+    pub id: i32,
+}
+
+impl DialogPosition {
+    /// Before every dialog whose top message is from `date` or later.
+    pub fn before_date(date: i32) -> Self {
+        DialogPosition { date, id: 0 }
+    }
+}
+
 /// Which messages of a chat to return (the arguments of `messages.getHistory`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
@@ -492,11 +509,13 @@ pub trait Store:
     ) -> Result<(Vec<Message>, i32), StoreError>;
     /// Messages of the owner's box by id (missing ones are left out).
     fn messages(&self, owner: i64, ids: &[i32]) -> Result<Vec<Message>, StoreError>;
-    /// The owner's chats, newest first, and how many there are in all.
+    /// The owner's chats, newest first by (top message date, top message id), only those
+    /// strictly before `offset` when it is given, at most `limit` (1 to 100); and how many
+    /// chats there are in all.
     fn dialogs(
         &self,
         owner: i64,
-        offset_date: i32,
+        offset: Option<DialogPosition>,
         limit: i32,
     ) -> Result<(Vec<Dialog>, i32), StoreError>;
     /// The owner's pts.
