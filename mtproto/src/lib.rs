@@ -8,6 +8,7 @@
 //! (two-step verification), both halves. [`ServerEndpoint`] and [`ServerConnection`] route a
 //! server's connections to keys and sessions ([`endpoint`]).
 
+pub mod client;
 pub mod crypto;
 pub mod endpoint;
 pub mod files;
@@ -16,6 +17,7 @@ pub mod session;
 pub mod srp;
 pub mod transport;
 
+pub use client::{ClientConnection, ClientConnectionError, ClientConnectionEvent};
 pub use endpoint::{
     CloseReason, ConnId, ConnectionError, ConnectionEvent, EndpointConfig, EndpointError,
     EndpointEvent, OutgoingMessage, RpcOutcome, ServerConnection, ServerEndpoint,

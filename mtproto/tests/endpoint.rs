@@ -921,3 +921,196 @@ fn a_driver_may_decrypt_outside_the_endpoint() {
     );
     assert_eq!(server.errors(conn2), Vec::<i32>::new(), "no transport yet");
 }
+
+// ---------------------------------------------------------------------------------------
+// The crate's own ClientConnection as the client: transport, key exchange and session in one.
+
+mod client_connection {
+    use super::*;
+    use mtproto::client::{ClientConnectionConfig, StoredKey};
+    use mtproto::{ClientConnection, ClientConnectionError, ClientConnectionEvent};
+
+    fn config() -> ClientConnectionConfig {
+        ClientConnectionConfig::new(ClientConfig {
+            keys: vec![test_key().0],
+            dc: Some(2),
+            temp_expires_in: None,
+            legacy_rsa: false,
+        })
+    }
+
+    /// Moves bytes both ways until neither side has anything to say; the client's events.
+    fn pump(
+        server: &mut Server,
+        conn: ConnId,
+        client: &mut ClientConnection,
+        crng: &mut Rng,
+    ) -> Vec<ClientConnectionEvent> {
+        let mut events = Vec::new();
+        for _ in 0..50 {
+            let mut out = BytesMut::new();
+            let sent = client.poll_transmit(server.now, crng, &mut out);
+            if sent {
+                server.feed(conn, &out);
+            }
+            let back = std::mem::take(&mut server.pipes.get_mut(&conn).unwrap().to_client);
+            if !back.is_empty() {
+                client.handle(server.now, &back, crng);
+            }
+            events.extend(std::iter::from_fn(|| client.poll_event()));
+            if !sent && back.is_empty() {
+                return events;
+            }
+            server.now += Duration::from_millis(10);
+        }
+        panic!("the two sides never went quiet");
+    }
+
+    fn results(events: &[ClientConnectionEvent]) -> Vec<(RequestId, Vec<u8>)> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                ClientConnectionEvent::Session(ClientEvent::Result { request, body }) => {
+                    Some((*request, body.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn makes_a_key_then_sends_what_was_asked_before_it_existed() {
+        let mut server = Server::new();
+        let mut crng: Rng = Box::new(rng(41));
+        let mut client = ClientConnection::new(config(), None, 77);
+        let first = client.invoke(echo(1));
+        let conn = server.connect(Kind::Intermediate);
+        client.connect(server.now, Codec::client(Kind::Intermediate), &mut crng);
+        let events = pump(&mut server, conn, &mut client, &mut crng);
+        let [ClientConnectionEvent::KeyCreated { key, .. }, ..] = &events[..] else {
+            panic!("a key first: {events:?}");
+        };
+        assert_eq!(
+            server.stored,
+            vec![key.clone()],
+            "the server stored the same key"
+        );
+        assert_eq!(client.auth_key(), Some(key));
+        assert_eq!(results(&events), vec![(first, echoed(1))]);
+        let second = client.invoke(echo(2));
+        let events = pump(&mut server, conn, &mut client, &mut crng);
+        assert_eq!(results(&events), vec![(second, echoed(2))]);
+    }
+
+    #[test]
+    fn a_stored_key_needs_no_exchange_and_the_session_goes_on_over_a_new_socket() {
+        let mut server = Server::new();
+        let mut crng: Rng = Box::new(rng(42));
+        let first = server.connect(Kind::Intermediate);
+        let outcome = server.handshake(first);
+        let stored = StoredKey {
+            key: outcome.auth_key.clone(),
+            salt: outcome.server_salt,
+            time_offset: 0,
+        };
+        let mut client = ClientConnection::new(config(), Some(stored), 78);
+        let conn = server.connect(Kind::Abridged);
+        client.connect(server.now, Codec::client(Kind::Abridged), &mut crng);
+        server.auto_answer = false;
+        let request = client.invoke(echo(3));
+        let ev = pump(&mut server, conn, &mut client, &mut crng);
+        eprintln!(
+            "EVENTS {ev:?} closed {:?} {:?}",
+            server.closed_by_connection, server.closed_by_endpoint
+        );
+        assert_eq!(
+            server.requests.len(),
+            1,
+            "the server got it once and holds it (the ping and the call went in one \
+             container, and new_session_created names the lowest id in it, so the client \
+             does not send the call again)"
+        );
+        assert_eq!(server.stored.len(), 1, "no second key exchange");
+        // The socket dies before the answer; the answer reaches the session on the next one.
+        let (_, key_id, session_id, msg_id, body) = server.requests.remove(0);
+        server.disconnect(conn);
+        client.connection_lost();
+        assert!(!client.is_connected());
+        server.auto_answer = true;
+        let conn = server.connect(Kind::Abridged);
+        client.connect(server.now, Codec::client(Kind::Abridged), &mut crng);
+        pump(&mut server, conn, &mut client, &mut crng);
+        server.answer(key_id, session_id, msg_id, &body);
+        server.run();
+        let events = pump(&mut server, conn, &mut client, &mut crng);
+        assert_eq!(results(&events), vec![(request, echoed(3))], "{events:?}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_closed_with_404_and_a_new_one_is_made() {
+        let mut server = Server::new();
+        let mut crng: Rng = Box::new(rng(43));
+        let stored = StoredKey {
+            key: AuthKey::new([9; 256]),
+            salt: 0,
+            time_offset: 0,
+        };
+        let mut client = ClientConnection::new(config(), Some(stored), 79);
+        let conn = server.connect(Kind::Intermediate);
+        client.connect(server.now, Codec::client(Kind::Intermediate), &mut crng);
+        let lost = client.invoke(echo(4));
+        pump(&mut server, conn, &mut client, &mut crng);
+        // The driver looks the key up, does not find it, and closes with -404.
+        let (c, key_id, _) = server
+            .need_keys
+            .pop()
+            .expect("the endpoint asked for the key");
+        server.endpoint.reject(c, key_id);
+        server.run();
+        let events = pump(&mut server, conn, &mut client, &mut crng);
+        let Some(ClientConnectionEvent::Closed(error)) = events.last() else {
+            panic!("closed expected: {events:?}");
+        };
+        assert!(error.is_key_unknown(), "{error}");
+        assert_eq!(client.forget_key(), vec![lost]);
+        assert!(client.auth_key().is_none());
+        let again = client.invoke(echo(5));
+        let conn = server.connect(Kind::Intermediate);
+        client.connect(server.now, Codec::client(Kind::Intermediate), &mut crng);
+        let events = pump(&mut server, conn, &mut client, &mut crng);
+        assert!(matches!(
+            events[0],
+            ClientConnectionEvent::KeyCreated { .. }
+        ));
+        assert_eq!(results(&events), vec![(again, echoed(5))]);
+    }
+
+    #[test]
+    fn a_key_exchange_that_stalls_times_out() {
+        let mut crng: Rng = Box::new(rng(44));
+        let mut client = ClientConnection::new(config(), None, 80);
+        client.connect(T0, Codec::client(Kind::Intermediate), &mut crng);
+        let deadline = client.poll_timeout().expect("the exchange's deadline");
+        assert_eq!(deadline, T0 + Duration::from_secs(15));
+        client.handle_timeout(deadline - Duration::from_millis(1));
+        assert_eq!(client.poll_event(), None);
+        client.handle_timeout(deadline);
+        assert_eq!(
+            client.poll_event(),
+            Some(ClientConnectionEvent::Closed(
+                ClientConnectionError::HandshakeTimeout(Duration::from_secs(15))
+            ))
+        );
+        // Garbage from the server is a transport error, not a panic.
+        client.connect(T0, Codec::client(Kind::Intermediate), &mut crng);
+        // (An intermediate length of 2 GiB; 0xffffffff would be a quick ack.)
+        let mut garbage = vec![0xf0, 0xff, 0xff, 0x7f];
+        garbage.extend_from_slice(&[0xff; 60]);
+        client.handle(T0, &garbage, &mut crng);
+        let event = client.poll_event();
+        assert!(
+            matches!(event, Some(ClientConnectionEvent::Closed(_))),
+            "{event:?}"
+        );
+    }
+}

@@ -241,6 +241,14 @@ impl ClientSession {
     /// Queues a request (a serialized TL function, e.g. `invokeWithLayer(...)`); its answer
     /// comes back as an event naming the returned id.
     pub fn enqueue(&mut self, body: Vec<u8>) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.enqueue_as(id, body);
+        id
+    }
+
+    /// Queues a request under an id the caller chose ([`crate::client::ClientConnection`]
+    /// numbers requests before the session exists). The id must not be in use.
+    pub(crate) fn enqueue_as(&mut self, id: RequestId, body: Vec<u8>) {
         let body = match self.config.compress_threshold {
             Some(min) if body.len() >= min && body.len() <= 128 << 10 => {
                 let packed = gzip_pack(&body);
@@ -252,8 +260,7 @@ impl ClientSession {
             }
             _ => body,
         };
-        let id = RequestId(self.next_request);
-        self.next_request += 1;
+        self.next_request = self.next_request.max(id.0 + 1);
         self.requests.insert(
             id,
             PendingRequest {
@@ -264,7 +271,11 @@ impl ClientSession {
             },
         );
         self.queue.push_back(Queued::Request(id));
-        id
+    }
+
+    /// The requests not answered yet.
+    pub fn request_ids(&self) -> Vec<RequestId> {
+        self.requests.keys().copied().collect()
     }
 
     /// Forgets a request: its answer, if one comes, is ignored.
@@ -759,16 +770,23 @@ impl ClientSession {
             self.events.push_back(ClientEvent::PingTimeout);
         }
         if self.next_ping.is_some_and(|t| now >= t) {
-            self.ping_id += 1;
-            let ping = tl::functions::PingDelayDisconnect {
-                ping_id: self.ping_id,
-                disconnect_delay: self.config.ping_disconnect_delay,
-            };
-            self.queue.push_back(Queued::Service(ping.to_bytes()));
-            self.next_ping = Some(now + self.config.ping_interval);
-            if self.ping_deadline.is_none() {
-                self.ping_deadline = Some(now + self.config.ping_interval);
-            }
+            self.ping_now(now);
+        }
+    }
+
+    /// Queues a `ping_delay_disconnect` now (and restarts the ping timer). On a new
+    /// connection it tells the server at once which connection the session is on, so answers
+    /// and updates held for the session flow without waiting for the next request.
+    pub fn ping_now(&mut self, now: Duration) {
+        self.ping_id += 1;
+        let ping = tl::functions::PingDelayDisconnect {
+            ping_id: self.ping_id,
+            disconnect_delay: self.config.ping_disconnect_delay,
+        };
+        self.queue.push_back(Queued::Service(ping.to_bytes()));
+        self.next_ping = Some(now + self.config.ping_interval);
+        if self.ping_deadline.is_none() {
+            self.ping_deadline = Some(now + self.config.ping_interval);
         }
     }
 

@@ -203,20 +203,32 @@ impl ServerSession {
         if !self.accept(now, message.msg_id, message.seq_no, &message.body) {
             return;
         }
+        let container = (body_id(&message.body) == MSG_CONTAINER_ID)
+            .then(|| unpack_container(&message.body, message.msg_id));
+        // The first message of the session is the lowest id processed: in a container, its
+        // inner messages have lower ids than the container itself, and a client resends
+        // whatever it sent below first_msg_id (which would run those calls twice).
+        let lowest = match &container {
+            Some(Ok(inner)) => inner
+                .iter()
+                .map(|m| m.msg_id)
+                .fold(message.msg_id, i64::min),
+            _ => message.msg_id,
+        };
         match self.first_msg_id {
-            Some(first) if first <= message.msg_id => {}
+            Some(first) if first <= lowest => {}
             _ => {
-                self.first_msg_id = Some(message.msg_id);
+                self.first_msg_id = Some(lowest);
                 let created = tl::enums::NewSession::Created(tl::types::NewSessionCreated {
-                    first_msg_id: message.msg_id,
+                    first_msg_id: lowest,
                     unique_id: self.unique_id,
                     server_salt: self.salts.current(now_secs),
                 });
                 self.send(created.to_bytes(), true, MsgKind::ServerInitiated);
             }
         }
-        if body_id(&message.body) == MSG_CONTAINER_ID {
-            let inner = match unpack_container(&message.body, message.msg_id) {
+        if let Some(container) = container {
+            let inner = match container {
                 Ok(inner) => inner,
                 Err(e) => {
                     self.bad_msg(message.msg_id, message.seq_no, e.code());
