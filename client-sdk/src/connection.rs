@@ -1,16 +1,18 @@
-//! One data center's connection: a task that owns the socket, the transport codec and the
-//! mtproto [`ClientSession`], creates the auth key when there is none, and reconnects with
-//! backoff. Callers talk to it through a channel of [`Command`]s and never wait on one another.
+//! One data center's connection: a task that owns the socket and drives mtproto's sans-IO
+//! [`ClientConnection`] (transport, key exchange when there is no key, session), and
+//! reconnects with backoff. Callers talk to it through a channel of [`Command`]s and never
+//! wait on one another.
 
 use crate::config::{InitParams, ReconnectPolicy, Transport};
 use crate::error::{InvocationError, RpcError};
 use bytes::BytesMut;
-use mtproto::crypto::{AuthKey, RsaPublicKey};
-use mtproto::handshake::{ClientConfig, ClientHandshake, ClientStep, unwrap_plain, wrap_plain};
-use mtproto::session::{
-    ClientEvent, ClientSession, ClientSessionConfig, MsgIdGenerator, MsgKind, RequestId,
+use mtproto::client::{
+    ClientConnection, ClientConnectionConfig, ClientConnectionError, ClientConnectionEvent,
+    StoredKey,
 };
-use mtproto::transport::{Codec, Inbound};
+use mtproto::crypto::{AuthKey, RsaPublicKey};
+use mtproto::handshake::ClientConfig;
+use mtproto::session::{ClientEvent, ClientSessionConfig, RequestId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,59 +102,27 @@ pub(crate) fn spawn(
     tx
 }
 
-/// A live connection.
+/// A live socket.
 struct Link {
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
-    codec: Codec,
     inbuf: BytesMut,
+    outbuf: BytesMut,
 }
 
 impl Link {
-    async fn open(config: &ConnectionConfig) -> std::io::Result<Link> {
-        let stream = TcpStream::connect(&config.addr).await?;
+    async fn open(addr: &str) -> Result<Link, LinkError> {
+        let stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
+            .await
+            .map_err(|_| LinkError::Timeout)??;
         stream.set_nodelay(true)?;
         let (reader, writer) = stream.into_split();
-        let codec = config.transport.codec(config.dc, &mut os_rng);
         Ok(Link {
             reader,
             writer,
-            codec,
             inbuf: BytesMut::with_capacity(64 * 1024),
+            outbuf: BytesMut::with_capacity(64 * 1024),
         })
-    }
-
-    async fn send(&mut self, packet: &[u8]) -> std::io::Result<()> {
-        let mut out = BytesMut::new();
-        self.codec.encode(packet, false, &mut out, &mut os_rng);
-        self.writer.write_all(&out).await
-    }
-
-    /// Decodes what is buffered; `Ok(None)` when a whole packet is not there yet.
-    fn decoded(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
-        loop {
-            match self
-                .codec
-                .decode(&mut self.inbuf)
-                .map_err(|e| LinkError::Transport(e.to_string()))?
-            {
-                Some(Inbound::Packet { payload, .. }) => return Ok(Some(payload.to_vec())),
-                Some(Inbound::Error(code)) => return Err(LinkError::Code(code)),
-                Some(Inbound::QuickAck(_)) => continue,
-                None => return Ok(None),
-            }
-        }
-    }
-
-    async fn read_packet(&mut self) -> Result<Vec<u8>, LinkError> {
-        loop {
-            if let Some(packet) = self.decoded()? {
-                return Ok(packet);
-            }
-            if self.reader.read_buf(&mut self.inbuf).await? == 0 {
-                return Err(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-        }
     }
 }
 
@@ -161,16 +131,8 @@ impl Link {
 enum LinkError {
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
-    #[error("transport error code {0}")]
-    Code(i32),
-    #[error("transport: {0}")]
-    Transport(String),
-    #[error("key exchange: {0}")]
-    Handshake(String),
-    #[error("session: {0}")]
-    Session(String),
-    #[error("the server stopped answering pings")]
-    PingTimeout,
+    #[error(transparent)]
+    Protocol(#[from] ClientConnectionError),
     #[error("timed out")]
     Timeout,
 }
@@ -188,54 +150,16 @@ impl From<LinkError> for InvocationError {
     }
 }
 
-/// Creates an auth key over a fresh link.
-async fn create_key(link: &mut Link, config: &ConnectionConfig) -> Result<ClientStart, LinkError> {
-    let mut ids = MsgIdGenerator::default();
-    let hs_config = ClientConfig {
-        keys: config.rsa_keys.clone(),
-        dc: Some(config.dc),
-        temp_expires_in: None,
-        legacy_rsa: false,
-    };
-    let (mut handshake, mut body) = ClientHandshake::start(hs_config, &mut os_rng);
-    loop {
-        link.send(&wrap_plain(ids.next(now(), MsgKind::Client), &body))
-            .await?;
-        let packet = tokio::time::timeout(Duration::from_secs(15), link.read_packet())
-            .await
-            .map_err(|_| LinkError::Timeout)??;
-        let (_, answer) = unwrap_plain(&packet).map_err(|e| LinkError::Handshake(e.to_string()))?;
-        match handshake
-            .receive(answer, now().as_secs() as i64, &mut os_rng)
-            .map_err(|e| LinkError::Handshake(e.to_string()))?
-        {
-            ClientStep::Send(next) => body = next,
-            ClientStep::Done(outcome) => {
-                return Ok(ClientStart {
-                    key: outcome.auth_key,
-                    salt: outcome.server_salt,
-                    time_offset: i64::from(outcome.time_offset),
-                });
-            }
-        }
-    }
-}
-
-struct ClientStart {
-    key: AuthKey,
-    salt: i64,
-    time_offset: i64,
-}
-
-/// The task's state across reconnects.
+/// The task's state across reconnects: the sans-IO connection (transport, key exchange,
+/// session) and who waits for which answer.
 struct Task {
     config: ConnectionConfig,
     commands: mpsc::Receiver<Command>,
-    session: Option<ClientSession>,
+    conn: ClientConnection,
     pending: HashMap<RequestId, oneshot::Sender<Reply>>,
-    /// Requests that arrived while there was no session yet.
-    held: Vec<Command>,
     init_request: Option<RequestId>,
+    /// The first connection attempt's outcome goes here once it is known.
+    ready: Option<oneshot::Sender<Result<(), InvocationError>>>,
 }
 
 enum Ended {
@@ -250,24 +174,41 @@ async fn run(
     commands: mpsc::Receiver<Command>,
     ready: oneshot::Sender<Result<(), InvocationError>>,
 ) {
+    let conn_config = ClientConnectionConfig {
+        handshake: ClientConfig {
+            keys: config.rsa_keys.clone(),
+            dc: Some(config.dc),
+            temp_expires_in: None,
+            legacy_rsa: false,
+        },
+        session: config.session.clone(),
+        handshake_timeout: Duration::from_secs(15),
+    };
+    let stored = config.auth_key.map(|key| StoredKey {
+        key: AuthKey::new(key),
+        salt: 0,
+        time_offset: 0,
+    });
+    let mut session_id = [0u8; 8];
+    os_rng(&mut session_id);
     let mut task = Task {
+        conn: ClientConnection::new(conn_config, stored, i64::from_le_bytes(session_id)),
         config,
         commands,
-        session: None,
         pending: HashMap::new(),
-        held: Vec::new(),
         init_request: None,
+        ready: Some(ready),
     };
-    let mut ready = Some(ready);
+    task.init_session();
     let mut failures = 0u32;
     let mut connected_before = false;
     loop {
-        let attempt = task.connect().await;
-        match attempt {
+        let ended = match Link::open(&task.config.addr).await {
             Ok(mut link) => {
-                failures = 0;
-                if let Some(ready) = ready.take() {
-                    let _ = ready.send(Ok(()));
+                let codec = task.config.transport.codec(task.config.dc, &mut os_rng);
+                task.conn.connect(now(), codec, &mut os_rng);
+                if task.conn.session().is_some() {
+                    task.report_ready(Ok(()));
                 }
                 if connected_before {
                     let _ = task
@@ -276,73 +217,95 @@ async fn run(
                         .send(ConnectionEvent::MayHaveMissedUpdates { dc: task.config.dc });
                 }
                 connected_before = true;
+                let had_session = task.conn.session().is_some();
                 match task.drive(&mut link).await {
                     Ended::Shutdown => return,
                     Ended::Lost(e) => {
-                        info!(dc = task.config.dc, "connection lost: {e}");
-                        if let LinkError::Code(-404) = e {
-                            task.forget_key();
+                        task.conn.connection_lost();
+                        if let LinkError::Protocol(p) = &e {
+                            if p.is_key_unknown() {
+                                task.forget_key();
+                            }
                         }
-                        if let Some(session) = &mut task.session {
-                            session.connection_lost();
+                        // A link that ended before it could carry the session (no key yet,
+                        // or none at the start) counts as a failed attempt.
+                        if had_session || task.conn.session().is_some() {
+                            info!(dc = task.config.dc, "connection lost: {e}");
+                            failures = 0;
+                            continue;
                         }
+                        e
                     }
                 }
             }
-            Err(e) => {
-                failures += 1;
-                warn!(dc = task.config.dc, failures, "cannot connect: {e}");
-                if let Some(ready) = ready.take() {
-                    let _ = ready.send(Err(InvocationError::from(e)));
-                    // The caller of `connect` learns of the failure; keep trying for later
-                    // callers only if they come.
-                }
-                let policy = &task.config.reconnect;
-                if policy.max_attempts.is_some_and(|max| failures >= max) {
-                    task.fail_all(InvocationError::Io {
-                        kind: std::io::ErrorKind::NotConnected,
-                        message: format!(
-                            "gave up connecting to DC {} after {failures} attempts",
-                            task.config.dc
-                        ),
-                    });
-                    // Wait for the next request before trying again.
-                    match task.commands.recv().await {
-                        Some(command) => task.held.push(command),
-                        None => return,
-                    }
-                    failures = 0;
-                    continue;
-                }
-                let delay = policy.delay(failures);
-                let sleep = tokio::time::sleep(delay);
-                tokio::pin!(sleep);
-                loop {
-                    tokio::select! {
-                        _ = &mut sleep => break,
-                        command = task.commands.recv() => match command {
-                            Some(command) => task.accept(command),
-                            None => return,
-                        },
-                    }
-                }
+            Err(e) => e,
+        };
+        failures += 1;
+        warn!(dc = task.config.dc, failures, "cannot connect: {ended}");
+        task.report_ready(Err(InvocationError::from(ended)));
+        let policy = &task.config.reconnect;
+        if policy.max_attempts.is_some_and(|max| failures >= max) {
+            task.fail_all(InvocationError::Io {
+                kind: std::io::ErrorKind::NotConnected,
+                message: format!(
+                    "gave up connecting to DC {} after {failures} attempts",
+                    task.config.dc
+                ),
+            });
+            // Wait for the next request before trying again.
+            match task.commands.recv().await {
+                Some(command) => task.accept(command),
+                None => return,
+            }
+            failures = 0;
+            continue;
+        }
+        let delay = policy.delay(failures);
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                command = task.commands.recv() => match command {
+                    Some(command) => task.accept(command),
+                    None => return,
+                },
             }
         }
     }
 }
 
 impl Task {
+    /// The first request of a session says who we are and which layer we speak.
+    fn init_session(&mut self) {
+        let init = self
+            .config
+            .init
+            .wrap(mtproto_api::functions::help::GetConfig {}.to_tl_bytes());
+        self.init_request = Some(self.conn.invoke(init));
+    }
+
+    fn report_ready(&mut self, outcome: Result<(), InvocationError>) {
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(outcome);
+        }
+    }
+
     fn forget_key(&mut self) {
         warn!(
             dc = self.config.dc,
             "the server does not know our auth key; making a new one"
         );
         self.config.auth_key = None;
-        self.session = None;
-        self.init_request = None;
-        self.fail_all(InvocationError::Transport(
+        let error = InvocationError::Transport(
             "the server does not know this auth key (-404); a new key is being made".into(),
-        ));
+        );
+        for id in self.conn.forget_key() {
+            if let Some(reply) = self.pending.remove(&id) {
+                let _ = reply.send(Err(error.clone()));
+            }
+        }
+        self.init_session();
         let _ = self
             .config
             .events
@@ -351,75 +314,23 @@ impl Task {
 
     fn fail_all(&mut self, error: InvocationError) {
         for (id, reply) in self.pending.drain() {
-            if let Some(session) = &mut self.session {
-                session.cancel(id);
-            }
-            let _ = reply.send(Err(error.clone()));
-        }
-        for Command::Invoke { reply, .. } in self.held.drain(..) {
+            self.conn.cancel(id);
             let _ = reply.send(Err(error.clone()));
         }
     }
 
-    /// Queues a request on the session, or holds it until there is one.
+    /// Queues a request on the connection (it waits there for the key if there is none yet).
     fn accept(&mut self, command: Command) {
-        match (&mut self.session, command) {
-            (Some(session), Command::Invoke { body, reply }) => {
-                let id = session.enqueue(body);
-                self.pending.insert(id, reply);
-            }
-            (None, command) => self.held.push(command),
-        }
-    }
-
-    async fn connect(&mut self) -> Result<Link, LinkError> {
-        let mut link = tokio::time::timeout(Duration::from_secs(10), Link::open(&self.config))
-            .await
-            .map_err(|_| LinkError::Timeout)??;
-        if self.session.is_none() {
-            let (key, salt, offset) = match self.config.auth_key {
-                Some(key) => (AuthKey::new(key), 0, 0),
-                None => {
-                    let start = create_key(&mut link, &self.config).await?;
-                    let bytes = *start.key.bytes();
-                    self.config.auth_key = Some(bytes);
-                    let _ = self.config.events.send(ConnectionEvent::KeyCreated {
-                        dc: self.config.dc,
-                        key: Box::new(bytes),
-                    });
-                    (start.key, start.salt, start.time_offset)
-                }
-            };
-            let mut session_id = [0u8; 8];
-            os_rng(&mut session_id);
-            let mut session = ClientSession::new(
-                key,
-                i64::from_le_bytes(session_id),
-                salt,
-                offset,
-                self.config.session.clone(),
-            );
-            // The first request of a session says who we are and which layer we speak.
-            let init = self
-                .config
-                .init
-                .wrap(mtproto_api::functions::help::GetConfig {}.to_tl_bytes());
-            self.init_request = Some(session.enqueue(init));
-            self.session = Some(session);
-            for command in std::mem::take(&mut self.held) {
-                self.accept(command);
-            }
-        }
-        Ok(link)
+        let Command::Invoke { body, reply } = command;
+        let id = self.conn.invoke(body);
+        self.pending.insert(id, reply);
     }
 
     fn drop_cancelled(&mut self) {
-        let session = &mut self.session;
+        let conn = &mut self.conn;
         self.pending.retain(|id, reply| {
             if reply.is_closed() {
-                if let Some(session) = session {
-                    session.cancel(*id);
-                }
+                conn.cancel(*id);
                 false
             } else {
                 true
@@ -428,87 +339,91 @@ impl Task {
     }
 
     async fn flush(&mut self, link: &mut Link) -> Result<(), LinkError> {
-        let Some(session) = &mut self.session else {
-            return Ok(());
-        };
-        let mut out = BytesMut::new();
-        while let Some(packet) = session.poll_transmit(now(), &mut os_rng) {
-            link.codec.encode(&packet, false, &mut out, &mut os_rng);
-        }
-        if !out.is_empty() {
-            link.writer.write_all(&out).await?;
+        if self
+            .conn
+            .poll_transmit(now(), &mut os_rng, &mut link.outbuf)
+        {
+            link.writer.write_all(&link.outbuf).await?;
+            link.outbuf.clear();
         }
         Ok(())
-    }
-
-    fn handle_packet(&mut self, packet: &[u8]) -> Result<(), LinkError> {
-        let Some(session) = &mut self.session else {
-            return Ok(());
-        };
-        session
-            .receive(now(), packet)
-            .map_err(|e| LinkError::Session(e.to_string()))?;
-        self.drain_events()
     }
 
     fn drain_events(&mut self) -> Result<(), LinkError> {
-        let Some(session) = &mut self.session else {
-            return Ok(());
-        };
-        while let Some(event) = session.poll_event() {
+        while let Some(event) = self.conn.poll_event() {
             match event {
-                ClientEvent::Result { request, body } => {
-                    if self.init_request == Some(request) {
-                        self.init_request = None;
-                        let _ = self.config.events.send(ConnectionEvent::Config {
-                            dc: self.config.dc,
-                            body,
-                        });
-                    } else if let Some(reply) = self.pending.remove(&request) {
-                        let _ = reply.send(Ok(body));
-                    }
+                ClientConnectionEvent::KeyCreated { key, .. } => {
+                    let bytes = *key.bytes();
+                    self.config.auth_key = Some(bytes);
+                    let _ = self.config.events.send(ConnectionEvent::KeyCreated {
+                        dc: self.config.dc,
+                        key: Box::new(bytes),
+                    });
+                    self.report_ready(Ok(()));
                 }
-                ClientEvent::Error { request, error } => {
-                    if self.init_request == Some(request) {
-                        self.init_request = None;
-                        warn!(dc = self.config.dc, "initConnection failed: {error}");
-                    } else if let Some(reply) = self.pending.remove(&request) {
-                        let _ = reply.send(Err(RpcError::new(error.code, &error.message).into()));
-                    }
-                }
-                ClientEvent::Failed { request, code } => {
-                    if let Some(reply) = self.pending.remove(&request) {
-                        let _ = reply.send(Err(InvocationError::Refused(code)));
-                    }
-                }
-                ClientEvent::Update { body } => {
-                    if let Some(sink) = &self.config.updates {
-                        sink.push(crate::updates::Input::Pushed(body));
-                    }
-                }
-                ClientEvent::NewSession { .. } => {
-                    let _ = self
-                        .config
-                        .events
-                        .send(ConnectionEvent::MayHaveMissedUpdates { dc: self.config.dc });
-                }
-                ClientEvent::PingTimeout => return Err(LinkError::PingTimeout),
-                other => debug!("session event {other:?}"),
+                ClientConnectionEvent::Closed(e) => return Err(e.into()),
+                ClientConnectionEvent::Session(event) => self.session_event(event),
+                other => debug!("connection event {other:?}"),
             }
         }
         Ok(())
+    }
+
+    fn session_event(&mut self, event: ClientEvent) {
+        match event {
+            ClientEvent::Result { request, body } => {
+                if self.init_request == Some(request) {
+                    self.init_request = None;
+                    let _ = self.config.events.send(ConnectionEvent::Config {
+                        dc: self.config.dc,
+                        body,
+                    });
+                } else if let Some(reply) = self.pending.remove(&request) {
+                    let _ = reply.send(Ok(body));
+                }
+            }
+            ClientEvent::Error { request, error } => {
+                if self.init_request == Some(request) {
+                    self.init_request = None;
+                    warn!(dc = self.config.dc, "initConnection failed: {error}");
+                } else if let Some(reply) = self.pending.remove(&request) {
+                    let _ = reply.send(Err(RpcError::new(error.code, &error.message).into()));
+                }
+            }
+            ClientEvent::Failed { request, code } => {
+                if let Some(reply) = self.pending.remove(&request) {
+                    let _ = reply.send(Err(InvocationError::Refused(code)));
+                }
+            }
+            ClientEvent::Update { body } => {
+                if let Some(sink) = &self.config.updates {
+                    sink.push(crate::updates::Input::Pushed(body));
+                }
+            }
+            ClientEvent::NewSession { .. } => {
+                let _ = self
+                    .config
+                    .events
+                    .send(ConnectionEvent::MayHaveMissedUpdates { dc: self.config.dc });
+            }
+            other => debug!("session event {other:?}"),
+        }
     }
 
     async fn drive(&mut self, link: &mut Link) -> Ended {
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
         loop {
+            if let Err(e) = self.drain_events() {
+                // What the connection still has to say (a last ack) goes out first.
+                let _ = self.flush(link).await;
+                return Ended::Lost(e);
+            }
             if let Err(e) = self.flush(link).await {
                 return Ended::Lost(e);
             }
             let wait = self
-                .session
-                .as_ref()
-                .and_then(|s| s.poll_timeout())
+                .conn
+                .poll_timeout()
                 .map(|at| at.saturating_sub(now()))
                 .unwrap_or(Duration::from_secs(3600));
             tokio::select! {
@@ -522,31 +437,15 @@ impl Task {
                     }
                     None => return Ended::Shutdown,
                 },
-                read = link.reader.read_buf(&mut link.inbuf) => {
-                    match read {
-                        Ok(0) => return Ended::Lost(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into())),
-                        Ok(_) => loop {
-                            match link.decoded() {
-                                Ok(Some(packet)) => {
-                                    if let Err(e) = self.handle_packet(&packet) {
-                                        return Ended::Lost(e);
-                                    }
-                                }
-                                Ok(None) => break,
-                                Err(e) => return Ended::Lost(e),
-                            }
-                        },
-                        Err(e) => return Ended::Lost(e.into()),
+                read = link.reader.read_buf(&mut link.inbuf) => match read {
+                    Ok(0) => return Ended::Lost(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+                    Ok(_) => {
+                        self.conn.handle(now(), &link.inbuf, &mut os_rng);
+                        link.inbuf.clear();
                     }
+                    Err(e) => return Ended::Lost(e.into()),
                 },
-                _ = tokio::time::sleep(wait) => {
-                    if let Some(session) = &mut self.session {
-                        session.handle_timeout(now());
-                    }
-                    if let Err(e) = self.drain_events() {
-                        return Ended::Lost(e);
-                    }
-                },
+                _ = tokio::time::sleep(wait) => self.conn.handle_timeout(now()),
                 _ = sweep.tick() => self.drop_cancelled(),
             }
         }

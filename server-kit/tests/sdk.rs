@@ -415,6 +415,43 @@ fn an_upload_survives_the_server_being_killed_and_restarted() {
     });
 }
 
+/// The server loses its store (and with it our key): its -404 makes the client drop the key,
+/// make a new one and sign up again, with no restart of the client.
+#[test]
+fn a_server_that_lost_our_key_gets_a_new_one() {
+    let port = free_port();
+    let data = scratch_dir("sdk-lost-key");
+    let server = ServerProcess::start(BINARY, port, &data);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let rt = runtime();
+    rt.block_on(async {
+        let a = connect(addr, &data, &data.join("a.session")).await;
+        sign_up(&a, "+1 555 0341", "Lost", "lost_sdk").await;
+        assert!(a.is_authorized());
+        server.kill();
+        for file in ["server.sqlite3", "server.sqlite3-wal", "server.sqlite3-shm"] {
+            let _ = std::fs::remove_file(data.join(file));
+        }
+        let _server = ServerProcess::start(BINARY, port, &data);
+        // The first call after the restart may meet the -404 (and fail); then the new key
+        // carries every call.
+        let mut failed = 0;
+        loop {
+            match a.invoke(&functions::help::GetConfig {}).await {
+                Ok(_) => break,
+                Err(e) => {
+                    assert!(e.to_string().contains("-404"), "{e}");
+                    failed += 1;
+                    assert!(failed < 3, "still failing: {e}");
+                }
+            }
+        }
+        assert!(!a.is_authorized(), "the account went with the key");
+        sign_up(&a, "+1 555 0341", "Found", "found_sdk").await;
+        assert!(a.is_authorized());
+    });
+}
+
 #[test]
 fn a_slow_reader_loses_no_update_when_the_queue_overflows() {
     let port = free_port();
