@@ -145,7 +145,7 @@ impl From<LinkError> for InvocationError {
                 kind: std::io::ErrorKind::TimedOut,
                 message: "timed out".into(),
             },
-            other => InvocationError::Transport(other.to_string()),
+            LinkError::Protocol(e) => InvocationError::Transport(e),
         }
     }
 }
@@ -297,9 +297,8 @@ impl Task {
             "the server does not know our auth key; making a new one"
         );
         self.config.auth_key = None;
-        let error = InvocationError::Transport(
-            "the server does not know this auth key (-404); a new key is being made".into(),
-        );
+        // The server never ran these (it did not know the key they were sent with).
+        let error = InvocationError::Transport(ClientConnectionError::TransportCode(-404));
         for id in self.conn.forget_key() {
             if let Some(reply) = self.pending.remove(&id) {
                 let _ = reply.send(Err(error.clone()));

@@ -79,10 +79,11 @@ pub enum InvocationError {
         /// The error's text.
         message: String,
     },
-    /// The server sent a transport error code (e.g. -404: unknown auth key, -429: too many
-    /// connections) or bytes the transport could not read.
-    #[error("transport error: {0}")]
-    Transport(String),
+    /// The connection failed at the protocol level: the server sent a transport error code
+    /// (e.g. -404: unknown auth key, -429: too many connections), bytes the transport could
+    /// not read, a refused packet, a failed key exchange or no pong in time.
+    #[error("connection: {0}")]
+    Transport(#[from] mtproto::ClientConnectionError),
     /// The answer arrived but is not the type the request returns.
     #[error("the answer does not decode: {0}")]
     Decode(String),
