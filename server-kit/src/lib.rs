@@ -30,6 +30,7 @@ pub mod deploy;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gateway;
+mod in_flight;
 pub mod keys;
 pub mod media;
 pub mod photos;
