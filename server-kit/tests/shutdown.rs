@@ -225,6 +225,54 @@ async fn sigterm_during_a_burst_loses_no_answered_message() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A second signal during the stop exits at once, with status 1. The stop is kept going by a
+/// client that never closes its side: the server waits up to `gateway::LINGER` (1 s) for it
+/// after its own FIN, and the second signal comes as soon as the log says the stop began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let dir = scratch_dir("shutdown-twice");
+    let data = dir.join("data");
+    let port = free_port();
+    let mut server = ServerProcess::start_with(BINARY, port, &data, &["--shutdown-timeout", "30"]);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+    // Connected (the key exchange done), then never read from again.
+    let idle = MiniClient::connect(addr, &server_key(&data), Kind::Intermediate)
+        .await
+        .expect("connect");
+    let log_path = data.with_extension("log");
+    let pid = server.child.id().to_string();
+    let signal = || {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+    };
+    let log_says =
+        |what: &str| std::fs::read_to_string(&log_path).is_ok_and(|log| log.contains(what));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    signal();
+    while !log_says("stopping: no new connections") {
+        assert!(Instant::now() < deadline, "the stop did not begin");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    signal();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert_eq!(status.code(), Some(1), "{status}; log:\n{log}");
+    assert!(log.contains("second signal"), "{log}");
+    assert!(!log.contains("stopped: drained"), "{log}");
+    drop(idle);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// help.getNearestDc that waits for a permit before it answers, counting its calls.
 struct Slow {
     started: AtomicUsize,
@@ -380,4 +428,89 @@ async fn serve_until_gives_up_at_its_deadline() {
         other => panic!("an unfinished call: {other:?}"),
     }
     slow.release.add_permits(1);
+}
+
+/// With other nodes (feature `cluster`): `Bus::flush` returns only once the notices queued
+/// before it are published. The publishing node's runtime is dropped right after the flush,
+/// taking its publishing task along; a flush that returned early would lose the rest.
+#[cfg(feature = "cluster")]
+#[test]
+fn the_redis_bus_flushes_every_queued_notice() {
+    use server_kit::bus::{Bus, Change, Event, RedisBus};
+    use std::process::{Child, Command, Stdio};
+
+    struct Redis(Child);
+    impl Drop for Redis {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    const NOTICES: i64 = 5000;
+    let port = free_port();
+    let _redis = Redis(
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = format!("redis://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let listening = {
+        let _in = runtime.enter();
+        RedisBus::start(&url).expect("bus")
+    };
+    let mut events = listening.events().expect("events");
+    let publishing_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let publishing = {
+        let _in = publishing_runtime.enter();
+        RedisBus::start(&url).expect("bus")
+    };
+    // Probes until the listening node hears one: both are connected.
+    let heard = |events: &mut tokio::sync::mpsc::Receiver<Event>, wait| {
+        runtime.block_on(async { tokio::time::timeout(wait, events.recv()).await.ok() })
+    };
+    let mut ready = false;
+    for _ in 0..100 {
+        publishing_runtime.block_on(async {
+            publishing.publish(Change::Key { key_id: -1 });
+            publishing.flush().await;
+        });
+        if heard(&mut events, Duration::from_millis(100)).is_some() {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "the nodes never heard each other");
+    while heard(&mut events, Duration::from_millis(300)).is_some() {}
+
+    publishing_runtime.block_on(async {
+        for user in 0..NOTICES {
+            publishing.publish(Change::User {
+                user,
+                pts: 1,
+                pts_count: 1,
+            });
+        }
+        publishing.flush().await;
+    });
+    drop(publishing);
+    drop(publishing_runtime);
+    let mut users = HashSet::new();
+    while let Some(Some(event)) = heard(&mut events, Duration::from_secs(2)) {
+        if let Event::Changed(Change::User { user, .. }) = event {
+            users.insert(user);
+        }
+    }
+    assert_eq!(users.len() as i64, NOTICES);
 }
