@@ -82,6 +82,12 @@ pub trait Bus: Send + Sync + 'static {
     fn publish(&self, change: Change);
     /// What other nodes say, once (`None` afterwards, and always for [`LocalBus`]).
     fn events(&self) -> Option<mpsc::Receiver<Event>>;
+    /// Returns once every notice published before the call has been sent (or dropped as
+    /// undeliverable): a graceful shutdown waits for it, within its deadline. Default: at
+    /// once (nothing is queued).
+    fn flush(&self) -> crate::rpc::BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// No other nodes: publishing does nothing, nothing arrives.
@@ -195,7 +201,7 @@ mod redis_bus {
     use futures_util::StreamExt as _;
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
-    use tokio::sync::mpsc;
+    use tokio::sync::{mpsc, oneshot};
 
     /// The Redis channel every node publishes to and subscribes to.
     const CHANNEL: &str = "server-kit:changes";
@@ -214,8 +220,16 @@ mod redis_bus {
     /// users and channels with nobody connected to it (an in-memory check).
     pub struct RedisBus {
         node: u64,
-        outgoing: mpsc::Sender<Notice>,
+        outgoing: mpsc::Sender<Outgoing>,
         events: Mutex<Option<mpsc::Receiver<Event>>>,
+    }
+
+    /// What the publishing task is handed, in order.
+    enum Outgoing {
+        /// A notice to publish.
+        Notice(Notice),
+        /// Told once every notice queued before it was published or dropped.
+        Flushed(oneshot::Sender<()>),
     }
 
     impl std::fmt::Debug for RedisBus {
@@ -252,9 +266,20 @@ mod redis_bus {
                 node: self.node,
                 change,
             };
-            if self.outgoing.try_send(notice).is_err() {
+            if self.outgoing.try_send(Outgoing::Notice(notice)).is_err() {
                 tracing::debug!("bus queue full: a notice is dropped (clients catch up)");
             }
+        }
+
+        fn flush(&self) -> crate::rpc::BoxFuture<'_, ()> {
+            Box::pin(async move {
+                let (done, flushed) = oneshot::channel();
+                // Waits for room (a full queue is what there is to flush); a publisher that
+                // is gone has nothing left to send.
+                if self.outgoing.send(Outgoing::Flushed(done)).await.is_ok() {
+                    let _ = flushed.await;
+                }
+            })
         }
 
         fn events(&self) -> Option<mpsc::Receiver<Event>> {
@@ -269,22 +294,32 @@ mod redis_bus {
     /// under an open connection) is sent once more on a new connection: a notice published
     /// twice only makes the other node push an update its clients already have, which they
     /// drop by pts.
-    async fn publisher(client: redis::Client, mut queue: mpsc::Receiver<Notice>) {
+    async fn publisher(client: redis::Client, mut queue: mpsc::Receiver<Outgoing>) {
         let mut conn: Option<redis::aio::MultiplexedConnection> = None;
         let mut backoff = Backoff::default();
         let mut retry_at = Instant::now();
         let mut dropped: u64 = 0;
         let mut batch = Vec::with_capacity(BATCH);
+        let mut flushed = Vec::new();
         while queue.recv_many(&mut batch, BATCH).await > 0 {
-            let count = batch.len() as u64;
             let mut pipe = redis::pipe();
-            for notice in batch.drain(..) {
-                pipe.cmd("PUBLISH")
-                    .arg(CHANNEL)
-                    .arg(notice.to_string())
-                    .ignore();
+            let mut count = 0u64;
+            for item in batch.drain(..) {
+                match item {
+                    Outgoing::Notice(notice) => {
+                        pipe.cmd("PUBLISH")
+                            .arg(CHANNEL)
+                            .arg(notice.to_string())
+                            .ignore();
+                        count += 1;
+                    }
+                    Outgoing::Flushed(waiter) => flushed.push(waiter),
+                }
             }
             for attempt in 0..2 {
+                if count == 0 {
+                    break;
+                }
                 if conn.is_none() && Instant::now() >= retry_at {
                     match tokio::time::timeout(
                         CONNECT_TIMEOUT,
@@ -329,6 +364,10 @@ mod redis_bus {
                         }
                     }
                 }
+            }
+            // Every notice queued before these markers is in this batch or an earlier one.
+            for waiter in flushed.drain(..) {
+                let _ = waiter.send(());
             }
         }
     }

@@ -1,17 +1,22 @@
 //! The gateway: accepts TCP connections and drives mtproto's sans-IO server: one
 //! [`ServerConnection`] per connection task (transport, key exchange), the shared
-//! `ServerEndpoint` in [`Server`] (keys, sessions, timers).
+//! `ServerEndpoint` in [`Server`] (keys, sessions, timers). [`serve_until`] stops it
+//! gracefully: the calls in flight answered, the connections closed after whole frames.
 
+use crate::in_flight::{InFlight, Working};
 use crate::state::{Outbound, Server, now, rng};
 use bytes::BytesMut;
 use mtproto::endpoint::decrypt_client_packet;
 use mtproto::{CloseReason, ConnId, ConnectionEvent, ServerConnection};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// How often a node compares the users connected to it with what it last announced.
 const PRESENCE_CHECK: Duration = Duration::from_secs(2);
@@ -36,10 +41,64 @@ async fn announce_presence(server: Arc<Server>) {
     }
 }
 
-/// Accepts connections forever, one task each, and runs the session timers.
+/// Accepts connections forever, one task each, and runs the session timers. Dropping the
+/// future ends every connection at once; [`serve_until`] stops gracefully.
 pub async fn serve(server: Arc<Server>, listener: TcpListener) {
+    serve_until(server, listener, std::future::pending(), Duration::ZERO).await;
+}
+
+/// The longest a closing connection waits, after its last frame and its FIN, for the client
+/// to close its side (see [`serve_until`]).
+pub const LINGER: Duration = Duration::from_secs(1);
+
+/// Where the connection tasks are in a graceful stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading requests and answering them.
+    Serving,
+    /// No more reading: answers to the calls already received still go out.
+    Draining,
+    /// Write what is left, close the write half, wait briefly for the client's close.
+    Closing,
+}
+
+/// How a graceful stop ([`serve_until`]) went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Drained {
+    /// Connections open when the stop began.
+    pub connections: usize,
+    /// Calls being answered when the stop began.
+    pub calls: usize,
+    /// Calls still unanswered at the deadline (their answers were not sent).
+    pub calls_unanswered: usize,
+    /// Connections that had not closed by the deadline and were dropped as they were.
+    pub connections_cut: usize,
+    /// Push jobs and notifications still pending at the deadline (lost).
+    pub pushes_lost: usize,
+    /// The bus had not sent every notice by the deadline.
+    pub bus_unflushed: bool,
+    /// The store's checkpoint ([`Store::checkpoint`](crate::store::Store::checkpoint)) failed.
+    pub checkpoint_failed: bool,
+}
+
+impl Drained {
+    /// Everything finished within the deadline: every call answered, every connection
+    /// closed cleanly, every push and bus notice sent, the store checkpointed.
+    pub fn is_complete(&self) -> bool {
+        self.calls_unanswered == 0
+            && self.connections_cut == 0
+            && self.pushes_lost == 0
+            && !self.bus_unflushed
+            && !self.checkpoint_failed
+    }
+}
+
+/// Runs the session timers and, with other nodes, the presence announcements and the bus
+/// workers: background tasks that end with the server.
+fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
     let ticker = server.clone();
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_millis(100));
         let mut ticks: u64 = 0;
         loop {
@@ -60,7 +119,7 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         }
     });
     if server.shared.is_shared() {
-        tokio::spawn(announce_presence(server.clone()));
+        tasks.spawn(announce_presence(server.clone()));
     }
     if let Some(mut events) = server.bus.events() {
         // Other nodes' changes. Each is read back from the store before it is pushed, so
@@ -72,14 +131,14 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         for _ in 0..WORKERS {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::bus::Event>(4096);
             let server = server.clone();
-            tokio::spawn(async move {
+            tasks.spawn(async move {
                 while let Some(event) = rx.recv().await {
                     crate::services::remote_event(&server, event).await;
                 }
             });
             lanes.push(tx);
         }
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             use crate::bus::{Change, Event};
             while let Some(event) = events.recv().await {
                 let shard = match event {
@@ -95,31 +154,139 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
             }
         });
     }
+}
+
+/// Serves like [`serve`] until `stop` completes, then stops gracefully within `timeout`:
+///
+/// 1. The listener is closed: new connections are refused at once.
+/// 2. Connections stop reading: requests that arrive from now on are not executed (their
+///    clients never see them acknowledged and send them again after reconnecting). Calls
+///    already received run to completion, and their answers are written as they come.
+/// 3. Once every call is answered (or at the deadline), each connection writes what is left
+///    for it, whole frames only, then closes its write half (a TCP FIN after the last
+///    frame) and waits up to [`LINGER`] for the client to close its side (its unread
+///    requests are read away, so the close is not a reset that could discard answers the
+///    client has not read yet). Meanwhile the push jobs and deliveries
+///    ([`Pusher::idle`](crate::push::Pusher::idle)) and the bus's queued notices
+///    ([`Bus::flush`](crate::bus::Bus::flush)) finish, until the deadline.
+/// 4. The background tasks stop and the store is checkpointed
+///    ([`Store::checkpoint`](crate::store::Store::checkpoint)).
+///
+/// The deadline is `timeout` after the stop; closing connections get up to [`LINGER`] past
+/// it when the calls took it all. Each phase is logged. What did not finish in time is
+/// counted in the returned [`Drained`] (and logged); calls still running then go on in
+/// the background until the runtime stops, but their answers are not sent.
+pub async fn serve_until(
+    server: Arc<Server>,
+    listener: TcpListener,
+    stop: impl Future<Output = ()>,
+    timeout: Duration,
+) -> Drained {
+    let mut background = JoinSet::new();
+    spawn_background(&server, &mut background);
+    let (phase, phases) = watch::channel(Phase::Serving);
+    // Connections that may still read a request and make calls.
+    let readers = InFlight::default();
+    let mut conns = JoinSet::new();
+    let mut stop = std::pin::pin!(stop);
     loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let _ = stream.set_nodelay(true);
-                if !server.connection_opened(peer.ip()) {
-                    tracing::debug!(%peer, "too many connections from this address");
-                    drop(stream);
-                    continue;
-                }
-                let server = server.clone();
-                tokio::spawn(async move {
-                    let id = server.next_conn_id();
-                    if let Err(e) = Connection::new(server.clone(), id, peer).run(stream).await {
-                        tracing::debug!(%peer, "connection {id} ended: {e}");
+        tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    if !server.connection_opened(peer.ip()) {
+                        tracing::debug!(%peer, "too many connections from this address");
+                        drop(stream);
+                        continue;
                     }
-                    server.connection_closed(ConnId(id));
-                    server.connection_gone(peer.ip());
-                });
-            }
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+                    let server = server.clone();
+                    let (phases, reading) = (phases.clone(), readers.start());
+                    conns.spawn(async move {
+                        let id = server.next_conn_id();
+                        let conn = Connection::new(server.clone(), id, peer);
+                        if let Err(e) = conn.run(stream, phases, reading).await {
+                            tracing::debug!(%peer, "connection {id} ended: {e}");
+                        }
+                        server.connection_closed(ConnId(id));
+                        server.connection_gone(peer.ip());
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
+    drop(listener);
+    let deadline = Instant::now() + timeout;
+    let mut drained = Drained {
+        connections: conns.len(),
+        calls: server.calls_in_flight(),
+        ..Drained::default()
+    };
+    tracing::info!(
+        connections = drained.connections,
+        calls_in_flight = drained.calls,
+        timeout_secs = timeout.as_secs_f64(),
+        "stopping: no new connections or requests; finishing the calls in flight"
+    );
+    let _ = phase.send(Phase::Draining);
+    let answered = tokio::time::timeout_at(deadline, async {
+        readers.idle().await;
+        server.calls_idle().await;
+    })
+    .await
+    .is_ok();
+    if answered {
+        tracing::info!("stopping: every call answered; closing the connections");
+    } else {
+        drained.calls_unanswered = server.calls_in_flight();
+        tracing::warn!(
+            calls = drained.calls_unanswered,
+            "stopping: timed out; calls still running are not answered"
+        );
+    }
+    let _ = phase.send(Phase::Closing);
+    let close_by = deadline.max(Instant::now() + LINGER);
+    let closing = tokio::time::timeout_at(close_by, async {
+        while conns.join_next().await.is_some() {}
+    });
+    let pushes = tokio::time::timeout_at(deadline, server.push.idle());
+    let bus = tokio::time::timeout_at(deadline, server.bus.flush());
+    let (closed, pushed, flushed) = tokio::join!(closing, pushes, bus);
+    if closed.is_err() {
+        drained.connections_cut = conns.len();
+        tracing::warn!(
+            connections = drained.connections_cut,
+            "stopping: connections still open at the deadline are dropped"
+        );
+    }
+    conns.shutdown().await;
+    if pushed.is_err() {
+        drained.pushes_lost = server.push.jobs() + server.push.pending();
+        tracing::warn!(
+            pending = drained.pushes_lost,
+            "stopping: push jobs and notifications still pending at the deadline are lost"
+        );
+    }
+    if flushed.is_err() {
+        drained.bus_unflushed = true;
+        tracing::warn!("stopping: bus notices still queued at the deadline are lost");
+    }
+    background.shutdown().await;
+    if let Err(e) = server.store.run(|s| s.checkpoint()).await {
+        drained.checkpoint_failed = true;
+        tracing::warn!("stopping: store checkpoint: {e}");
+    }
+    if drained.is_complete() {
+        tracing::info!("stopped: drained");
+    } else {
+        tracing::warn!("stopped: timed out");
+    }
+    drained
 }
 
 /// Why a connection was closed.
@@ -163,11 +330,28 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, mut stream: TcpStream) -> Result<(), ConnError> {
+    /// Serves the connection until it closes, or until a graceful stop closes it: in
+    /// [`Phase::Draining`] it stops reading (and drops `reading`), in [`Phase::Closing`] it
+    /// [`close`](Self::close)s.
+    async fn run(
+        mut self,
+        mut stream: TcpStream,
+        mut phase: watch::Receiver<Phase>,
+        reading: Working,
+    ) -> Result<(), ConnError> {
         let mut inbuf = BytesMut::with_capacity(64 << 10);
+        let mut reading = Some(reading);
         loop {
+            // Checked between requests: calls a request made are counted before `reading`
+            // goes, so a stop that waits for the readers and then the calls misses none.
+            let now_in = *phase.borrow_and_update();
+            match now_in {
+                Phase::Serving => {}
+                Phase::Draining => reading = None,
+                Phase::Closing => return self.close(stream).await,
+            }
             let result = tokio::select! {
-                read = stream.read_buf(&mut inbuf) => {
+                read = stream.read_buf(&mut inbuf), if reading.is_some() => {
                     if read? == 0 {
                         return Ok(());
                     }
@@ -198,6 +382,13 @@ impl Connection {
                         None => Ok(()),
                     }
                 }
+                changed = phase.changed() => {
+                    if changed.is_err() {
+                        // The server is gone without a stop: close as in one.
+                        return self.close(stream).await;
+                    }
+                    Ok(())
+                }
             };
             self.out.clear();
             self.conn.poll_transmit(&mut self.out);
@@ -206,6 +397,27 @@ impl Connection {
             }
             result?;
         }
+    }
+
+    /// The end of a graceful stop: everything the endpoint has for this connection goes out
+    /// in whole frames, then the write half is shut (TCP FIN). What the client still sends
+    /// is read away unread until it closes too (at most [`LINGER`]): closing a socket with
+    /// unread input would send a reset, which may make the client drop answers it has not
+    /// read yet.
+    async fn close(mut self, mut stream: TcpStream) -> Result<(), ConnError> {
+        self.transmit();
+        self.out.clear();
+        self.conn.poll_transmit(&mut self.out);
+        if !self.out.is_empty() {
+            stream.write_all(&self.out).await?;
+        }
+        stream.shutdown().await?;
+        let mut sink = vec![0u8; 16 << 10];
+        let _ = tokio::time::timeout(LINGER, async {
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
+        Ok(())
     }
 
     /// Encrypts and frames what the endpoint has for this connection's sessions (the AES work

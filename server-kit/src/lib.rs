@@ -3,7 +3,8 @@
 //!
 //! - [`gateway`]: TCP listener, transport detection (every transport of the mtproto crate,
 //!   obfuscated2 included), the key exchange with per-IP rate limiting, sessions per
-//!   (auth key, session id), several connections per key.
+//!   (auth key, session id), several connections per key; a graceful stop
+//!   ([`gateway::serve_until`]).
 //! - [`state`]: the shared [`Server`]: keys, sessions, who is online, pushes.
 //! - [`rpc`]: dispatch by constructor id to [`Service`](rpc::Service)s, RPC errors with
 //!   Telegram's names.
@@ -30,6 +31,7 @@ pub mod deploy;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gateway;
+mod in_flight;
 pub mod keys;
 pub mod media;
 pub mod photos;

@@ -2,6 +2,8 @@
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
 //! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]` (s3 and redis with
 //! the cargo feature `cluster`). `--config FILE` reads the same flags from a TOML file.
+//! SIGTERM or SIGINT stops it gracefully within `--shutdown-timeout SECS`
+//! (`server_kit::gateway::serve_until`); a second signal exits at once.
 //!
 //! `server-kit create-bot [--data DIR] [--store ...] [--config FILE] USERNAME "Name"` creates
 //! a bot account in the same store and prints its token instead of serving.
@@ -65,6 +67,12 @@ struct Args {
     /// line: timestamp, level, target, fields) for log collectors.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    /// On SIGTERM or SIGINT the server stops accepting, finishes the calls in flight and
+    /// sends their answers, delivers pending push notifications and bus notices, then exits
+    /// 0; this bounds that wait (seconds; closing connections may take one more). A second
+    /// signal exits at once.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    shutdown_timeout: u64,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
 }
@@ -132,8 +140,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    let result = runtime.block_on(run(args));
+    // Calls or deliveries still running past the stop's deadline are not waited for.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
+        Ok(()) => {
+            tracing::info!("exit");
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             tracing::error!("{e}");
             std::process::ExitCode::FAILURE
@@ -195,13 +209,38 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.push(Arc::new(webhook));
     }
     let server = builder.build()?;
+    let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");
-    tokio::select! {
-        () = server_kit::gateway::serve(server, listener) => {}
-        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
-    }
+    let timeout = std::time::Duration::from_secs(args.shutdown_timeout);
+    server_kit::gateway::serve_until(server, listener, stop, timeout).await;
     Ok(())
+}
+
+/// Completes at the first SIGTERM or SIGINT (a graceful stop); a second one exits the
+/// process at once, with status 1.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "stopping");
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::warn!(
+                signal = name,
+                "second signal: exiting without finishing the stop"
+            );
+            std::process::exit(1);
+        });
+    })
 }
 
 /// The command line, with the flags of `--config FILE` before its own. Clap's own errors

@@ -27,8 +27,10 @@
 //! retrying. Two ship here: [`LogPush`] (the default: one log line) and [`WebhookPush`]
 //! (a JSON POST to a configured `http://` URL, for a gateway that talks to APNS/FCM).
 //!
-//! Deliveries live in memory: notifications still pending when the process stops are lost
-//! (the messages themselves are not: clients fetch them with getDifference).
+//! Deliveries live in memory. A graceful shutdown ([`serve_until`](crate::gateway::serve_until))
+//! waits for the running jobs and pending deliveries, retries included, until its deadline
+//! ([`Pusher::idle`]); what is still pending then, or when the process is killed, is lost and
+//! the count logged (the messages themselves are not: clients fetch them with getDifference).
 
 use crate::rpc::BoxFuture;
 use crate::state::{Server, unix_now};
@@ -569,6 +571,18 @@ impl Pusher {
     pub fn jobs(&self) -> usize {
         MAX_JOBS - self.jobs.available_permits()
     }
+
+    /// Returns once no job runs and no notification is pending (delivered, or given up
+    /// after its retries): what a graceful shutdown waits for, within its deadline. Looks
+    /// every [`IDLE_POLL`](Self::IDLE_POLL), so new work is never held up by the wait.
+    pub async fn idle(&self) {
+        while self.jobs() > 0 || self.pending() > 0 {
+            tokio::time::sleep(Self::IDLE_POLL).await;
+        }
+    }
+
+    /// How often [`idle`](Self::idle) looks.
+    pub const IDLE_POLL: Duration = Duration::from_millis(10);
 }
 
 /// After a commit: a notification for every new incoming private message whose recipient

@@ -155,6 +155,8 @@ pub struct Server {
     shared_store: bool,
     /// Calls in flight per session, for invokeAfterMsg(s).
     call_order: crate::call_order::CallOrder,
+    /// Calls being answered, for a graceful shutdown to wait for.
+    calls: crate::in_flight::InFlight,
 }
 
 impl std::fmt::Debug for Server {
@@ -293,6 +295,7 @@ impl ServerBuilder {
             connections: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
             call_order: crate::call_order::CallOrder::default(),
+            calls: crate::in_flight::InFlight::default(),
         }))
     }
 }
@@ -644,14 +647,27 @@ impl Server {
             let (prerequisites, running) =
                 self.call_order
                     .start(call.key_id, call.session_id, call.msg_id, &call.body);
+            // Counted until its answer is in the endpoint (a shutdown waits for that).
+            let working = self.calls.start();
             tokio::spawn(async move {
                 prerequisites.wait().await;
                 let caller = server.caller(call.key_id, call.session_id);
                 let result = server.dispatch(caller, call.body).await;
                 server.answer(call.key_id, call.session_id, call.msg_id, result);
                 drop(running);
+                drop(working);
             });
         }
+    }
+
+    /// How many calls are being answered now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.calls.count()
+    }
+
+    /// Returns once no call is being answered.
+    pub(crate) async fn calls_idle(&self) {
+        self.calls.idle().await;
     }
 
     /// A connection task starts: its queue, for the endpoint's events.

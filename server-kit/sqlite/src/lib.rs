@@ -1125,6 +1125,22 @@ impl Store for SqliteStore {
             Ok((changes, messages))
         })
     }
+
+    /// `PRAGMA wal_checkpoint(TRUNCATE)`: every page of the write-ahead log copied into the
+    /// database file and the log emptied.
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        let (busy, log, copied): (i64, i64, i64) = self.with(|c| {
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+        })?;
+        if busy != 0 {
+            return Err(StoreError::Database(format!(
+                "WAL checkpoint blocked: {copied} of {log} pages copied"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -1224,5 +1240,28 @@ mod tests {
         if let Err(panic) = result {
             std::panic::resume_unwind(panic);
         }
+    }
+
+    /// A checkpoint leaves the write-ahead log empty, the data in the database file.
+    #[test]
+    fn checkpoint_empties_the_wal() {
+        let dir = std::env::temp_dir().join(format!("sqlite-checkpoint-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("db.sqlite3");
+        let wal = dir.join("db.sqlite3-wal");
+        let store = SqliteStore::open(&path).expect("open");
+        let user = store.create_user("15550001", "A", "", 1).expect("user");
+        assert!(std::fs::metadata(&wal).expect("wal").len() > 0);
+        store.checkpoint().expect("checkpoint");
+        assert_eq!(std::fs::metadata(&wal).expect("wal").len(), 0);
+        drop(store);
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(
+            store.user(user.id).expect("read").map(|u| u.id),
+            Some(user.id)
+        );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -527,6 +527,13 @@ pub trait Store:
         pts: i32,
         limit: usize,
     ) -> Result<(Vec<LoggedChange>, Vec<Message>), StoreError>;
+    /// At a clean stop: leaves what was committed in the store's main files, nothing in a
+    /// side log to replay at the next open (SQLite folds its write-ahead log into the
+    /// database file). Commits are durable without it. Default: nothing to do (a database
+    /// server keeps its own files).
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A store shared by the services, called on tokio's blocking pool.

@@ -298,15 +298,15 @@ impl MiniClient {
                 .collect();
         }
         let deadline = Instant::now() + Duration::from_secs(60);
+        // Answers that arrived before the connection failed stand; the others get its error.
+        let mut missing = "no answer".to_owned();
         while ids.iter().any(|id| !self.done.contains_key(id)) {
             if Instant::now() > deadline {
                 break;
             }
             if let Err(e) = self.pump(Duration::from_millis(250)).await {
-                return ids
-                    .iter()
-                    .map(|_| Err(CallError::Other(e.to_string())))
-                    .collect();
+                missing = e.to_string();
+                break;
             }
         }
         ids.iter()
@@ -314,9 +314,22 @@ impl MiniClient {
                 Some(Ok(body)) => R::Return::from_bytes(body)
                     .map_err(|e| CallError::Other(format!("answer does not decode: {e}"))),
                 Some(Err(e)) => Err(CallError::Rpc(e)),
-                None => Err(CallError::Other("no answer".into())),
+                None => Err(CallError::Other(missing.clone())),
             })
             .collect()
+    }
+
+    /// Handles what arrives until the connection ends, and says how: an
+    /// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) error is a clean close after
+    /// whole frames (see [`read_packet`]).
+    pub async fn until_closed(&mut self, wait: Duration) -> std::io::Error {
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Err(e) = self.pump(Duration::from_millis(250)).await {
+                return e;
+            }
+        }
+        std::io::Error::new(std::io::ErrorKind::TimedOut, "still open")
     }
 
     /// Waits up to `wait` for the next pushed update.
@@ -354,7 +367,10 @@ impl MiniClient {
     }
 }
 
-/// Reads one transport packet (a transport error code becomes an I/O error).
+/// Reads one transport packet (a transport error code becomes an I/O error). The server
+/// closing the connection after a whole frame is an
+/// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) error; in the middle of one, an
+/// [`InvalidData`](std::io::ErrorKind::InvalidData) error saying so.
 async fn read_packet(
     stream: &mut TcpStream,
     codec: &mut Codec,
@@ -370,6 +386,15 @@ async fn read_packet(
             None => {}
         }
         if stream.read_buf(inbuf).await? == 0 {
+            if !inbuf.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "closed in the middle of a frame ({} bytes of it)",
+                        inbuf.len()
+                    ),
+                ));
+            }
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
     }
