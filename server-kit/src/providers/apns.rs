@@ -59,14 +59,21 @@ impl ApnsKey {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_pem(&pem, key_id, team_id).map_err(|why| ProviderError::Invalid {
+        Self::parse(&pem, key_id, team_id).map_err(|why| ProviderError::Invalid {
             what: format!("APNs key {}", path.display()),
             why,
         })
     }
 
     /// A key from its PEM text.
-    pub fn from_pem(pem: &[u8], key_id: &str, team_id: &str) -> Result<Self, String> {
+    pub fn from_pem(pem: &[u8], key_id: &str, team_id: &str) -> Result<Self, ProviderError> {
+        Self::parse(pem, key_id, team_id).map_err(|why| ProviderError::Invalid {
+            what: "APNs key".into(),
+            why,
+        })
+    }
+
+    fn parse(pem: &[u8], key_id: &str, team_id: &str) -> Result<Self, String> {
         let key = jsonwebtoken::EncodingKey::from_ec_pem(pem)
             .map_err(|e| format!("not a P-256 private key in PEM (a .p8 file): {e}"))?;
         if key_id.is_empty() || team_id.is_empty() {

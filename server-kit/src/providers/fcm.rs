@@ -61,15 +61,25 @@ impl ServiceAccount {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_json(&text).map_err(|why| ProviderError::Invalid {
-            what: format!("service account {}", path.display()),
-            why,
+        Self::from_json(&text).map_err(|e| match e {
+            ProviderError::Invalid { why, .. } => ProviderError::Invalid {
+                what: format!("service account {}", path.display()),
+                why,
+            },
+            other => other,
         })
     }
 
     /// Parses the JSON of a service-account key: `project_id`, `client_email`,
     /// `private_key` (PEM), `token_uri` (default Google's), `private_key_id` (optional).
-    pub fn from_json(text: &str) -> Result<Self, String> {
+    pub fn from_json(text: &str) -> Result<Self, ProviderError> {
+        Self::parse(text).map_err(|why| ProviderError::Invalid {
+            what: "service account".into(),
+            why,
+        })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let field = |name: &str| {
@@ -420,21 +430,24 @@ mod tests {
 
     #[test]
     fn service_accounts_are_checked() {
-        assert!(ServiceAccount::from_json("nope").is_err());
+        assert!(ServiceAccount::parse("nope").is_err());
         let no_key = r#"{"type": "service_account", "project_id": "p",
             "client_email": "a@p.iam.gserviceaccount.com"}"#;
         assert_eq!(
-            ServiceAccount::from_json(no_key).unwrap_err(),
+            ServiceAccount::parse(no_key).unwrap_err(),
             "no \"private_key\""
         );
         let bad_key = r#"{"project_id": "p", "client_email": "a@b", "private_key": "x"}"#;
         assert!(
-            ServiceAccount::from_json(bad_key)
+            ServiceAccount::parse(bad_key)
                 .unwrap_err()
                 .starts_with("private_key is not an RSA key")
         );
         let wrong_type = r#"{"type": "authorized_user"}"#;
-        assert!(ServiceAccount::from_json(wrong_type).is_err());
+        assert!(matches!(
+            ServiceAccount::from_json(wrong_type),
+            Err(ProviderError::Invalid { .. })
+        ));
     }
 
     #[test]
