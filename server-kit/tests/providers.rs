@@ -428,6 +428,7 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
                 ),
             ]),
         ),
+        ("webhook", "/push", VecDeque::new()),
         (
             "twilio",
             "/2010-04-01/Accounts/",
@@ -482,6 +483,8 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
             TOPIC,
             "--apns-url",
             &base,
+            "--push-webhook",
+            &format!("{base}/push"),
             "--sms",
             "twilio",
             "--twilio-account-sid",
@@ -531,12 +534,22 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
     );
     assert!(sms[1..].iter().any(|s| to(s) == "+31644444442"));
 
-    // B registers an Android and an Apple device, and goes away.
+    // B registers an Android, an Apple and a web push device, and goes away.
     assert!(b.invoke(&register(2, FCM_TOKEN)).await.expect("FCM device"));
     assert!(
         b.invoke(&register(1, APNS_TOKEN))
             .await
             .expect("APNs device")
+    );
+    let web_push = serde_json::json!({
+        "endpoint": "https://push.example/w/1",
+        "keys": {"p256dh": format!("B{}", "A".repeat(86)), "auth": "A".repeat(22)},
+    })
+    .to_string();
+    assert!(
+        b.invoke(&register(10, &web_push))
+            .await
+            .expect("web push device")
     );
     drop(b);
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -654,13 +667,27 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
     assert_eq!(aps["aps"]["sound"], "default");
     assert_eq!(aps["custom"]["msg_id"], msg_id.to_string());
 
+    // The web push device went to the webhook, alone.
+    let hook = next(&mut rx, &mut kept, "webhook").await;
+    let devices = hook.json()["devices"].clone();
+    assert_eq!(devices.as_array().map(Vec::len), Some(1), "{devices}");
+    assert_eq!(devices[0]["token_type"], 10);
+
     // The next message: FCM says UNREGISTERED, APNs 410: both devices are forgotten ...
     send(&mut a, &bert, "second", 2).await;
-    assert_eq!(next(&mut rx, &mut kept, "fcm").await.status, 404);
+    let f4 = next(&mut rx, &mut kept, "fcm").await;
+    assert_eq!(
+        (f4.status, bearer(&f4)),
+        (404, "token-2"),
+        "the token is reused"
+    );
     assert_eq!(next(&mut rx, &mut kept, "apns").await.status, 410);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // ... so the third reaches neither, and the access token was not fetched again.
+    assert_eq!(next(&mut rx, &mut kept, "webhook").await.status, 200);
+    // ... so the third reaches neither (only the webhook), and the access token was not
+    // fetched again.
     send(&mut a, &bert, "third", 3).await;
+    assert_eq!(next(&mut rx, &mut kept, "webhook").await.status, 200);
     none_to(
         &mut rx,
         &mut kept,
