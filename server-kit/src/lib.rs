@@ -17,7 +17,11 @@
 //!   same flags from a TOML file (`--config`).
 //! - [`shared`]: presence and rate limits shared by the nodes (Redis with feature
 //!   `cluster`).
-//! - [`push`]: push notifications for users who are offline (log and webhook providers).
+//! - [`push`]: push notifications for users who are offline (log and webhook providers);
+//!   [`push_routing`]: a provider per device token type.
+//! - [`sms`]: where login codes go (the log, or a remote gateway run in the background).
+//! - [`provider_flags`]: the flags of the real providers, which are in `providers` (feature
+//!   `providers`: FCM, APNs, Twilio, an HTTP template).
 //! - [`bot_token`]: bot tokens (`BOT_ID:SECRET`); bot accounts are created with
 //!   [`services::bots::create_bot`] (the binary's `create-bot`).
 
@@ -35,7 +39,11 @@ mod in_flight;
 pub mod keys;
 pub mod media;
 pub mod photos;
+pub mod provider_flags;
+#[cfg(feature = "providers")]
+pub mod providers;
 pub mod push;
+pub mod push_routing;
 pub mod rpc;
 pub mod services;
 pub mod shared;

@@ -1,9 +1,11 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
-//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]` (s3 and redis with
-//! the cargo feature `cluster`). `--config FILE` reads the same flags from a TOML file.
-//! SIGTERM or SIGINT stops it gracefully within `--shutdown-timeout SECS`
-//! (`server_kit::gateway::serve_until`); a second signal exits at once.
+//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]
+//! [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
+//! redis with the cargo feature `cluster`, FCM, APNs and SMS with `providers`). `--config
+//! FILE` reads the same flags from a TOML file. SIGTERM or SIGINT stops it gracefully within
+//! `--shutdown-timeout SECS` (`server_kit::gateway::serve_until`); a second signal exits at
+//! once.
 //!
 //! `server-kit create-bot [--data DIR] [--store ...] [--config FILE] USERNAME "Name"` creates
 //! a bot account in the same store and prints its token instead of serving.
@@ -60,7 +62,8 @@ struct Args {
     #[arg(long, default_value_t = 10_000)]
     difference_too_long: i32,
     /// Push notifications for offline users go to URL as a JSON POST (http:// only),
-    /// retried with backoff. Without it they go to the log.
+    /// retried with backoff (for every device, or those FCM and APNs do not serve). Without
+    /// it they go to the log.
     #[arg(long, value_name = "URL")]
     push_webhook: Option<String>,
     /// How log lines are written (to stderr): `text` for people, `json` (one object per
@@ -75,6 +78,8 @@ struct Args {
     shutdown_timeout: u64,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
+    #[command(flatten)]
+    providers: server_kit::provider_flags::ProviderArgs,
 }
 
 /// The `--log-format` choices.
@@ -204,9 +209,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .bus(args.deploy.bus()?)
         .shared(args.deploy.shared_state(&args.data)?)
         .shared_store(args.deploy.bus.is_some());
-    if let Some(webhook) = webhook {
-        tracing::info!(url = webhook.url(), "push notifications go to the webhook");
-        builder = builder.push(Arc::new(webhook));
+    let fallback: Arc<dyn server_kit::push::PushProvider> = match webhook {
+        Some(webhook) => {
+            tracing::info!(url = webhook.url(), "push notifications go to the webhook");
+            Arc::new(webhook)
+        }
+        None => Arc::new(server_kit::push::LogPush),
+    };
+    builder = builder.push(args.providers.push(fallback)?);
+    if let Some(sms) = args.providers.sms()? {
+        builder = builder.sms(sms);
     }
     let server = builder.build()?;
     let stop = stop_signal()?;

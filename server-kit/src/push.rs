@@ -24,8 +24,13 @@
 //! background, a bound on how many may be pending, and retrying temporary failures with
 //! exponential backoff (with jitter) as the provider's [`RetryPolicy`] says. A
 //! [`PushProvider`] only makes one delivery attempt and says whether a failure is worth
-//! retrying. Two ship here: [`LogPush`] (the default: one log line) and [`WebhookPush`]
-//! (a JSON POST to a configured `http://` URL, for a gateway that talks to APNS/FCM).
+//! retrying (and how long the service asked to wait, [`PushError::Throttled`]), or that the
+//! service no longer knows the device ([`PushError::Unregistered`]): the Pusher then forgets
+//! it in the store. Two ship here: [`LogPush`] (the default: one log line) and
+//! [`WebhookPush`] (a JSON POST to a configured `http://` URL, for a gateway that talks to
+//! APNS/FCM). FCM and APNs themselves are in the module `providers` (feature `providers`),
+//! and [`RoutedPush`](crate::push_routing::RoutedPush) gives each device the provider of its
+//! token type.
 //!
 //! Deliveries live in memory. A graceful shutdown ([`serve_until`](crate::gateway::serve_until))
 //! waits for the running jobs and pending deliveries, retries included, until its deadline
@@ -36,7 +41,7 @@ use crate::rpc::BoxFuture;
 use crate::state::{Server, unix_now};
 use crate::store::channels::{Channel, ChannelMessage};
 use crate::store::devices::{Device, NotifyScope, NotifySettings};
-use crate::store::{Change, Committed, MediaRef, Message, StoreError};
+use crate::store::{Change, Committed, Db, MediaRef, Message, Store, StoreError};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,10 +208,33 @@ pub enum PushError {
     /// Worth trying again later (connection refused, timeout, HTTP 5xx, 429, ...).
     #[error("temporary failure: {0}")]
     Temporary(String),
+    /// Worth trying again, but not before `retry_after` (the service's `Retry-After`): the
+    /// next attempt waits that long or the backoff's wait, whichever is longer. A wait longer
+    /// than [`MAX_RETRY_AFTER`] is not waited for: the delivery fails.
+    #[error("throttled for {retry_after:?}: {reason}")]
+    Throttled {
+        /// What the service answered.
+        reason: String,
+        /// How long it asked to wait.
+        retry_after: Duration,
+    },
+    /// The service no longer knows this device (FCM `UNREGISTERED`, APNs 410): it is not
+    /// retried, and the [`Pusher`] forgets the device (`unregister_device`) so that it gets
+    /// nothing more. The token stays out of the message.
+    #[error("the device is not registered with the service any more: {reason}")]
+    Unregistered {
+        /// The device.
+        device: Target,
+        /// What the service answered.
+        reason: String,
+    },
     /// Trying again will not help (HTTP 4xx, a redirect, ...).
     #[error("failure: {0}")]
     Permanent(String),
 }
+
+/// The longest `Retry-After` a delivery waits for (see [`PushError::Throttled`]).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// How often and how patiently a provider's deliveries are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,6 +292,22 @@ pub trait PushProvider: Send + Sync + 'static {
     /// How temporary failures are retried (default: they are not).
     fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy::NONE
+    }
+
+    /// The deliveries a notification makes, each attempted and retried on its own (default:
+    /// one, with all the devices). A service that takes one device per request (FCM, APNs)
+    /// splits it per device, so that a retry for one device does not send again to the others,
+    /// and a [`PushError::Unregistered`] names the device it is about.
+    fn split(&self, notification: Notification) -> Vec<Notification> {
+        vec![notification]
+    }
+
+    /// How temporary failures of this notification (one of [`split`](Self::split)'s) are
+    /// retried (default: [`retry_policy`](Self::retry_policy)); a provider that routes
+    /// devices to others answers with the policy of the one serving it.
+    fn retry_policy_for(&self, notification: &Notification) -> RetryPolicy {
+        let _ = notification;
+        self.retry_policy()
     }
 }
 
@@ -438,7 +482,7 @@ pub async fn deliver_with_retries(
     provider: &dyn PushProvider,
     notification: &Notification,
 ) -> Result<u32, PushError> {
-    let policy = provider.retry_policy();
+    let policy = provider.retry_policy_for(notification);
     let attempts = policy.attempts.max(1);
     let mut attempt = 1;
     loop {
@@ -454,6 +498,19 @@ pub async fn deliver_with_retries(
                 tokio::time::sleep(wait).await;
                 attempt += 1;
             }
+            Err(PushError::Throttled {
+                reason,
+                retry_after,
+            }) if attempt < attempts && retry_after <= MAX_RETRY_AFTER => {
+                let wait = jitter(policy.delay_after(attempt)).max(retry_after);
+                tracing::debug!(
+                    user_id = notification.user_id,
+                    attempt,
+                    "push delivery throttled ({reason}), retrying in {wait:?}"
+                );
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
             Err(e) => return Err(e),
         }
     }
@@ -464,6 +521,8 @@ pub struct Pusher {
     provider: Arc<dyn PushProvider>,
     pending: Arc<Semaphore>,
     jobs: Arc<Semaphore>,
+    /// Where devices the service reports as unregistered are forgotten.
+    store: Option<Db<dyn Store>>,
 }
 
 impl std::fmt::Debug for Pusher {
@@ -482,7 +541,15 @@ impl Pusher {
             provider,
             pending: Arc::new(Semaphore::new(MAX_PENDING)),
             jobs: Arc::new(Semaphore::new(MAX_JOBS)),
+            store: None,
         }
+    }
+
+    /// Forgets in `store` the devices a service reports as unregistered
+    /// ([`PushError::Unregistered`]); without it they are only logged.
+    pub fn forgetting_in(mut self, store: Db<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
     }
 
     /// Queues a notification and returns at once; `false` if it was dropped (too many
@@ -524,21 +591,52 @@ impl Pusher {
         permit: OwnedSemaphorePermit,
         notification: Notification,
     ) {
-        let provider = self.provider.clone();
+        let (provider, store) = (self.provider.clone(), self.store.clone());
         runtime.spawn(async move {
             let _permit = permit;
-            match deliver_with_retries(provider.as_ref(), &notification).await {
-                Ok(attempts) => tracing::debug!(
-                    user_id = notification.user_id,
-                    message_id = notification.message_id,
-                    attempts,
-                    "push notification delivered"
-                ),
-                Err(e) => tracing::warn!(
-                    user_id = notification.user_id,
-                    message_id = notification.message_id,
-                    "push notification not delivered: {e}"
-                ),
+            let mut parts = tokio::task::JoinSet::new();
+            for part in provider.split(notification) {
+                let provider = provider.clone();
+                parts.spawn(async move {
+                    let result = deliver_with_retries(provider.as_ref(), &part).await;
+                    (part, result)
+                });
+            }
+            while let Some(done) = parts.join_next().await {
+                let Ok((part, result)) = done else {
+                    continue;
+                };
+                match result {
+                    Ok(attempts) => tracing::debug!(
+                        user_id = part.user_id,
+                        message_id = part.message_id,
+                        attempts,
+                        "push notification delivered"
+                    ),
+                    Err(PushError::Unregistered { device, reason }) => {
+                        tracing::info!(
+                            user_id = part.user_id,
+                            token_type = device.token_type,
+                            "push device forgotten: {reason}"
+                        );
+                        if let Some(store) = &store {
+                            let user = part.user_id;
+                            if let Err(e) = store
+                                .run(move |s| {
+                                    s.unregister_device(user, device.token_type, &device.token)
+                                })
+                                .await
+                            {
+                                tracing::warn!(user_id = user, "forgetting a device: {e}");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        user_id = part.user_id,
+                        message_id = part.message_id,
+                        "push notification not delivered: {e}"
+                    ),
+                }
             }
         });
     }
@@ -1041,6 +1139,90 @@ mod tests {
         assert_eq!(p.calls.load(Ordering::SeqCst), 1);
         // A provider without a policy gets one attempt.
         assert_eq!(deliver_with_retries(&LogPush, &notification()).await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn throttled_deliveries_wait_as_asked_within_a_bound() {
+        let throttled = PushError::Throttled {
+            reason: "429".into(),
+            retry_after: Duration::from_millis(200),
+        };
+        let p = flaky(1, throttled);
+        let started = tokio::time::Instant::now();
+        assert_eq!(deliver_with_retries(&p, &notification()).await, Ok(2));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let too_long = PushError::Throttled {
+            reason: "429".into(),
+            retry_after: MAX_RETRY_AFTER + Duration::from_secs(1),
+        };
+        let p = flaky(1, too_long.clone());
+        assert_eq!(
+            deliver_with_retries(&p, &notification()).await,
+            Err(too_long)
+        );
+        assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// Says every device is unregistered, one device per delivery.
+    struct Forgotten;
+
+    impl PushProvider for Forgotten {
+        fn deliver<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), PushError>> {
+            let device = n.devices[0].clone();
+            Box::pin(async move {
+                Err(PushError::Unregistered {
+                    device,
+                    reason: "410".into(),
+                })
+            })
+        }
+
+        fn split(&self, n: Notification) -> Vec<Notification> {
+            n.devices
+                .iter()
+                .map(|d| Notification {
+                    devices: vec![d.clone()],
+                    ..n.clone()
+                })
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn unregistered_devices_are_forgotten_in_the_store() {
+        let store: Arc<dyn Store> =
+            Arc::new(crate::store::SqliteStore::in_memory().expect("store"));
+        let device = |token: &str| Device {
+            user_id: 2,
+            key_id: 9,
+            token_type: 1,
+            token: token.into(),
+            app_sandbox: false,
+            no_muted: false,
+            secret: Vec::new(),
+            other_uids: Vec::new(),
+            date: 0,
+        };
+        for token in ["a1", "b2", "c3"] {
+            store.register_device(&device(token)).unwrap();
+        }
+        let pusher = Pusher::new(Arc::new(Forgotten)).forgetting_in(Db(store.clone()));
+        let mut n = notification();
+        n.devices = vec![Target::from(device("a1")), Target::from(device("b2"))];
+        assert!(pusher.send(n));
+        for _ in 0..200 {
+            if pusher.pending() == 0 && store.devices(2).unwrap().len() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let left: Vec<String> = store
+            .devices(2)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.token)
+            .collect();
+        assert_eq!(left, ["c3"]);
     }
 
     #[tokio::test]

@@ -278,11 +278,11 @@ impl ServerBuilder {
             }
         }
         Ok(Arc::new(Server {
-            store: Db(self.store),
+            store: Db(self.store.clone()),
             options: self.options,
             sms: self.sms,
             media: Arc::new(crate::media::Media::new(self.files)),
-            push: crate::push::Pusher::new(self.push),
+            push: crate::push::Pusher::new(self.push).forgetting_in(Db(self.store.clone())),
             bus: self.bus,
             shared: self.shared,
             keys: RwLock::new(keys),

@@ -1,5 +1,5 @@
 //! The files of `deploy/` stay valid: the server starts from the one-node config file, and
-//! every key of the cluster-node file is a flag of the server.
+//! every key of both files, the commented-out examples included, is a flag of the server.
 
 mod common;
 
@@ -55,5 +55,22 @@ fn every_key_of_the_config_files_is_a_server_flag() {
             server_kit::config_file::flags_from_toml(&text, |key| flags.iter().any(|f| f == key));
         let parsed = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(parsed.len() >= 5, "{name}: {parsed:?}");
+        // The commented-out examples (`# key = value`) are flags too, with values they take.
+        let mut examples = 0;
+        for line in text.lines() {
+            let Some(example) = line.strip_prefix("# ") else {
+                continue;
+            };
+            let Some((key, _)) = example.split_once(" = ") else {
+                continue;
+            };
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') {
+                continue;
+            }
+            server_kit::config_file::flags_from_toml(example, |key| flags.iter().any(|f| f == key))
+                .unwrap_or_else(|e| panic!("{name}: {example}: {e}"));
+            examples += 1;
+        }
+        assert!(examples >= 2, "{name}: {examples} examples");
     }
 }
