@@ -82,6 +82,11 @@ pub trait Bus: Send + Sync + 'static {
     fn publish(&self, change: Change);
     /// What other nodes say, once (`None` afterwards, and always for [`LocalBus`]).
     fn events(&self) -> Option<mpsc::Receiver<Event>>;
+    /// Whether the bus reaches the other nodes now (for `/readyz`). With no other nodes
+    /// there is nothing to reach: `true`.
+    fn is_connected(&self) -> bool {
+        true
+    }
 }
 
 /// No other nodes: publishing does nothing, nothing arrives.
@@ -192,8 +197,12 @@ pub use redis_bus::RedisBus;
 #[cfg(feature = "cluster")]
 mod redis_bus {
     use super::{Backoff, Bus, BusError, Change, Event, Notice};
+    use crate::stats::{BUS_BACKLOG, BUS_DROPPED, BUS_RECEIVED, BUS_SENT};
     use futures_util::StreamExt as _;
+    use metrics::{counter, gauge};
+    use std::sync::Arc;
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
     use tokio::sync::mpsc;
 
@@ -216,6 +225,10 @@ mod redis_bus {
         node: u64,
         outgoing: mpsc::Sender<Notice>,
         events: Mutex<Option<mpsc::Receiver<Event>>>,
+        /// The subscription is up.
+        subscribed: Arc<AtomicBool>,
+        /// The last try to publish (or to connect for it) did not fail.
+        publishing: Arc<AtomicBool>,
     }
 
     impl std::fmt::Debug for RedisBus {
@@ -236,12 +249,16 @@ mod redis_bus {
             let node = u64::from_le_bytes(crate::state::random_array());
             let (outgoing, queue) = mpsc::channel(OUTGOING);
             let (sink, events) = mpsc::channel(INCOMING);
-            tokio::spawn(publisher(client.clone(), queue));
-            tokio::spawn(subscriber(client, node, sink));
+            let subscribed = Arc::new(AtomicBool::new(false));
+            let publishing = Arc::new(AtomicBool::new(true));
+            tokio::spawn(publisher(client.clone(), queue, publishing.clone()));
+            tokio::spawn(subscriber(client, node, sink, subscribed.clone()));
             Ok(RedisBus {
                 node,
                 outgoing,
                 events: Mutex::new(Some(events)),
+                subscribed,
+                publishing,
             })
         }
     }
@@ -254,7 +271,12 @@ mod redis_bus {
             };
             if self.outgoing.try_send(notice).is_err() {
                 tracing::debug!("bus queue full: a notice is dropped (clients catch up)");
+                counter!(BUS_DROPPED, "reason" => "queue_full").increment(1);
             }
+        }
+
+        fn is_connected(&self) -> bool {
+            self.subscribed.load(Ordering::Relaxed) && self.publishing.load(Ordering::Relaxed)
         }
 
         fn events(&self) -> Option<mpsc::Receiver<Event>> {
@@ -269,7 +291,11 @@ mod redis_bus {
     /// under an open connection) is sent once more on a new connection: a notice published
     /// twice only makes the other node push an update its clients already have, which they
     /// drop by pts.
-    async fn publisher(client: redis::Client, mut queue: mpsc::Receiver<Notice>) {
+    async fn publisher(
+        client: redis::Client,
+        mut queue: mpsc::Receiver<Notice>,
+        publishing: Arc<AtomicBool>,
+    ) {
         let mut conn: Option<redis::aio::MultiplexedConnection> = None;
         let mut backoff = Backoff::default();
         let mut retry_at = Instant::now();
@@ -294,6 +320,7 @@ mod redis_bus {
                     {
                         Ok(Ok(c)) => {
                             tracing::info!("bus: publishing to Redis");
+                            publishing.store(true, Ordering::Relaxed);
                             if dropped > 0 {
                                 tracing::info!(
                                     "bus: {dropped} notices dropped while Redis was away"
@@ -305,10 +332,12 @@ mod redis_bus {
                         }
                         Ok(Err(e)) => {
                             tracing::warn!("bus: cannot connect to Redis to publish: {e}");
+                            publishing.store(false, Ordering::Relaxed);
                             retry_at = Instant::now() + backoff.next_delay();
                         }
                         Err(_) => {
                             tracing::warn!("bus: connecting to Redis timed out");
+                            publishing.store(false, Ordering::Relaxed);
                             retry_at = Instant::now() + backoff.next_delay();
                         }
                     }
@@ -316,16 +345,22 @@ mod redis_bus {
                 let Some(c) = conn.as_mut() else {
                     // Down: these notices are lost; clients catch up through getDifference.
                     dropped += count;
+                    counter!(BUS_DROPPED, "reason" => "bus_down").increment(count);
                     break;
                 };
                 match pipe.query_async::<()>(c).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        counter!(BUS_SENT).increment(count);
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!("bus: publishing failed, reconnecting: {e}");
+                        publishing.store(false, Ordering::Relaxed);
                         conn = None;
                         retry_at = Instant::now();
                         if attempt == 1 {
                             dropped += count;
+                            counter!(BUS_DROPPED, "reason" => "bus_down").increment(count);
                         }
                     }
                 }
@@ -333,7 +368,12 @@ mod redis_bus {
         }
     }
 
-    async fn subscriber(client: redis::Client, node: u64, sink: mpsc::Sender<Event>) {
+    async fn subscriber(
+        client: redis::Client,
+        node: u64,
+        sink: mpsc::Sender<Event>,
+        subscribed: Arc<AtomicBool>,
+    ) {
         let mut backoff = Backoff::default();
         let mut connected_before = false;
         loop {
@@ -341,9 +381,13 @@ mod redis_bus {
                 Ok(Ok(mut pubsub)) => match pubsub.subscribe(CHANNEL).await {
                     Ok(()) => {
                         tracing::info!("bus: subscribed to Redis");
+                        subscribed.store(true, Ordering::Relaxed);
                         backoff.reset();
-                        if connected_before && sink.send(Event::Reconnected).await.is_err() {
-                            return;
+                        if connected_before {
+                            gauge!(BUS_BACKLOG).increment(1);
+                            if sink.send(Event::Reconnected).await.is_err() {
+                                return;
+                            }
                         }
                         connected_before = true;
                         let mut messages = pubsub.on_message();
@@ -362,14 +406,20 @@ mod redis_bus {
                             if notice.node == node {
                                 continue;
                             }
+                            counter!(BUS_RECEIVED).increment(1);
+                            // Counted before the server can take it (and take it off).
+                            gauge!(BUS_BACKLOG).increment(1);
                             match sink.try_send(Event::Changed(notice.change)) {
                                 Ok(()) => {}
                                 Err(mpsc::error::TrySendError::Full(_)) => {
+                                    gauge!(BUS_BACKLOG).decrement(1);
                                     tracing::debug!("bus: server busy, a notice is dropped");
+                                    counter!(BUS_DROPPED, "reason" => "server_busy").increment(1);
                                 }
                                 Err(mpsc::error::TrySendError::Closed(_)) => return,
                             }
                         }
+                        subscribed.store(false, Ordering::Relaxed);
                         tracing::warn!("bus: the Redis subscription ended, reconnecting");
                     }
                     Err(e) => tracing::warn!("bus: subscribing failed: {e}"),

@@ -70,11 +70,14 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         const WORKERS: usize = 8;
         let mut lanes = Vec::with_capacity(WORKERS);
         for _ in 0..WORKERS {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::bus::Event>(4096);
+            let (tx, mut rx) =
+                tokio::sync::mpsc::channel::<(tokio::time::Instant, crate::bus::Event)>(4096);
             let server = server.clone();
             tokio::spawn(async move {
-                while let Some(event) = rx.recv().await {
+                while let Some((taken, event)) = rx.recv().await {
                     crate::services::remote_event(&server, event).await;
+                    metrics::histogram!(crate::stats::BUS_LAG).record(taken.elapsed());
+                    metrics::gauge!(crate::stats::BUS_BACKLOG).decrement(1);
                 }
             });
             lanes.push(tx);
@@ -89,7 +92,11 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
                     Event::Reconnected => 0,
                 };
                 let lane = &lanes[shard.rem_euclid(WORKERS as i64) as usize];
-                if lane.send(event).await.is_err() {
+                if lane
+                    .send((tokio::time::Instant::now(), event))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -101,6 +108,7 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
                 let _ = stream.set_nodelay(true);
                 if !server.connection_opened(peer.ip()) {
                     tracing::debug!(%peer, "too many connections from this address");
+                    metrics::counter!(crate::stats::CONNECTIONS_REFUSED).increment(1);
                     drop(stream);
                     continue;
                 }
@@ -120,6 +128,11 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
             }
         }
     }
+}
+
+/// Counts a key exchange's `outcome` ([`crate::stats::KEY_EXCHANGES`]).
+fn key_exchange(outcome: &'static str) {
+    metrics::counter!(crate::stats::KEY_EXCHANGES, "outcome" => outcome).increment(1);
 }
 
 /// Why a connection was closed.
@@ -145,6 +158,8 @@ struct Connection {
     conn: ServerConnection,
     out: Vec<u8>,
     rx: mpsc::UnboundedReceiver<Outbound>,
+    /// Its place in the open connections gauge.
+    open: crate::stats::OpenConnection,
 }
 
 impl Connection {
@@ -160,6 +175,7 @@ impl Connection {
             conn,
             out: Vec::new(),
             rx,
+            open: crate::stats::OpenConnection::accepted(),
         }
     }
 
@@ -173,6 +189,9 @@ impl Connection {
                     }
                     self.conn.handle(now(), &inbuf, &mut rng());
                     inbuf.clear();
+                    if let Some((kind, obfuscated)) = self.conn.transport() {
+                        self.open.recognised(kind, obfuscated);
+                    }
                     self.on_events().await
                 }
                 command = self.rx.recv() => {
@@ -230,6 +249,7 @@ impl Connection {
                         self.conn.allow_handshake(now(), &mut rng());
                     } else {
                         tracing::debug!(peer = %self.peer, "handshake rate limit");
+                        key_exchange("rate_limited");
                         self.conn.refuse_handshake(&mut rng());
                     }
                 }
@@ -238,14 +258,23 @@ impl Connection {
                 } => {
                     // Durable before the client learns the key exists.
                     match self.server.add_key(key, first_salt).await {
-                        Ok(()) => self.conn.key_stored(now(), &mut rng()),
+                        Ok(()) => {
+                            key_exchange("completed");
+                            self.conn.key_stored(now(), &mut rng());
+                        }
                         Err(e) => {
                             tracing::error!("storing an auth key: {e}");
+                            key_exchange("not_stored");
                             self.conn.key_not_stored(&mut rng());
                         }
                     }
                 }
-                ConnectionEvent::Close(e) => return Err(e.into()),
+                ConnectionEvent::Close(e) => {
+                    if matches!(e, mtproto::ConnectionError::Handshake(_)) {
+                        key_exchange("failed");
+                    }
+                    return Err(e.into());
+                }
                 other => tracing::warn!("unexpected connection event {other:?}"),
             }
         }

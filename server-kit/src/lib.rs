@@ -17,6 +17,9 @@
 //! - [`shared`]: presence and rate limits shared by the nodes (Redis with feature
 //!   `cluster`).
 //! - [`push`]: push notifications for users who are offline (log and webhook providers).
+//! - [`stats`]: the metrics the server records (through the `metrics` facade);
+//!   [`observe`]: `--metrics ADDR`, serving them in Prometheus' format with `/healthz` and
+//!   `/readyz`.
 //! - [`bot_token`]: bot tokens (`BOT_ID:SECRET`); bot accounts are created with
 //!   [`services::bots::create_bot`] (the binary's `create-bot`).
 
@@ -32,6 +35,7 @@ pub mod fuzzing;
 pub mod gateway;
 pub mod keys;
 pub mod media;
+pub mod observe;
 pub mod photos;
 pub mod push;
 pub mod rpc;
@@ -39,6 +43,7 @@ pub mod services;
 pub mod shared;
 pub mod sms;
 pub mod state;
+pub mod stats;
 pub mod store;
 
 pub use state::{Options, Server, ServerBuilder};

@@ -1,7 +1,8 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
-//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]` (s3 and redis with
-//! the cargo feature `cluster`). `--config FILE` reads the same flags from a TOML file.
+//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT] [--metrics ADDR]`
+//! (s3 and redis with the cargo feature `cluster`). `--config FILE` reads the same flags from
+//! a TOML file.
 //!
 //! `server-kit create-bot [--data DIR] [--store ...] [--config FILE] USERNAME "Name"` creates
 //! a bot account in the same store and prints its token instead of serving.
@@ -34,8 +35,8 @@ struct Args {
     /// (build with the cargo feature `postgres`).
     #[arg(long, value_name = "sqlite:PATH | postgres://...", global = true)]
     store: Option<StoreLocation>,
-    /// Development login: every login code is CODE. Without it codes are random and go to
-    /// the log through the SMS provider.
+    /// Development login: every login code is CODE (and no SMS is sent). Without it codes
+    /// are random and go to the log through the SMS provider.
     #[arg(long, value_name = "CODE")]
     login_code: Option<String>,
     /// The address given to clients in help.getConfig (default: the listen address).
@@ -65,6 +66,11 @@ struct Args {
     /// line: timestamp, level, target, fields) for log collectors.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     log_format: LogFormat,
+    /// Serve Prometheus metrics at http://ADDR/metrics, with /healthz (the process runs) and
+    /// /readyz (the store answers, the bus is connected) beside them. Keep ADDR private,
+    /// e.g. 127.0.0.1:9430: the pages are not authenticated.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
 }
@@ -162,6 +168,11 @@ fn create_bot(args: &Args, username: &str, name: &str) -> Result<(), Box<dyn std
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Before anything is recorded.
+    let exporter = match args.metrics {
+        Some(_) => Some(server_kit::observe::Exporter::install()?),
+        None => None,
+    };
     let webhook = match &args.push_webhook {
         Some(url) => Some(server_kit::push::WebhookPush::new(url)?),
         None => None,
@@ -195,6 +206,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.push(Arc::new(webhook));
     }
     let server = builder.build()?;
+    if let (Some(addr), Some(exporter)) = (args.metrics, exporter) {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(metrics = %listener.local_addr()?, "metrics, /healthz and /readyz");
+        tokio::spawn(server_kit::observe::serve(
+            listener,
+            exporter,
+            server.clone(),
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");
     tokio::select! {

@@ -457,6 +457,11 @@ pub async fn deliver_with_retries(
     }
 }
 
+/// Counts a notification's `outcome` ([`crate::stats::PUSH_NOTIFICATIONS`]).
+fn push_outcome(outcome: &'static str) {
+    metrics::counter!(crate::stats::PUSH_NOTIFICATIONS, "outcome" => outcome).increment(1);
+}
+
 /// Runs a provider's deliveries in the background (see the [module docs](self)).
 pub struct Pusher {
     provider: Arc<dyn PushProvider>,
@@ -495,6 +500,7 @@ impl Pusher {
                 user_id = notification.user_id,
                 "push notification dropped: {MAX_PENDING} pending already"
             );
+            push_outcome("dropped");
             return false;
         };
         self.deliver(&runtime, permit, notification);
@@ -523,20 +529,27 @@ impl Pusher {
         notification: Notification,
     ) {
         let provider = self.provider.clone();
+        push_outcome("queued");
         runtime.spawn(async move {
             let _permit = permit;
             match deliver_with_retries(provider.as_ref(), &notification).await {
-                Ok(attempts) => tracing::debug!(
-                    user_id = notification.user_id,
-                    message_id = notification.message_id,
-                    attempts,
-                    "push notification delivered"
-                ),
-                Err(e) => tracing::warn!(
-                    user_id = notification.user_id,
-                    message_id = notification.message_id,
-                    "push notification not delivered: {e}"
-                ),
+                Ok(attempts) => {
+                    push_outcome("delivered");
+                    tracing::debug!(
+                        user_id = notification.user_id,
+                        message_id = notification.message_id,
+                        attempts,
+                        "push notification delivered"
+                    );
+                }
+                Err(e) => {
+                    push_outcome("failed");
+                    tracing::warn!(
+                        user_id = notification.user_id,
+                        message_id = notification.message_id,
+                        "push notification not delivered: {e}"
+                    );
+                }
             }
         });
     }
@@ -551,8 +564,10 @@ impl Pusher {
         };
         let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
             tracing::warn!("push job ({what}) dropped: {MAX_JOBS} running already");
+            metrics::counter!(crate::stats::PUSH_JOBS, "outcome" => "dropped").increment(1);
             return false;
         };
+        metrics::counter!(crate::stats::PUSH_JOBS, "outcome" => "started").increment(1);
         runtime.spawn(async move {
             let _permit = permit;
             job.await;
