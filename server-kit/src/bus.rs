@@ -225,10 +225,9 @@ mod redis_bus {
         node: u64,
         outgoing: mpsc::Sender<Notice>,
         events: Mutex<Option<mpsc::Receiver<Event>>>,
-        /// The subscription is up.
+        /// The subscription is up: Redis is reachable (the publishing connection follows on
+        /// its own; its failures show as dropped notices).
         subscribed: Arc<AtomicBool>,
-        /// The last try to publish (or to connect for it) did not fail.
-        publishing: Arc<AtomicBool>,
     }
 
     impl std::fmt::Debug for RedisBus {
@@ -250,15 +249,13 @@ mod redis_bus {
             let (outgoing, queue) = mpsc::channel(OUTGOING);
             let (sink, events) = mpsc::channel(INCOMING);
             let subscribed = Arc::new(AtomicBool::new(false));
-            let publishing = Arc::new(AtomicBool::new(true));
-            tokio::spawn(publisher(client.clone(), queue, publishing.clone()));
+            tokio::spawn(publisher(client.clone(), queue));
             tokio::spawn(subscriber(client, node, sink, subscribed.clone()));
             Ok(RedisBus {
                 node,
                 outgoing,
                 events: Mutex::new(Some(events)),
                 subscribed,
-                publishing,
             })
         }
     }
@@ -275,8 +272,11 @@ mod redis_bus {
             }
         }
 
+        /// Whether the subscription is up. Not whether the last publish worked: that
+        /// connection is only retried when there is something to publish, and a node whose
+        /// readiness waited for traffic would never get any.
         fn is_connected(&self) -> bool {
-            self.subscribed.load(Ordering::Relaxed) && self.publishing.load(Ordering::Relaxed)
+            self.subscribed.load(Ordering::Relaxed)
         }
 
         fn events(&self) -> Option<mpsc::Receiver<Event>> {
@@ -291,11 +291,7 @@ mod redis_bus {
     /// under an open connection) is sent once more on a new connection: a notice published
     /// twice only makes the other node push an update its clients already have, which they
     /// drop by pts.
-    async fn publisher(
-        client: redis::Client,
-        mut queue: mpsc::Receiver<Notice>,
-        publishing: Arc<AtomicBool>,
-    ) {
+    async fn publisher(client: redis::Client, mut queue: mpsc::Receiver<Notice>) {
         let mut conn: Option<redis::aio::MultiplexedConnection> = None;
         let mut backoff = Backoff::default();
         let mut retry_at = Instant::now();
@@ -320,7 +316,6 @@ mod redis_bus {
                     {
                         Ok(Ok(c)) => {
                             tracing::info!("bus: publishing to Redis");
-                            publishing.store(true, Ordering::Relaxed);
                             if dropped > 0 {
                                 tracing::info!(
                                     "bus: {dropped} notices dropped while Redis was away"
@@ -332,12 +327,10 @@ mod redis_bus {
                         }
                         Ok(Err(e)) => {
                             tracing::warn!("bus: cannot connect to Redis to publish: {e}");
-                            publishing.store(false, Ordering::Relaxed);
                             retry_at = Instant::now() + backoff.next_delay();
                         }
                         Err(_) => {
                             tracing::warn!("bus: connecting to Redis timed out");
-                            publishing.store(false, Ordering::Relaxed);
                             retry_at = Instant::now() + backoff.next_delay();
                         }
                     }
@@ -355,7 +348,6 @@ mod redis_bus {
                     }
                     Err(e) => {
                         tracing::warn!("bus: publishing failed, reconnecting: {e}");
-                        publishing.store(false, Ordering::Relaxed);
                         conn = None;
                         retry_at = Instant::now();
                         if attempt == 1 {
@@ -484,6 +476,53 @@ mod tests {
         assert_eq!(b.next_delay().as_millis(), 100);
     }
 
+    /// The Redis bus says it is connected exactly while Redis is there: it starts before
+    /// Redis, loses it, and finds it again (needs `redis-server`).
+    #[cfg(feature = "cluster")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_redis_bus_knows_whether_redis_is_there() {
+        use std::time::{Duration, Instant};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        /// redis-server, stopped by its PID when dropped.
+        struct Redis(std::process::Child);
+        impl Drop for Redis {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let redis = || {
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("redis-server ({e}): apt-get install redis-server"));
+            Redis(child)
+        };
+        let bus = RedisBus::start(&format!("redis://127.0.0.1:{port}")).expect("bus");
+        let becomes = |want: bool| {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let bus = &bus;
+            async move {
+                while bus.is_connected() != want {
+                    assert!(Instant::now() < deadline, "still connected: {}", !want);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        becomes(false).await;
+        let server = redis();
+        becomes(true).await;
+        drop(server);
+        becomes(false).await;
+        let _server = redis();
+        becomes(true).await;
+    }
+
     #[test]
     fn the_local_bus_is_silent() {
         LocalBus.publish(Change::User {
@@ -492,5 +531,6 @@ mod tests {
             pts_count: 1,
         });
         assert!(LocalBus.events().is_none());
+        assert!(LocalBus.is_connected());
     }
 }
