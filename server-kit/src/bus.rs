@@ -197,9 +197,9 @@ pub use redis_bus::RedisBus;
 #[cfg(feature = "cluster")]
 mod redis_bus {
     use super::{Backoff, Bus, BusError, Change, Event, Notice};
-    use crate::stats::{BUS_BACKLOG, BUS_DROPPED, BUS_RECEIVED, BUS_SENT};
+    use crate::stats::{BUS_DROPPED, BUS_RECEIVED, BUS_SENT};
     use futures_util::StreamExt as _;
-    use metrics::{counter, gauge};
+    use metrics::counter;
     use std::sync::Arc;
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -375,11 +375,8 @@ mod redis_bus {
                         tracing::info!("bus: subscribed to Redis");
                         subscribed.store(true, Ordering::Relaxed);
                         backoff.reset();
-                        if connected_before {
-                            gauge!(BUS_BACKLOG).increment(1);
-                            if sink.send(Event::Reconnected).await.is_err() {
-                                return;
-                            }
+                        if connected_before && sink.send(Event::Reconnected).await.is_err() {
+                            return;
                         }
                         connected_before = true;
                         let mut messages = pubsub.on_message();
@@ -399,12 +396,9 @@ mod redis_bus {
                                 continue;
                             }
                             counter!(BUS_RECEIVED).increment(1);
-                            // Counted before the server can take it (and take it off).
-                            gauge!(BUS_BACKLOG).increment(1);
                             match sink.try_send(Event::Changed(notice.change)) {
                                 Ok(()) => {}
                                 Err(mpsc::error::TrySendError::Full(_)) => {
-                                    gauge!(BUS_BACKLOG).decrement(1);
                                     tracing::debug!("bus: server busy, a notice is dropped");
                                     counter!(BUS_DROPPED, "reason" => "server_busy").increment(1);
                                 }

@@ -85,6 +85,7 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener) {
         tokio::spawn(async move {
             use crate::bus::{Change, Event};
             while let Some(event) = events.recv().await {
+                metrics::gauge!(crate::stats::BUS_BACKLOG).increment(1);
                 let shard = match event {
                     Event::Changed(Change::User { user, .. }) => user,
                     Event::Changed(Change::Channel { channel, .. }) => channel,

@@ -44,7 +44,8 @@ pub const BUS_RECEIVED: &str = "server_kit_bus_notices_received_total";
 pub const BUS_DROPPED: &str = "server_kit_bus_notices_dropped_total";
 /// Gauge: 1 while the bus reaches the other nodes (always 1 with one node).
 pub const BUS_CONNECTED: &str = "server_kit_bus_connected";
-/// Gauge: notices heard from the bus whose pushes are not done yet.
+/// Gauge: notices taken from the bus whose pushes are not done yet (more wait in the bus's
+/// own queue when the server falls behind; past that they are dropped, `server_busy`).
 pub const BUS_BACKLOG: &str = "server_kit_bus_backlog";
 /// Histogram: seconds from taking a notice off the bus to having pushed what it announced
 /// (the store read included): how far behind this node's clients are.
