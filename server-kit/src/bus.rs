@@ -88,6 +88,12 @@ pub trait Bus: Send + Sync + 'static {
     fn flush(&self) -> crate::rpc::BoxFuture<'_, ()> {
         Box::pin(std::future::ready(()))
     }
+
+    /// Whether the bus reaches the other nodes now (for `/readyz`). With no other nodes
+    /// there is nothing to reach: `true`.
+    fn is_connected(&self) -> bool {
+        true
+    }
 }
 
 /// No other nodes: publishing does nothing, nothing arrives.
@@ -198,8 +204,12 @@ pub use redis_bus::RedisBus;
 #[cfg(feature = "cluster")]
 mod redis_bus {
     use super::{Backoff, Bus, BusError, Change, Event, Notice};
+    use crate::stats::{BUS_DROPPED, BUS_RECEIVED, BUS_SENT};
     use futures_util::StreamExt as _;
+    use metrics::counter;
+    use std::sync::Arc;
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
     use tokio::sync::{mpsc, oneshot};
 
@@ -222,6 +232,9 @@ mod redis_bus {
         node: u64,
         outgoing: mpsc::Sender<Outgoing>,
         events: Mutex<Option<mpsc::Receiver<Event>>>,
+        /// The subscription is up: Redis is reachable (the publishing connection follows on
+        /// its own; its failures show as dropped notices).
+        subscribed: Arc<AtomicBool>,
     }
 
     /// What the publishing task is handed, in order.
@@ -250,12 +263,14 @@ mod redis_bus {
             let node = u64::from_le_bytes(crate::state::random_array());
             let (outgoing, queue) = mpsc::channel(OUTGOING);
             let (sink, events) = mpsc::channel(INCOMING);
+            let subscribed = Arc::new(AtomicBool::new(false));
             tokio::spawn(publisher(client.clone(), queue));
-            tokio::spawn(subscriber(client, node, sink));
+            tokio::spawn(subscriber(client, node, sink, subscribed.clone()));
             Ok(RedisBus {
                 node,
                 outgoing,
                 events: Mutex::new(Some(events)),
+                subscribed,
             })
         }
     }
@@ -268,6 +283,7 @@ mod redis_bus {
             };
             if self.outgoing.try_send(Outgoing::Notice(notice)).is_err() {
                 tracing::debug!("bus queue full: a notice is dropped (clients catch up)");
+                counter!(BUS_DROPPED, "reason" => "queue_full").increment(1);
             }
         }
 
@@ -280,6 +296,13 @@ mod redis_bus {
                     let _ = flushed.await;
                 }
             })
+        }
+
+        /// Whether the subscription is up. Not whether the last publish worked: that
+        /// connection is only retried when there is something to publish, and a node whose
+        /// readiness waited for traffic would never get any.
+        fn is_connected(&self) -> bool {
+            self.subscribed.load(Ordering::Relaxed)
         }
 
         fn events(&self) -> Option<mpsc::Receiver<Event>> {
@@ -351,16 +374,21 @@ mod redis_bus {
                 let Some(c) = conn.as_mut() else {
                     // Down: these notices are lost; clients catch up through getDifference.
                     dropped += count;
+                    counter!(BUS_DROPPED, "reason" => "bus_down").increment(count);
                     break;
                 };
                 match pipe.query_async::<()>(c).await {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        counter!(BUS_SENT).increment(count);
+                        break;
+                    }
                     Err(e) => {
                         tracing::warn!("bus: publishing failed, reconnecting: {e}");
                         conn = None;
                         retry_at = Instant::now();
                         if attempt == 1 {
                             dropped += count;
+                            counter!(BUS_DROPPED, "reason" => "bus_down").increment(count);
                         }
                     }
                 }
@@ -372,7 +400,12 @@ mod redis_bus {
         }
     }
 
-    async fn subscriber(client: redis::Client, node: u64, sink: mpsc::Sender<Event>) {
+    async fn subscriber(
+        client: redis::Client,
+        node: u64,
+        sink: mpsc::Sender<Event>,
+        subscribed: Arc<AtomicBool>,
+    ) {
         let mut backoff = Backoff::default();
         let mut connected_before = false;
         loop {
@@ -380,6 +413,7 @@ mod redis_bus {
                 Ok(Ok(mut pubsub)) => match pubsub.subscribe(CHANNEL).await {
                     Ok(()) => {
                         tracing::info!("bus: subscribed to Redis");
+                        subscribed.store(true, Ordering::Relaxed);
                         backoff.reset();
                         if connected_before && sink.send(Event::Reconnected).await.is_err() {
                             return;
@@ -401,14 +435,17 @@ mod redis_bus {
                             if notice.node == node {
                                 continue;
                             }
+                            counter!(BUS_RECEIVED).increment(1);
                             match sink.try_send(Event::Changed(notice.change)) {
                                 Ok(()) => {}
                                 Err(mpsc::error::TrySendError::Full(_)) => {
                                     tracing::debug!("bus: server busy, a notice is dropped");
+                                    counter!(BUS_DROPPED, "reason" => "server_busy").increment(1);
                                 }
                                 Err(mpsc::error::TrySendError::Closed(_)) => return,
                             }
                         }
+                        subscribed.store(false, Ordering::Relaxed);
                         tracing::warn!("bus: the Redis subscription ended, reconnecting");
                     }
                     Err(e) => tracing::warn!("bus: subscribing failed: {e}"),
@@ -473,6 +510,53 @@ mod tests {
         assert_eq!(b.next_delay().as_millis(), 100);
     }
 
+    /// The Redis bus says it is connected exactly while Redis is there: it starts before
+    /// Redis, loses it, and finds it again (needs `redis-server`).
+    #[cfg(feature = "cluster")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_redis_bus_knows_whether_redis_is_there() {
+        use std::time::{Duration, Instant};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        /// redis-server, stopped by its PID when dropped.
+        struct Redis(std::process::Child);
+        impl Drop for Redis {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let redis = || {
+            let child = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("redis-server ({e}): apt-get install redis-server"));
+            Redis(child)
+        };
+        let bus = RedisBus::start(&format!("redis://127.0.0.1:{port}")).expect("bus");
+        let becomes = |want: bool| {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            let bus = &bus;
+            async move {
+                while bus.is_connected() != want {
+                    assert!(Instant::now() < deadline, "still connected: {}", !want);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+        becomes(false).await;
+        let server = redis();
+        becomes(true).await;
+        drop(server);
+        becomes(false).await;
+        let _server = redis();
+        becomes(true).await;
+    }
+
     #[test]
     fn the_local_bus_is_silent() {
         LocalBus.publish(Change::User {
@@ -481,5 +565,6 @@ mod tests {
             pts_count: 1,
         });
         assert!(LocalBus.events().is_none());
+        assert!(LocalBus.is_connected());
     }
 }

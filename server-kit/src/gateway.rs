@@ -129,11 +129,14 @@ fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
         const WORKERS: usize = 8;
         let mut lanes = Vec::with_capacity(WORKERS);
         for _ in 0..WORKERS {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::bus::Event>(4096);
+            let (tx, mut rx) =
+                tokio::sync::mpsc::channel::<(tokio::time::Instant, crate::bus::Event)>(4096);
             let server = server.clone();
             tasks.spawn(async move {
-                while let Some(event) = rx.recv().await {
+                while let Some((taken, event)) = rx.recv().await {
                     crate::services::remote_event(&server, event).await;
+                    metrics::histogram!(crate::stats::BUS_LAG).record(taken.elapsed());
+                    metrics::gauge!(crate::stats::BUS_BACKLOG).decrement(1);
                 }
             });
             lanes.push(tx);
@@ -141,6 +144,7 @@ fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
         tasks.spawn(async move {
             use crate::bus::{Change, Event};
             while let Some(event) = events.recv().await {
+                metrics::gauge!(crate::stats::BUS_BACKLOG).increment(1);
                 let shard = match event {
                     Event::Changed(Change::User { user, .. }) => user,
                     Event::Changed(Change::Channel { channel, .. }) => channel,
@@ -148,7 +152,11 @@ fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
                     Event::Reconnected => 0,
                 };
                 let lane = &lanes[shard.rem_euclid(WORKERS as i64) as usize];
-                if lane.send(event).await.is_err() {
+                if lane
+                    .send((tokio::time::Instant::now(), event))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -197,6 +205,7 @@ pub async fn serve_until(
                     let _ = stream.set_nodelay(true);
                     if !server.connection_opened(peer.ip()) {
                         tracing::debug!(%peer, "too many connections from this address");
+                        metrics::counter!(crate::stats::CONNECTIONS_REFUSED).increment(1);
                         drop(stream);
                         continue;
                     }
@@ -289,6 +298,11 @@ pub async fn serve_until(
     drained
 }
 
+/// Counts a key exchange's `outcome` ([`crate::stats::KEY_EXCHANGES`]).
+fn key_exchange(outcome: &'static str) {
+    metrics::counter!(crate::stats::KEY_EXCHANGES, "outcome" => outcome).increment(1);
+}
+
 /// Why a connection was closed.
 #[derive(Debug, thiserror::Error)]
 enum ConnError {
@@ -312,6 +326,8 @@ struct Connection {
     conn: ServerConnection,
     out: Vec<u8>,
     rx: mpsc::UnboundedReceiver<Outbound>,
+    /// Its place in the open connections gauge.
+    open: crate::stats::OpenConnection,
 }
 
 impl Connection {
@@ -327,6 +343,7 @@ impl Connection {
             conn,
             out: Vec::new(),
             rx,
+            open: crate::stats::OpenConnection::accepted(),
         }
     }
 
@@ -357,6 +374,9 @@ impl Connection {
                     }
                     self.conn.handle(now(), &inbuf, &mut rng());
                     inbuf.clear();
+                    if let Some((kind, obfuscated)) = self.conn.transport() {
+                        self.open.recognised(kind, obfuscated);
+                    }
                     self.on_events().await
                 }
                 command = self.rx.recv() => {
@@ -442,6 +462,7 @@ impl Connection {
                         self.conn.allow_handshake(now(), &mut rng());
                     } else {
                         tracing::debug!(peer = %self.peer, "handshake rate limit");
+                        key_exchange("rate_limited");
                         self.conn.refuse_handshake(&mut rng());
                     }
                 }
@@ -450,14 +471,23 @@ impl Connection {
                 } => {
                     // Durable before the client learns the key exists.
                     match self.server.add_key(key, first_salt).await {
-                        Ok(()) => self.conn.key_stored(now(), &mut rng()),
+                        Ok(()) => {
+                            key_exchange("completed");
+                            self.conn.key_stored(now(), &mut rng());
+                        }
                         Err(e) => {
                             tracing::error!("storing an auth key: {e}");
+                            key_exchange("not_stored");
                             self.conn.key_not_stored(&mut rng());
                         }
                     }
                 }
-                ConnectionEvent::Close(e) => return Err(e.into()),
+                ConnectionEvent::Close(e) => {
+                    if matches!(e, mtproto::ConnectionError::Handshake(_)) {
+                        key_exchange("failed");
+                    }
+                    return Err(e.into());
+                }
                 other => tracing::warn!("unexpected connection event {other:?}"),
             }
         }

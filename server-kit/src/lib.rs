@@ -22,6 +22,9 @@
 //! - [`sms`]: where login codes go (the log, or a remote gateway run in the background).
 //! - [`provider_flags`]: the flags of the real providers, which are in `providers` (feature
 //!   `providers`: FCM, APNs, Twilio, an HTTP template).
+//! - [`stats`]: the metrics the server records (through the `metrics` facade);
+//!   [`observe`]: `--metrics ADDR`, serving them in Prometheus' format with `/healthz` and
+//!   `/readyz`.
 //! - [`bot_token`]: bot tokens (`BOT_ID:SECRET`); bot accounts are created with
 //!   [`services::bots::create_bot`] (the binary's `create-bot`).
 
@@ -38,6 +41,7 @@ pub mod gateway;
 mod in_flight;
 pub mod keys;
 pub mod media;
+pub mod observe;
 pub mod photos;
 pub mod provider_flags;
 #[cfg(feature = "providers")]
@@ -49,6 +53,7 @@ pub mod services;
 pub mod shared;
 pub mod sms;
 pub mod state;
+pub mod stats;
 pub mod store;
 
 pub use state::{Options, Server, ServerBuilder};

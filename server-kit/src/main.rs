@@ -1,6 +1,6 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
-//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT]
+//! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT] [--metrics ADDR]
 //! [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
 //! redis with the cargo feature `cluster`, FCM, APNs and SMS with `providers`). `--config
 //! FILE` reads the same flags from a TOML file. SIGTERM or SIGINT stops it gracefully within
@@ -38,8 +38,8 @@ struct Args {
     /// (build with the cargo feature `postgres`).
     #[arg(long, value_name = "sqlite:PATH | postgres://...", global = true)]
     store: Option<StoreLocation>,
-    /// Development login: every login code is CODE. Without it codes are random and go to
-    /// the log through the SMS provider.
+    /// Development login: every login code is CODE (and no SMS is sent). Without it codes
+    /// are random and go to the log through the SMS provider.
     #[arg(long, value_name = "CODE")]
     login_code: Option<String>,
     /// The address given to clients in help.getConfig (default: the listen address).
@@ -76,6 +76,11 @@ struct Args {
     /// signal exits at once.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     shutdown_timeout: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics, with /healthz (the process runs) and
+    /// /readyz (the store answers, the bus is connected) beside them. Keep ADDR private,
+    /// e.g. 127.0.0.1:9430: the pages are not authenticated.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
     #[command(flatten)]
@@ -181,6 +186,11 @@ fn create_bot(args: &Args, username: &str, name: &str) -> Result<(), Box<dyn std
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Before anything is recorded.
+    let exporter = match args.metrics {
+        Some(_) => Some(server_kit::observe::Exporter::install()?),
+        None => None,
+    };
     let webhook = match &args.push_webhook {
         Some(url) => Some(server_kit::push::WebhookPush::new(url)?),
         None => None,
@@ -221,6 +231,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.sms(sms);
     }
     let server = builder.build()?;
+    if let (Some(addr), Some(exporter)) = (args.metrics, exporter) {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(metrics = %listener.local_addr()?, "metrics, /healthz and /readyz");
+        tokio::spawn(server_kit::observe::serve(
+            listener,
+            exporter,
+            server.clone(),
+        ));
+    }
     let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");

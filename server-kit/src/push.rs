@@ -516,6 +516,11 @@ pub async fn deliver_with_retries(
     }
 }
 
+/// Counts a notification's `outcome` ([`crate::stats::PUSH_NOTIFICATIONS`]).
+fn push_outcome(outcome: &'static str) {
+    metrics::counter!(crate::stats::PUSH_NOTIFICATIONS, "outcome" => outcome).increment(1);
+}
+
 /// Runs a provider's deliveries in the background (see the [module docs](self)).
 pub struct Pusher {
     provider: Arc<dyn PushProvider>,
@@ -564,6 +569,7 @@ impl Pusher {
                 user_id = notification.user_id,
                 "push notification dropped: {MAX_PENDING} pending already"
             );
+            push_outcome("dropped");
             return false;
         };
         self.deliver(&runtime, permit, notification);
@@ -592,6 +598,7 @@ impl Pusher {
         notification: Notification,
     ) {
         let (provider, store) = (self.provider.clone(), self.store.clone());
+        push_outcome("queued");
         runtime.spawn(async move {
             let _permit = permit;
             let mut parts = tokio::task::JoinSet::new();
@@ -607,13 +614,17 @@ impl Pusher {
                     continue;
                 };
                 match result {
-                    Ok(attempts) => tracing::debug!(
-                        user_id = part.user_id,
-                        message_id = part.message_id,
-                        attempts,
-                        "push notification delivered"
-                    ),
+                    Ok(attempts) => {
+                        push_outcome("delivered");
+                        tracing::debug!(
+                            user_id = part.user_id,
+                            message_id = part.message_id,
+                            attempts,
+                            "push notification delivered"
+                        );
+                    }
                     Err(PushError::Unregistered { device, reason }) => {
+                        push_outcome("unregistered");
                         tracing::info!(
                             user_id = part.user_id,
                             token_type = device.token_type,
@@ -631,11 +642,14 @@ impl Pusher {
                             }
                         }
                     }
-                    Err(e) => tracing::warn!(
-                        user_id = part.user_id,
-                        message_id = part.message_id,
-                        "push notification not delivered: {e}"
-                    ),
+                    Err(e) => {
+                        push_outcome("failed");
+                        tracing::warn!(
+                            user_id = part.user_id,
+                            message_id = part.message_id,
+                            "push notification not delivered: {e}"
+                        );
+                    }
                 }
             }
         });
@@ -651,8 +665,10 @@ impl Pusher {
         };
         let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
             tracing::warn!("push job ({what}) dropped: {MAX_JOBS} running already");
+            metrics::counter!(crate::stats::PUSH_JOBS, "outcome" => "dropped").increment(1);
             return false;
         };
+        metrics::counter!(crate::stats::PUSH_JOBS, "outcome" => "started").increment(1);
         runtime.spawn(async move {
             let _permit = permit;
             job.await;

@@ -723,18 +723,22 @@ impl Server {
         if pushes.is_empty() {
             return;
         }
-        self.with_endpoint(|ep| {
+        let pushed = self.with_endpoint(|ep| {
+            let mut pushed = 0;
             for (key_id, body) in pushes {
                 let skip = skip.filter(|(k, _)| *k == key_id).map(|(_, s)| s);
-                ep.push(key_id, body, skip);
+                pushed += ep.push(key_id, body, skip);
             }
+            pushed
         });
+        metrics::counter!(crate::stats::UPDATES_PUSHED).increment(pushed as u64);
     }
 
     /// Sends `body` (an `Updates` the same in every layer, e.g. `updatesTooLong`) to every
     /// session with a connection.
     pub fn push_to_everyone(&self, body: &[u8]) {
-        self.with_endpoint(|ep| ep.push_all(body));
+        let pushed = self.with_endpoint(|ep| ep.push_all(body));
+        metrics::counter!(crate::stats::UPDATES_PUSHED).increment(pushed as u64);
     }
 
     /// Whether the user has a session with a live connection.
@@ -789,7 +793,50 @@ impl Server {
 
     /// Answers one call: unwraps `invokeWithLayer`, `initConnection`, `invokeAfterMsg(s)` and
     /// `invokeWithoutUpdates`, checks authorization, and hands it to its service.
-    pub async fn dispatch(self: &Arc<Self>, mut caller: Caller, mut body: Vec<u8>) -> RpcResult {
+    ///
+    /// The call runs in an `rpc` span carrying its `method` (once the wrappers are off) and
+    /// `user_id` (when signed in); at the end a debug event gives its `elapsed_ms` and
+    /// `outcome`, and [`stats::RPCS`](crate::stats::RPCS) and
+    /// [`stats::RPC_DURATION`](crate::stats::RPC_DURATION) count it.
+    pub async fn dispatch(self: &Arc<Self>, caller: Caller, body: Vec<u8>) -> RpcResult {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "rpc",
+            method = tracing::field::Empty,
+            user_id = caller.user_id,
+        );
+        let started = Instant::now();
+        let mut method = "unknown";
+        let result = self
+            .dispatch_unwrapped(caller, body, &mut method)
+            .instrument(span.clone())
+            .await;
+        let elapsed = started.elapsed();
+        let outcome = match &result {
+            Ok(_) => std::borrow::Cow::Borrowed("ok"),
+            Err(e) => crate::stats::error_label(&e.name),
+        };
+        span.in_scope(|| {
+            tracing::debug!(
+                elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                outcome = %outcome,
+                "call answered"
+            );
+        });
+        metrics::counter!(crate::stats::RPCS, "method" => method, "outcome" => outcome.into_owned())
+            .increment(1);
+        metrics::histogram!(crate::stats::RPC_DURATION, "method" => method).record(elapsed);
+        result
+    }
+
+    /// [`dispatch`](Self::dispatch) without its span and metrics; `method` is set to the
+    /// label of the method called once the wrappers are off.
+    async fn dispatch_unwrapped(
+        self: &Arc<Self>,
+        mut caller: Caller,
+        mut body: Vec<u8>,
+        method: &mut &'static str,
+    ) -> RpcResult {
         use mtproto_api::functions;
         use tl_runtime::{Blob, Deserialize};
         for _ in 0..8 {
@@ -848,6 +895,13 @@ impl Server {
                 return Err(RpcError::bad_request("INPUT_REQUEST_INVALID"));
             }
         }
+        let id = body_id(&body);
+        if id == DESTROY_AUTH_KEY || self.services.contains_key(&id) {
+            // Only methods served here: other ids are `unknown`, so that clients cannot
+            // make up labels.
+            *method = crate::stats::method_label(id);
+            tracing::Span::current().record("method", *method);
+        }
         let result = self.dispatch_229(caller, body).await?;
         match served.downgrade_result(called_id, &result) {
             Ok(Some(converted)) => Ok(converted),
@@ -884,6 +938,7 @@ impl Server {
             let Some(user) = user else {
                 return Err(RpcError::unauthorized("AUTH_KEY_UNREGISTERED"));
             };
+            tracing::Span::current().record("user_id", user);
             let caller = Caller {
                 user_id: Some(user),
                 ..caller

@@ -32,11 +32,13 @@ fn server_flags() -> Vec<String> {
 #[test]
 fn the_server_starts_from_the_one_node_config() {
     let dir = scratch_dir("deploy-node");
+    // The file's fixed metrics port is moved to a free one (the command line wins).
+    let metrics = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::start_with(
         BINARY,
         free_port(),
         &dir.join("data"),
-        &["--config", &deploy_file("node.toml")],
+        &["--config", &deploy_file("node.toml"), "--metrics", &metrics],
     );
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);

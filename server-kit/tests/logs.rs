@@ -1,5 +1,7 @@
-//! The server's logs: `--log-format json` writes one JSON object per line, and what users
-//! write never reaches the log, not even at debug level (message texts, names).
+//! The server's logs: `--log-format json` writes one JSON object per line, each call runs in
+//! an `rpc` span with its method and user id and ends with a `call answered` event (elapsed
+//! time, outcome), and what users write or hold never reaches the log, not even at debug
+//! level (message texts, names, the login code they type, auth key bytes).
 
 mod common;
 
@@ -14,8 +16,15 @@ async fn json_logs_without_user_text() {
     let dir = scratch_dir("logs-json");
     let data = dir.join("data");
     let port = free_port();
-    // ServerProcess sets RUST_LOG=server_kit=debug unless the caller chose otherwise.
-    let server = ServerProcess::start_with(BINARY, port, &data, &["--log-format", "json"]);
+    // ServerProcess sets RUST_LOG=server_kit=debug unless the caller chose otherwise. A
+    // fixed login code sends no SMS, so the development SMS provider does not log it.
+    let code = "8317402965";
+    let server = ServerProcess::start_with(
+        BINARY,
+        port,
+        &data,
+        &["--log-format", "json", "--login-code", code],
+    );
     let addr = format!("127.0.0.1:{port}").parse().expect("address");
     let key = server_key(&data);
     let mut a = MiniClient::connect(addr, &key, Kind::Intermediate)
@@ -24,7 +33,8 @@ async fn json_logs_without_user_text() {
     let mut b = MiniClient::connect(addr, &key, Kind::Abridged)
         .await
         .expect("connect");
-    a.sign_up("15550199001", "Zyxwvutsrq", "Alice")
+    let alice = a
+        .sign_up("15550199001", "Zyxwvutsrq", "Alice")
         .await
         .expect("sign up");
     let bob = b
@@ -36,13 +46,41 @@ async fn json_logs_without_user_text() {
         access_hash: bob.access_hash.unwrap_or_default(),
     });
     let secret = "the-text-only-users-may-read-3f9a";
-    a.invoke(&functions::messages::SendMessage::new(
+    // Alice again, on a new key, signing in with the code she was "sent".
+    let mut c = MiniClient::connect(addr, &key, Kind::PaddedIntermediate)
+        .await
+        .expect("connect");
+    let enums::auth::SentCode::SentCode(sent) = c
+        .invoke(&functions::auth::SendCode {
+            phone_number: "15550199001".into(),
+            api_id: 1,
+            api_hash: "x".into(),
+            settings: types::CodeSettings::default().into(),
+        })
+        .await
+        .expect("sendCode")
+    else {
+        panic!("sendCode: not a code");
+    };
+    c.invoke(&functions::auth::SignIn {
+        phone_number: "15550199001".into(),
+        phone_code_hash: sent.phone_code_hash,
+        phone_code: Some(code.into()),
+        email_verification: None,
+    })
+    .await
+    .expect("signIn");
+    c.invoke(&functions::messages::SendMessage::new(
         peer,
         secret.to_owned(),
         77,
     ))
     .await
     .expect("sendMessage");
+    let keys: Vec<[u8; 256]> = [&mut a, &mut b, &mut c]
+        .into_iter()
+        .map(|client| *client.session().auth_key().bytes())
+        .collect();
     server.kill();
     let log = std::fs::read_to_string(data.with_extension("log")).expect("server log");
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -59,8 +97,49 @@ async fn json_logs_without_user_text() {
         lines.iter().any(|l| l.contains("\"message\":\"serving\"")),
         "no serving line: {log}"
     );
-    for private in [secret, "Zyxwvutsrq", "Qrstuvwxyz"] {
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    // The call that sent the message: its span names the method and the signed-in user, its
+    // last event how long it took and how it ended.
+    let answered = events
+        .iter()
+        .find(|e| {
+            e["fields"]["message"] == "call answered"
+                && e["span"]["name"] == "rpc"
+                && e["span"]["method"] == "messages.sendMessage"
+        })
+        .unwrap_or_else(|| panic!("no answered sendMessage:\n{log}"));
+    assert_eq!(answered["span"]["user_id"], alice.id, "{answered}");
+    assert_eq!(answered["fields"]["outcome"], "ok", "{answered}");
+    assert!(answered["fields"]["elapsed_ms"].is_f64(), "{answered}");
+    // Before signing in a call has no user; signIn itself is named.
+    let sign_in = events
+        .iter()
+        .find(|e| e["span"]["method"] == "auth.signIn")
+        .unwrap_or_else(|| panic!("no auth.signIn span:\n{log}"));
+    assert!(sign_in["span"].get("user_id").is_none(), "{sign_in}");
+
+    for private in [secret, "Zyxwvutsrq", "Qrstuvwxyz", code] {
         assert!(!log.contains(private), "{private:?} is in the log:\n{log}");
+    }
+    // Auth keys, in any of the forms a careless log line would take: hex (either case) of
+    // any part of a key, or a Debug list of its bytes.
+    for key in &keys {
+        for window in key.chunks(16) {
+            let hex: String = window.iter().map(|b| format!("{b:02x}")).collect();
+            assert!(!log.contains(&hex), "auth key bytes (hex) in the log");
+            assert!(
+                !log.contains(&hex.to_uppercase()),
+                "auth key bytes (HEX) in the log"
+            );
+            let list: Vec<String> = window[..6].iter().map(u8::to_string).collect();
+            assert!(
+                !log.contains(&list.join(", ")),
+                "auth key bytes (a list) in the log"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -52,6 +52,7 @@ async fn save_part(
     })
     .await
     .map_err(|_| RpcError::internal())??;
+    metrics::counter!(crate::stats::FILE_BYTES, "direction" => "uploaded").increment(len as u64);
     ok(true)
 }
 
@@ -170,6 +171,8 @@ async fn get_file(
         .await
         .map_err(|_| RpcError::internal())?
         .map_err(io_error)?;
+    metrics::counter!(crate::stats::FILE_BYTES, "direction" => "downloaded")
+        .increment(bytes.len() as u64);
     ok(types::upload::File {
         r#type: enums::storage::FileType::FilePartial,
         mtime,

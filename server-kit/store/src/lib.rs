@@ -545,15 +545,85 @@ impl<S: ?Sized> Clone for Db<S> {
     }
 }
 
+/// Histogram: seconds each [`Db::run`] took (waiting for the blocking pool included), by
+/// `site`, the function that made the call ([`call_site`]), and `outcome` (`ok`, `error`).
+pub const STORE_CALL_DURATION: &str = "server_kit_store_call_duration_seconds";
+
 impl<S: Store + ?Sized> Db<S> {
-    /// Runs `f` with the store on the blocking pool.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
+    /// Runs `f` with the store on the blocking pool, timed into [`STORE_CALL_DURATION`]
+    /// through the `metrics` facade: a no-op unless the program installed a recorder.
+    pub async fn run<T: Send + 'static, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&S) -> Result<T, StoreError> + Send + 'static,
+    {
+        let site = call_site::<F>();
+        let started = std::time::Instant::now();
         let store = self.0.clone();
-        tokio::task::spawn_blocking(move || f(&store))
+        let result = tokio::task::spawn_blocking(move || f(&store))
             .await
-            .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+            .map_err(|e| StoreError::Database(format!("store task failed: {e}")))
+            .and_then(|r| r);
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::histogram!(STORE_CALL_DURATION, "site" => site, "outcome" => outcome)
+            .record(started.elapsed());
+        result
+    }
+}
+
+/// Where a store call comes from, for the `site` label: the path of the function that
+/// defined closure `F`, without its closure levels, its generic arguments and the
+/// `server_kit::` prefix (`services::messages::send_message`). One value per place in the
+/// code, so the label stays bounded; no allocation (a slice of the type's static name).
+pub fn call_site<F>() -> &'static str {
+    let mut name = std::any::type_name::<F>();
+    while let Some(outer) = name.strip_suffix("::{{closure}}") {
+        name = outer;
+    }
+    if name.ends_with('>') {
+        // The `<` that opens the last generic arguments.
+        let mut depth = 0usize;
+        for (at, c) in name.char_indices().rev() {
+            match c {
+                '>' => depth += 1,
+                '<' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        name = &name[..at];
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    name.strip_prefix("server_kit::").unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::call_site;
+
+    fn site_of<F>(_: &F) -> &'static str {
+        call_site::<F>()
+    }
+
+    #[test]
+    fn call_sites_name_the_calling_function() {
+        let plain = || ();
+        assert_eq!(
+            site_of(&plain),
+            "server_kit_store::tests::call_sites_name_the_calling_function"
+        );
+        let nested = || || ();
+        assert_eq!(site_of(&nested()), site_of(&plain));
+        assert_eq!(
+            generic(Some(vec![1i64])),
+            "server_kit_store::tests::generic"
+        );
+    }
+
+    fn generic<T>(value: T) -> &'static str {
+        let f = move || drop(value);
+        site_of(&f)
     }
 }
