@@ -9,10 +9,13 @@
 #    npm, tmux and a C compiler. If any is missing it names the Debian packages to install
 #    and exits with status 1; it installs no system package itself.
 # 2. Makes the Python venv .venv-test/ (git-ignored) with the pinned Telethon and kurigram,
-#    the clients the end-to-end tests drive, unless it already holds them.
-# 3. Installs GramJS from server-kit/tests/gramjs/package-lock.json (`npm ci`) when its
-#    node_modules is missing or older than the lock file.
-# 4. Puts the venv first on PATH and runs `cargo test --locked` with the arguments given.
+#    the clients the end-to-end tests drive, unless it already holds them; and a second venv
+#    .venv-test-pyrotgfork/ with the pinned pyrotgfork, which installs the same `pyrogram`
+#    module as kurigram and so cannot share the first (server-kit/tests/peers.rs runs it).
+# 3. Installs GramJS and mtcute from the committed lock files (`npm ci` in
+#    server-kit/tests/gramjs and server-kit/tests/mtcute) when a node_modules is missing or
+#    older than its lock file.
+# 4. Puts the first venv on PATH and runs `cargo test --locked` with the arguments given.
 #
 # Each step is skipped when already done, so a second run goes straight to cargo.
 set -euo pipefail
@@ -21,7 +24,9 @@ root=$PWD
 
 venv="$root/.venv-test"
 pins=(telethon==1.45.0 kurigram==2.2.26)
-gramjs="$root/server-kit/tests/gramjs"
+pyro_venv="$root/.venv-test-pyrotgfork"
+pyro_pins=(pyrotgfork==2.2.24.1)
+node_dirs=(server-kit/tests/gramjs server-kit/tests/mtcute)
 
 say() { echo ".ci/test.sh: $*" >&2; }
 
@@ -62,25 +67,34 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
 fi
 
-# 2. The Python venv with the pinned clients. The stamp file records what was installed.
-stamp="$venv/pinned.txt"
-if ! "$venv/bin/python3" -c '' 2>/dev/null || [ "$(cat "$stamp" 2>/dev/null)" != "${pins[*]}" ]; then
-    say "making $venv with ${pins[*]}"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "${pins[@]}"
-    echo "${pins[*]}" > "$stamp"
-fi
+# 2. The Python venvs with the pinned clients. A stamp file in each records what was installed.
+make_venv() {
+    local dir=$1
+    shift
+    if ! "$dir/bin/python3" -c '' 2>/dev/null || [ "$(cat "$dir/pinned.txt" 2>/dev/null)" != "$*" ]; then
+        say "making $dir with $*"
+        rm -rf "$dir"
+        python3 -m venv "$dir"
+        "$dir/bin/python3" -m pip install --quiet --disable-pip-version-check "$@"
+        echo "$*" > "$dir/pinned.txt"
+    fi
+}
+make_venv "$venv" "${pins[@]}"
+make_venv "$pyro_venv" "${pyro_pins[@]}"
 
-# 3. GramJS. `npm ci` writes node_modules/.package-lock.json, which stands for the install.
-installed="$gramjs/node_modules/.package-lock.json"
-if [ ! -e "$installed" ] || [ "$gramjs/package-lock.json" -nt "$installed" ]; then
-    say "installing GramJS (npm ci --prefix server-kit/tests/gramjs)"
-    npm ci --silent --no-audit --no-fund --prefix "$gramjs"
-fi
+# 3. GramJS and mtcute. `npm ci` writes node_modules/.package-lock.json, which stands for the
+# install.
+for dir in "${node_dirs[@]}"; do
+    installed="$root/$dir/node_modules/.package-lock.json"
+    if [ ! -e "$installed" ] || [ "$root/$dir/package-lock.json" -nt "$installed" ]; then
+        say "installing $(basename "$dir") (npm ci --prefix $dir)"
+        npm ci --silent --no-audit --no-fund --prefix "$root/$dir"
+    fi
+done
 
-# 4. The tests, with the venv's python3 first on PATH.
+# 4. The tests, with the first venv's python3 first on PATH and pyrotgfork's named.
 export VIRTUAL_ENV="$venv"
+export PYROTGFORK_PYTHON="$pyro_venv/bin/python3"
 export PATH="$venv/bin:$PATH"
 unset PYTHONHOME
 if [ "${1:-}" = "--setup-only" ]; then

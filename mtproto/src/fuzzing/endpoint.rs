@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const CONNS: u8 = 4;
-/// 2023-11-14 (with a fraction of a second: a msg_id's lower 32 bits must not be zero).
+/// 2023-11-14.
 const START: u64 = 1_700_000_000;
 const SALT_SECRET: [u8; 32] = [0x5e; 32];
 /// The first salt the known key was given.

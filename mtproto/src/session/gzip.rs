@@ -1,4 +1,8 @@
 //! `gzip_packed#3072cfa1 packed_data:bytes`, with a bound on the unpacked size.
+//!
+//! What is packed is a gzip stream (RFC 1952) as the schema's name says and Telethon, GramJS
+//! and the Pyrogram forks write, or a zlib stream (RFC 1950), which mtcute writes (Node's
+//! `deflateSync`) and Telegram reads all the same. Both are read; gzip is written.
 
 use std::io::{Read as _, Write as _};
 
@@ -43,14 +47,40 @@ pub fn gzip_unpack(object: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
     }
     let packed = reader.read_bytes().map_err(|_| GzipError::NotGzip)?;
     let mut out = Vec::new();
-    let mut decoder = flate2::read::GzDecoder::new(&packed[..]).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| GzipError::Damaged(e.to_string()))?;
+    let read = if packed.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(&packed[..])
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+    } else if is_zlib_header(&packed) {
+        flate2::read::ZlibDecoder::new(&packed[..])
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+    } else {
+        return Err(GzipError::Damaged(format!(
+            "neither a gzip nor a zlib stream (starts with {:02x?})",
+            &packed[..packed.len().min(2)]
+        )));
+    };
+    read.map_err(|e| GzipError::Damaged(e.to_string()))?;
     if out.len() > limit {
         return Err(GzipError::TooLarge { limit });
     }
     Ok(out)
+}
+
+/// Whether `data` starts with a zlib header (RFC 1950 2.2): method 8 (deflate) with a window
+/// of at most 32 KiB, no preset dictionary, and the check bits making the pair a multiple
+/// of 31.
+fn is_zlib_header(data: &[u8]) -> bool {
+    match data {
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && flg & 0x20 == 0
+                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -77,5 +107,42 @@ mod tests {
         for cut in [4, 5, 8, packed.len() / 2] {
             assert!(gzip_unpack(&packed[..cut], body.len()).is_err());
         }
+    }
+
+    /// A zlib stream of `body`, as mtcute packs (Node's `deflateSync`).
+    fn zlib(body: &[u8]) -> Vec<u8> {
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(body).expect("to a Vec");
+        encoder.finish().expect("to a Vec")
+    }
+
+    /// `gzip_packed` around `stream`.
+    fn wrap(stream: &[u8]) -> Vec<u8> {
+        let mut out = GZIP_PACKED_ID.to_le_bytes().to_vec();
+        tl_runtime::write_bytes(stream, &mut out);
+        out
+    }
+
+    #[test]
+    fn zlib_streams_are_read_as_telegram_reads_them() {
+        let body: Vec<u8> = (0..5_000u32).flat_map(|i| (i % 13).to_le_bytes()).collect();
+        let stream = zlib(&body);
+        let packed = wrap(&stream);
+        assert_eq!(gzip_unpack(&packed, body.len()), Ok(body.clone()));
+        assert_eq!(
+            gzip_unpack(&packed, body.len() - 1),
+            Err(GzipError::TooLarge {
+                limit: body.len() - 1
+            })
+        );
+        // Bytes that are neither gzip nor zlib, and a zlib stream cut short.
+        let raw = wrap(&[0x12, 0x34, 0x56, 0x78]);
+        assert!(matches!(gzip_unpack(&raw, 100), Err(GzipError::Damaged(_))));
+        let short = wrap(&stream[..stream.len() / 2]);
+        assert!(matches!(
+            gzip_unpack(&short, body.len()),
+            Err(GzipError::Damaged(_))
+        ));
     }
 }

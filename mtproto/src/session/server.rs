@@ -799,6 +799,35 @@ mod tests {
     }
 
     #[test]
+    fn pyrotgfork_whole_second_ids_and_mtcute_zlib_packing_are_taken() {
+        use std::io::Write as _;
+        let (mut s, salt) = session();
+        let now = Duration::from_secs(NOW);
+        // pyrotgfork: whole seconds × 2³² plus a counter from 0 each second (low bits zero).
+        let whole = (NOW as i64) << 32;
+        s.receive(now, msg(salt, whole, 1, call(1)));
+        s.receive(now, msg(salt, whole + 4, 3, call(2)));
+        // mtcute: a `gzip_packed` holding a zlib stream (Node's deflateSync).
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        zlib.write_all(&call(3)).unwrap();
+        let mut packed = GZIP_PACKED_ID.to_le_bytes().to_vec();
+        tl_runtime::write_bytes(&zlib.finish().unwrap(), &mut packed);
+        s.receive(now, msg(salt, whole + 8, 5, packed));
+        let calls: Vec<(i64, Vec<u8>)> = std::iter::from_fn(|| s.poll_event())
+            .map(|e| match e {
+                ServerEvent::Request { msg_id, body } => (msg_id, body),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![(whole, call(1)), (whole + 4, call(2)), (whole + 8, call(3))]
+        );
+        let out = sent(&mut s);
+        assert!(bad_codes(&out).is_empty(), "{:?}", bad_codes(&out));
+    }
+
+    #[test]
     fn an_ack_marked_content_related_is_accepted_and_not_acknowledged() {
         let (mut s, salt) = session();
         let now = Duration::from_secs(NOW);
