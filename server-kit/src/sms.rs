@@ -126,21 +126,35 @@ impl SmsProvider for SmsQueue {
             tracing::warn!("login code not sent: no async runtime");
             return;
         };
+        let outcome = |outcome: &'static str| {
+            metrics::counter!(crate::stats::SMS_DELIVERIES, "outcome" => outcome).increment(1);
+        };
         let Ok(permit) = self.pending.clone().try_acquire_owned() else {
             tracing::warn!(
                 "login code not sent: {} SMS pending already",
                 Self::MAX_PENDING
             );
+            outcome("dropped");
             return;
         };
+        outcome("queued");
+        let pending = metrics::gauge!(crate::stats::SMS_PENDING);
+        pending.increment(1);
         let gateway = self.gateway.clone();
         let (phone, code) = (phone.to_owned(), code.to_owned());
         runtime.spawn(async move {
             let _permit = permit;
             match send_with_retries(gateway.as_ref(), &phone, &code).await {
-                Ok(attempts) => tracing::debug!(attempts, "login code sent"),
-                Err(e) => tracing::warn!("login code not sent: {e}"),
+                Ok(attempts) => {
+                    outcome("delivered");
+                    tracing::debug!(attempts, "login code sent");
+                }
+                Err(e) => {
+                    outcome("failed");
+                    tracing::warn!("login code not sent: {e}");
+                }
             }
+            pending.decrement(1);
         });
     }
 }

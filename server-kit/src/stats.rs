@@ -64,6 +64,12 @@ pub const PUSH_PENDING: &str = "server_kit_push_pending";
 pub const PUSH_JOBS_RUNNING: &str = "server_kit_push_jobs_running";
 /// Counter: login codes handed to the SMS provider.
 pub const SMS_CODES: &str = "server_kit_sms_codes_sent_total";
+/// Counter: login codes sent through a remote SMS gateway (`--sms twilio|http`), by
+/// `outcome`: `queued`, `dropped` (too many pending), `delivered`, `failed` (after the
+/// gateway's retries).
+pub const SMS_DELIVERIES: &str = "server_kit_sms_deliveries_total";
+/// Gauge: login codes being sent through a remote SMS gateway or waiting for a retry.
+pub const SMS_PENDING: &str = "server_kit_sms_pending";
 /// Counter: file bytes by `direction`: `uploaded` (parts stored), `downloaded` (parts read).
 pub const FILE_BYTES: &str = "server_kit_file_bytes_total";
 
@@ -116,6 +122,14 @@ pub fn describe() {
     describe_gauge!(PUSH_PENDING, "Push notifications pending delivery.");
     describe_gauge!(PUSH_JOBS_RUNNING, "Push jobs running.");
     describe_counter!(SMS_CODES, "Login codes handed to the SMS provider.");
+    describe_counter!(
+        SMS_DELIVERIES,
+        "Login codes sent through an SMS gateway, by outcome."
+    );
+    describe_gauge!(
+        SMS_PENDING,
+        "Login codes pending delivery through an SMS gateway."
+    );
     describe_counter!(FILE_BYTES, "File bytes uploaded and downloaded.");
 
     for outcome in ["completed", "failed", "rate_limited", "not_stored"] {
@@ -130,6 +144,9 @@ pub fn describe() {
     for outcome in ["started", "dropped"] {
         counter!(PUSH_JOBS, "outcome" => outcome).absolute(0);
     }
+    for outcome in ["queued", "dropped", "delivered", "failed"] {
+        counter!(SMS_DELIVERIES, "outcome" => outcome).absolute(0);
+    }
     for direction in ["uploaded", "downloaded"] {
         counter!(FILE_BYTES, "direction" => direction).absolute(0);
     }
@@ -142,7 +159,13 @@ pub fn describe() {
     ] {
         counter!(name).absolute(0);
     }
-    for name in [BUS_CONNECTED, BUS_BACKLOG, PUSH_PENDING, PUSH_JOBS_RUNNING] {
+    for name in [
+        BUS_CONNECTED,
+        BUS_BACKLOG,
+        PUSH_PENDING,
+        PUSH_JOBS_RUNNING,
+        SMS_PENDING,
+    ] {
         gauge!(name).set(0.0);
     }
     // A histogram shows (empty) once it has a handle.
