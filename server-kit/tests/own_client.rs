@@ -53,16 +53,33 @@ async fn sign_up(
         })
         .await;
     assert!(matches!(&wrong, Err(CallError::Rpc(e)) if e.message == "PHONE_CODE_INVALID"));
-    let auth = c
-        .invoke(&functions::auth::SignUp {
-            no_joined_notifications: false,
+    let sign_up = functions::auth::SignUp {
+        no_joined_notifications: false,
+        phone_number: phone.into(),
+        phone_code_hash: sent.phone_code_hash.clone(),
+        first_name: name.into(),
+        last_name: String::new(),
+    };
+    // Knowing the phone_code_hash is not enough: the code must have been entered first.
+    let unproven = c.invoke(&sign_up).await;
+    assert!(
+        matches!(&unproven, Err(CallError::Rpc(e)) if e.message == "PHONE_CODE_EMPTY"),
+        "{unproven:?}"
+    );
+    let required = c
+        .invoke(&functions::auth::SignIn {
             phone_number: phone.into(),
-            phone_code_hash: sent.phone_code_hash,
-            first_name: name.into(),
-            last_name: String::new(),
+            phone_code_hash: sent.phone_code_hash.clone(),
+            phone_code: Some("12345".into()),
+            email_verification: None,
         })
         .await
-        .expect("signUp");
+        .expect("signIn");
+    assert!(
+        matches!(required, enums::auth::Authorization::SignUpRequired(_)),
+        "{required:?}"
+    );
+    let auth = c.invoke(&sign_up).await.expect("signUp");
     let enums::auth::Authorization::Authorization(auth) = auth else {
         panic!("{auth:?}")
     };

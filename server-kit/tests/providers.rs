@@ -293,17 +293,59 @@ fn bearer(seen: &Seen) -> &str {
         .unwrap_or_else(|| panic!("no bearer token: {seen:?}"))
 }
 
-async fn sign_up(addr: SocketAddr, data: &Path, phone: &str, name: &str) -> (MiniClient, i64) {
+/// How a login code reaches the test: the provider's route and where the code is in the
+/// request it gets.
+struct CodeRoute {
+    route: &'static str,
+    code_in: fn(&Seen) -> String,
+}
+
+/// The five digits at the end of `text`.
+fn code_at_end(text: &str) -> String {
+    let code = &text[text.len().saturating_sub(5)..];
+    assert!(
+        code.len() == 5 && code.bytes().all(|b| b.is_ascii_digit()),
+        "no code at the end of {text:?}"
+    );
+    code.into()
+}
+
+/// Signs up `phone` as `name` with the code that the provider of `via` got: every request
+/// it got for the code (the last one answered 200), the code, the client and its user id.
+async fn sign_up(
+    addr: SocketAddr,
+    data: &Path,
+    phone: &str,
+    name: &str,
+    (rx, kept): (&mut mpsc::UnboundedReceiver<Seen>, &mut Vec<Seen>),
+    via: &CodeRoute,
+) -> (MiniClient, i64, String, Vec<Seen>) {
     let mut c = MiniClient::connect(addr, &server_key(data), Kind::Intermediate)
         .await
         .expect("connect");
-    let user = c.sign_up(phone, name, "Tester").await.expect("sign up");
+    let hash = c.send_code(phone).await.expect("sendCode");
+    let mut requests = Vec::new();
+    loop {
+        let seen = next(rx, kept, via.route).await;
+        let delivered = seen.status == 200;
+        requests.push(seen);
+        if delivered {
+            break;
+        }
+    }
+    let codes: Vec<String> = requests.iter().map(via.code_in).collect();
+    assert!(codes.iter().all(|c| *c == codes[0]), "one code: {codes:?}");
+    let code = codes[0].clone();
+    let user = c
+        .sign_up_with_code(phone, &hash, &code, name, "Tester")
+        .await
+        .expect("sign up");
     c.invoke(&functions::account::UpdateUsername {
         username: name.into(),
     })
     .await
     .expect("username");
-    (c, user.id)
+    (c, user.id, code, requests)
 }
 
 fn register(token_type: i32, token: &str) -> functions::account::RegisterDevice {
@@ -355,7 +397,14 @@ fn occurs(log: &str, text: &str) -> bool {
     })
 }
 
-const CODE: &str = "73915";
+const TWILIO: CodeRoute = CodeRoute {
+    route: "twilio",
+    code_in: |s| code_at_end(&s.form()["Body"]),
+};
+const SMS_HTTP: CodeRoute = CodeRoute {
+    route: "sms",
+    code_in: |s| code_at_end(s.json()["text"].as_str().expect("text")),
+};
 const PROJECT: &str = "demo-project";
 const CLIENT_EMAIL: &str = "pusher@demo-project.iam.gserviceaccount.com";
 const FCM_TOKEN: &str = "fcm-token-of-bert";
@@ -462,13 +511,11 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
 
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let server = ServerProcess::start_with(
+    let server = ServerProcess::start_exactly(
         BIN,
         port,
         &data,
         &[
-            "--login-code",
-            CODE,
             "--fcm-service-account",
             account.to_str().unwrap(),
             "--fcm-url",
@@ -499,13 +546,34 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
     );
 
     // Two sign-ups, two login codes through Twilio; the first answered 429 (Retry-After: 1).
-    let (mut a, a_id) = sign_up(addr, &data, "31644444441", "anna_prov").await;
-    let first = next(&mut rx, &mut kept, "twilio").await;
-    let (mut b, b_id) = sign_up(addr, &data, "31644444442", "bert_prov").await;
-    let mut sms = vec![first];
-    sms.push(next(&mut rx, &mut kept, "twilio").await);
-    sms.push(next(&mut rx, &mut kept, "twilio").await);
-    for s in &sms {
+    let (mut a, a_id, a_code, anna) = sign_up(
+        addr,
+        &data,
+        "31644444441",
+        "anna_prov",
+        (&mut rx, &mut kept),
+        &TWILIO,
+    )
+    .await;
+    let (mut b, b_id, b_code, bert) = sign_up(
+        addr,
+        &data,
+        "31644444442",
+        "bert_prov",
+        (&mut rx, &mut kept),
+        &TWILIO,
+    )
+    .await;
+    assert_eq!(
+        anna.iter().map(|s| s.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    assert_eq!(bert.iter().map(|s| s.status).collect::<Vec<_>>(), [200]);
+    for (s, phone, code) in anna
+        .iter()
+        .map(|s| (s, "+31644444441", &a_code))
+        .chain(bert.iter().map(|s| (s, "+31644444442", &b_code)))
+    {
         assert_eq!(s.method, "POST");
         assert_eq!(s.path, "/2010-04-01/Accounts/AC0123/Messages.json");
         // Basic auth: base64 of "AC0123:twilio-secret".
@@ -519,20 +587,14 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
         );
         let form = s.form();
         assert_eq!(form["From"], "+15550001111");
-        assert_eq!(form["Body"], format!("Your login code: {CODE}"));
+        assert_eq!(form["To"], phone);
+        assert_eq!(form["Body"], format!("Your login code: {code}"));
         assert_eq!(form.len(), 3, "{form:?}");
     }
-    assert_eq!(sms[0].status, 429);
-    let to = |s: &Seen| s.form()["To"].clone();
-    let anna_retry = sms[1..]
-        .iter()
-        .find(|s| to(s) == "+31644444441")
-        .expect("Anna's code sent again");
     assert!(
-        anna_retry.at - sms[0].at >= Duration::from_secs(1),
-        "after Retry-After"
+        anna[1].at - anna[0].at >= Duration::from_secs(1),
+        "Anna's code sent again after Retry-After"
     );
-    assert!(sms[1..].iter().any(|s| to(s) == "+31644444442"));
 
     // B registers an Android, an Apple and a web push device, and goes away.
     assert!(b.invoke(&register(2, FCM_TOKEN)).await.expect("FCM device"));
@@ -701,7 +763,8 @@ async fn fcm_apns_and_twilio_against_local_endpoints() {
     let log = std::fs::read_to_string(data.with_extension("log")).expect("server log");
     assert!(log.contains("device forgotten"), "{log}");
     for secret in [
-        CODE,
+        a_code.as_str(),
+        b_code.as_str(),
         "twilio-secret",
         FCM_TOKEN,
         APNS_TOKEN,
@@ -729,13 +792,11 @@ async fn login_codes_through_an_http_template() {
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let url = format!("http://{local}/sms?to={{phone}}");
-    let server = ServerProcess::start_with(
+    let server = ServerProcess::start_exactly(
         BIN,
         port,
         &data,
         &[
-            "--login-code",
-            CODE,
             "--sms",
             "http",
             "--sms-http-url",
@@ -746,28 +807,34 @@ async fn login_codes_through_an_http_template() {
             auth.to_str().unwrap(),
         ],
     );
-    let (_a, _) = sign_up(addr, &data, "31655555551", "carl_sms").await;
-    let first = next(&mut rx, &mut kept, "sms").await;
-    let second = next(&mut rx, &mut kept, "sms").await;
+    let (_a, _, code, requests) = sign_up(
+        addr,
+        &data,
+        "31655555551",
+        "carl_sms",
+        (&mut rx, &mut kept),
+        &SMS_HTTP,
+    )
+    .await;
     assert_eq!(
-        (first.status, second.status),
-        (503, 200),
+        requests.iter().map(|s| s.status).collect::<Vec<_>>(),
+        [503, 200],
         "a 503 is retried"
     );
-    for s in [&first, &second] {
+    for s in &requests {
         assert_eq!(s.method, "POST");
         assert_eq!(s.path, "/sms?to=31655555551");
         assert_eq!(s.header("authorization"), "Bearer sms-gateway-key");
         assert_eq!(s.header("content-type"), "application/json");
         assert_eq!(
             s.json(),
-            serde_json::json!({"to": "+31655555551", "text": format!("Code: {CODE}")})
+            serde_json::json!({"to": "+31655555551", "text": format!("Code: {code}")})
         );
     }
     drop(server);
     let log = std::fs::read_to_string(data.with_extension("log")).expect("server log");
     assert!(
-        !occurs(&log, CODE) && !log.contains("sms-gateway-key"),
+        !occurs(&log, &code) && !log.contains("sms-gateway-key"),
         "{log}"
     );
 }

@@ -67,7 +67,13 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (2, SCHEMA_V2),
     (3, passwords::SCHEMA_V3),
     (4, bots::SCHEMA_V4),
+    (5, SCHEMA_V5),
 ];
+
+/// Whether a login code was entered right (`LoginCode::verified`).
+const SCHEMA_V5: &str = "
+ALTER TABLE login_codes ADD COLUMN verified BOOLEAN NOT NULL DEFAULT FALSE;
+";
 
 const SCHEMA_V1: &str = "
 CREATE SEQUENCE user_ids START WITH 100000;
@@ -1226,16 +1232,18 @@ impl Store for PgStore {
     fn put_login_code(&self, code: &LoginCode) -> Result<(), StoreError> {
         self.read(|c| {
             c.execute(
-                "INSERT INTO login_codes(phone, hash, code, expires_at, attempts)
-                 VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO login_codes(phone, hash, code, expires_at, attempts, verified)
+                 VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT(phone) DO UPDATE SET hash = EXCLUDED.hash, code = EXCLUDED.code,
-                     expires_at = EXCLUDED.expires_at, attempts = EXCLUDED.attempts",
+                     expires_at = EXCLUDED.expires_at, attempts = EXCLUDED.attempts,
+                     verified = EXCLUDED.verified",
                 &[
                     &code.phone,
                     &code.hash,
                     &code.code,
                     &code.expires_at,
                     &code.attempts,
+                    &code.verified,
                 ],
             )?;
             Ok(())
@@ -1245,7 +1253,8 @@ impl Store for PgStore {
     fn login_code(&self, phone: &str) -> Result<Option<LoginCode>, StoreError> {
         self.read(|c| {
             c.query_opt(
-                "SELECT phone, hash, code, expires_at, attempts FROM login_codes WHERE phone = $1",
+                "SELECT phone, hash, code, expires_at, attempts, verified FROM login_codes
+                 WHERE phone = $1",
                 &[&phone],
             )?
             .map(|r| {
@@ -1255,6 +1264,7 @@ impl Store for PgStore {
                     code: col(&r, 2)?,
                     expires_at: col(&r, 3)?,
                     attempts: col(&r, 4)?,
+                    verified: col(&r, 5)?,
                 })
             })
             .transpose()

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS auth_keys(
     app_version TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS login_codes(
     phone TEXT PRIMARY KEY, hash TEXT NOT NULL, code TEXT NOT NULL, expires_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL);
+    attempts INTEGER NOT NULL, verified INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS users(
     id INTEGER PRIMARY KEY, access_hash INTEGER NOT NULL, phone TEXT NOT NULL UNIQUE,
     first_name TEXT NOT NULL, last_name TEXT NOT NULL, username TEXT UNIQUE COLLATE NOCASE,
@@ -65,6 +65,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("messages", "media_id", "INTEGER NOT NULL DEFAULT 0"),
     // Set for a bot account (store::bots), NULL for a person.
     ("users", "bot_info_version", "INTEGER"),
+    // Whether a login code was entered right (store::LoginCode::verified).
+    ("login_codes", "verified", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -561,14 +563,15 @@ impl Store for SqliteStore {
     fn put_login_code(&self, code: &LoginCode) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO login_codes(phone, hash, code, expires_at, attempts)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO login_codes(phone, hash, code, expires_at, attempts, verified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     code.phone,
                     code.hash,
                     code.code,
                     code.expires_at,
-                    code.attempts
+                    code.attempts,
+                    code.verified
                 ],
             )
         })
@@ -578,7 +581,8 @@ impl Store for SqliteStore {
     fn login_code(&self, phone: &str) -> Result<Option<LoginCode>, StoreError> {
         self.with(|c| {
             c.query_row(
-                "SELECT phone, hash, code, expires_at, attempts FROM login_codes WHERE phone = ?1",
+                "SELECT phone, hash, code, expires_at, attempts, verified FROM login_codes
+                 WHERE phone = ?1",
                 [phone],
                 |r| {
                     Ok(LoginCode {
@@ -587,6 +591,7 @@ impl Store for SqliteStore {
                         code: r.get(2)?,
                         expires_at: r.get(3)?,
                         attempts: r.get(4)?,
+                        verified: r.get(5)?,
                     })
                 },
             )

@@ -67,6 +67,7 @@ async fn send_code(server: &Arc<Server>, _: Caller, call: functions::auth::SendC
         code: code.clone(),
         expires_at: now_secs() + CODE_TTL_SECS,
         attempts: 0,
+        verified: false,
     };
     server.store.run(move |s| s.put_login_code(&entry)).await?;
     // A fixed development code (`--login-code`) is known already: no SMS, and it stays out
@@ -86,13 +87,13 @@ async fn send_code(server: &Arc<Server>, _: Caller, call: functions::auth::SendC
     }))
 }
 
-/// Checks the code entry for `phone` against `hash` (and `code` when given).
+/// Checks the code entry for `phone` against `hash` (and `code` when given); the entry.
 async fn check_code(
     server: &Arc<Server>,
     phone: &str,
     hash: &str,
     code: Option<&str>,
-) -> Result<(), RpcError> {
+) -> Result<LoginCode, RpcError> {
     let p = phone.to_owned();
     let entry = server
         .store
@@ -117,7 +118,7 @@ async fn check_code(
             return Err(RpcError::bad_request("PHONE_CODE_INVALID"));
         }
     }
-    Ok(())
+    Ok(entry)
 }
 
 /// Signs the caller's key in as `user` and answers with the authorization.
@@ -145,7 +146,7 @@ async fn sign_in(server: &Arc<Server>, caller: Caller, call: functions::auth::Si
     let code = call
         .phone_code
         .ok_or_else(|| RpcError::bad_request("PHONE_CODE_EMPTY"))?;
-    check_code(server, &phone, &call.phone_code_hash, Some(&code)).await?;
+    let entry = check_code(server, &phone, &call.phone_code_hash, Some(&code)).await?;
     let p = phone.clone();
     match server.store.run(move |s| s.user_by_phone(&p)).await? {
         Some(user) => {
@@ -155,11 +156,22 @@ async fn sign_in(server: &Arc<Server>, caller: Caller, call: functions::auth::Si
             }
             signed_in(server, caller, user).await
         }
-        None => ok(enums::auth::Authorization::SignUpRequired(
-            types::auth::AuthorizationSignUpRequired {
-                terms_of_service: Some(terms()),
-            },
-        )),
+        None => {
+            // The number is proven: auth.signUp may now create its account.
+            let verified = LoginCode {
+                verified: true,
+                ..entry
+            };
+            server
+                .store
+                .run(move |s| s.put_login_code(&verified))
+                .await?;
+            ok(enums::auth::Authorization::SignUpRequired(
+                types::auth::AuthorizationSignUpRequired {
+                    terms_of_service: Some(terms()),
+                },
+            ))
+        }
     }
 }
 
@@ -179,7 +191,12 @@ fn terms() -> enums::help::TermsOfService {
 
 async fn sign_up(server: &Arc<Server>, caller: Caller, call: functions::auth::SignUp) -> RpcResult {
     let phone = normalize_phone(&call.phone_number);
-    check_code(server, &phone, &call.phone_code_hash, None).await?;
+    let entry = check_code(server, &phone, &call.phone_code_hash, None).await?;
+    if !entry.verified {
+        // No auth.signIn with the right code came first: nothing proves the number is the
+        // caller's.
+        return Err(RpcError::bad_request("PHONE_CODE_EMPTY"));
+    }
     let first = call.first_name.trim().to_owned();
     if first.is_empty() || first.chars().count() > 64 {
         return Err(RpcError::bad_request("FIRSTNAME_INVALID"));

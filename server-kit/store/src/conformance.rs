@@ -349,8 +349,8 @@ pub fn auth_key_by_id(store: &dyn Store) {
     assert!(row(99).is_some(), "the other key stays");
 }
 
-/// Login codes: put, get, replace (attempts start again), count wrong attempts, delete; phones
-/// are independent.
+/// Login codes: put, get, replace (attempts start again), count wrong attempts, mark verified,
+/// delete; phones are independent.
 pub fn login_codes(store: &dyn Store) {
     let code = |phone: &str, hash: &str, code: &str, expires_at: i64| LoginCode {
         phone: phone.into(),
@@ -358,6 +358,7 @@ pub fn login_codes(store: &dyn Store) {
         code: code.into(),
         expires_at,
         attempts: 0,
+        verified: false,
     };
     assert_eq!(ok(store.login_code("15550001")), None);
     let first = code("15550001", "hash-1", "12345", 1_000);
@@ -377,7 +378,23 @@ pub fn login_codes(store: &dyn Store) {
 
     let second = code("15550001", "hash-3", "54321", 3_000);
     ok(store.put_login_code(&second));
-    assert_eq!(ok(store.login_code("15550001")), Some(second), "replaced");
+    assert_eq!(
+        ok(store.login_code("15550001")),
+        Some(second.clone()),
+        "replaced"
+    );
+    let verified = LoginCode {
+        verified: true,
+        ..second.clone()
+    };
+    ok(store.put_login_code(&verified));
+    assert_eq!(ok(store.login_code("15550001")), Some(verified.clone()));
+    ok(store.put_login_code(&second));
+    assert_eq!(
+        ok(store.login_code("15550001")),
+        Some(second),
+        "a new code is not verified"
+    );
 
     ok(store.bump_login_attempts("15550009"));
     assert_eq!(
@@ -2163,6 +2180,7 @@ pub fn reopen(open: &dyn Fn() -> Box<dyn Store>) {
         code: "11111".into(),
         expires_at: 5_000,
         attempts: 0,
+        verified: false,
     };
     ok(store.put_login_code(&code));
     ok(store.bump_login_attempts("15559999"));

@@ -133,6 +133,9 @@ pub struct LoginCode {
     pub expires_at: i64,
     /// Wrong attempts so far.
     pub attempts: i32,
+    /// The right code was entered (`auth.signIn` for a number without an account): only
+    /// then may `auth.signUp` create the account.
+    pub verified: bool,
 }
 
 /// A message in one user's box (private chats: each side has its own copy and ids).

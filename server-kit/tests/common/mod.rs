@@ -69,14 +69,21 @@ pub struct MiniClient {
 }
 
 impl MiniClient {
-    /// Asks a login code for `phone` and signs up as `first_name last_name` (the code is not
-    /// needed for auth.signUp). The new account's user.
+    /// Asks a login code for `phone` and signs up as `first_name last_name` with the
+    /// development code the test servers use (`12345`). The new account's user.
     pub async fn sign_up(
         &mut self,
         phone: &str,
         first_name: &str,
         last_name: &str,
     ) -> Result<mtproto_api::types::User, CallError> {
+        let hash = self.send_code(phone).await?;
+        self.sign_up_with_code(phone, &hash, "12345", first_name, last_name)
+            .await
+    }
+
+    /// auth.sendCode for `phone`: the `phone_code_hash`.
+    pub async fn send_code(&mut self, phone: &str) -> Result<String, CallError> {
         use mtproto_api::{enums, functions, types};
         let enums::auth::SentCode::SentCode(sent) = self
             .invoke(&functions::auth::SendCode {
@@ -89,11 +96,37 @@ impl MiniClient {
         else {
             return Err(CallError::Other("sendCode: not a code".into()));
         };
+        Ok(sent.phone_code_hash)
+    }
+
+    /// Signs in to the unknown number `phone` with `code` (the server answers that an
+    /// account is needed), then signs up as `first_name last_name`. The new account's user.
+    pub async fn sign_up_with_code(
+        &mut self,
+        phone: &str,
+        hash: &str,
+        code: &str,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<mtproto_api::types::User, CallError> {
+        use mtproto_api::{enums, functions, types};
+        match self
+            .invoke(&functions::auth::SignIn {
+                phone_number: phone.into(),
+                phone_code_hash: hash.into(),
+                phone_code: Some(code.into()),
+                email_verification: None,
+            })
+            .await?
+        {
+            enums::auth::Authorization::SignUpRequired(_) => {}
+            other => return Err(CallError::Other(format!("signIn: {other:?}"))),
+        }
         match self
             .invoke(&functions::auth::SignUp {
                 no_joined_notifications: false,
                 phone_number: phone.into(),
-                phone_code_hash: sent.phone_code_hash,
+                phone_code_hash: hash.into(),
                 first_name: first_name.into(),
                 last_name: last_name.into(),
             })
@@ -407,13 +440,22 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Starts `binary` on `port` with `data`, waiting until it listens.
+    /// Starts `binary` on `port` with `data` and the development login code `12345`,
+    /// waiting until it listens.
     pub fn start(binary: &str, port: u16, data: &Path) -> Self {
         Self::start_with(binary, port, data, &[])
     }
 
     /// Like [`start`](Self::start) with extra flags.
     pub fn start_with(binary: &str, port: u16, data: &Path, extra: &[&str]) -> Self {
+        let mut args = vec!["--login-code", "12345"];
+        args.extend_from_slice(extra);
+        Self::start_exactly(binary, port, data, &args)
+    }
+
+    /// Starts `binary` on `port` with `data` and only the flags `extra` (no development login
+    /// code: codes are random and go out through the SMS provider), waiting until it listens.
+    pub fn start_exactly(binary: &str, port: u16, data: &Path, extra: &[&str]) -> Self {
         // The log is appended to across restarts: only what this start writes counts.
         let log_path = data.with_extension("log");
         let logged_before = std::fs::metadata(&log_path).map_or(0, |m| m.len() as usize);
@@ -426,7 +468,6 @@ impl ServerProcess {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--data")
             .arg(data)
-            .args(["--login-code", "12345"])
             .args(extra)
             .env(
                 "RUST_LOG",

@@ -28,7 +28,7 @@ Every check raises on failure; the last line printed is "STEP ok".
 """
 import asyncio, hashlib, json, os, sys, time
 import rsa as pyrsa
-from telethon import TelegramClient, events, functions, types
+from telethon import TelegramClient, errors, events, functions, types
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
@@ -71,6 +71,11 @@ async def signup(state, port1, port2):
     for who, port in (("a", port1), ("b", port2)):
         c = await client(state, who, port)
         sent = await c.send_code_request(PHONES[who])
+        try:
+            await c.sign_in(PHONES[who], CODE, phone_code_hash=sent.phone_code_hash)
+            raise AssertionError("an unknown number signed in")
+        except errors.PhoneNumberUnoccupiedError:
+            pass
         await c(functions.auth.SignUpRequest(
             phone_number=PHONES[who], phone_code_hash=sent.phone_code_hash,
             first_name=who.upper(), last_name="nodes"))
