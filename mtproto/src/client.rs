@@ -201,6 +201,27 @@ impl ClientConnection {
         self.codec.is_some()
     }
 
+    /// How many bytes received do not make a whole frame yet. A socket that ends while
+    /// some are left was closed in the middle of a frame.
+    pub fn partial_frame_len(&self) -> usize {
+        self.inbuf.len()
+    }
+
+    /// The session, mutably: for tests that build, damage or replay messages themselves.
+    #[cfg(feature = "testing")]
+    pub fn session_mut(&mut self) -> Option<&mut ClientSession> {
+        self.session.as_mut()
+    }
+
+    /// Frames `payload` as it is and queues it for the socket, after what is queued already:
+    /// for tests that send packets they made themselves. Nothing without a socket.
+    #[cfg(feature = "testing")]
+    pub fn queue_frame(&mut self, payload: &[u8], rng: &mut impl Random) {
+        if let Some(codec) = &mut self.codec {
+            codec.encode(payload, false, &mut self.out, rng);
+        }
+    }
+
     /// Queues a request (a serialized TL function); its answer comes as a
     /// [`ClientConnectionEvent::Session`] event naming the returned id. Requests made before
     /// there is a key wait for it, in order.

@@ -19,7 +19,7 @@ async fn json_logs_without_user_text() {
     // ServerProcess sets RUST_LOG=server_kit=debug unless the caller chose otherwise. A
     // fixed login code sends no SMS, so the development SMS provider does not log it.
     let code = "8317402965";
-    let server = ServerProcess::start_with(
+    let server = ServerProcess::start_exactly(
         BINARY,
         port,
         &data,
@@ -33,14 +33,14 @@ async fn json_logs_without_user_text() {
     let mut b = MiniClient::connect(addr, &key, Kind::Abridged)
         .await
         .expect("connect");
-    let alice = a
-        .sign_up("15550199001", "Zyxwvutsrq", "Alice")
-        .await
-        .expect("sign up");
-    let bob = b
-        .sign_up("15550199002", "Qrstuvwxyz", "Bob")
-        .await
-        .expect("sign up");
+    let sign_up = async |c: &mut MiniClient, phone: &str, first: &str, last: &str| {
+        let hash = c.send_code(phone).await.expect("sendCode");
+        c.sign_up_with_code(phone, &hash, code, first, last)
+            .await
+            .expect("sign up")
+    };
+    let alice = sign_up(&mut a, "15550199001", "Zyxwvutsrq", "Alice").await;
+    let bob = sign_up(&mut b, "15550199002", "Qrstuvwxyz", "Bob").await;
     let peer = enums::InputPeer::User(types::InputPeerUser {
         user_id: bob.id,
         access_hash: bob.access_hash.unwrap_or_default(),

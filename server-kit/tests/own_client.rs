@@ -341,16 +341,7 @@ async fn hostile_input_gets_errors_and_others_keep_being_served() {
     let mut c = MiniClient::connect(addr, &server_key(&data), Kind::Abridged)
         .await
         .unwrap();
-    c.session().enqueue(vec![0x12, 0x34, 0x56, 0x78]);
-    let mut packet = c
-        .session()
-        .poll_transmit(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap(),
-            &mut common::os_rng,
-        )
-        .unwrap();
+    let mut packet = c.encrypted_call(vec![0x12, 0x34, 0x56, 0x78]);
     let last = packet.len() - 1;
     packet[last] ^= 1;
     c.send_raw_frame(&packet).await.unwrap();
@@ -383,22 +374,13 @@ async fn hostile_input_gets_errors_and_others_keep_being_served() {
     let enums::updates::State::State(before) =
         good.invoke(&functions::updates::GetState {}).await.unwrap();
     let me = before.pts;
-    good.session().enqueue(tl_runtime::Serialize::to_bytes(
+    let packet = good.encrypted_call(tl_runtime::Serialize::to_bytes(
         &functions::messages::SendMessage::new(
             enums::InputPeer::InputPeerSelf,
             "note to self".into(),
             77,
         ),
     ));
-    let packet = good
-        .session()
-        .poll_transmit(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap(),
-            &mut common::os_rng,
-        )
-        .unwrap();
     good.send_raw_frame(&packet).await.unwrap();
     good.send_raw_frame(&packet).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;

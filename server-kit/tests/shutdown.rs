@@ -29,7 +29,7 @@ use tokio::sync::{Notify, Semaphore};
 const BINARY: &str = env!("CARGO_BIN_EXE_server-kit");
 
 /// What a clean close looks like to the test client: the end of the stream after whole
-/// frames (a close in the middle of one is a different error, see common::read_packet).
+/// frames (a close in the middle of one is a different error, see MiniClient::until_closed).
 fn clean_close() -> String {
     std::io::Error::from(std::io::ErrorKind::UnexpectedEof).to_string()
 }

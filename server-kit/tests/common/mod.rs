@@ -1,15 +1,14 @@
-//! A small MTProto client over tokio built from the mtproto crate's sans-IO endpoints (until
-//! client-sdk exists): key exchange, then typed calls and pushed updates. Used by the
-//! end-to-end tests and the load benchmark.
+//! The tests' client: mtproto's sans-IO [`ClientConnection`] driven over a tokio socket (key
+//! exchange, then typed calls and pushed updates), and the server process the end-to-end
+//! tests and benchmarks start.
 #![allow(dead_code)]
 
 use bytes::BytesMut;
+use mtproto::client::{ClientConnection, ClientConnectionConfig, ClientConnectionEvent, StoredKey};
 use mtproto::crypto::RsaPublicKey;
-use mtproto::handshake::{ClientConfig, ClientHandshake, ClientStep, unwrap_plain, wrap_plain};
-use mtproto::session::{
-    ClientEvent, ClientSession, ClientSessionConfig, MsgIdGenerator, MsgKind, RequestId, RpcError,
-};
-use mtproto::transport::{Codec, Inbound, Kind};
+use mtproto::handshake::ClientConfig;
+use mtproto::session::{ClientEvent, ClientSession, RequestId, RpcError};
+use mtproto::transport::{Codec, Kind};
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
@@ -58,9 +57,7 @@ pub fn server_key(data: &Path) -> RsaPublicKey {
 /// One connection with its session.
 pub struct MiniClient {
     stream: TcpStream,
-    codec: Codec,
-    inbuf: BytesMut,
-    session: ClientSession,
+    conn: ClientConnection,
     done: HashMap<RequestId, Result<Vec<u8>, RpcError>>,
     /// Updates received, with when they arrived.
     pub updates: VecDeque<(Instant, Vec<u8>)>,
@@ -146,56 +143,24 @@ impl MiniClient {
         key: &RsaPublicKey,
         kind: Kind,
     ) -> std::io::Result<Self> {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let mut codec = Codec::client(kind);
-        let mut inbuf = BytesMut::new();
-        let mut ids = MsgIdGenerator::default();
-        let mut rng = os_rng;
-        let config = ClientConfig {
+        let config = ClientConnectionConfig::new(ClientConfig {
             keys: vec![key.clone()],
             dc: Some(2),
             temp_expires_in: None,
             legacy_rsa: false,
-        };
-        let (mut handshake, mut body) = ClientHandshake::start(config, &mut rng);
-        let outcome = loop {
-            let mut out = BytesMut::new();
-            codec.encode(
-                &wrap_plain(ids.next(now(), MsgKind::Client), &body),
-                false,
-                &mut out,
-                &mut rng,
-            );
-            stream.write_all(&out).await?;
-            let packet = read_packet(&mut stream, &mut codec, &mut inbuf).await?;
-            let (_, answer) = unwrap_plain(&packet).map_err(std::io::Error::other)?;
-            match handshake
-                .receive(answer, now().as_secs() as i64, &mut rng)
-                .map_err(std::io::Error::other)?
-            {
-                ClientStep::Send(next) => body = next,
-                ClientStep::Done(outcome) => break outcome,
+        });
+        let mut client = Self::open(addr, config, None, kind).await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client.conn.session().is_none() {
+            if Instant::now() > deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no key within 30 s",
+                ));
             }
-        };
-        let mut session_id = [0u8; 8];
-        os_rng(&mut session_id);
-        let session = ClientSession::new(
-            outcome.auth_key,
-            i64::from_le_bytes(session_id),
-            outcome.server_salt,
-            i64::from(outcome.time_offset),
-            ClientSessionConfig::default(),
-        );
-        Ok(MiniClient {
-            stream,
-            codec,
-            inbuf,
-            session,
-            done: HashMap::new(),
-            updates: VecDeque::new(),
-            new_sessions: 0,
-        })
+            client.pump(Duration::from_millis(250)).await?;
+        }
+        Ok(client)
     }
 
     /// A new connection for a key made earlier (a client that restarts keeps its key).
@@ -204,26 +169,42 @@ impl MiniClient {
         key: mtproto::crypto::AuthKey,
         kind: Kind,
     ) -> std::io::Result<Self> {
+        let config = ClientConnectionConfig::new(ClientConfig {
+            keys: Vec::new(),
+            dc: Some(2),
+            temp_expires_in: None,
+            legacy_rsa: false,
+        });
+        // Salt 0, as Telethon and GramJS start: the server answers bad_server_salt.
+        let stored = StoredKey {
+            key,
+            salt: 0,
+            time_offset: 0,
+        };
+        Self::open(addr, config, Some(stored), kind).await
+    }
+
+    async fn open(
+        addr: SocketAddr,
+        config: ClientConnectionConfig,
+        key: Option<StoredKey>,
+        kind: Kind,
+    ) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let mut session_id = [0u8; 8];
         os_rng(&mut session_id);
-        Ok(MiniClient {
+        let mut conn = ClientConnection::new(config, key, i64::from_le_bytes(session_id));
+        conn.connect(now(), Codec::client(kind), &mut os_rng);
+        let mut client = MiniClient {
             stream,
-            codec: Codec::client(kind),
-            inbuf: BytesMut::new(),
-            // Salt 0, as Telethon and GramJS start: the server answers bad_server_salt.
-            session: ClientSession::new(
-                key,
-                i64::from_le_bytes(session_id),
-                0,
-                0,
-                ClientSessionConfig::default(),
-            ),
+            conn,
             done: HashMap::new(),
             updates: VecDeque::new(),
             new_sessions: 0,
-        })
+        };
+        client.flush().await?;
+        Ok(client)
     }
 
     /// Writes bytes as they are, without framing.
@@ -231,63 +212,91 @@ impl MiniClient {
         self.stream.write_all(bytes).await
     }
 
-    /// Sends raw bytes on the connection (for hostile-input tests).
+    /// Frames `payload` as it is and sends it (for hostile-input tests).
     pub async fn send_raw_frame(&mut self, payload: &[u8]) -> std::io::Result<()> {
-        let mut out = BytesMut::new();
-        self.codec.encode(payload, false, &mut out, &mut os_rng);
-        self.stream.write_all(&out).await
+        self.conn.queue_frame(payload, &mut os_rng);
+        self.flush().await
     }
 
-    /// The session (for tests that craft packets).
+    /// The session (for tests that look at its key or craft packets).
     pub fn session(&mut self) -> &mut ClientSession {
-        &mut self.session
+        self.conn.session_mut().expect("connected with a key")
+    }
+
+    /// Queues `body` as a call and gives the encrypted packet that carries it, unsent (for
+    /// tests that damage or replay it with [`send_raw_frame`](Self::send_raw_frame)).
+    pub fn encrypted_call(&mut self, body: Vec<u8>) -> Vec<u8> {
+        self.conn.invoke(body);
+        self.session()
+            .poll_transmit(now(), &mut os_rng)
+            .expect("a packet")
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {
         let mut out = BytesMut::new();
-        while let Some(packet) = self.session.poll_transmit(now(), &mut os_rng) {
-            self.codec.encode(&packet, false, &mut out, &mut os_rng);
-        }
-        if !out.is_empty() {
+        if self.conn.poll_transmit(now(), &mut os_rng, &mut out) {
             self.stream.write_all(&out).await?;
         }
         Ok(())
     }
 
-    /// Reads and handles what arrives within `wait`; `Ok(false)` on timeout.
+    /// Handles the connection's events; an error when it has to close.
+    fn drain_events(&mut self, arrived: Instant) -> std::io::Result<()> {
+        while let Some(event) = self.conn.poll_event() {
+            match event {
+                ClientConnectionEvent::Session(ClientEvent::Result { request, body }) => {
+                    self.done.insert(request, Ok(body));
+                }
+                ClientConnectionEvent::Session(ClientEvent::Error { request, error }) => {
+                    self.done.insert(request, Err(error));
+                }
+                ClientConnectionEvent::Session(ClientEvent::Update { body }) => {
+                    self.updates.push_back((arrived, body));
+                }
+                ClientConnectionEvent::Session(ClientEvent::NewSession { .. }) => {
+                    self.new_sessions += 1;
+                }
+                ClientConnectionEvent::Closed(error) => {
+                    return Err(std::io::Error::other(error));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and handles what arrives within `wait`; `Ok(false)` on timeout. The server
+    /// closing the connection after whole frames is an
+    /// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) error; in the middle of one, an
+    /// [`InvalidData`](std::io::ErrorKind::InvalidData) error saying so.
     async fn pump(&mut self, wait: Duration) -> std::io::Result<bool> {
-        let packet = match tokio::time::timeout(
-            wait,
-            read_packet(&mut self.stream, &mut self.codec, &mut self.inbuf),
-        )
-        .await
-        {
-            Ok(packet) => packet?,
+        let mut buf = [0u8; 16 * 1024];
+        let read = match tokio::time::timeout(wait, self.stream.read(&mut buf)).await {
+            Ok(read) => read?,
             Err(_) => {
-                self.session.handle_timeout(now());
+                self.conn.handle_timeout(now());
+                self.drain_events(Instant::now())?;
                 self.flush().await?;
                 return Ok(false);
             }
         };
-        let arrived = Instant::now();
-        self.session
-            .receive(now(), &packet)
-            .map_err(std::io::Error::other)?;
-        while let Some(event) = self.session.poll_event() {
-            match event {
-                ClientEvent::Result { request, body } => {
-                    self.done.insert(request, Ok(body));
-                }
-                ClientEvent::Error { request, error } => {
-                    self.done.insert(request, Err(error));
-                }
-                ClientEvent::Update { body } => self.updates.push_back((arrived, body)),
-                ClientEvent::NewSession { .. } => self.new_sessions += 1,
-                _ => {}
+        if read == 0 {
+            let partial = self.conn.partial_frame_len();
+            self.conn.connection_lost();
+            if partial > 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("closed in the middle of a frame ({partial} bytes of it)"),
+                ));
             }
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        if self.session.poll_timeout().is_some_and(|t| t <= now()) {
-            self.session.handle_timeout(now());
+        let arrived = Instant::now();
+        self.conn.handle(now(), &buf[..read], &mut os_rng);
+        self.drain_events(arrived)?;
+        if self.conn.poll_timeout().is_some_and(|t| t <= now()) {
+            self.conn.handle_timeout(now());
+            self.drain_events(arrived)?;
         }
         self.flush().await?;
         Ok(true)
@@ -295,7 +304,7 @@ impl MiniClient {
 
     /// Sends a call and waits for its answer (updates that arrive meanwhile are kept).
     pub async fn invoke<R: RemoteCall>(&mut self, request: &R) -> Result<R::Return, CallError> {
-        let id = self.session.enqueue(request.to_bytes());
+        let id = self.conn.invoke(request.to_bytes());
         self.flush()
             .await
             .map_err(|e| CallError::Other(e.to_string()))?;
@@ -322,7 +331,7 @@ impl MiniClient {
     ) -> Vec<Result<R::Return, CallError>> {
         let ids: Vec<RequestId> = requests
             .iter()
-            .map(|r| self.session.enqueue(r.to_bytes()))
+            .map(|r| self.conn.invoke(r.to_bytes()))
             .collect();
         if let Err(e) = self.flush().await {
             return ids
@@ -354,7 +363,7 @@ impl MiniClient {
 
     /// Handles what arrives until the connection ends, and says how: an
     /// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) error is a clean close after
-    /// whole frames (see [`read_packet`]).
+    /// whole frames.
     pub async fn until_closed(&mut self, wait: Duration) -> std::io::Error {
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
@@ -396,39 +405,6 @@ impl MiniClient {
                 Ok(Ok(_)) => continue,
                 Err(_) => return false,
             }
-        }
-    }
-}
-
-/// Reads one transport packet (a transport error code becomes an I/O error). The server
-/// closing the connection after a whole frame is an
-/// [`UnexpectedEof`](std::io::ErrorKind::UnexpectedEof) error; in the middle of one, an
-/// [`InvalidData`](std::io::ErrorKind::InvalidData) error saying so.
-async fn read_packet(
-    stream: &mut TcpStream,
-    codec: &mut Codec,
-    inbuf: &mut BytesMut,
-) -> std::io::Result<Vec<u8>> {
-    loop {
-        match codec.decode(inbuf).map_err(std::io::Error::other)? {
-            Some(Inbound::Packet { payload, .. }) => return Ok(payload.to_vec()),
-            Some(Inbound::Error(code)) => {
-                return Err(std::io::Error::other(format!("transport error {code}")));
-            }
-            Some(Inbound::QuickAck(_)) => continue,
-            None => {}
-        }
-        if stream.read_buf(inbuf).await? == 0 {
-            if !inbuf.is_empty() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!(
-                        "closed in the middle of a frame ({} bytes of it)",
-                        inbuf.len()
-                    ),
-                ));
-            }
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
     }
 }
