@@ -11,7 +11,9 @@
 # 2. Makes the Python venv .venv-test/ (git-ignored) with the pinned Telethon and kurigram,
 #    the clients the end-to-end tests drive, unless it already holds them; and a second venv
 #    .venv-test-pyrotgfork/ with the pinned pyrotgfork, which installs the same `pyrogram`
-#    module as kurigram and so cannot share the first (server-kit/tests/peers.rs runs it).
+#    module as kurigram and so cannot share the first (server-kit/tests/peers.rs runs it, with
+#    every other client family at once; it also builds the grammers program of
+#    server-kit/tests/grammers/ into target/grammers-peer/, fetching its crates the first time).
 # 3. Installs GramJS and mtcute from the committed lock files (`npm ci` in
 #    server-kit/tests/gramjs and server-kit/tests/mtcute) when a node_modules is missing or
 #    older than its lock file.

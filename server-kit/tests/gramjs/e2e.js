@@ -1,5 +1,6 @@
 // GramJS (npm telegram@2.26.22, layer 198) against the reference server, driven by
-// server-kit/tests/gramjs.rs. Usage: node e2e.js PORT DATA_DIR WORK_DIR
+// server-kit/tests/peers.rs (at the same time as every other client family). Usage:
+// node e2e.js PORT DATA_DIR WORK_DIR
 //
 // Two GramJS users (A, B) sign up (A also signs in again on a new key), chat with pushed
 // updates, read history and dialogs, send a 3 MiB file with 4 parallel upload workers and

@@ -1,5 +1,6 @@
 """Telethon 1.45 (layer 229) chats with a GramJS user (layer 198) through the reference
-server, at the same time as server-kit/tests/gramjs/e2e.js runs. Usage:
+server, at the same time as server-kit/tests/gramjs/e2e.js runs (both driven by
+server-kit/tests/peers.rs). Usage:
 telethon_peer.py PORT DATA_DIR WORK_DIR
 
   1. Signs up as tele_g and writes its user id to WORK_DIR/tele.ready.

@@ -1,6 +1,6 @@
 """kurigram 2.2.26 (import name pyrogram, layer 229) against the reference server, with a
-Telethon 1.45 user as its peer. Driven by server-kit/tests/kurigram.rs. Usage:
-flow.py PORT DATA_DIR
+Telethon 1.45 user as its peer. Driven by server-kit/tests/peers.rs (at the same time as
+every other client family), in a work directory of its own. Usage: flow.py PORT DATA_DIR
 
   1. kurigram signs up as K (ping first, then invokeWithLayer; sign_in says sign-up needed),
      then signs in again on a new key; Telethon signs up as T.

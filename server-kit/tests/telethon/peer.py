@@ -1,8 +1,9 @@
-"""Telethon 1.45 (layer 229) as the counterpart of the other client libraries in
+"""Telethon 1.45 (layer 229) as the counterpart of mtcute, pyrotgfork and grammers in
 server-kit/tests/peers.rs: it answers whoever writes to it, at the same time, through the one
 server. Usage: peer.py PORT DATA_DIR WORK_DIR USERNAME,USERNAME,...
 
-  1. Signs up as @tele_p and writes its user id to WORK_DIR/tele_p.ready.
+  1. Signs up as @tele_p and writes its user id to WORK_DIR/tele_p.ready (the test copies it
+     into each client's work directory).
   2. Answers private messages, each through the server's pushed updates:
        "ping X"        -> "pong X from @SENDER" (the sender as Telethon resolves it)
        a document      -> downloads it and sends it back with the caption
