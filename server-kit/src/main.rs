@@ -55,6 +55,14 @@ struct Args {
     /// nodes (then FLOOD_WAIT_X).
     #[arg(long, default_value_t = 10)]
     codes_per_phone_per_hour: u32,
+    /// Calls each signed-in user may make per second on this node in the long run, then
+    /// FLOOD_WAIT_X (0: no limit); file parts do not count.
+    #[arg(long, default_value_t = 100)]
+    user_calls_per_second: u32,
+    /// Calls a user may make at once after a quiet time, before --user-calls-per-second
+    /// applies.
+    #[arg(long, default_value_t = 500)]
+    user_call_burst: u32,
     /// Open connections allowed per client IP.
     #[arg(long, default_value_t = 1024)]
     connections_per_ip: usize,
@@ -212,6 +220,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.salt_secret = salt_secret;
     options.handshakes_per_minute = args.handshakes_per_minute;
     options.codes_per_phone_per_hour = args.codes_per_phone_per_hour;
+    options.user_calls_per_second = args.user_calls_per_second;
+    options.user_call_burst = args.user_call_burst;
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
     let files = args.deploy.file_storage(&args.data)?;

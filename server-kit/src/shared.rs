@@ -97,6 +97,57 @@ impl<K: Hash + Eq> Windows<K> {
     }
 }
 
+/// Token buckets in memory, by key: on average `rate` events per second, and up to `burst`
+/// at once after a quiet time. Kept as one instant per key, the time at which the bucket is
+/// full again (the generic cell rate algorithm), so a refusal costs no allocation.
+#[derive(Debug)]
+pub struct Buckets<K> {
+    full_at: Mutex<HashMap<K, Instant>>,
+}
+
+impl<K> Default for Buckets<K> {
+    fn default() -> Self {
+        Buckets {
+            full_at: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// A bucket's rate and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BucketSize {
+    /// Events per second in the long run (at least 1).
+    pub rate: u32,
+    /// Events allowed at once (at least 1).
+    pub burst: u32,
+}
+
+impl<K: Hash + Eq> Buckets<K> {
+    /// Takes one event from `key`'s bucket at `now`; refused while it is empty, with the
+    /// time until the next event fits.
+    pub fn take(&self, key: K, size: BucketSize, now: Instant) -> Result<(), Limited> {
+        let interval = Duration::from_secs(1) / size.rate.max(1);
+        let tolerance = interval * size.burst.max(1);
+        let mut map = self
+            .full_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() > PRUNE_AT {
+            map.retain(|_, full_at| *full_at > now);
+        }
+        let full_at = map.get(&key).copied().filter(|t| *t > now).unwrap_or(now);
+        let next = full_at + interval;
+        if next <= now + tolerance {
+            map.insert(key, next);
+            Ok(())
+        } else {
+            Err(Limited {
+                retry_after: next - tolerance - now,
+            })
+        }
+    }
+}
+
 /// One node: nobody else to tell, limits counted in memory.
 #[derive(Debug, Default)]
 pub struct LocalState {
@@ -409,6 +460,36 @@ mod tests {
             windows.hit("a", 3, minute, start + minute).is_ok(),
             "new window"
         );
+    }
+
+    #[test]
+    fn buckets_allow_a_burst_then_the_rate() {
+        let buckets = Buckets::default();
+        let size = BucketSize { rate: 10, burst: 5 };
+        let start = Instant::now();
+        for _ in 0..5 {
+            assert!(buckets.take(1, size, start).is_ok());
+        }
+        let refused = buckets.take(1, size, start).unwrap_err();
+        assert_eq!(refused.retry_after, Duration::from_millis(100));
+        assert!(buckets.take(2, size, start).is_ok(), "keys are separate");
+        // One event per 100 ms comes back.
+        let later = start + Duration::from_millis(100);
+        assert!(buckets.take(1, size, later).is_ok());
+        assert!(buckets.take(1, size, later).is_err());
+        // After a quiet second the whole burst is there again, and no more.
+        let quiet = start + Duration::from_secs(2);
+        for _ in 0..5 {
+            assert!(buckets.take(1, size, quiet).is_ok());
+        }
+        assert!(buckets.take(1, size, quiet).is_err());
+        // A steady flood gets the rate: 10 a second.
+        let mut allowed = 0;
+        for ms in 0..1000 {
+            let at = quiet + Duration::from_millis(ms);
+            allowed += buckets.take(1, size, at).is_ok() as u32;
+        }
+        assert!((9..=11).contains(&allowed), "{allowed}");
     }
 
     #[test]

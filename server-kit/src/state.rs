@@ -32,6 +32,12 @@ pub struct Options {
     /// Login codes (`auth.sendCode`) allowed per phone number per hour, across all nodes
     /// (then `FLOOD_WAIT_X`).
     pub codes_per_phone_per_hour: u32,
+    /// Calls each signed-in user may make per second on this node in the long run, then
+    /// `FLOOD_WAIT_X` (0: no limit). File parts (`upload.saveFilePart`,
+    /// `upload.saveBigFilePart`, `upload.getFile`) do not count.
+    pub user_calls_per_second: u32,
+    /// Calls a user may make at once after a quiet time, before the rate applies.
+    pub user_call_burst: u32,
     /// The largest transport frame accepted.
     pub max_frame: usize,
     /// Open connections allowed per client IP.
@@ -52,6 +58,8 @@ impl Options {
             salt_secret: random_array(),
             handshakes_per_minute: 600,
             codes_per_phone_per_hour: 10,
+            user_calls_per_second: 100,
+            user_call_burst: 500,
             max_frame: 2 << 20,
             connections_per_ip: 1024,
             difference_too_long: 10_000,
@@ -150,6 +158,8 @@ pub struct Server {
     services: HashMap<u32, Arc<dyn Service>>,
     next_conn: AtomicU64,
     handshakes: crate::shared::Windows<IpAddr>,
+    /// Each user's calls on this node (Options::user_calls_per_second).
+    user_calls: crate::shared::Buckets<i64>,
     connections: Mutex<HashMap<IpAddr, usize>>,
     /// Several nodes share the store: keys made or signed in elsewhere are looked up there.
     shared_store: bool,
@@ -292,6 +302,7 @@ impl ServerBuilder {
             services,
             next_conn: AtomicU64::new(1),
             handshakes: crate::shared::Windows::default(),
+            user_calls: crate::shared::Buckets::default(),
             connections: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
             call_order: crate::call_order::CallOrder::default(),
@@ -319,6 +330,14 @@ const INVOKE_WITHOUT_UPDATES: u32 = 0xbf94_59b7;
 const DESTROY_AUTH_KEY: u32 = 0xd143_5160;
 
 /// Methods a client may call before signing in.
+/// Calls that do not count against a user's call rate: file parts, limited by their size
+/// and the connection instead.
+const NOT_RATED: [u32; 3] = [
+    0xb304_a621, // upload.saveFilePart
+    0xde7b_673d, // upload.saveBigFilePart
+    0xbe53_35be, // upload.getFile
+];
+
 const WITHOUT_AUTH: [u32; 10] = [
     0xa677_244f, // auth.sendCode
     0x8d52_a951, // auth.signIn
@@ -943,11 +962,33 @@ impl Server {
                 user_id: Some(user),
                 ..caller
             };
+            self.rate_user_call(user, id)?;
             crate::services::bots::refuse_bots(self, caller, id).await?;
             return service.call(self, caller, body).await;
         }
+        if let Some(user) = caller.user_id {
+            self.rate_user_call(user, id)?;
+        }
         crate::services::bots::refuse_bots(self, caller, id).await?;
         service.call(self, caller, body).await
+    }
+
+    /// Counts call `id` of `user` against the user's rate; `FLOOD_WAIT_X` past it.
+    fn rate_user_call(&self, user: i64, id: u32) -> Result<(), RpcError> {
+        let rate = self.options.user_calls_per_second;
+        if rate == 0 || NOT_RATED.contains(&id) {
+            return Ok(());
+        }
+        let size = crate::shared::BucketSize {
+            rate,
+            burst: self.options.user_call_burst,
+        };
+        self.user_calls
+            .take(user, size, Instant::now())
+            .map_err(|limited| {
+                tracing::debug!(user, "calls over the user's rate");
+                RpcError::flood_wait(limited.retry_after.as_secs_f64().ceil() as u64)
+            })
     }
 
     /// Runs the sessions' timers (acks, ping_delay_disconnect) and forgets sessions that have

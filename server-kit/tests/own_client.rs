@@ -464,6 +464,69 @@ async fn difference_comes_in_slices_and_too_long() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_calls_gets_flood_wait_and_others_are_served() {
+    let dir = scratch_dir("flood");
+    let data = dir.join("data");
+    let port = free_port();
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let server = ServerProcess::start_with(
+        BIN,
+        port,
+        &data,
+        &["--user-calls-per-second", "20", "--user-call-burst", "50"],
+    );
+    let (mut flooder, _) = sign_up(addr, &data, "4420000101", "flooder", Kind::Abridged).await;
+    let (mut other, _) = sign_up(addr, &data, "4420000102", "other_one", Kind::Abridged).await;
+    let note = |i: i64| {
+        functions::messages::SendMessage::new(
+            enums::InputPeer::InputPeerSelf,
+            format!("flood {i}"),
+            90_000 + i,
+        )
+    };
+    let calls: Vec<_> = (0..400).map(note).collect();
+    let started = std::time::Instant::now();
+    let results = flooder.invoke_all(&calls).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let sent = results.iter().filter(|r| r.is_ok()).count();
+    for r in &results {
+        if let Err(e) = r {
+            assert!(
+                matches!(e, CallError::Rpc(e) if e.code == 420 && e.message.starts_with("FLOOD_WAIT_")),
+                "{e}"
+            );
+        }
+    }
+    // The burst (less the username set at sign-up), and 20 a second after it.
+    let most = 50 + (20.0 * (elapsed + 1.0)) as usize;
+    assert!((49..=most).contains(&sent), "{sent} sent in {elapsed:.2} s");
+    // Another user is not held back, and the flooder's calls come back with the rate.
+    other
+        .invoke(&functions::updates::GetState {})
+        .await
+        .expect("another user is served");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    flooder
+        .invoke(&note(1000))
+        .await
+        .expect("allowed again after the wait");
+    // File parts do not count.
+    for part in 0..60 {
+        let saved = flooder
+            .invoke(&functions::upload::SaveFilePart {
+                file_id: 77,
+                file_part: part,
+                bytes: vec![1u8; 1024].into(),
+            })
+            .await
+            .expect("file part");
+        assert!(saved);
+    }
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn rpc_error<T: std::fmt::Debug>(result: Result<T, CallError>) -> String {
     match result {
         Err(CallError::Rpc(e)) => e.message,
