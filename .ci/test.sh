@@ -25,9 +25,12 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 venv="$root/.venv-test"
-pins=(telethon==1.45.0 kurigram==2.2.26)
+# TgCrypto: the C AES the Pyrogram forks use when it is installed, as their users install it
+# (without it they decrypt in pure Python, and a 1 MiB upload.getFile chunk can take longer
+# than their 15 s request timeout on a busy 2-core machine).
+pins=(telethon==1.45.0 kurigram==2.2.26 tgcrypto==1.2.5)
 pyro_venv="$root/.venv-test-pyrotgfork"
-pyro_pins=(pyrotgfork==2.2.24.1)
+pyro_pins=(pyrotgfork==2.2.24.1 tgcrypto==1.2.5)
 node_dirs=(server-kit/tests/gramjs server-kit/tests/mtcute)
 
 say() { echo ".ci/test.sh: $*" >&2; }

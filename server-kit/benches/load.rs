@@ -2,8 +2,13 @@
 //! one while receiving from the previous one. Prints messages/s, p50/p99 send-to-receive
 //! latency and the server's memory per connection.
 //!
-//! `cargo bench -p server-kit --bench load -- [N] [M]` (defaults 100 and 20). The server is
-//! the release binary, started on a free port with a scratch data directory.
+//! `cargo bench -p server-kit --bench load -- [N] [M] [--flood]` (defaults 100 and 20). The
+//! server is the release binary, started on a free port with a scratch data directory.
+//!
+//! With `--flood` the clients go through their messages twice, the second time while one
+//! more user sends sendMessage as fast as it can (batches of 200 in containers): the two
+//! rounds' latencies side by side show what a flooding user costs the others, and the
+//! flooder's count of `FLOOD_WAIT_X` answers shows the per-user call rate at work.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -58,6 +63,101 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1e6
 }
 
+/// A signed-up client, its user id and access hash.
+type Client = (MiniClient, i64, i64);
+
+/// Every client sends `m` messages to the next one and receives `m` from the previous one;
+/// the clients back, and every message's send-to-receive latency in nanoseconds.
+async fn exchange(
+    clients: Vec<Client>,
+    peers: &[(i64, i64)],
+    m: usize,
+    round: usize,
+) -> (Vec<Client>, Vec<u64>) {
+    let n = clients.len();
+    since_start();
+    let mut tasks = Vec::new();
+    for (i, (mut c, id, hash)) in clients.into_iter().enumerate() {
+        let (to, to_hash) = peers[(i + 1) % n];
+        tasks.push(tokio::spawn(async move {
+            let peer: enums::InputPeer = types::InputPeerUser {
+                user_id: to,
+                access_hash: to_hash,
+            }
+            .into();
+            let mut latencies = Vec::with_capacity(m);
+            let mut sent = 0;
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while (sent < m || latencies.len() < m) && Instant::now() < deadline {
+                if sent < m {
+                    let text = since_start().to_string();
+                    let random_id = ((round * n + i) * m + sent) as i64 + 1;
+                    c.invoke(&functions::messages::SendMessage::new(
+                        peer.clone(),
+                        text,
+                        random_id,
+                    ))
+                    .await
+                    .expect("sendMessage");
+                    sent += 1;
+                } else if c
+                    .next_update(Duration::from_secs(5))
+                    .await
+                    .map(|u| c.updates.push_front(u))
+                    .is_none()
+                {
+                    continue;
+                }
+                while let Some((arrived, body)) = c.updates.pop_front() {
+                    if let Some(at) = sent_at(&body) {
+                        let arrived = arrived
+                            .duration_since(*START.get().expect("start"))
+                            .as_nanos() as u64;
+                        latencies.push(arrived.saturating_sub(at));
+                    }
+                }
+            }
+            ((c, id, hash), latencies)
+        }));
+    }
+    let mut back = Vec::with_capacity(n);
+    let mut latencies = Vec::new();
+    for t in tasks {
+        let (client, l) = t.await.expect("client task");
+        back.push(client);
+        latencies.extend(l);
+    }
+    (back, latencies)
+}
+
+/// Sends notes to self as fast as the server answers until `stop`: how many were sent and
+/// how many answered `FLOOD_WAIT_X`.
+async fn flood_until(mut c: MiniClient, stop: Arc<std::sync::atomic::AtomicBool>) -> (u64, u64) {
+    let (mut sent, mut refused, mut next_id) = (0u64, 0u64, 1_000_000_000i64);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let batch: Vec<_> = (0..200)
+            .map(|_| {
+                next_id += 1;
+                functions::messages::SendMessage::new(
+                    enums::InputPeer::InputPeerSelf,
+                    "flood".into(),
+                    next_id,
+                )
+            })
+            .collect();
+        for result in c.invoke_all(&batch).await {
+            match result {
+                Ok(_) => sent += 1,
+                Err(common::CallError::Rpc(e)) if e.message.starts_with("FLOOD_WAIT_") => {
+                    refused += 1
+                }
+                Err(e) => panic!("flooder: {e}"),
+            }
+        }
+    }
+    (sent, refused)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -103,77 +203,61 @@ async fn run(n: usize, m: usize) {
     for t in tasks {
         clients.push(t.await.expect("sign-up task"));
     }
+    let flood = std::env::args().any(|a| a == "--flood");
     let setup_secs = setup.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_connected = rss_kib(pid);
     let peers: Vec<(i64, i64)> = clients.iter().map(|(_, id, hash)| (*id, *hash)).collect();
 
-    // Everyone sends m messages to the next client and receives m from the previous one.
-    since_start();
-    let began = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, (mut c, _, _)) in clients.into_iter().enumerate() {
-        let (to, hash) = peers[(i + 1) % n];
-        tasks.push(tokio::spawn(async move {
-            let peer: enums::InputPeer = types::InputPeerUser {
-                user_id: to,
-                access_hash: hash,
-            }
-            .into();
-            let mut latencies = Vec::with_capacity(m);
-            let mut sent = 0;
-            let deadline = Instant::now() + Duration::from_secs(300);
-            while (sent < m || latencies.len() < m) && Instant::now() < deadline {
-                if sent < m {
-                    let text = since_start().to_string();
-                    let random_id = (i * m + sent) as i64 + 1;
-                    c.invoke(&functions::messages::SendMessage::new(
-                        peer.clone(),
-                        text,
-                        random_id,
-                    ))
-                    .await
-                    .expect("sendMessage");
-                    sent += 1;
-                } else if c
-                    .next_update(Duration::from_secs(5))
-                    .await
-                    .map(|u| c.updates.push_front(u))
-                    .is_none()
-                {
-                    continue;
-                }
-                while let Some((arrived, body)) = c.updates.pop_front() {
-                    if let Some(at) = sent_at(&body) {
-                        let arrived = arrived
-                            .duration_since(*START.get().expect("start"))
-                            .as_nanos() as u64;
-                        latencies.push(arrived.saturating_sub(at));
-                    }
-                }
-            }
-            latencies
-        }));
+    let rounds = if flood { 2 } else { 1 };
+    let mut flooder = if flood {
+        Some(sign_up(addr, &key, n).await.0)
+    } else {
+        None
+    };
+    let mut results = Vec::new();
+    for round in 0..rounds {
+        // Round 1 of a --flood run: one more user floods while the others send.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flooding = (round == 1)
+            .then(|| flooder.take())
+            .flatten()
+            .map(|c| tokio::spawn(flood_until(c, stop.clone())));
+        let began = Instant::now();
+        let (back, mut latencies) = exchange(clients, &peers, m, round).await;
+        clients = back;
+        let elapsed = began.elapsed().as_secs_f64();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let flood_counts = match flooding {
+            Some(task) => Some(task.await.expect("flood task")),
+            None => None,
+        };
+        latencies.sort_unstable();
+        results.push((elapsed, latencies, flood_counts));
     }
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.expect("client task"));
-    }
-    let elapsed = began.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let delivered = latencies.len();
     println!("clients: {n}, messages per client: {m}");
     println!("sign-up of all clients: {setup_secs:.1} s");
-    println!(
-        "messages: {delivered} delivered of {}, {:.0} messages/s",
-        n * m,
-        delivered as f64 / elapsed
-    );
-    println!(
-        "send-to-receive latency: p50 {:.1} ms, p99 {:.1} ms",
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99)
-    );
+    for (round, (elapsed, latencies, flood_counts)) in results.iter().enumerate() {
+        let label = match (rounds, round) {
+            (1, _) => String::new(),
+            (_, 0) => "without a flooder: ".into(),
+            _ => "with a flooder: ".into(),
+        };
+        println!(
+            "{label}messages: {} delivered of {}, {:.0} messages/s",
+            latencies.len(),
+            n * m,
+            latencies.len() as f64 / elapsed
+        );
+        println!(
+            "{label}send-to-receive latency: p50 {:.1} ms, p99 {:.1} ms",
+            percentile(latencies, 0.50),
+            percentile(latencies, 0.99)
+        );
+        if let Some((sent, refused)) = flood_counts {
+            println!("the flooder: {sent} sent, {refused} answered FLOOD_WAIT_X");
+        }
+    }
     println!(
         "server memory: {} KiB idle, {} KiB with {n} connections: {:.1} KiB per connection",
         rss_idle,
