@@ -4,7 +4,7 @@
 //! wait on one another.
 
 use crate::config::{InitParams, ReconnectPolicy, Transport};
-use crate::error::{InvocationError, RpcError};
+use crate::error::InvocationError;
 use bytes::BytesMut;
 use mtproto::client::{
     ClientConnection, ClientConnectionConfig, ClientConnectionError, ClientConnectionEvent,
@@ -386,7 +386,7 @@ impl Task {
                     self.init_request = None;
                     warn!(dc = self.config.dc, "initConnection failed: {error}");
                 } else if let Some(reply) = self.pending.remove(&request) {
-                    let _ = reply.send(Err(RpcError::new(error.code, &error.message).into()));
+                    let _ = reply.send(Err(error.into()));
                 }
             }
             ClientEvent::Failed { request, code } => {

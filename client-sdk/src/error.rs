@@ -1,68 +1,14 @@
 //! What can go wrong when calling the server.
 
-use std::fmt;
-
-/// An error the server answered a request with, split the way Telegram builds its names:
-/// `FLOOD_WAIT_30` is the name `FLOOD_WAIT` with the value 30, `FILE_PART_3_MISSING` is
-/// `FILE_PART_MISSING` with 3.
+/// An error the server answered a request with: mtproto's [`RpcError`](mtproto::RpcError),
+/// the same type a server built on server-kit answers with.
 ///
 /// ```
 /// use client_sdk::RpcError;
 /// let e = RpcError::new(420, "FLOOD_WAIT_30");
-/// assert_eq!(e.name, "FLOOD_WAIT");
-/// assert_eq!(e.value, Some(30));
-/// assert!(e.is("FLOOD_WAIT"));
-/// let e = RpcError::new(400, "FILE_PART_3_MISSING");
-/// assert_eq!((e.name.as_str(), e.value), ("FILE_PART_MISSING", Some(3)));
+/// assert_eq!((e.name.as_str(), e.value), ("FLOOD_WAIT", Some(30)));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpcError {
-    /// The HTTP-like code: 303 (migrate), 400, 401 (unauthorized), 403, 420 (flood), 500.
-    pub code: i32,
-    /// The name with any number taken out, e.g. `PHONE_MIGRATE`.
-    pub name: String,
-    /// The number the name carried, e.g. the seconds of a `FLOOD_WAIT_X`.
-    pub value: Option<u32>,
-    /// The message exactly as the server sent it.
-    pub message: String,
-}
-
-impl RpcError {
-    /// Splits a server message into name and value.
-    pub fn new(code: i32, message: &str) -> Self {
-        let mut name_parts = Vec::new();
-        let mut value = None;
-        for part in message.split('_') {
-            match part.parse::<u32>() {
-                Ok(v) if value.is_none() && !part.is_empty() => value = Some(v),
-                _ => name_parts.push(part),
-            }
-        }
-        RpcError {
-            code,
-            name: name_parts.join("_"),
-            value,
-            message: message.to_string(),
-        }
-    }
-
-    /// Whether the error has this name (a trailing `*` matches any suffix: `"*_MIGRATE"` is
-    /// not supported, but `"FLOOD_*"` is).
-    pub fn is(&self, name: &str) -> bool {
-        match name.strip_suffix('*') {
-            Some(prefix) => self.name.starts_with(prefix),
-            None => self.name == name,
-        }
-    }
-}
-
-impl fmt::Display for RpcError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RPC error {} {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for RpcError {}
+pub use mtproto::RpcError;
 
 /// Why a call did not return an answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -157,24 +103,4 @@ pub enum PasswordError {
     /// Any other failure (e.g. `FLOOD_WAIT_X` after too many wrong passwords).
     #[error(transparent)]
     Other(#[from] InvocationError),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_values_are_split() {
-        let e = RpcError::new(303, "PHONE_MIGRATE_4");
-        assert_eq!((e.name.as_str(), e.value), ("PHONE_MIGRATE", Some(4)));
-        let e = RpcError::new(400, "PHONE_CODE_INVALID");
-        assert_eq!((e.name.as_str(), e.value), ("PHONE_CODE_INVALID", None));
-        let e = RpcError::new(420, "FLOOD_PREMIUM_WAIT_7");
-        assert_eq!((e.name.as_str(), e.value), ("FLOOD_PREMIUM_WAIT", Some(7)));
-        assert!(e.is("FLOOD_*"));
-        assert!(!e.is("FLOOD_WAIT"));
-        // Telegram's odd one: a number glued to a word stays in the name.
-        let e = RpcError::new(400, "MD5_CHECKSUM_INVALID");
-        assert_eq!((e.name.as_str(), e.value), ("MD5_CHECKSUM_INVALID", None));
-    }
 }

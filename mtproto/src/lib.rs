@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod endpoint;
 pub mod files;
 pub mod handshake;
+mod rpc_error;
 pub mod session;
 pub mod srp;
 pub mod transport;
@@ -22,6 +23,7 @@ pub use endpoint::{
     CloseReason, ConnId, ConnectionError, ConnectionEvent, EndpointConfig, EndpointError,
     EndpointEvent, OutgoingMessage, RpcOutcome, ServerConnection, ServerEndpoint,
 };
+pub use rpc_error::RpcError;
 
 /// Entry points of the fuzz targets (`fuzz/`); not part of the API.
 #[cfg(feature = "fuzzing")]

@@ -411,16 +411,7 @@ fn handshake_and_rpcs_through_every_transport() {
             Some(&echoed(&big_payload)[..]),
             "{kind:?}"
         );
-        assert_eq!(
-            w.errors,
-            vec![(
-                failing,
-                RpcError {
-                    code: 400,
-                    message: "TEST_FAILED".into()
-                }
-            )]
-        );
+        assert_eq!(w.errors, vec![(failing, RpcError::new(400, "TEST_FAILED"))]);
         assert_eq!(w.executed.len(), 3);
         assert_eq!(
             w.executed[1],

@@ -7,62 +7,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-/// An RPC error as Telegram sends it: a code and a name such as `PHONE_CODE_INVALID`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code} {name}")]
-pub struct RpcError {
-    /// 400, 401, 403, 420, 500, ...
-    pub code: i32,
-    /// The error name.
-    pub name: String,
-}
-
-impl RpcError {
-    /// A 400 error.
-    pub fn bad_request(name: impl Into<String>) -> Self {
-        RpcError {
-            code: 400,
-            name: name.into(),
-        }
-    }
-
-    /// A 401 error.
-    pub fn unauthorized(name: impl Into<String>) -> Self {
-        RpcError {
-            code: 401,
-            name: name.into(),
-        }
-    }
-
-    /// A 420 `FLOOD_WAIT_X`: the caller may try again after `seconds` (at least 1).
-    pub fn flood_wait(seconds: u64) -> Self {
-        RpcError {
-            code: 420,
-            name: format!("FLOOD_WAIT_{}", seconds.max(1)),
-        }
-    }
-
-    /// A 500 error (details go to the log, not to the client).
-    pub fn internal() -> Self {
-        RpcError {
-            code: 500,
-            name: "INTERNAL".into(),
-        }
-    }
-}
-
-impl From<crate::store::StoreError> for RpcError {
-    fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!("store: {e}");
-        RpcError::internal()
-    }
-}
-
-impl From<tl_runtime::Error> for RpcError {
-    fn from(_: tl_runtime::Error) -> Self {
-        RpcError::bad_request("INPUT_REQUEST_INVALID")
-    }
-}
+/// An RPC error as Telegram sends it (`400 PHONE_CODE_INVALID`, `420 FLOOD_WAIT_5`): mtproto's
+/// [`RpcError`](mtproto::RpcError), the type clients read too. A store failure converts to
+/// 500 `INTERNAL` (logged), a request that does not decode to 400 `INPUT_REQUEST_INVALID`.
+pub use mtproto::RpcError;
 
 /// The result of one call: the serialized answer.
 pub type RpcResult = Result<Vec<u8>, RpcError>;

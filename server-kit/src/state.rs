@@ -796,7 +796,7 @@ impl Server {
 
     /// Delivers the answer to call `msg_id` of a session.
     pub(crate) fn answer(&self, key_id: i64, session_id: i64, msg_id: i64, result: RpcResult) {
-        let result = result.map_err(|e| (e.code, e.name));
+        let result = result.map_err(|e| (e.code, e.message));
         self.with_endpoint(|ep| ep.respond(key_id, session_id, msg_id, result));
     }
 
@@ -833,7 +833,7 @@ impl Server {
         let elapsed = started.elapsed();
         let outcome = match &result {
             Ok(_) => std::borrow::Cow::Borrowed("ok"),
-            Err(e) => crate::stats::error_label(&e.name),
+            Err(e) => crate::stats::error_label(&e.message),
         };
         span.in_scope(|| {
             tracing::debug!(

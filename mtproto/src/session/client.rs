@@ -48,15 +48,8 @@ impl Default for ClientSessionConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub u64);
 
-/// An error the server answered a request with (`rpc_error`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("RPC error {code}: {message}")]
-pub struct RpcError {
-    /// The HTTP-like code (400, 401, 420, ...).
-    pub code: i32,
-    /// Telegram's error name, e.g. `FLOOD_WAIT_3` or `PHONE_CODE_INVALID`.
-    pub message: String,
-}
+/// An error the server answered a request with (`rpc_error`): the crate's [`RpcError`].
+pub use crate::rpc_error::RpcError;
 
 /// What the session has to tell its driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -577,10 +570,7 @@ impl ClientSession {
                     self.finish(request);
                     self.events.push_back(ClientEvent::Error {
                         request,
-                        error: RpcError {
-                            code: -1,
-                            message: "GZIP_INVALID".into(),
-                        },
+                        error: RpcError::new(-1, "GZIP_INVALID"),
                     });
                     return;
                 }
@@ -593,10 +583,7 @@ impl ClientSession {
             if let Ok(tl::enums::RpcError::RpcError(e)) = tl::enums::RpcError::from_bytes(answer) {
                 self.events.push_back(ClientEvent::Error {
                     request,
-                    error: RpcError {
-                        code: e.error_code,
-                        message: e.error_message,
-                    },
+                    error: RpcError::new(e.error_code, e.error_message),
                 });
             }
             return;

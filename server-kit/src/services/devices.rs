@@ -379,13 +379,13 @@ mod tests {
             .into(),
         );
         assert_eq!(
-            settings_from_tl(big.into()).err().map(|e| e.name),
+            settings_from_tl(big.into()).err().map(|e| e.message),
             Some("SETTINGS_INVALID".to_owned())
         );
     }
 
     fn name(r: Result<(), RpcError>) -> String {
-        r.err().map(|e| e.name).unwrap_or_default()
+        r.err().map(|e| e.message).unwrap_or_default()
     }
 
     #[test]

@@ -598,7 +598,7 @@ mod tests {
         // Node 2 counts nothing itself yet, but the lock is in the store.
         let state = c.get_password(1).await;
         let refused = c.check(1, &answer(&state, "pw")).await.unwrap_err();
-        assert!(refused.name.starts_with("FLOOD_WAIT_"), "{refused}");
+        assert!(refused.message.starts_with("FLOOD_WAIT_"), "{refused}");
         let stored = c.nodes[1]
             .store
             .run({

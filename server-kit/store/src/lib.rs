@@ -58,6 +58,15 @@ pub enum StoreError {
     Backend(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
+/// A store failure answers the call with 500 `INTERNAL`; what failed goes to the log, not to
+/// the client.
+impl From<StoreError> for mtproto::RpcError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!("store: {e}");
+        mtproto::RpcError::internal()
+    }
+}
+
 impl StoreError {
     /// The backend's own error of type `E`, if this is one.
     pub fn backend<E: std::error::Error + 'static>(&self) -> Option<&E> {
