@@ -1,6 +1,6 @@
 //! What can go wrong when calling the server.
 
-/// An error the server answered a request with: mtproto's [`RpcError`](mtproto::RpcError),
+/// An error the server answered a request with: [`mtproto::RpcError`],
 /// the same type a server built on server-kit answers with.
 ///
 /// ```

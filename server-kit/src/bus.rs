@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 
 /// A change committed by some node, by id only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub enum ChangeNotice {
     /// A user's box moved to `pts` (the last entry took `pts_count`).
     User {
         /// Whose box.
@@ -57,7 +57,7 @@ pub enum Change {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     /// Another node committed a change.
-    Changed(Change),
+    Changed(ChangeNotice),
     /// The bus was down and is back: notices may have been lost meanwhile.
     Reconnected,
 }
@@ -79,7 +79,7 @@ pub enum BusError {
 pub trait Bus: Send + Sync + 'static {
     /// Tells the other nodes about a committed change. Never waits and never fails the
     /// caller: a notice that cannot be sent is dropped (and costs latency only).
-    fn publish(&self, change: Change);
+    fn publish(&self, change: ChangeNotice);
     /// What other nodes say, once (`None` afterwards, and always for [`LocalBus`]).
     fn events(&self) -> Option<mpsc::Receiver<Event>>;
     /// Returns once every notice published before the call has been sent (or dropped as
@@ -101,7 +101,7 @@ pub trait Bus: Send + Sync + 'static {
 pub struct LocalBus;
 
 impl Bus for LocalBus {
-    fn publish(&self, _: Change) {}
+    fn publish(&self, _: ChangeNotice) {}
 
     fn events(&self) -> Option<mpsc::Receiver<Event>> {
         None
@@ -115,23 +115,23 @@ pub struct Notice {
     /// The node that committed the change (random per process).
     pub node: u64,
     /// The change.
-    pub change: Change,
+    pub change: ChangeNotice,
 }
 
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, id, pts, count) = match self.change {
-            Change::User {
+            ChangeNotice::User {
                 user,
                 pts,
                 pts_count,
             } => ('u', user, pts, pts_count),
-            Change::Channel {
+            ChangeNotice::Channel {
                 channel,
                 pts,
                 pts_count,
             } => ('c', channel, pts, pts_count),
-            Change::Key { key_id } => ('k', key_id, 0, 0),
+            ChangeNotice::Key { key_id } => ('k', key_id, 0, 0),
         };
         write!(f, "{kind} {:x} {id} {pts} {count}", self.node)
     }
@@ -152,17 +152,17 @@ impl std::str::FromStr for Notice {
             return Err(bad());
         }
         let change = match kind {
-            "u" => Change::User {
+            "u" => ChangeNotice::User {
                 user: id,
                 pts,
                 pts_count,
             },
-            "c" => Change::Channel {
+            "c" => ChangeNotice::Channel {
                 channel: id,
                 pts,
                 pts_count,
             },
-            "k" => Change::Key { key_id: id },
+            "k" => ChangeNotice::Key { key_id: id },
             _ => return Err(bad()),
         };
         Ok(Notice { node, change })
@@ -203,7 +203,7 @@ pub use redis_bus::RedisBus;
 
 #[cfg(feature = "cluster")]
 mod redis_bus {
-    use super::{Backoff, Bus, BusError, Change, Event, Notice};
+    use super::{Backoff, Bus, BusError, ChangeNotice, Event, Notice};
     use crate::stats::{BUS_DROPPED, BUS_RECEIVED, BUS_SENT};
     use futures_util::StreamExt as _;
     use metrics::counter;
@@ -276,7 +276,7 @@ mod redis_bus {
     }
 
     impl Bus for RedisBus {
-        fn publish(&self, change: Change) {
+        fn publish(&self, change: ChangeNotice) {
             let notice = Notice {
                 node: self.node,
                 change,
@@ -468,17 +468,17 @@ mod tests {
     #[test]
     fn notices_round_trip_and_garbage_is_an_error() {
         for change in [
-            Change::User {
+            ChangeNotice::User {
                 user: 42,
                 pts: 7,
                 pts_count: 1,
             },
-            Change::Channel {
+            ChangeNotice::Channel {
                 channel: -5,
                 pts: 1_000_000,
                 pts_count: 3,
             },
-            Change::Key { key_id: i64::MIN },
+            ChangeNotice::Key { key_id: i64::MIN },
         ] {
             let notice = Notice {
                 node: u64::MAX - 3,
@@ -559,7 +559,7 @@ mod tests {
 
     #[test]
     fn the_local_bus_is_silent() {
-        LocalBus.publish(Change::User {
+        LocalBus.publish(ChangeNotice::User {
             user: 1,
             pts: 1,
             pts_count: 1,

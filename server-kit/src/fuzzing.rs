@@ -4,7 +4,7 @@
 
 use crate::media::{AssembleError, FileStorage, Stored};
 use crate::rpc::{Caller, body_id};
-use crate::state::{Options, Server, ServerBuilder};
+use crate::state::{Node, NodeBuilder, Options};
 use crate::store::{SqliteStore, Store};
 use arbitrary::Unstructured;
 use mtproto::crypto::AuthKey;
@@ -137,7 +137,7 @@ fn secret() -> &'static str {
 const USERS: usize = 3;
 
 struct Harness {
-    server: Arc<Server>,
+    server: Arc<Node>,
     callers: [Caller; USERS],
     users: [(i64, i64); USERS],
     /// Marked messages sent so far: (from, to) by number.
@@ -179,7 +179,7 @@ async fn setup() -> Option<Harness> {
     let mut options = Options::new("127.0.0.1:443".parse().ok()?);
     options.login_code = Some("12345".into());
     options.salt_secret = [7; 32];
-    let server = ServerBuilder::new(
+    let server = NodeBuilder::new(
         options,
         store,
         Arc::new(MemoryFiles::default()),

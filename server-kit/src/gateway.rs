@@ -1,10 +1,10 @@
 //! The gateway: accepts TCP connections and drives mtproto's sans-IO server: one
 //! [`ServerConnection`] per connection task (transport, key exchange), the shared
-//! `ServerEndpoint` in [`Server`] (keys, sessions, timers). [`serve_until`] stops it
+//! `ServerEndpoint` in [`Node`] (keys, sessions, timers). [`serve_until`] stops it
 //! gracefully: the calls in flight answered, the connections closed after whole frames.
 
 use crate::in_flight::{InFlight, Working};
-use crate::state::{Outbound, Server, now, rng};
+use crate::state::{Node, Outbound, now, rng};
 use bytes::BytesMut;
 use mtproto::endpoint::decrypt_client_packet;
 use mtproto::{CloseReason, ConnId, ConnectionEvent, ServerConnection};
@@ -24,7 +24,7 @@ const PRESENCE_CHECK: Duration = Duration::from_secs(2);
 /// Tells the other nodes who is connected here: changes every [`PRESENCE_CHECK`], and
 /// everyone again every [`PRESENCE_REFRESH`](crate::shared::PRESENCE_REFRESH) so that the
 /// entries do not expire.
-async fn announce_presence(server: Arc<Server>) {
+async fn announce_presence(server: Arc<Node>) {
     let mut announced = std::collections::HashSet::new();
     let mut interval = tokio::time::interval(PRESENCE_CHECK);
     let mut refreshed = tokio::time::Instant::now();
@@ -43,7 +43,7 @@ async fn announce_presence(server: Arc<Server>) {
 
 /// Accepts connections forever, one task each, and runs the session timers. Dropping the
 /// future ends every connection at once; [`serve_until`] stops gracefully.
-pub async fn serve(server: Arc<Server>, listener: TcpListener) {
+pub async fn serve(server: Arc<Node>, listener: TcpListener) {
     serve_until(server, listener, std::future::pending(), Duration::ZERO).await;
 }
 
@@ -96,7 +96,7 @@ impl Drained {
 
 /// Runs the session timers and, with other nodes, the presence announcements and the bus
 /// workers: background tasks that end with the server.
-fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
+fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
     let ticker = server.clone();
     tasks.spawn(async move {
         let mut interval = tokio::time::interval(Duration::from_millis(100));
@@ -142,13 +142,13 @@ fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
             lanes.push(tx);
         }
         tasks.spawn(async move {
-            use crate::bus::{Change, Event};
+            use crate::bus::{ChangeNotice, Event};
             while let Some(event) = events.recv().await {
                 metrics::gauge!(crate::stats::BUS_BACKLOG).increment(1);
                 let shard = match event {
-                    Event::Changed(Change::User { user, .. }) => user,
-                    Event::Changed(Change::Channel { channel, .. }) => channel,
-                    Event::Changed(Change::Key { key_id }) => key_id,
+                    Event::Changed(ChangeNotice::User { user, .. }) => user,
+                    Event::Changed(ChangeNotice::Channel { channel, .. }) => channel,
+                    Event::Changed(ChangeNotice::Key { key_id }) => key_id,
                     Event::Reconnected => 0,
                 };
                 let lane = &lanes[shard.rem_euclid(WORKERS as i64) as usize];
@@ -185,7 +185,7 @@ fn spawn_background(server: &Arc<Server>, tasks: &mut JoinSet<()>) {
 /// counted in the returned [`Drained`] (and logged); calls still running then go on in
 /// the background until the runtime stops, but their answers are not sent.
 pub async fn serve_until(
-    server: Arc<Server>,
+    server: Arc<Node>,
     listener: TcpListener,
     stop: impl Future<Output = ()>,
     timeout: Duration,
@@ -318,9 +318,9 @@ enum ConnError {
 
 /// One connection's task: its [`ServerConnection`] (transport, key exchange) runs here, outside
 /// the endpoint's lock; encrypted packets go to the shared [`ServerEndpoint`]
-/// (mtproto::ServerEndpoint) through [`Server`].
+/// (mtproto::ServerEndpoint) through [`Node`].
 struct Connection {
-    server: Arc<Server>,
+    server: Arc<Node>,
     id: ConnId,
     peer: SocketAddr,
     conn: ServerConnection,
@@ -331,7 +331,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(server: Arc<Server>, id: u64, peer: SocketAddr) -> Self {
+    fn new(server: Arc<Node>, id: u64, peer: SocketAddr) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let id = ConnId(id);
         server.connection_started(id, tx);

@@ -5,7 +5,7 @@
 //!   obfuscated2 included), the key exchange with per-IP rate limiting, sessions per
 //!   (auth key, session id), several connections per key; a graceful stop
 //!   ([`gateway::serve_until`]).
-//! - [`state`]: the shared [`Server`]: keys, sessions, who is online, pushes.
+//! - [`state`]: the shared [`Node`]: keys, sessions, who is online, pushes.
 //! - [`rpc`]: dispatch by constructor id to [`Service`](rpc::Service)s, RPC errors with
 //!   Telegram's names.
 //! - [`services`]: auth, cloud passwords (SRP 2FA), account, help, users & contacts, messages,
@@ -56,4 +56,4 @@ pub mod state;
 pub mod stats;
 pub mod store;
 
-pub use state::{Options, Server, ServerBuilder};
+pub use state::{Node, NodeBuilder, Options};

@@ -11,7 +11,7 @@
 //! a bot account in the same store and prints its token instead of serving.
 
 use clap::{CommandFactory, Parser};
-use server_kit::{Options, ServerBuilder, keys, store::StoreLocation};
+use server_kit::{NodeBuilder, Options, keys, store::StoreLocation};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -225,7 +225,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
     let files = args.deploy.file_storage(&args.data)?;
-    let mut builder = ServerBuilder::new(options, store, files, rsa)
+    let mut builder = NodeBuilder::new(options, store, files, rsa)
         .bus(args.deploy.bus()?)
         .shared(args.deploy.shared_state(&args.data)?)
         .shared_store(args.deploy.bus.is_some());

@@ -10,7 +10,7 @@
 //!
 //! Keep ADDR private (loopback or an internal network): the pages are not authenticated.
 
-use crate::state::Server;
+use crate::state::Node;
 use crate::stats;
 use crate::store::StoreError;
 use bytes::Bytes;
@@ -56,7 +56,7 @@ impl Exporter {
 
     /// The metrics in Prometheus' text format, with the gauges read from `server` now (the
     /// push queue, the bus).
-    pub fn render(&self, server: &Server) -> String {
+    pub fn render(&self, server: &Node) -> String {
         metrics::gauge!(stats::PUSH_PENDING).set(server.push.pending() as f64);
         metrics::gauge!(stats::PUSH_JOBS_RUNNING).set(server.push.jobs() as f64);
         metrics::gauge!(stats::BUS_CONNECTED).set(f64::from(u8::from(server.bus.is_connected())));
@@ -80,7 +80,7 @@ pub enum NotReady {
 
 /// Whether `server` can serve clients: its store answers a cheap query (a user looked up by
 /// an id no user has) within [`STORE_PROBE_TIMEOUT`], and its bus is connected.
-pub async fn readiness(server: &Server) -> Result<(), NotReady> {
+pub async fn readiness(server: &Node) -> Result<(), NotReady> {
     let probe = server.store.run(|s| s.user(0).map(drop));
     check(probe, server.bus.is_connected(), STORE_PROBE_TIMEOUT).await
 }
@@ -106,7 +106,7 @@ async fn check(
 
 /// Serves `/metrics`, `/healthz` and `/readyz` on `listener` forever (and runs the
 /// recorder's upkeep).
-pub async fn serve(listener: TcpListener, exporter: Exporter, server: Arc<Server>) {
+pub async fn serve(listener: TcpListener, exporter: Exporter, server: Arc<Node>) {
     let mut upkeep = tokio::time::interval(UPKEEP_EVERY);
     loop {
         let accepted = tokio::select! {
@@ -152,7 +152,7 @@ async fn answer(
     method: &Method,
     path: &str,
     exporter: &Exporter,
-    server: &Server,
+    server: &Node,
 ) -> Response<Full<Bytes>> {
     let known = matches!(path, "/metrics" | "/healthz" | "/readyz");
     if !known {
@@ -199,9 +199,9 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::{Bus, Change, Event};
+    use crate::bus::{Bus, ChangeNotice, Event};
     use crate::store::{SqliteStore, Store};
-    use crate::{Options, ServerBuilder};
+    use crate::{NodeBuilder, Options};
     use http_body_util::BodyExt;
     use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -210,7 +210,7 @@ mod tests {
     struct SwitchBus(AtomicBool);
 
     impl Bus for SwitchBus {
-        fn publish(&self, _: Change) {}
+        fn publish(&self, _: ChangeNotice) {}
         fn events(&self) -> Option<tokio::sync::mpsc::Receiver<Event>> {
             None
         }
@@ -219,7 +219,7 @@ mod tests {
         }
     }
 
-    fn server(bus: Arc<SwitchBus>) -> Arc<Server> {
+    fn server(bus: Arc<SwitchBus>) -> Arc<Node> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().expect("store"));
         let dir = std::env::temp_dir().join(format!(
             "observe-{}-{}",
@@ -229,7 +229,7 @@ mod tests {
         let files = Arc::new(crate::media::DiskStorage::new(&dir).expect("files"));
         let rsa = mtproto::crypto::RsaPrivateKey::generate(512, &mut crate::state::rng());
         let options = Options::new("127.0.0.1:443".parse().expect("address"));
-        ServerBuilder::new(options, store, files, rsa)
+        NodeBuilder::new(options, store, files, rsa)
             .bus(bus)
             .build()
             .expect("server")

@@ -38,7 +38,7 @@
 //! the count logged (the messages themselves are not: clients fetch them with getDifference).
 
 use crate::rpc::BoxFuture;
-use crate::state::{Server, unix_now};
+use crate::state::{Node, unix_now};
 use crate::store::channels::{Channel, ChannelMessage};
 use crate::store::devices::{Device, NotifyScope, NotifySettings};
 use crate::store::{Change, Committed, Db, MediaRef, Message, Store, StoreError};
@@ -702,7 +702,7 @@ impl Pusher {
 /// After a commit: a notification for every new incoming private message whose recipient
 /// has no online session (on any node), has registered devices, and has not muted the sender. Returns at
 /// once; loading the devices and settings and delivering happen in a background job.
-pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
+pub(crate) fn notify_offline(server: &Arc<Node>, committed: &[Committed]) {
     let offline: Vec<(i64, Message)> = committed
         .iter()
         .filter_map(|c| match (&c.entry.change, &c.message) {
@@ -735,13 +735,13 @@ pub(crate) fn notify_offline(server: &Arc<Server>, committed: &[Committed]) {
 
 /// Splits a user's devices into those of a live authorization and those whose
 /// authorization was since logged out or reset.
-fn live_devices(server: &Server, user: i64, devices: Vec<Device>) -> (Vec<Device>, Vec<Device>) {
+fn live_devices(server: &Node, user: i64, devices: Vec<Device>) -> (Vec<Device>, Vec<Device>) {
     let keys = server.keys_of(user);
     devices.into_iter().partition(|d| keys.contains(&d.key_id))
 }
 
 /// Forgets devices of authorizations that are gone.
-async fn forget(server: &Server, stale: Vec<Device>) -> Result<(), StoreError> {
+async fn forget(server: &Node, stale: Vec<Device>) -> Result<(), StoreError> {
     if stale.is_empty() {
         return Ok(());
     }
@@ -760,7 +760,7 @@ fn full_name(first: &str, last: &str) -> String {
     format!("{first} {last}").trim().to_owned()
 }
 
-async fn notify(server: &Arc<Server>, user: i64, message: Message) -> Result<(), StoreError> {
+async fn notify(server: &Arc<Node>, user: i64, message: Message) -> Result<(), StoreError> {
     let sender_id = message.from_id;
     let (devices, sender, peer, default) = server
         .store
@@ -820,7 +820,7 @@ async fn notify(server: &Arc<Server>, user: i64, message: Message) -> Result<(),
 /// member (the author left out) who has a device, no online session, and has not muted the
 /// channel. Returns at once: the members are read in one query, and the notifications
 /// queued, in a background job; nothing is written per member.
-pub(crate) fn notify_channel_post(server: &Arc<Server>, channel: &Channel, post: &ChannelMessage) {
+pub(crate) fn notify_channel_post(server: &Arc<Node>, channel: &Channel, post: &ChannelMessage) {
     let job_server = server.clone();
     let (channel, post) = (channel.clone(), post.clone());
     server.push.spawn_job("channel post", async move {
@@ -832,7 +832,7 @@ pub(crate) fn notify_channel_post(server: &Arc<Server>, channel: &Channel, post:
 }
 
 async fn notify_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     channel: Channel,
     post: ChannelMessage,
 ) -> Result<(), StoreError> {

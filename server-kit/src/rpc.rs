@@ -2,13 +2,13 @@
 //! the built-in services implement and server implementers can implement for their own
 //! methods.
 
-use crate::state::Server;
+use crate::state::Node;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 /// An RPC error as Telegram sends it (`400 PHONE_CODE_INVALID`, `420 FLOOD_WAIT_5`): mtproto's
-/// [`RpcError`](mtproto::RpcError), the type clients read too. A store failure converts to
+/// [`mtproto::RpcError`], the type clients read too. A store failure converts to
 /// 500 `INTERNAL` (logged), a request that does not decode to 400 `INPUT_REQUEST_INVALID`.
 pub use mtproto::RpcError;
 
@@ -39,11 +39,11 @@ impl Caller {
     }
 }
 
-/// A group of RPC methods. Register it with [`ServerBuilder::service`](crate::ServerBuilder::service).
+/// A group of RPC methods. Register it with [`NodeBuilder::service`](crate::NodeBuilder::service).
 ///
 /// ```
 /// use server_kit::rpc::{BoxFuture, Caller, RpcResult, Service};
-/// use server_kit::state::Server;
+/// use server_kit::state::Node;
 /// use std::sync::Arc;
 ///
 /// /// Answers `help.getNearestDc` with DC 2 from everywhere.
@@ -53,7 +53,7 @@ impl Caller {
 ///     fn methods(&self) -> Vec<u32> {
 ///         vec![0x1fb33026]
 ///     }
-///     fn call<'a>(&'a self, _: &'a Arc<Server>, _: Caller, _: Vec<u8>) -> BoxFuture<'a, RpcResult> {
+///     fn call<'a>(&'a self, _: &'a Arc<Node>, _: Caller, _: Vec<u8>) -> BoxFuture<'a, RpcResult> {
 ///         use tl_runtime::Serialize;
 ///         Box::pin(async move {
 ///             Ok(mtproto_api::types::NearestDc { country: "NL".into(), this_dc: 2, nearest_dc: 2 }.to_bytes())
@@ -67,7 +67,7 @@ pub trait Service: Send + Sync + 'static {
     /// Answers one call (`body` is the whole serialized function, constructor id first).
     fn call<'a>(
         &'a self,
-        server: &'a Arc<Server>,
+        server: &'a Arc<Node>,
         caller: Caller,
         body: Vec<u8>,
     ) -> BoxFuture<'a, RpcResult>;

@@ -134,7 +134,7 @@ pub(crate) struct Call {
 }
 
 /// The state every connection and service shares.
-pub struct Server {
+pub struct Node {
     /// Storage.
     pub store: Db<dyn Store>,
     /// How the server runs.
@@ -169,16 +169,16 @@ pub struct Server {
     calls: crate::in_flight::InFlight,
 }
 
-impl std::fmt::Debug for Server {
+impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
+        f.debug_struct("Node")
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Server`]: storage, RSA key, SMS and push providers, and services.
-pub struct ServerBuilder {
+/// Builds a [`Node`]: storage, RSA key, SMS and push providers, and services.
+pub struct NodeBuilder {
     options: Options,
     store: Arc<dyn Store>,
     files: Arc<dyn crate::media::FileStorage>,
@@ -191,7 +191,7 @@ pub struct ServerBuilder {
     services: Vec<Arc<dyn Service>>,
 }
 
-impl ServerBuilder {
+impl NodeBuilder {
     /// A server with the built-in services and the logging SMS provider, keeping data in
     /// `store` and file bytes in `files`.
     pub fn new(
@@ -200,7 +200,7 @@ impl ServerBuilder {
         files: Arc<dyn crate::media::FileStorage>,
         rsa: RsaPrivateKey,
     ) -> Self {
-        ServerBuilder {
+        NodeBuilder {
             options,
             store,
             files,
@@ -253,7 +253,7 @@ impl ServerBuilder {
     }
 
     /// Loads the auth keys and makes the server.
-    pub fn build(self) -> Result<Arc<Server>, crate::store::StoreError> {
+    pub fn build(self) -> Result<Arc<Node>, crate::store::StoreError> {
         let mut keys = HashMap::new();
         let mut user_keys: HashMap<i64, HashSet<i64>> = HashMap::new();
         let mut endpoint = ServerEndpoint::new(EndpointConfig {
@@ -287,7 +287,7 @@ impl ServerBuilder {
                 services.insert(id, service.clone());
             }
         }
-        Ok(Arc::new(Server {
+        Ok(Arc::new(Node {
             store: Db(self.store.clone()),
             options: self.options,
             sms: self.sms,
@@ -351,7 +351,7 @@ const WITHOUT_AUTH: [u32; 10] = [
     0xee72_f79a, // help.acceptTermsOfService
 ];
 
-impl Server {
+impl Node {
     pub(crate) fn next_conn_id(&self) -> u64 {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
@@ -527,7 +527,7 @@ impl Server {
                 index.entry(new).or_default().insert(key_id);
             }
         }
-        self.bus.publish(crate::bus::Change::Key { key_id });
+        self.bus.publish(crate::bus::ChangeNotice::Key { key_id });
         Ok(())
     }
 
@@ -538,7 +538,7 @@ impl Server {
         if let Ok(mut keys) = self.keys.write() {
             keys.remove(&key_id);
         }
-        self.bus.publish(crate::bus::Change::Key { key_id });
+        self.bus.publish(crate::bus::ChangeNotice::Key { key_id });
         self.with_endpoint(|ep| ep.forget_key(key_id));
         Ok(())
     }

@@ -17,7 +17,7 @@ use mtproto::crypto::RsaPublicKey;
 use mtproto::transport::Kind;
 use mtproto_api::{enums, functions, types};
 use server_kit::rpc::{BoxFuture, Caller, RpcResult, Service};
-use server_kit::{Options, Server, ServerBuilder};
+use server_kit::{Node, NodeBuilder, Options};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -297,7 +297,7 @@ impl Service for SlowService {
         vec![functions::help::GetNearestDc::CONSTRUCTOR_ID]
     }
 
-    fn call<'a>(&'a self, _: &'a Arc<Server>, _: Caller, _: Vec<u8>) -> BoxFuture<'a, RpcResult> {
+    fn call<'a>(&'a self, _: &'a Arc<Node>, _: Caller, _: Vec<u8>) -> BoxFuture<'a, RpcResult> {
         Box::pin(async move {
             self.0.started.fetch_add(1, Ordering::SeqCst);
             self.0.began.notify_one();
@@ -318,7 +318,7 @@ impl Service for SlowService {
 async fn in_process(
     name: &str,
     slow: &Arc<Slow>,
-) -> (Arc<Server>, tokio::net::TcpListener, RsaPublicKey) {
+) -> (Arc<Node>, tokio::net::TcpListener, RsaPublicKey) {
     let dir = scratch_dir(name);
     let rsa = server_kit::keys::load_or_create(&dir).expect("RSA key");
     let store = Arc::new(server_kit::store::SqliteStore::in_memory().expect("store"));
@@ -328,7 +328,7 @@ async fn in_process(
         .expect("bind");
     let addr = listener.local_addr().expect("address");
     let public = rsa.public_key().clone();
-    let server = ServerBuilder::new(Options::new(addr), store, files, rsa)
+    let server = NodeBuilder::new(Options::new(addr), store, files, rsa)
         .service(Arc::new(SlowService(slow.clone())))
         .build()
         .expect("server");
@@ -436,7 +436,7 @@ async fn serve_until_gives_up_at_its_deadline() {
 #[cfg(feature = "cluster")]
 #[test]
 fn the_redis_bus_flushes_every_queued_notice() {
-    use server_kit::bus::{Bus, Change, Event, RedisBus};
+    use server_kit::bus::{Bus, ChangeNotice, Event, RedisBus};
     use std::process::{Child, Command, Stdio};
 
     struct Redis(Child);
@@ -483,7 +483,7 @@ fn the_redis_bus_flushes_every_queued_notice() {
     let mut ready = false;
     for _ in 0..100 {
         publishing_runtime.block_on(async {
-            publishing.publish(Change::Key { key_id: -1 });
+            publishing.publish(ChangeNotice::Key { key_id: -1 });
             publishing.flush().await;
         });
         if heard(&mut events, Duration::from_millis(100)).is_some() {
@@ -496,7 +496,7 @@ fn the_redis_bus_flushes_every_queued_notice() {
 
     publishing_runtime.block_on(async {
         for user in 0..NOTICES {
-            publishing.publish(Change::User {
+            publishing.publish(ChangeNotice::User {
                 user,
                 pts: 1,
                 pts_count: 1,
@@ -508,7 +508,7 @@ fn the_redis_bus_flushes_every_queued_notice() {
     drop(publishing_runtime);
     let mut users = HashSet::new();
     while let Some(Some(event)) = heard(&mut events, Duration::from_secs(2)) {
-        if let Event::Changed(Change::User { user, .. }) = event {
+        if let Event::Changed(ChangeNotice::User { user, .. }) = event {
             users.insert(user);
         }
     }

@@ -2,7 +2,7 @@
 
 use super::{bool_true, ok, user_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::Server;
+use crate::state::Node;
 use crate::store::StoreError;
 use mtproto_api::{functions, types};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ service!(AccountService {
 });
 
 async fn update_profile(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::UpdateProfile,
 ) -> RpcResult {
@@ -64,7 +64,7 @@ pub fn valid_username(name: &str) -> bool {
 }
 
 async fn check_username(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::CheckUsername,
 ) -> RpcResult {
@@ -80,7 +80,7 @@ async fn check_username(
 }
 
 async fn update_username(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::UpdateUsername,
 ) -> RpcResult {
@@ -107,7 +107,7 @@ async fn update_username(
 }
 
 async fn update_status(
-    _: &Arc<Server>,
+    _: &Arc<Node>,
     caller: Caller,
     _: functions::account::UpdateStatus,
 ) -> RpcResult {
@@ -116,7 +116,7 @@ async fn update_status(
 }
 
 async fn get_authorizations(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     _: functions::account::GetAuthorizations,
 ) -> RpcResult {

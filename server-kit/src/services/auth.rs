@@ -6,7 +6,7 @@
 
 use super::{bool_true, normalize_phone, ok, user_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, random_array, random_i64};
+use crate::state::{Node, random_array, random_i64};
 use crate::store::{LoginCode, User};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
@@ -35,7 +35,7 @@ fn now_secs() -> i64 {
     i64::from(crate::state::unix_now())
 }
 
-async fn send_code(server: &Arc<Server>, _: Caller, call: functions::auth::SendCode) -> RpcResult {
+async fn send_code(server: &Arc<Node>, _: Caller, call: functions::auth::SendCode) -> RpcResult {
     let phone = normalize_phone(&call.phone_number);
     if phone.len() < 5 || phone.len() > 15 {
         return Err(RpcError::bad_request("PHONE_NUMBER_INVALID"));
@@ -89,7 +89,7 @@ async fn send_code(server: &Arc<Server>, _: Caller, call: functions::auth::SendC
 
 /// Checks the code entry for `phone` against `hash` (and `code` when given); the entry.
 async fn check_code(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     phone: &str,
     hash: &str,
     code: Option<&str>,
@@ -122,7 +122,7 @@ async fn check_code(
 }
 
 /// Signs the caller's key in as `user` and answers with the authorization.
-pub(crate) async fn signed_in(server: &Arc<Server>, caller: Caller, user: User) -> RpcResult {
+pub(crate) async fn signed_in(server: &Arc<Node>, caller: Caller, user: User) -> RpcResult {
     server.bind_user(caller.key_id, Some(user.id)).await?;
     let phone = user.phone.clone();
     server
@@ -141,7 +141,7 @@ pub(crate) async fn signed_in(server: &Arc<Server>, caller: Caller, user: User) 
     ))
 }
 
-async fn sign_in(server: &Arc<Server>, caller: Caller, call: functions::auth::SignIn) -> RpcResult {
+async fn sign_in(server: &Arc<Node>, caller: Caller, call: functions::auth::SignIn) -> RpcResult {
     let phone = normalize_phone(&call.phone_number);
     let code = call
         .phone_code
@@ -189,7 +189,7 @@ fn terms() -> enums::help::TermsOfService {
     .into()
 }
 
-async fn sign_up(server: &Arc<Server>, caller: Caller, call: functions::auth::SignUp) -> RpcResult {
+async fn sign_up(server: &Arc<Node>, caller: Caller, call: functions::auth::SignUp) -> RpcResult {
     let phone = normalize_phone(&call.phone_number);
     let entry = check_code(server, &phone, &call.phone_code_hash, None).await?;
     if !entry.verified {
@@ -219,7 +219,7 @@ async fn sign_up(server: &Arc<Server>, caller: Caller, call: functions::auth::Si
     signed_in(server, caller, user).await
 }
 
-async fn log_out(server: &Arc<Server>, caller: Caller, _: functions::auth::LogOut) -> RpcResult {
+async fn log_out(server: &Arc<Node>, caller: Caller, _: functions::auth::LogOut) -> RpcResult {
     server.bind_user(caller.key_id, None).await?;
     ok(enums::auth::LoggedOut::LoggedOut(types::auth::LoggedOut {
         future_auth_token: None,
@@ -227,7 +227,7 @@ async fn log_out(server: &Arc<Server>, caller: Caller, _: functions::auth::LogOu
 }
 
 async fn reset_authorizations(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     _: functions::auth::ResetAuthorizations,
 ) -> RpcResult {
@@ -241,7 +241,7 @@ async fn reset_authorizations(
 }
 
 async fn accept_terms(
-    _: &Arc<Server>,
+    _: &Arc<Node>,
     _: Caller,
     _: functions::help::AcceptTermsOfService,
 ) -> RpcResult {

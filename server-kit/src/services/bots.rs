@@ -8,7 +8,7 @@
 use super::{ok, user_tl};
 use crate::bot_token::BotToken;
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, random_i64};
+use crate::state::{Node, random_i64};
 use crate::store::{Store, StoreError, User};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
@@ -65,7 +65,7 @@ pub const USER_ONLY: [(u32, &str); 8] = [
 /// `400 BOT_METHOD_INVALID` when a signed-in bot calls one of the [`USER_ONLY`] methods
 /// (one user lookup, only for those methods); nothing otherwise.
 pub(crate) async fn refuse_bots(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     method: u32,
 ) -> Result<(), RpcError> {
@@ -137,7 +137,7 @@ pub fn create_bot(
 /// `auth.importBotAuthorization`: `api_id` and `api_hash` are not checked (as for people's
 /// sign-ins); a token that is not a bot's current one is `400 ACCESS_TOKEN_INVALID`.
 async fn import_bot_authorization(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::auth::ImportBotAuthorization,
 ) -> RpcResult {

@@ -4,7 +4,7 @@
 
 use super::{MediaMap, ok, resolve_input_user, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, random_i64, unix_now};
+use crate::state::{Node, random_i64, unix_now};
 use crate::store::channels::{
     Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Posted, Role,
 };
@@ -124,7 +124,7 @@ fn updates(
 
 /// The channel an `InputChannel` names, with its access hash checked.
 pub(crate) async fn resolve_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     input: &enums::InputChannel,
 ) -> Result<Channel, RpcError> {
     let (id, hash) = match input {
@@ -145,7 +145,7 @@ pub(crate) async fn resolve_channel(
 
 /// The channel an `inputPeerChannel` names.
 pub(crate) async fn resolve_channel_peer(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     peer: &types::InputPeerChannel,
 ) -> Result<Channel, RpcError> {
     resolve_channel(
@@ -160,7 +160,7 @@ pub(crate) async fn resolve_channel_peer(
 }
 
 async fn membership(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     channel: i64,
     user: i64,
 ) -> Result<Option<Member>, RpcError> {
@@ -168,11 +168,7 @@ async fn membership(
 }
 
 /// Reading needs membership unless the channel is public.
-async fn readable(
-    server: &Arc<Server>,
-    ch: &Channel,
-    user: i64,
-) -> Result<Option<Member>, RpcError> {
+async fn readable(server: &Arc<Node>, ch: &Channel, user: i64) -> Result<Option<Member>, RpcError> {
     let member = membership(server, ch.id, user).await?;
     if member.is_none() && ch.username.is_none() {
         return Err(RpcError::bad_request("CHANNEL_PRIVATE"));
@@ -182,7 +178,7 @@ async fn readable(
 
 /// Sends an update to every online member except the caller's own session.
 async fn fan_out(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: &Caller,
     ch: &Channel,
     build: impl Fn(i64) -> Vec<u8>,
@@ -200,7 +196,7 @@ async fn fan_out(
 }
 
 async fn channel_updates_for(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     ch: &Channel,
     user: i64,
 ) -> Result<enums::Updates, RpcError> {
@@ -212,7 +208,7 @@ async fn channel_updates_for(
     ))
 }
 
-async fn reload(server: &Arc<Server>, id: i64) -> Result<Channel, RpcError> {
+async fn reload(server: &Arc<Node>, id: i64) -> Result<Channel, RpcError> {
     server
         .store
         .run(move |s| s.channel(id))
@@ -221,7 +217,7 @@ async fn reload(server: &Arc<Server>, id: i64) -> Result<Channel, RpcError> {
 }
 
 async fn create_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::CreateChannel,
 ) -> RpcResult {
@@ -253,7 +249,7 @@ async fn create_channel(
 }
 
 async fn join_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::JoinChannel,
 ) -> RpcResult {
@@ -284,7 +280,7 @@ async fn join_channel(
 }
 
 async fn leave_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::LeaveChannel,
 ) -> RpcResult {
@@ -298,7 +294,7 @@ async fn leave_channel(
     ok(channel_updates_for(server, &ch, me).await?)
 }
 
-async fn require_admin(server: &Arc<Server>, ch: &Channel, user: i64) -> Result<Member, RpcError> {
+async fn require_admin(server: &Arc<Node>, ch: &Channel, user: i64) -> Result<Member, RpcError> {
     match membership(server, ch.id, user).await? {
         Some(m) if m.role >= Role::Admin => Ok(m),
         _ => Err(RpcError::bad_request("CHAT_ADMIN_REQUIRED")),
@@ -306,7 +302,7 @@ async fn require_admin(server: &Arc<Server>, ch: &Channel, user: i64) -> Result<
 }
 
 async fn invite_to_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::InviteToChannel,
 ) -> RpcResult {
@@ -338,7 +334,7 @@ async fn invite_to_channel(
 }
 
 async fn get_channels(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::GetChannels,
 ) -> RpcResult {
@@ -354,7 +350,7 @@ async fn get_channels(
 }
 
 async fn get_full_channel(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::GetFullChannel,
 ) -> RpcResult {
@@ -411,7 +407,7 @@ async fn get_full_channel(
 }
 
 async fn get_participants(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::GetParticipants,
 ) -> RpcResult {
@@ -459,7 +455,7 @@ async fn get_participants(
 }
 
 async fn edit_admin(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::EditAdmin,
 ) -> RpcResult {
@@ -489,7 +485,7 @@ async fn edit_admin(
 }
 
 async fn update_username(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::UpdateUsername,
 ) -> RpcResult {
@@ -518,7 +514,7 @@ async fn update_username(
 }
 
 async fn read_history(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::ReadHistory,
 ) -> RpcResult {
@@ -534,7 +530,7 @@ async fn read_history(
 
 /// `messages.channelMessages` for some posts.
 async fn channel_messages_answer(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     ch: &Channel,
     member: Option<&Member>,
@@ -563,7 +559,7 @@ async fn channel_messages_answer(
 }
 
 async fn media_of_posts(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     posts: &[ChannelMessage],
 ) -> Result<MediaMap, RpcError> {
     let refs: Vec<MediaRef> = posts.iter().filter_map(|p| p.media).collect();
@@ -572,7 +568,7 @@ async fn media_of_posts(
 
 /// `messages.getHistory` on a channel.
 pub(crate) async fn history(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     peer: &types::InputPeerChannel,
     query: HistoryQuery,
@@ -589,7 +585,7 @@ pub(crate) async fn history(
 }
 
 async fn get_messages(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::GetMessages,
 ) -> RpcResult {
@@ -618,7 +614,7 @@ async fn get_messages(
 /// Posts to a channel (`messages.sendMessage` / `sendMedia` on an `inputPeerChannel`): only
 /// admins in broadcast channels, members in megagroups.
 pub(crate) async fn post(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     peer: &types::InputPeerChannel,
     text: String,
@@ -664,7 +660,7 @@ pub(crate) async fn post(
             post_update(&posted, &ch, user, &media_map, &members_view, &users)
         })
         .await;
-        server.bus.publish(crate::bus::Change::Channel {
+        server.bus.publish(crate::bus::ChangeNotice::Channel {
             channel: ch.id,
             pts: posted.entry.pts,
             pts_count: posted.entry.pts_count,
@@ -697,7 +693,7 @@ fn post_update(
 /// pushed to the members connected to this node. Nothing happens if none is, or if the
 /// channel has moved past `pts` meanwhile (its later notice, or getChannelDifference,
 /// covers it).
-pub(crate) async fn push_remote(server: &Arc<Server>, channel: i64, pts: i32, pts_count: i32) {
+pub(crate) async fn push_remote(server: &Arc<Node>, channel: i64, pts: i32, pts_count: i32) {
     let members = match server.store.run(move |s| s.member_ids(channel)).await {
         Ok(m) => m,
         Err(e) => {
@@ -764,7 +760,7 @@ pub(crate) async fn push_remote(server: &Arc<Server>, channel: i64, pts: i32, pt
 }
 
 async fn delete_messages(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::channels::DeleteMessages,
 ) -> RpcResult {
@@ -805,7 +801,7 @@ async fn delete_messages(
         .to_bytes()
     })
     .await;
-    server.bus.publish(crate::bus::Change::Channel {
+    server.bus.publish(crate::bus::ChangeNotice::Channel {
         channel: id,
         pts: entry.pts,
         pts_count: entry.pts_count,
@@ -817,7 +813,7 @@ async fn delete_messages(
 }
 
 async fn get_channel_difference(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::updates::GetChannelDifference,
 ) -> RpcResult {
@@ -930,7 +926,7 @@ pub(crate) fn channel_dialog(
 
 /// The caller's channels as dialogs: (top date, dialog, top post, chat).
 pub(crate) async fn dialogs(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
 ) -> Result<Vec<(i32, enums::Dialog, Option<enums::Message>, enums::Chat)>, RpcError> {
     let channels = server.store.run(move |s| s.channels_of(me)).await?;
@@ -972,7 +968,7 @@ pub(crate) async fn dialogs(
 
 /// `contacts.resolveUsername` for channels.
 pub(crate) async fn resolve_username(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     name: &str,
 ) -> Result<Option<Vec<u8>>, RpcError> {

@@ -10,7 +10,7 @@
 
 use super::bool_true;
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, unix_now};
+use crate::state::{Node, unix_now};
 use crate::store::devices::{Device, NotifyScope, NotifySettings, NotifySound};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
@@ -98,7 +98,7 @@ fn base64url_len(text: &str) -> Option<usize> {
 }
 
 async fn register_device(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::RegisterDevice,
 ) -> RpcResult {
@@ -131,7 +131,7 @@ async fn register_device(
 }
 
 async fn unregister_device(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::UnregisterDevice,
 ) -> RpcResult {
@@ -158,7 +158,7 @@ pub const MAX_SOUND_TEXT: usize = 256;
 /// The scope an `InputNotifyPeer` names, with the peer's access hash checked. Forum topics,
 /// communities and basic groups (which this server does not have) are `PEER_ID_INVALID`.
 async fn scope_of(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     peer: &enums::InputNotifyPeer,
 ) -> Result<NotifyScope, RpcError> {
@@ -265,7 +265,7 @@ pub fn settings_tl(settings: &NotifySettings) -> enums::PeerNotifySettings {
 /// The caller's settings for `scope` as clients read them (empty flags when never set), for
 /// the `notify_settings` of full users, full channels and dialogs.
 pub(crate) async fn stored_settings_tl(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     scope: NotifyScope,
 ) -> Result<enums::PeerNotifySettings, RpcError> {
@@ -291,7 +291,7 @@ fn notify_peer_tl(scope: NotifyScope) -> enums::NotifyPeer {
 }
 
 async fn update_notify_settings(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::UpdateNotifySettings,
 ) -> RpcResult {
@@ -322,7 +322,7 @@ async fn update_notify_settings(
 }
 
 async fn get_notify_settings(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::GetNotifySettings,
 ) -> RpcResult {

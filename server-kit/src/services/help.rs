@@ -2,7 +2,7 @@
 
 use super::ok;
 use crate::rpc::{Caller, RpcResult};
-use crate::state::{Server, unix_now};
+use crate::state::{Node, unix_now};
 use mtproto_api::{functions, types};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ service!(HelpService {
     functions::help::GetNearestDc => get_nearest_dc,
 });
 
-async fn get_config(server: &Arc<Server>, _: Caller, _: functions::help::GetConfig) -> RpcResult {
+async fn get_config(server: &Arc<Node>, _: Caller, _: functions::help::GetConfig) -> RpcResult {
     let addr = server.options.public_addr;
     let dc_option = types::DcOption {
         ipv6: matches!(addr.ip(), IpAddr::V6(_)),
@@ -63,7 +63,7 @@ async fn get_config(server: &Arc<Server>, _: Caller, _: functions::help::GetConf
 }
 
 async fn get_nearest_dc(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     _: Caller,
     _: functions::help::GetNearestDc,
 ) -> RpcResult {

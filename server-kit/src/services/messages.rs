@@ -7,7 +7,7 @@ use super::{
 };
 use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, random_array, random_i64, unix_now};
+use crate::state::{Node, random_array, random_i64, unix_now};
 use crate::store::devices::NotifyScope;
 use crate::store::{
     DialogPosition, Document, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
@@ -45,7 +45,7 @@ fn check_text(text: &str) -> Result<(), RpcError> {
 }
 
 async fn send_message(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::SendMessage,
 ) -> RpcResult {
@@ -67,7 +67,7 @@ async fn send_message(
 /// The answer to a send (`updateMessageID` + `updateNewMessage`), after pushing the new
 /// message to the recipient's sessions and the sender's other ones.
 async fn answer_sent(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: &Caller,
     me: i64,
     to_id: i64,
@@ -98,7 +98,7 @@ async fn answer_sent(
 pub const MAX_CAPTION_LENGTH: usize = 1024;
 
 async fn send_media(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::SendMedia,
 ) -> RpcResult {
@@ -167,7 +167,7 @@ async fn send_media(
 /// Assembles an uploaded photo, makes its standard sizes, stores them, and returns the
 /// photo's id.
 async fn uploaded_photo(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     file: enums::InputFile,
 ) -> Result<i64, RpcError> {
@@ -234,7 +234,7 @@ async fn uploaded_photo(
 /// Assembles an upload into a stored document (checking parts and, for small files, the
 /// MD5) and returns its id.
 async fn uploaded_document(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     file: enums::InputFile,
     name: Option<String>,
@@ -296,7 +296,7 @@ async fn uploaded_document(
 /// `messages.messages` (or a slice of `count`) with `messages`; with `requested`, in that
 /// order with `messageEmpty` for the ids not found (`messages.getMessages`).
 async fn messages_answer(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     me: i64,
     messages: Vec<Message>,
     count: Option<i32>,
@@ -339,7 +339,7 @@ async fn messages_answer(
 }
 
 async fn get_history(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::GetHistory,
 ) -> RpcResult {
@@ -364,7 +364,7 @@ async fn get_history(
 }
 
 async fn get_messages(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::GetMessages,
 ) -> RpcResult {
@@ -429,7 +429,7 @@ impl DialogOffset {
 }
 
 async fn get_dialogs(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::GetDialogs,
 ) -> RpcResult {
@@ -561,7 +561,7 @@ fn affected(
 }
 
 async fn read_history(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::ReadHistory,
 ) -> RpcResult {
@@ -578,7 +578,7 @@ async fn read_history(
 }
 
 async fn edit_message(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::EditMessage,
 ) -> RpcResult {
@@ -613,7 +613,7 @@ async fn edit_message(
 }
 
 async fn delete_messages(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::DeleteMessages,
 ) -> RpcResult {

@@ -2,7 +2,7 @@
 //! objects clients read.
 
 /// Implements [`Service`] for a unit struct from a list of `Function => handler`, where each
-/// handler is `async fn(&Arc<Server>, Caller, Function) -> RpcResult`.
+/// handler is `async fn(&Arc<Node>, Caller, Function) -> RpcResult`.
 macro_rules! service {
     ($name:ident { $($ty:ty => $handler:path),* $(,)? }) => {
         impl $crate::rpc::Service for $name {
@@ -12,7 +12,7 @@ macro_rules! service {
 
             fn call<'a>(
                 &'a self,
-                server: &'a std::sync::Arc<$crate::state::Server>,
+                server: &'a std::sync::Arc<$crate::state::Node>,
                 caller: $crate::rpc::Caller,
                 body: Vec<u8>,
             ) -> $crate::rpc::BoxFuture<'a, $crate::rpc::RpcResult> {
@@ -44,7 +44,7 @@ pub mod upload;
 pub mod users;
 
 use crate::rpc::{Caller, RpcError, Service};
-use crate::state::{Server, unix_now};
+use crate::state::{Node, unix_now};
 use crate::store::{Change, Committed, Document, LoggedChange, MediaRef, Message, Photo, User};
 use mtproto_api::{enums, types};
 use std::collections::HashMap;
@@ -112,7 +112,7 @@ pub(crate) struct MediaMap {
 
 /// Loads what `refs` name.
 pub(crate) async fn media_of_refs(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     refs: impl IntoIterator<Item = MediaRef>,
 ) -> Result<MediaMap, RpcError> {
     let refs: Vec<MediaRef> = refs.into_iter().collect();
@@ -144,7 +144,7 @@ pub(crate) async fn media_of_refs(
 
 /// Loads the media attached to `messages`.
 pub(crate) async fn media_of<'a>(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     messages: impl IntoIterator<Item = &'a Message>,
 ) -> Result<MediaMap, RpcError> {
     let refs: Vec<MediaRef> = messages.into_iter().filter_map(|m| m.media).collect();
@@ -328,7 +328,7 @@ pub(crate) fn in_request_order(
 }
 
 pub(crate) async fn users_tl(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     viewer: i64,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<Vec<enums::User>, RpcError> {
@@ -401,7 +401,7 @@ fn users_of(c: &Committed) -> Vec<i64> {
 
 /// An `updates` object carrying `updates` with the users they mention.
 pub(crate) async fn updates_tl(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     viewer: i64,
     updates: Vec<enums::Update>,
     user_ids: Vec<i64>,
@@ -419,9 +419,9 @@ pub(crate) async fn updates_tl(
 /// Pushes committed changes to their users' sessions (after the commit), leaving out the
 /// caller's own session, which gets them in its answer.
 /// Other nodes hear of each change through the bus.
-pub(crate) async fn push_committed(server: &Arc<Server>, caller: &Caller, committed: &[Committed]) {
+pub(crate) async fn push_committed(server: &Arc<Node>, caller: &Caller, committed: &[Committed]) {
     for c in committed {
-        server.bus.publish(crate::bus::Change::User {
+        server.bus.publish(crate::bus::ChangeNotice::User {
             user: c.user_id,
             pts: c.entry.pts,
             pts_count: c.entry.pts_count,
@@ -435,7 +435,7 @@ pub(crate) async fn push_committed(server: &Arc<Server>, caller: &Caller, commit
 }
 
 /// The `Updates` pushed for one committed change.
-async fn committed_body(server: &Arc<Server>, c: &Committed) -> Option<Vec<u8>> {
+async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
     let media = media_of(server, c.message.as_ref()).await.ok()?;
     let update = update_tl(&c.entry, c.message.as_ref(), &media)?;
     Some(
@@ -448,8 +448,8 @@ async fn committed_body(server: &Arc<Server>, c: &Committed) -> Option<Vec<u8>> 
 
 /// What another node said on the bus: its change, read from the store, goes to the sessions
 /// connected here.
-pub(crate) async fn remote_event(server: &Arc<Server>, event: crate::bus::Event) {
-    use crate::bus::{Change as Bus, Event};
+pub(crate) async fn remote_event(server: &Arc<Node>, event: crate::bus::Event) {
+    use crate::bus::{ChangeNotice as Bus, Event};
     match event {
         Event::Reconnected => {
             // Notices may have been lost while the bus was down: every connected client
@@ -474,7 +474,7 @@ pub(crate) async fn remote_event(server: &Arc<Server>, event: crate::bus::Event)
 /// A change to a user's box committed by another node: pushed to the user's sessions here
 /// (all of them: the caller's session is on the other node). Nothing happens if none is
 /// connected, or if the box has moved past `pts` meanwhile (its own notice follows).
-async fn push_remote_user(server: &Arc<Server>, user: i64, pts: i32, pts_count: i32) {
+async fn push_remote_user(server: &Arc<Node>, user: i64, pts: i32, pts_count: i32) {
     if !server.is_online(user) {
         return;
     }
@@ -511,7 +511,7 @@ async fn push_remote_user(server: &Arc<Server>, user: i64, pts: i32, pts_count: 
 
 /// The user an `InputPeer` names, with its access hash checked.
 pub(crate) async fn resolve_peer(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     viewer: i64,
     peer: &enums::InputPeer,
 ) -> Result<User, RpcError> {
@@ -526,7 +526,7 @@ pub(crate) async fn resolve_peer(
 
 /// The user an `InputUser` names, with its access hash checked.
 pub(crate) async fn resolve_input_user(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     viewer: i64,
     user: &enums::InputUser,
 ) -> Result<User, RpcError> {
@@ -540,7 +540,7 @@ pub(crate) async fn resolve_input_user(
 }
 
 async fn resolve_user_id(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     viewer: i64,
     id: i64,
     hash: Option<i64>,

@@ -22,7 +22,7 @@
 
 use super::{bool_true, ok};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Server, random_array, random_i64, unix_now};
+use crate::state::{Node, random_array, random_i64, unix_now};
 use crate::store::User;
 use crate::store::passwords::{Password, PasswordLogin, SrpCheck};
 use mtproto::srp::{SIZE, SrpError, SrpGroup};
@@ -94,7 +94,7 @@ async fn blocking<T: Send + 'static>(
 
 /// The user whose password a caller may ask about: the signed-in user, or the account a
 /// pending sign-in of the caller's key waits for.
-async fn password_owner(server: &Arc<Server>, caller: &Caller) -> Result<i64, RpcError> {
+async fn password_owner(server: &Arc<Node>, caller: &Caller) -> Result<i64, RpcError> {
     if let Some(user) = caller.user_id {
         return Ok(user);
     }
@@ -113,20 +113,13 @@ async fn password_owner(server: &Arc<Server>, caller: &Caller) -> Result<i64, Rp
 }
 
 /// The key's sign-in that waits for a password, if it has one that has not expired.
-async fn pending_login(
-    server: &Arc<Server>,
-    key_id: i64,
-) -> Result<Option<PasswordLogin>, RpcError> {
+async fn pending_login(server: &Arc<Node>, key_id: i64) -> Result<Option<PasswordLogin>, RpcError> {
     let login = server.store.run(move |s| s.password_login(key_id)).await?;
     Ok(login.filter(|l| l.expires_at > now_secs()))
 }
 
 /// `auth.signIn` got the right code for `user`, who has a password: the key waits for it.
-pub(crate) async fn password_needed(
-    server: &Arc<Server>,
-    caller: Caller,
-    user: &User,
-) -> RpcResult {
+pub(crate) async fn password_needed(server: &Arc<Node>, caller: Caller, user: &User) -> RpcResult {
     let login = PasswordLogin {
         key_id: caller.key_id,
         user_id: user.id,
@@ -146,7 +139,7 @@ pub(crate) async fn password_needed(
 }
 
 async fn get_password(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     _: functions::account::GetPassword,
 ) -> RpcResult {
@@ -217,7 +210,7 @@ async fn get_password(
 /// Checks `input` against `user`'s password. `inputCheckPasswordEmpty` passes only when the
 /// user has none. Wrong answers count towards the user's limit.
 async fn check_srp(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     user: i64,
     input: enums::InputCheckPasswordSRP,
 ) -> Result<(), RpcError> {
@@ -277,7 +270,7 @@ async fn check_srp(
 
 /// Counts a wrong password of `user`: `PASSWORD_HASH_INVALID`, or `FLOOD_WAIT_X` (and a lock
 /// in the store until the window ends) once the limit is passed.
-async fn wrong_password(server: &Arc<Server>, user: i64) -> RpcError {
+async fn wrong_password(server: &Arc<Node>, user: i64) -> RpcError {
     tracing::info!(user, "wrong cloud password");
     match server
         .shared
@@ -305,7 +298,7 @@ async fn wrong_password(server: &Arc<Server>, user: i64) -> RpcError {
 }
 
 async fn check_password(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::auth::CheckPassword,
 ) -> RpcResult {
@@ -326,7 +319,7 @@ async fn check_password(
 }
 
 async fn update_password_settings(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::account::UpdatePasswordSettings,
 ) -> RpcResult {
@@ -397,7 +390,7 @@ mod tests {
     use super::*;
     use crate::rpc::Caller;
     use crate::store::{SqliteStore, Store};
-    use crate::{Options, ServerBuilder};
+    use crate::{NodeBuilder, Options};
     use mtproto::crypto::{AuthKey, RsaPrivateKey};
     use mtproto::srp::password_hash;
     use tl_runtime::{Deserialize, Serialize};
@@ -406,7 +399,7 @@ mod tests {
     const SALT2: &[u8] = b"sixteen bytes...";
 
     struct Cluster {
-        nodes: [Arc<Server>; 2],
+        nodes: [Arc<Node>; 2],
         caller: Caller,
         user: i64,
         files_dir: std::path::PathBuf,
@@ -440,7 +433,7 @@ mod tests {
         let node = || {
             let mut options = Options::new("127.0.0.1:443".parse().unwrap());
             options.login_code = Some("12345".into());
-            ServerBuilder::new(options, store.clone(), files.clone(), rsa.clone())
+            NodeBuilder::new(options, store.clone(), files.clone(), rsa.clone())
                 .shared_store(true)
                 .build()
                 .unwrap()

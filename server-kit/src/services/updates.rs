@@ -2,7 +2,7 @@
 
 use super::{media_of, message_tl, ok, update_tl, users_tl};
 use crate::rpc::{Caller, RpcResult};
-use crate::state::{Server, unix_now};
+use crate::state::{Node, unix_now};
 use crate::store::Change;
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ fn state(pts: i32) -> types::updates::State {
 }
 
 async fn get_state(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     _: functions::updates::GetState,
 ) -> RpcResult {
@@ -40,7 +40,7 @@ async fn get_state(
 }
 
 async fn get_difference(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::updates::GetDifference,
 ) -> RpcResult {

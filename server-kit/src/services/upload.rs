@@ -4,7 +4,7 @@
 
 use super::ok;
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::Server;
+use crate::state::Node;
 use crate::store::{Document, Photo};
 use mtproto::files::{FileError, check_get_file};
 use mtproto_api::{enums, functions, types};
@@ -30,7 +30,7 @@ fn io_error(e: std::io::Error) -> RpcError {
 }
 
 async fn save_part(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     file_id: i64,
     part: i32,
@@ -57,7 +57,7 @@ async fn save_part(
 }
 
 async fn save_file_part(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::upload::SaveFilePart,
 ) -> RpcResult {
@@ -73,7 +73,7 @@ async fn save_file_part(
 }
 
 async fn save_big_file_part(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::upload::SaveBigFilePart,
 ) -> RpcResult {
@@ -90,7 +90,7 @@ async fn save_big_file_part(
 
 /// A document a client names, with its access hash (and file reference, when given) checked.
 pub(crate) async fn document_for(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     id: i64,
     access_hash: i64,
     file_reference: Option<&[u8]>,
@@ -111,7 +111,7 @@ pub(crate) async fn document_for(
 
 /// A photo a client names, with its access hash (and file reference, when given) checked.
 pub(crate) async fn photo_for(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     id: i64,
     access_hash: i64,
     file_reference: Option<&[u8]>,
@@ -131,7 +131,7 @@ pub(crate) async fn photo_for(
 }
 
 async fn get_file(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::upload::GetFile,
 ) -> RpcResult {

@@ -3,7 +3,7 @@
 
 use super::{normalize_phone, ok, resolve_input_user, user_tl, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::Server;
+use crate::state::Node;
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ service!(UsersService {
 });
 
 async fn get_users(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::users::GetUsers,
 ) -> RpcResult {
@@ -36,7 +36,7 @@ async fn get_users(
 }
 
 async fn get_full_user(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::users::GetFullUser,
 ) -> RpcResult {
@@ -116,7 +116,7 @@ async fn get_full_user(
 }
 
 async fn resolve_username(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::contacts::ResolveUsername,
 ) -> RpcResult {
@@ -138,7 +138,7 @@ async fn resolve_username(
 }
 
 async fn import_contacts(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     call: functions::contacts::ImportContacts,
 ) -> RpcResult {
@@ -183,7 +183,7 @@ async fn import_contacts(
 }
 
 async fn get_contacts(
-    server: &Arc<Server>,
+    server: &Arc<Node>,
     caller: Caller,
     _: functions::contacts::GetContacts,
 ) -> RpcResult {
