@@ -8,6 +8,7 @@ mod ige;
 pub(crate) mod kdf;
 mod key_error;
 pub(crate) mod message;
+pub(crate) mod monty;
 mod pem;
 mod rsa;
 mod rsa_key;

@@ -3,8 +3,10 @@
 
 use super::Random;
 use super::dh::is_probable_prime;
+use super::monty::{Modulus, from_words, to_words};
 use super::rsa::{RsaError, RsaPublicKey, rsa_pad_open, to_256};
 use num_bigint::BigUint;
+use std::sync::Arc;
 
 /// The smallest modulus accepted from PEM or [`RsaPrivateKey::from_components`], in bits.
 pub const RSA_MIN_BITS: u64 = 512;
@@ -47,6 +49,38 @@ pub struct RsaPrivateKey {
     dp: BigUint,
     dq: BigUint,
     qinv: BigUint,
+    /// The private operation in Montgomery arithmetic, for keys whose primes fit in 1024 bits
+    /// (every 2048-bit key made of two halves); `None` for other shapes, which use num-bigint.
+    /// Shared: a server clones its key for every handshake.
+    fast: Option<Arc<FastCrt>>,
+}
+
+/// p, q and n ready for [`Modulus`] arithmetic, and dp, dq as words.
+#[derive(Debug, PartialEq, Eq)]
+struct FastCrt {
+    p: Modulus<16>,
+    q: Modulus<16>,
+    n: Modulus<32>,
+    dp: [u64; 16],
+    dq: [u64; 16],
+    /// The bit lengths of p and q, which bound dp and dq: the exponentiations run over that
+    /// many bits whatever the exponents' values.
+    p_bits: usize,
+    q_bits: usize,
+}
+
+impl FastCrt {
+    fn new(n: &BigUint, p: &BigUint, q: &BigUint, dp: &BigUint, dq: &BigUint) -> Option<Self> {
+        Some(FastCrt {
+            p: Modulus::new(p)?,
+            q: Modulus::new(q)?,
+            n: Modulus::new(n)?,
+            dp: to_words(dp)?,
+            dq: to_words(dq)?,
+            p_bits: p.bits() as usize,
+            q_bits: q.bits() as usize,
+        })
+    }
 }
 
 impl std::fmt::Debug for RsaPrivateKey {
@@ -113,14 +147,18 @@ impl RsaPrivateKey {
                 reason: "q has no inverse modulo p",
             });
         };
+        let dp = &d % &p1;
+        let dq = &d % &q1;
+        let fast = FastCrt::new(&n, &p, &q, &dp, &dq).map(Arc::new);
         Ok(RsaPrivateKey {
-            dp: &d % &p1,
-            dq: &d % &q1,
+            dp,
+            dq,
             qinv,
             public: RsaPublicKey { n, e },
             d,
             p,
             q,
+            fast,
         })
     }
 
@@ -215,12 +253,24 @@ impl RsaPrivateKey {
     /// `c^d mod n` through the CRT, checked by re-encrypting (a wrong result would reveal a
     /// factor of n).
     fn private_op(&self, c: &BigUint) -> Result<BigUint, RsaError> {
-        let m1 = (c % &self.p).modpow(&self.dp, &self.p);
-        let m2 = (c % &self.q).modpow(&self.dq, &self.q);
+        let (m1, m2) = match &self.fast {
+            Some(f) => (
+                from_words(&f.p.leave(&f.p.pow(&f.p.enter(c), &f.dp, f.p_bits))),
+                from_words(&f.q.leave(&f.q.pow(&f.q.enter(c), &f.dq, f.q_bits))),
+            ),
+            None => (
+                (c % &self.p).modpow(&self.dp, &self.p),
+                (c % &self.q).modpow(&self.dq, &self.q),
+            ),
+        };
         let diff = (m1 + &self.p - (&m2 % &self.p)) % &self.p;
         let h = (&self.qinv * diff) % &self.p;
         let m = m2 + h * &self.q;
-        if m.modpow(&self.public.e, &self.public.n) != *c {
+        let reencrypted = match &self.fast {
+            Some(f) => from_words(&f.n.leave(&f.n.pow_public(&f.n.enter(&m), &self.public.e))),
+            None => m.modpow(&self.public.e, &self.public.n),
+        };
+        if reencrypted != *c {
             return Err(RsaError::InvalidKey {
                 reason: "the private operation failed its check",
             });
@@ -384,6 +434,67 @@ mod tests {
             [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47]
         );
         assert_eq!(small_primes(1 << 14).len(), 1900 - 1);
+    }
+
+    /// The private operation of `key` on `c`, both ways: Montgomery (the key as built) and
+    /// num-bigint (the same key with the fast path taken away).
+    fn both_ways(key: &RsaPrivateKey, c: &BigUint) -> (BigUint, BigUint) {
+        let mut slow = key.clone();
+        slow.fast = None;
+        (key.private_op(c).unwrap(), slow.private_op(c).unwrap())
+    }
+
+    #[test]
+    fn montgomery_crt_matches_num_bigint() {
+        let mut r = rng(21);
+        for bits in [512usize, 1000, 2048] {
+            let key = RsaPrivateKey::generate(bits, &mut r);
+            assert!(key.fast.is_some(), "{bits}-bit key");
+            let n = key.n();
+            let mut cases = vec![
+                BigUint::ZERO,
+                BigUint::from(1u8),
+                BigUint::from(2u8),
+                n - 1u8,
+                n - 2u8,
+                key.p().clone(),
+                key.q().clone(),
+                key.p() + 1u8,
+            ];
+            for _ in 0..20 {
+                let mut buf = vec![0u8; bits / 8 + 8];
+                r(&mut buf);
+                cases.push(BigUint::from_bytes_be(&buf) % n);
+            }
+            for c in &cases {
+                let (fast, slow) = both_ways(&key, c);
+                assert_eq!(fast, slow, "{bits} bits, c = {c:x}");
+                assert_eq!(fast, c.modpow(key.private_exponent(), n));
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_with_a_prime_over_1024_bits_takes_the_num_bigint_path() {
+        let mut r = rng(22);
+        let small = small_primes(1 << 14);
+        let e = BigUint::from(E);
+        let key = loop {
+            let p = random_prime(1100, &small, &mut r);
+            let q = random_prime(948, &small, &mut r);
+            let (p1, q1) = (&p - 1u32, &q - 1u32);
+            let lambda = &p1 * &q1 / gcd(p1, q1);
+            let Some(d) = e.modinv(&lambda) else {
+                continue;
+            };
+            break RsaPrivateKey::from_components(&p * &q, e.clone(), d, p, q).unwrap();
+        };
+        assert!(key.fast.is_none());
+        let c = BigUint::from(0x1234_5678_9abc_u64).modpow(key.e(), key.n());
+        assert_eq!(
+            key.private_op(&c).unwrap(),
+            BigUint::from(0x1234_5678_9abc_u64)
+        );
     }
 
     #[test]

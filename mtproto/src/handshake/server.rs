@@ -1,16 +1,15 @@
 //! The server side of the key exchange, with the server-side checklist of PROTOCOL.md 1.4.
 
-use super::{
-    HandshakeError, Outcome, be_bytes, be_u64, dh_keypair, dh_shared_key, malformed,
-    open_with_hash, seal_with_hash,
-};
+use super::{HandshakeError, Outcome, be_bytes, be_u64, malformed, open_with_hash, seal_with_hash};
+use crate::crypto::monty::{FixedBase, Modulus, from_words};
 use crate::crypto::{
-    AesKeyIv, Random, RsaError, RsaPrivateKey, auth_key_aux_hash, check_g_a, generate_pq,
+    AesKeyIv, AuthKey, Random, RsaError, RsaPrivateKey, auth_key_aux_hash, check_g_a, generate_pq,
     new_nonce_hash, rsa_legacy_open, rsa_pad_open, server_salt, tmp_aes_key_iv,
 };
 use crate::tl::{enums, functions, types};
 use num_bigint::BigUint;
 use sha1::Digest as _;
+use std::sync::LazyLock;
 use tl_runtime::{Deserialize, Identifiable, Serialize};
 
 /// How long a handshake may take from `req_pq_multi` to the end.
@@ -69,8 +68,8 @@ struct Agreement {
     nonce: [u8; 16],
     server_nonce: [u8; 16],
     new_nonce: [u8; 32],
-    /// The server's DH secret.
-    a: BigUint,
+    /// The server's DH secret, [`SECRET_BITS`] bits (little-endian words).
+    a: Secret,
     keys: AesKeyIv,
     expires_at: Option<i64>,
     /// 0 at first; after `dh_gen_retry`, the aux hash of the refused key.
@@ -120,6 +119,75 @@ fn dh_prime() -> &'static [u8; 256] {
 }
 
 const G: u32 = 3;
+
+/// The length of the server's DH secret `a`, in bits.
+///
+/// dh_prime p is a safe prime, p = 2q + 1 with q prime, and g = 3 is a quadratic residue
+/// (p mod 3 = 2), so g generates the subgroup of prime order q (2047 bits) and every
+/// exponent counts modulo q. A short exponent then gives no foothold to Pohlig-Hellman: the
+/// attack of van Oorschot and Wiener (EUROCRYPT '96) on short exponents needs small factors in
+/// the group order, and q has none. What is left against an exponent of n random bits is a
+/// generic search of the interval, Pollard's kangaroo or baby-step giant-step, about 2^(n/2)
+/// group operations: 2^128 for n = 256. That is the rule of NIST SP 800-56A rev. 3
+/// (5.6.1.1.3-4: a private key below min(2^N, q) with N at least twice the security strength
+/// s), and RFC 7919 (5.2 and A.1) asks at least 225 bits of ffdhe2048's short exponents. 256
+/// bits are 2 × 128, a margin over the group's own strength: the 2048-bit group offers about 112
+/// bits against the number field sieve (NIST SP 800-57 part 1, table 2), whatever the
+/// exponent length, so 256 bits leave the discrete logarithm as the weakest point, exactly as
+/// with a full 2048-bit exponent, at an eighth of the squarings. (PROTOCOL.md's derived
+/// server checklist says "a (≥ 2048 bits)", after Telegram's documentation; clients cannot
+/// tell, as they only check g_a's range, and that check stays.)
+///
+/// The bits are drawn uniformly from the caller's randomness; a draw whose g_a falls outside
+/// the range every client checks (1 < g_a < p − 1 and 2^(2048−64) ≤ g_a ≤ p − 2^(2048−64),
+/// [`check_g_a`]), which happens with probability about 2^-62, is thrown away and drawn again.
+const SECRET_BITS: usize = 256;
+
+/// A server DH secret of [`SECRET_BITS`] bits, little-endian words.
+type Secret = [u64; SECRET_BITS / 64];
+
+/// dh_prime for Montgomery arithmetic and the fixed-base table of g = 3 for exponents of
+/// [`SECRET_BITS`] bits (256 KiB), built on the first handshake of the process (about 1,000
+/// modular products) and shared by all: g and p are the same for every server.
+static DH_TABLE: LazyLock<FixedBase<32>> = LazyLock::new(|| {
+    let p = BigUint::from_bytes_be(dh_prime());
+    let modulus = Modulus::new(&p).expect("dh_prime is odd and 2048 bits");
+    FixedBase::new(modulus, &BigUint::from(G), SECRET_BITS)
+});
+
+/// 32 little-endian words as 256 big-endian bytes.
+fn be_256(words: &[u64; 32]) -> [u8; 256] {
+    let mut out = [0u8; 256];
+    for (chunk, word) in out.chunks_exact_mut(8).zip(words.iter().rev()) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
+/// A fresh server secret `a` and `g_a = g^a mod p` (big-endian, without leading zeros, as
+/// before), from the fixed-base table; drawn again until g_a is in the safe range.
+fn server_dh_keypair(rng: &mut impl Random) -> (Secret, Vec<u8>) {
+    let table = &*DH_TABLE;
+    loop {
+        let mut bytes = [0u8; SECRET_BITS / 8];
+        rng.fill(&mut bytes);
+        let mut a: Secret = [0; SECRET_BITS / 64];
+        for (word, chunk) in a.iter_mut().zip(bytes.chunks_exact(8)) {
+            *word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        }
+        let g_a = from_words(&table.modulus().leave(&table.pow(&a))).to_bytes_be();
+        if check_g_a(&g_a, dh_prime()).is_ok() {
+            return (a, g_a);
+        }
+    }
+}
+
+/// The key `g_b^a mod p` for a `g_b` that passed [`check_g_a`] (so below p).
+fn server_shared_key(g_b: &[u8], a: &Secret) -> AuthKey {
+    let modulus = DH_TABLE.modulus();
+    let base = modulus.enter(&BigUint::from_bytes_be(g_b));
+    AuthKey::new(be_256(&modulus.leave(&modulus.pow(&base, a, SECRET_BITS))))
+}
 
 impl ServerHandshake {
     /// A handshake waiting for `req_pq_multi`.
@@ -296,7 +364,7 @@ impl ServerHandshake {
             Some(e) => Some(now + i64::from(e)),
             None => None,
         };
-        let (a, g_a) = dh_keypair(G, dh_prime(), rng);
+        let (a, g_a) = server_dh_keypair(rng);
         let keys = tmp_aes_key_iv(&new_nonce, &server_nonce);
         let inner = enums::ServerDhInnerData::from(types::ServerDhInnerData {
             nonce,
@@ -356,7 +424,7 @@ impl ServerHandshake {
             });
         }
         check_g_a(&inner.g_b, dh_prime())?;
-        let auth_key = dh_shared_key(&inner.g_b, &agreement.a, dh_prime());
+        let auth_key = server_shared_key(&inner.g_b, &agreement.a);
         if key_id_taken(&auth_key.id()) {
             let answer = enums::SetClientDhParamsAnswer::from(types::DhGenRetry {
                 nonce,
@@ -381,5 +449,94 @@ impl ServerHandshake {
                 expires_at: agreement.expires_at,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rng(seed: u64) -> impl FnMut(&mut [u8]) {
+        let mut state = seed | 1;
+        move |buf: &mut [u8]| {
+            for b in buf {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                *b = (state >> 11) as u8;
+            }
+        }
+    }
+
+    fn words_as_number(a: &Secret) -> BigUint {
+        from_words(a)
+    }
+
+    #[test]
+    fn short_secrets_give_g_a_in_the_checked_range() {
+        let p = BigUint::from_bytes_be(dh_prime());
+        let mut r = rng(1);
+        for _ in 0..50 {
+            let (a, g_a) = server_dh_keypair(&mut r);
+            let secret = words_as_number(&a);
+            assert!(secret.bits() <= 256);
+            // What every client checks: 1 < g_a < p − 1 and the 2^(2048−64) margins.
+            assert_eq!(check_g_a(&g_a, dh_prime()), Ok(()));
+            let value = BigUint::from_bytes_be(&g_a);
+            assert!(value > BigUint::from(1u8) && value < &p - 1u8);
+            assert_eq!(value, BigUint::from(G).modpow(&secret, &p));
+            assert_eq!(g_a, value.to_bytes_be(), "no leading zero bytes");
+        }
+    }
+
+    #[test]
+    fn a_draw_with_g_a_out_of_range_is_drawn_again() {
+        // a = 0 (g_a = 1), then a = 1 (g_a = 3): both outside the range; then random bits.
+        let mut draws = 0;
+        let mut random = rng(2);
+        let mut r = |buf: &mut [u8]| {
+            draws += 1;
+            match draws {
+                1 => buf.fill(0),
+                2 => {
+                    buf.fill(0);
+                    buf[0] = 1;
+                }
+                _ => random(buf),
+            }
+        };
+        let (a, g_a) = server_dh_keypair(&mut r);
+        assert_eq!(draws, 3);
+        assert!(words_as_number(&a) > BigUint::from(1u8));
+        assert_eq!(check_g_a(&g_a, dh_prime()), Ok(()));
+    }
+
+    #[test]
+    fn the_shared_key_matches_modpow_and_the_client_side() {
+        let p = BigUint::from_bytes_be(dh_prime());
+        let mut r = rng(3);
+        let margin: BigUint = BigUint::from(1u8) << (2048 - 64);
+        // The smallest and largest g_b a client may send, then random client keys.
+        let mut g_bs = vec![margin.clone(), &p - &margin];
+        let mut client_secrets = Vec::new();
+        for _ in 0..10 {
+            let mut b = [0u8; 256];
+            r(&mut b);
+            let b = BigUint::from_bytes_be(&b);
+            g_bs.push(BigUint::from(G).modpow(&b, &p));
+            client_secrets.push(b);
+        }
+        let (a, g_a) = server_dh_keypair(&mut r);
+        let secret = words_as_number(&a);
+        for (i, g_b) in g_bs.iter().enumerate() {
+            let key = server_shared_key(&g_b.to_bytes_be(), &a);
+            let expected = g_b.modpow(&secret, &p);
+            assert_eq!(BigUint::from_bytes_be(key.bytes()), expected);
+            if let Some(b) = i.checked_sub(2).and_then(|i| client_secrets.get(i)) {
+                // The client's key, g_a^b, is the same.
+                let client = BigUint::from_bytes_be(&g_a).modpow(b, &p);
+                assert_eq!(BigUint::from_bytes_be(key.bytes()), client);
+            }
+        }
     }
 }
