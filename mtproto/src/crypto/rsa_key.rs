@@ -56,7 +56,8 @@ pub struct RsaPrivateKey {
 }
 
 /// p, q and n ready for [`Modulus`] arithmetic, and dp, dq as words.
-#[derive(Debug, PartialEq, Eq)]
+// No Debug: dp and dq are the private key.
+#[derive(PartialEq, Eq)]
 struct FastCrt {
     p: Modulus<16>,
     q: Modulus<16>,
