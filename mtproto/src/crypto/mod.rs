@@ -8,7 +8,6 @@ mod ige;
 pub(crate) mod kdf;
 mod key_error;
 pub(crate) mod message;
-pub(crate) mod monty;
 mod pem;
 mod rsa;
 mod rsa_key;

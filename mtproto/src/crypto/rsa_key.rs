@@ -3,10 +3,8 @@
 
 use super::Random;
 use super::dh::is_probable_prime;
-use super::monty::{Modulus, from_words, to_words};
 use super::rsa::{RsaError, RsaPublicKey, rsa_pad_open, to_256};
 use num_bigint::BigUint;
-use std::sync::Arc;
 
 /// The smallest modulus accepted from PEM or [`RsaPrivateKey::from_components`], in bits.
 pub const RSA_MIN_BITS: u64 = 512;
@@ -49,39 +47,6 @@ pub struct RsaPrivateKey {
     dp: BigUint,
     dq: BigUint,
     qinv: BigUint,
-    /// The private operation in Montgomery arithmetic, for keys whose primes fit in 1024 bits
-    /// (every 2048-bit key made of two halves); `None` for other shapes, which use num-bigint.
-    /// Shared: a server clones its key for every handshake.
-    fast: Option<Arc<FastCrt>>,
-}
-
-/// p, q and n ready for [`Modulus`] arithmetic, and dp, dq as words.
-// No Debug: dp and dq are the private key.
-#[derive(PartialEq, Eq)]
-struct FastCrt {
-    p: Modulus<16>,
-    q: Modulus<16>,
-    n: Modulus<32>,
-    dp: [u64; 16],
-    dq: [u64; 16],
-    /// The bit lengths of p and q, which bound dp and dq: the exponentiations run over that
-    /// many bits whatever the exponents' values.
-    p_bits: usize,
-    q_bits: usize,
-}
-
-impl FastCrt {
-    fn new(n: &BigUint, p: &BigUint, q: &BigUint, dp: &BigUint, dq: &BigUint) -> Option<Self> {
-        Some(FastCrt {
-            p: Modulus::new(p)?,
-            q: Modulus::new(q)?,
-            n: Modulus::new(n)?,
-            dp: to_words(dp)?,
-            dq: to_words(dq)?,
-            p_bits: p.bits() as usize,
-            q_bits: q.bits() as usize,
-        })
-    }
 }
 
 impl std::fmt::Debug for RsaPrivateKey {
@@ -148,18 +113,14 @@ impl RsaPrivateKey {
                 reason: "q has no inverse modulo p",
             });
         };
-        let dp = &d % &p1;
-        let dq = &d % &q1;
-        let fast = FastCrt::new(&n, &p, &q, &dp, &dq).map(Arc::new);
         Ok(RsaPrivateKey {
-            dp,
-            dq,
+            dp: &d % &p1,
+            dq: &d % &q1,
             qinv,
             public: RsaPublicKey { n, e },
             d,
             p,
             q,
-            fast,
         })
     }
 
@@ -254,24 +215,12 @@ impl RsaPrivateKey {
     /// `c^d mod n` through the CRT, checked by re-encrypting (a wrong result would reveal a
     /// factor of n).
     fn private_op(&self, c: &BigUint) -> Result<BigUint, RsaError> {
-        let (m1, m2) = match &self.fast {
-            Some(f) => (
-                from_words(&f.p.leave(&f.p.pow(&f.p.enter(c), &f.dp, f.p_bits))),
-                from_words(&f.q.leave(&f.q.pow(&f.q.enter(c), &f.dq, f.q_bits))),
-            ),
-            None => (
-                (c % &self.p).modpow(&self.dp, &self.p),
-                (c % &self.q).modpow(&self.dq, &self.q),
-            ),
-        };
+        let m1 = (c % &self.p).modpow(&self.dp, &self.p);
+        let m2 = (c % &self.q).modpow(&self.dq, &self.q);
         let diff = (m1 + &self.p - (&m2 % &self.p)) % &self.p;
         let h = (&self.qinv * diff) % &self.p;
         let m = m2 + h * &self.q;
-        let reencrypted = match &self.fast {
-            Some(f) => from_words(&f.n.leave(&f.n.pow_public(&f.n.enter(&m), &self.public.e))),
-            None => m.modpow(&self.public.e, &self.public.n),
-        };
-        if reencrypted != *c {
+        if m.modpow(&self.public.e, &self.public.n) != *c {
             return Err(RsaError::InvalidKey {
                 reason: "the private operation failed its check",
             });
@@ -437,20 +386,13 @@ mod tests {
         assert_eq!(small_primes(1 << 14).len(), 1900 - 1);
     }
 
-    /// The private operation of `key` on `c`, both ways: Montgomery (the key as built) and
-    /// num-bigint (the same key with the fast path taken away).
-    fn both_ways(key: &RsaPrivateKey, c: &BigUint) -> (BigUint, BigUint) {
-        let mut slow = key.clone();
-        slow.fast = None;
-        (key.private_op(c).unwrap(), slow.private_op(c).unwrap())
-    }
-
+    /// The CRT against `c^d mod n` on values that stress the recombination: 0, 1, 2, n−1,
+    /// n−2, the primes themselves (one half 0) and random ones, for keys of several sizes.
     #[test]
-    fn montgomery_crt_matches_num_bigint() {
+    fn crt_matches_the_private_exponent() {
         let mut r = rng(21);
         for bits in [512usize, 1000, 2048] {
             let key = RsaPrivateKey::generate(bits, &mut r);
-            assert!(key.fast.is_some(), "{bits}-bit key");
             let n = key.n();
             let mut cases = vec![
                 BigUint::ZERO,
@@ -468,15 +410,17 @@ mod tests {
                 cases.push(BigUint::from_bytes_be(&buf) % n);
             }
             for c in &cases {
-                let (fast, slow) = both_ways(&key, c);
-                assert_eq!(fast, slow, "{bits} bits, c = {c:x}");
-                assert_eq!(fast, c.modpow(key.private_exponent(), n));
+                assert_eq!(
+                    key.private_op(c).unwrap(),
+                    c.modpow(key.private_exponent(), n),
+                    "{bits} bits, c = {c:x}"
+                );
             }
         }
     }
 
     #[test]
-    fn a_key_with_a_prime_over_1024_bits_takes_the_num_bigint_path() {
+    fn a_key_with_primes_of_unequal_sizes_works() {
         let mut r = rng(22);
         let small = small_primes(1 << 14);
         let e = BigUint::from(E);
@@ -490,7 +434,6 @@ mod tests {
             };
             break RsaPrivateKey::from_components(&p * &q, e.clone(), d, p, q).unwrap();
         };
-        assert!(key.fast.is_none());
         let c = BigUint::from(0x1234_5678_9abc_u64).modpow(key.e(), key.n());
         assert_eq!(
             key.private_op(&c).unwrap(),
