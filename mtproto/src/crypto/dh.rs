@@ -257,6 +257,92 @@ pub fn generate_pq(rng: &mut impl Random) -> (u64, u64, u64) {
     }
 }
 
+/// The width in bits of the exponent digits of [`FixedBase`]. Measured for 256-bit exponents
+/// modulo the 2048-bit dh_prime (a product and its reduction: about 2.6 µs): 8-bit digits
+/// take 31 products per power (0.08 ms) with a table of 8,160 entries (2 MiB, 25 ms to
+/// build once); 6-bit digits 0.11 ms (680 KiB, 8 ms); 4-bit digits 0.16 ms (256 KiB, 3 ms).
+const FIXED_BASE_WINDOW: usize = 8;
+
+/// Powers of a fixed base `g` modulo `p`, so that `g^x` for a short exponent costs one modular
+/// product per `FIXED_BASE_WINDOW`-bit digit of `x` and no squaring: row `i` holds
+/// `g^(d · 2^(W·i))` for every digit `d` in `1..2^W`, and `g^x` is the product of one entry
+/// of each row, picked by the digits of `x` (a zero digit picks nothing). The products are
+/// num-bigint multiplications reduced by division; like num-bigint's `modpow`, not
+/// constant-time.
+pub(crate) struct FixedBase {
+    /// `g mod p`.
+    g: BigUint,
+    p: BigUint,
+    /// `rows[i][d - 1] = g^(d · 2^(W·i)) mod p`.
+    rows: Vec<Vec<BigUint>>,
+}
+
+impl std::fmt::Debug for FixedBase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixedBase")
+            .field("rows", &self.rows.len())
+            .field("window", &FIXED_BASE_WINDOW)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FixedBase {
+    /// The table of `g` modulo `p` (`p > 1`) for exponents of at most `bits` bits:
+    /// `bits / W` rows (rounded up) of `2^W − 1` entries, as many modular products to build.
+    pub(crate) fn new(g: &BigUint, p: &BigUint, bits: usize) -> Self {
+        let digits = (1usize << FIXED_BASE_WINDOW) - 1;
+        let mut rows = Vec::with_capacity(bits.div_ceil(FIXED_BASE_WINDOW));
+        // g^(2^(W·i)) for the row being built.
+        let mut power = g % p;
+        for _ in 0..bits.div_ceil(FIXED_BASE_WINDOW) {
+            let mut row = Vec::with_capacity(digits);
+            row.push(power.clone());
+            for _ in 1..digits {
+                let next = row.last().map_or(BigUint::ZERO, |last| last * &power % p);
+                row.push(next);
+            }
+            power = row.last().map_or(BigUint::ZERO, |last| last * &power % p);
+            rows.push(row);
+        }
+        FixedBase {
+            g: g % p,
+            p: p.clone(),
+            rows,
+        }
+    }
+
+    /// `g^x mod p`. An exponent longer than the table was built for is done by `modpow`.
+    pub(crate) fn pow(&self, x: &BigUint) -> BigUint {
+        if x.bits() > (self.rows.len() * FIXED_BASE_WINDOW) as u64 {
+            return self.g.modpow(x, &self.p);
+        }
+        let words = x.to_u64_digits();
+        let mut result: Option<BigUint> = None;
+        for (i, row) in self.rows.iter().enumerate() {
+            let digit = window(&words, i * FIXED_BASE_WINDOW, FIXED_BASE_WINDOW);
+            let Some(entry) = digit.checked_sub(1).and_then(|d| row.get(d)) else {
+                continue;
+            };
+            result = Some(match result {
+                None => entry.clone(),
+                Some(r) => r * entry % &self.p,
+            });
+        }
+        result.unwrap_or_else(|| BigUint::from(1u8) % &self.p)
+    }
+}
+
+/// The `width` bits (at most 64) of the little-endian words `x` from bit `at` up, as a number.
+fn window(x: &[u64], at: usize, width: usize) -> usize {
+    let word = |i: usize| x.get(i).copied().unwrap_or(0);
+    let (index, shift) = (at / 64, at % 64);
+    let mut bits = word(index) >> shift;
+    if shift + width > 64 {
+        bits |= word(index + 1) << (64 - shift);
+    }
+    (bits & (u64::MAX >> (64 - width))) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,5 +446,67 @@ mod tests {
         assert_eq!(factorize_pq(49), None, "equal factors are not a valid pq");
         assert_eq!(factorize_pq(97), None, "a prime has no split");
         assert_eq!(factorize_pq(2 * 3 * 5), None);
+    }
+
+    #[test]
+    fn fixed_base_table_matches_modpow() {
+        let p = BigUint::from_bytes_be(&TELEGRAM_DH_PRIME);
+        let three = BigUint::from(3u8);
+        let table = FixedBase::new(&three, &p, 256);
+        assert_eq!(table.rows.len(), 256usize.div_ceil(FIXED_BASE_WINDOW));
+        let mut state = 9u64;
+        let mut random = |bytes: usize| {
+            let buf: Vec<u8> = (0..bytes)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state >> 11) as u8
+                })
+                .collect();
+            BigUint::from_bytes_be(&buf)
+        };
+        let one = BigUint::from(1u8);
+        let mut exponents = vec![
+            BigUint::ZERO,
+            one.clone(),
+            BigUint::from(2u8),
+            (&one << 256) - 1u8,
+            &one << 255,
+            (&one << FIXED_BASE_WINDOW) - 1u8,
+            &one << FIXED_BASE_WINDOW,
+            (&one << 64) - 1u8,
+            &one << 64,
+        ];
+        exponents.extend((0..40).map(|_| random(32)));
+        exponents.extend((0..5).map(|_| random(8)));
+        // Longer than the table: modpow.
+        exponents.push(&one << 256);
+        exponents.push(random(256));
+        for x in &exponents {
+            assert_eq!(table.pow(x), three.modpow(x, &p), "3^{x:x}");
+        }
+        // A base not below the modulus, and a table without rows.
+        let big = &p + 5u8;
+        let table = FixedBase::new(&big, &p, 16);
+        assert_eq!(
+            table.pow(&BigUint::from(1000u32)),
+            big.modpow(&BigUint::from(1000u32), &p)
+        );
+        let empty = FixedBase::new(&three, &p, 0);
+        assert_eq!(empty.pow(&BigUint::ZERO), one);
+        assert_eq!(empty.pow(&BigUint::from(7u8)), BigUint::from(2187u32));
+    }
+
+    #[test]
+    fn windows_read_across_words() {
+        let x = [0xf000_0000_0000_0000u64, 0x1];
+        assert_eq!(window(&x, 60, 5), 0b11111);
+        assert_eq!(window(&x, 62, 4), 0b0111);
+        assert_eq!(window(&x, 64, 4), 1);
+        assert_eq!(window(&x, 56, 8), 0xf0);
+        assert_eq!(window(&x, 128, 4), 0);
+        assert_eq!(window(&x, 200, 8), 0);
+        assert_eq!(window(&[u64::MAX], 60, 8), 0x0f);
     }
 }

@@ -386,6 +386,61 @@ mod tests {
         assert_eq!(small_primes(1 << 14).len(), 1900 - 1);
     }
 
+    /// The CRT against `c^d mod n` on values that stress the recombination: 0, 1, 2, n−1,
+    /// n−2, the primes themselves (one half 0) and random ones, for keys of several sizes.
+    #[test]
+    fn crt_matches_the_private_exponent() {
+        let mut r = rng(21);
+        for bits in [512usize, 1000, 2048] {
+            let key = RsaPrivateKey::generate(bits, &mut r);
+            let n = key.n();
+            let mut cases = vec![
+                BigUint::ZERO,
+                BigUint::from(1u8),
+                BigUint::from(2u8),
+                n - 1u8,
+                n - 2u8,
+                key.p().clone(),
+                key.q().clone(),
+                key.p() + 1u8,
+            ];
+            for _ in 0..20 {
+                let mut buf = vec![0u8; bits / 8 + 8];
+                r(&mut buf);
+                cases.push(BigUint::from_bytes_be(&buf) % n);
+            }
+            for c in &cases {
+                assert_eq!(
+                    key.private_op(c).unwrap(),
+                    c.modpow(key.private_exponent(), n),
+                    "{bits} bits, c = {c:x}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_with_primes_of_unequal_sizes_works() {
+        let mut r = rng(22);
+        let small = small_primes(1 << 14);
+        let e = BigUint::from(E);
+        let key = loop {
+            let p = random_prime(1100, &small, &mut r);
+            let q = random_prime(948, &small, &mut r);
+            let (p1, q1) = (&p - 1u32, &q - 1u32);
+            let lambda = &p1 * &q1 / gcd(p1, q1);
+            let Some(d) = e.modinv(&lambda) else {
+                continue;
+            };
+            break RsaPrivateKey::from_components(&p * &q, e.clone(), d, p, q).unwrap();
+        };
+        let c = BigUint::from(0x1234_5678_9abc_u64).modpow(key.e(), key.n());
+        assert_eq!(
+            key.private_op(&c).unwrap(),
+            BigUint::from(0x1234_5678_9abc_u64)
+        );
+    }
+
     #[test]
     fn generated_keys_have_the_asked_size_and_work() {
         let mut r = rng(11);
