@@ -3,7 +3,8 @@
 // node e2e.js PORT DATA_DIR WORK_DIR
 //
 // Two GramJS users (A, B) sign up (A also signs in again on a new key), chat with pushed
-// updates, read history and dialogs, send a 3 MiB file with 4 parallel upload workers and
+// updates, read history and dialogs, page a chat of 160 messages sent at once with GramJS's
+// own iterator both ways, send a 3 MiB file with 4 parallel upload workers and
 // download it; A creates a broadcast channel and posts, B joins, reads and gets a new post
 // pushed. Meanwhile a Telethon user (layer 229, tests/gramjs/telethon_peer.py) chats with A:
 // it writes WORK_DIR/tele.ready when signed up; A writes it, it answers, A says bye.
@@ -158,6 +159,32 @@ async function main() {
   check(dialogs.some((d) => d.entity && d.entity.id && d.entity.id.equals(meB.id)), "B in A's dialogs");
   await b.markAsRead(meA.id);
   log("history and dialogs ok");
+
+  // 160 messages from B at once (within about a second), then A pages the whole chat with
+  // GramJS's own iterator, newest first and oldest first: each message exactly once.
+  const BURST = 160;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: BURST }, (_, i) => b.sendMessage(meA.id, { message: `burst ${i}` })),
+  );
+  const spent = (Date.now() - started) / 1000;
+  for (const reverse of [false, true]) {
+    const ids = [];
+    const bursts = [];
+    for await (const m of a.iterMessages("gram_b", { reverse })) {
+      ids.push(m.id);
+      if (m.message && m.message.startsWith("burst ")) bursts.push(m.message);
+    }
+    check(new Set(ids).size === ids.length, `no message twice (reverse ${reverse})`);
+    const sorted = [...ids].sort((x, y) => (reverse ? x - y : y - x));
+    check(ids.every((id, i) => id === sorted[i]), `in order (reverse ${reverse})`);
+    check(
+      bursts.length === BURST && new Set(bursts).size === BURST,
+      `all ${BURST} paged (reverse ${reverse}): ${bursts.length}`,
+    );
+    check(ids.length === BURST + 2, `the whole chat (reverse ${reverse}): ${ids.length}`);
+  }
+  log(`paged ${BURST + 2} messages both ways (${BURST} sent in ${spent.toFixed(2)} s)`);
 
   // Telethon (layer 229) and GramJS (layer 198) talk through the server.
   const teleId = (await waitFile(path.join(WORK, "tele.ready"), 120000)).trim();

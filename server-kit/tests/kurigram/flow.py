@@ -8,6 +8,8 @@ every other client family), in a work directory of its own. Usage: flow.py PORT 
   3. T answers with text and a 2 MiB file (a multiple of kurigram's 1 MiB chunk); K gets both
      (kurigram fetches the full messages through getDifference) and downloads the file on
      its media session; the bytes match.
+  4. K sends 160 messages at once and pages the whole chat with its own history iterator:
+     each message once, newest first.
 
 Every check raises; the last line printed is "kurigram ok".
 """
@@ -117,6 +119,23 @@ async def main():
     down = await k.download_media(doc, in_memory=True)
     check(bytes(down.getbuffer()) == data, f"downloaded {len(down.getbuffer())} bytes match")
     print("kurigram downloaded", flush=True)
+
+    # 160 messages sent at once (within about a second), then the whole chat paged with
+    # kurigram's own history iterator (offset_id paging): each message exactly once, newest
+    # first.
+    BURST = 160
+    started = asyncio.get_running_loop().time()
+    await asyncio.gather(*(k.send_message("tele_k", f"burst {i}") for i in range(BURST)))
+    spent = asyncio.get_running_loop().time() - started
+    history = [m async for m in k.get_chat_history(tme.id)]
+    ids = [m.id for m in history]
+    check(len(ids) == len(set(ids)), "no message twice in kurigram's history")
+    check(ids == sorted(ids, reverse=True), "kurigram's history is newest first")
+    bursts = sorted(m.text for m in history if m.text and m.text.startswith("burst "))
+    check(bursts == sorted(f"burst {i}" for i in range(BURST)),
+          f"kurigram pages all {BURST}: saw {len(bursts)}")
+    check(len(history) == BURST + 3, f"the whole chat: {len(history)} messages")
+    print(f"kurigram paged {len(history)} messages ({BURST} sent in {spent:.2f} s)", flush=True)
 
     # A channel run from kurigram: pyrogram sends inputPeerChannel where the schema says
     # InputChannel (channels.updateUsername and others), which the server decodes as Telegram
