@@ -41,3 +41,17 @@ impl<F: FnMut(&mut [u8])> Random for F {
         self(buf)
     }
 }
+
+/// A seeded xorshift source for the crate's unit tests (deterministic, not random).
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u64) -> impl FnMut(&mut [u8]) {
+    let mut state = seed | 1;
+    move |buf: &mut [u8]| {
+        for b in buf {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            *b = (state >> 11) as u8;
+        }
+    }
+}

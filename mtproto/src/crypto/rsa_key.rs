@@ -362,19 +362,8 @@ fn random_prime(bits: usize, small: &[u32], rng: &mut impl Random) -> BigUint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::test_rng as rng;
     use crate::crypto::{rsa_pad_decrypt, rsa_pad_encrypt};
-
-    fn rng(seed: u64) -> impl FnMut(&mut [u8]) {
-        let mut state = seed | 1;
-        move |buf: &mut [u8]| {
-            for b in buf {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *b = (state >> 11) as u8;
-            }
-        }
-    }
 
     #[test]
     fn sieve_primes() {

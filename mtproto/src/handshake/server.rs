@@ -440,18 +440,7 @@ impl ServerHandshake {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rng(seed: u64) -> impl FnMut(&mut [u8]) {
-        let mut state = seed | 1;
-        move |buf: &mut [u8]| {
-            for b in buf {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                *b = (state >> 11) as u8;
-            }
-        }
-    }
+    use crate::crypto::test_rng as rng;
 
     #[test]
     fn short_secrets_give_g_a_in_the_checked_range() {
