@@ -178,12 +178,13 @@ async fn run(n: usize, m: usize) {
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let binary = env!("CARGO_BIN_EXE_server-kit");
-    let server = ServerProcess::start_with(
-        binary,
-        port,
-        &data,
-        &["--handshakes-per-minute", "10000000"],
-    );
+    let flood = std::env::args().any(|a| a == "--flood");
+    // The per-user call rate of deploy/node.toml, which the flooder runs into.
+    let mut flags = vec!["--handshakes-per-minute", "10000000"];
+    if flood {
+        flags.extend(["--user-calls-per-second", "100", "--user-call-burst", "500"]);
+    }
+    let server = ServerProcess::start_with(binary, port, &data, &flags);
     let pid = server.child.id();
     let key = server_key(&data);
     let rss_idle = rss_kib(pid);
@@ -203,7 +204,6 @@ async fn run(n: usize, m: usize) {
     for t in tasks {
         clients.push(t.await.expect("sign-up task"));
     }
-    let flood = std::env::args().any(|a| a == "--flood");
     let setup_secs = setup.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_connected = rss_kib(pid);

@@ -56,8 +56,9 @@ struct Args {
     #[arg(long, default_value_t = 10)]
     codes_per_phone_per_hour: u32,
     /// Calls each signed-in user may make per second on this node in the long run, then
-    /// FLOOD_WAIT_X (0: no limit); file parts do not count.
-    #[arg(long, default_value_t = 100)]
+    /// FLOOD_WAIT_X (0, the default: no limit; deploy/node.toml sets 100); file parts do not
+    /// count.
+    #[arg(long, default_value_t = 0)]
     user_calls_per_second: u32,
     /// Calls a user may make at once after a quiet time, before --user-calls-per-second
     /// applies.

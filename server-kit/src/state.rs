@@ -33,7 +33,7 @@ pub struct Options {
     /// (then `FLOOD_WAIT_X`).
     pub codes_per_phone_per_hour: u32,
     /// Calls each signed-in user may make per second on this node in the long run, then
-    /// `FLOOD_WAIT_X` (0: no limit). File parts (`upload.saveFilePart`,
+    /// `FLOOD_WAIT_X` (0, the default: no limit). File parts (`upload.saveFilePart`,
     /// `upload.saveBigFilePart`, `upload.getFile`) do not count.
     pub user_calls_per_second: u32,
     /// Calls a user may make at once after a quiet time, before the rate applies.
@@ -58,7 +58,7 @@ impl Options {
             salt_secret: random_array(),
             handshakes_per_minute: 600,
             codes_per_phone_per_hour: 10,
-            user_calls_per_second: 100,
+            user_calls_per_second: 0,
             user_call_burst: 500,
             max_frame: 2 << 20,
             connections_per_ip: 1024,
