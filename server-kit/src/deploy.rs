@@ -5,14 +5,14 @@
 //! - `--media file:DIR` (default: `DATA/media`) or `--media s3://BUCKET?endpoint=URL`
 //!   (feature `cluster`; credentials from the usual AWS variables).
 //! - `--bus redis://HOST:PORT` (feature `cluster`); without it, one node and no bus. The same
-//!   Redis holds presence and the shared rate limits ([`shared`](crate::shared)).
+//!   Redis holds presence and the shared rate limits ([`presence`](crate::presence)).
 //!
 //! Several nodes share one store: PostgreSQL (`--store postgres://...`), or, on one machine,
 //! one SQLite file (`--store sqlite:PATH`, WAL works across processes).
 
 use crate::bus::{Bus, LocalBus};
 use crate::media::{DiskStorage, FileStorage};
-use crate::shared::{LocalState, SharedState};
+use crate::presence::{LocalPresence, Presence};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -70,7 +70,7 @@ impl DeployArgs {
         if media.starts_with("s3://") {
             #[cfg(feature = "cluster")]
             {
-                let storage = crate::media::S3Storage::from_url(media)
+                let storage = server_kit_cluster::S3Storage::from_url(media)
                     .map_err(|e| invalid("media", media, e.to_string()))?;
                 return Ok(Arc::new(storage));
             }
@@ -92,7 +92,7 @@ impl DeployArgs {
         if bus.starts_with("redis://") {
             #[cfg(feature = "cluster")]
             {
-                let redis = crate::bus::RedisBus::start(bus)
+                let redis = server_kit_cluster::RedisBus::start(bus)
                     .map_err(|e| invalid("bus", bus, e.to_string()))?;
                 return Ok(Arc::new(redis));
             }
@@ -111,14 +111,14 @@ impl DeployArgs {
     /// Presence and rate limits: in the `--bus` Redis when there is one (checked by
     /// [`bus`](Self::bus)), else in this node's memory. The node's name among the others is
     /// kept in `DATA/node-id` (made on first start).
-    pub fn shared_state(&self, data: &Path) -> Result<Arc<dyn SharedState>, DeployError> {
+    pub fn presence(&self, data: &Path) -> Result<Arc<dyn Presence>, DeployError> {
         let Some(bus) = &self.bus else {
-            return Ok(Arc::new(LocalState::default()));
+            return Ok(Arc::new(LocalPresence::default()));
         };
         #[cfg(feature = "cluster")]
         {
             let node = node_id(data)?;
-            let state = crate::shared::RedisState::start(bus, &node)
+            let state = server_kit_cluster::RedisPresence::start(bus, &node)
                 .map_err(|e| invalid("bus", bus, e.to_string()))?;
             Ok(state)
         }
@@ -160,7 +160,7 @@ mod tests {
         assert!(args.file_storage(&dir).is_ok());
         assert!(dir.join("media").join("uploads").is_dir());
         assert!(args.bus().unwrap().events().is_none());
-        assert!(!args.shared_state(&dir).unwrap().is_shared());
+        assert!(!args.presence(&dir).unwrap().is_shared());
         let id = node_id(&dir).unwrap();
         assert_eq!(node_id(&dir).unwrap(), id, "kept across restarts");
         assert_eq!(id.len(), 16);

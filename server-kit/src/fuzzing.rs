@@ -2,107 +2,17 @@
 //! the API): the whole server in process, with an in-memory SQLite store and in-memory file
 //! storage, on a current-thread tokio runtime.
 
-use crate::media::{AssembleError, FileStorage, Stored};
+use crate::media::MemoryStorage;
 use crate::rpc::{Caller, body_id};
 use crate::state::{Node, NodeBuilder, Options};
 use crate::store::{SqliteStore, Store};
 use arbitrary::Unstructured;
 use mtproto::crypto::AuthKey;
 use mtproto_api::{enums, functions, types};
-use sha2::Digest as _;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 use tl_runtime::Serialize;
 use tl_runtime::fuzzing::Table;
-
-/// The parts of each upload, by (owner, file id).
-type Uploads = HashMap<(i64, i64), BTreeMap<u32, Vec<u8>>>;
-
-/// File bytes in memory, so that fuzzed uploads touch no disk.
-#[derive(Debug, Default)]
-struct MemoryFiles {
-    uploads: Mutex<Uploads>,
-    files: Mutex<HashMap<String, Vec<u8>>>,
-}
-
-fn poisoned() -> std::io::Error {
-    std::io::Error::other("lock poisoned")
-}
-
-impl FileStorage for MemoryFiles {
-    fn save_part(&self, owner: i64, file_id: i64, part: u32, bytes: &[u8]) -> std::io::Result<()> {
-        let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
-        uploads
-            .entry((owner, file_id))
-            .or_default()
-            .insert(part, bytes.to_vec());
-        Ok(())
-    }
-
-    fn parts(&self, owner: i64, file_id: i64) -> std::io::Result<BTreeMap<u32, u64>> {
-        let uploads = self.uploads.lock().map_err(|_| poisoned())?;
-        Ok(uploads
-            .get(&(owner, file_id))
-            .map(|parts| parts.iter().map(|(i, b)| (*i, b.len() as u64)).collect())
-            .unwrap_or_default())
-    }
-
-    fn assemble(
-        &self,
-        owner: i64,
-        file_id: i64,
-        parts: u32,
-        md5: bool,
-    ) -> Result<Stored, AssembleError> {
-        let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
-        let upload = uploads.get(&(owner, file_id));
-        let mut content = Vec::new();
-        for i in 0..parts {
-            match upload.and_then(|u| u.get(&i)) {
-                Some(bytes) => content.extend_from_slice(bytes),
-                None => return Err(AssembleError::Missing(i)),
-            }
-        }
-        uploads.remove(&(owner, file_id));
-        let mut stored = self.put(&content)?;
-        stored.md5 = md5.then(|| mtproto::files::md5_hex(&content));
-        Ok(stored)
-    }
-
-    fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
-        let key: String = sha2::Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let stored = Stored {
-            content: key.clone(),
-            size: bytes.len() as u64,
-            md5: None,
-        };
-        self.files
-            .lock()
-            .map_err(|_| poisoned())?
-            .insert(key, bytes.to_vec());
-        Ok(stored)
-    }
-
-    fn read(&self, content: &str, offset: u64, limit: usize) -> std::io::Result<Vec<u8>> {
-        let files = self.files.lock().map_err(|_| poisoned())?;
-        let file = files
-            .get(content)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
-        let start = usize::try_from(offset)
-            .unwrap_or(usize::MAX)
-            .min(file.len());
-        let end = start.saturating_add(limit).min(file.len());
-        Ok(file[start..end].to_vec())
-    }
-
-    fn expire_uploads(&self, _age: Duration) -> std::io::Result<usize> {
-        Ok(0)
-    }
-}
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -179,12 +89,12 @@ async fn setup() -> Option<Harness> {
     let mut options = Options::new("127.0.0.1:443".parse().ok()?);
     options.login_code = Some("12345".into());
     options.salt_secret = [7; 32];
-    let server = NodeBuilder::new(
+    let server = crate::reference(NodeBuilder::new(
         options,
         store,
-        Arc::new(MemoryFiles::default()),
+        Arc::new(MemoryStorage::default()),
         mtproto::fuzzing::test_private_key().clone(),
-    )
+    ))
     .build()
     .ok()?;
     let mut callers = [Caller {

@@ -1,59 +1,57 @@
-//! Tokio building blocks for MTProto servers on the [`mtproto`] crate, and the reference
-//! Telegram-compatible server built from them.
+//! The reference Telegram-compatible server and the `server-kit` binary, wired from the
+//! server-kit crates; this crate re-exports them under one roof.
 //!
-//! - [`gateway`]: TCP listener, transport detection (every transport of the mtproto crate,
-//!   obfuscated2 included), the key exchange with per-IP rate limiting, sessions per
-//!   (auth key, session id), several connections per key; a graceful stop
-//!   ([`gateway::serve_until`]).
-//! - [`state`]: the shared [`Node`]: keys, sessions, who is online, pushes.
-//! - [`rpc`]: dispatch by constructor id to [`Service`](rpc::Service)s, RPC errors with
-//!   Telegram's names.
-//! - [`services`]: auth, cloud passwords (SRP 2FA), account, help, users & contacts, messages,
-//!   updates.
-//! - [`store`]: the [`Store`](store::Store) trait and its embedded SQLite implementation.
-//! - [`bus`]: how server nodes tell each other that something changed (Redis with feature
-//!   `cluster`).
-//! - [`deploy`]: the `--media` (local disk or S3) and `--bus` flags; [`config_file`]: the
-//!   same flags from a TOML file (`--config`).
-//! - [`shared`]: presence and rate limits shared by the nodes (Redis with feature
-//!   `cluster`).
-//! - [`push`]: push notifications for users who are offline (log and webhook providers);
-//!   [`push_routing`]: a provider per device token type.
-//! - [`sms`]: where login codes go (the log, or a remote gateway run in the background).
-//! - [`provider_flags`]: the flags of the real providers, which are in `providers` (feature
-//!   `providers`: FCM, APNs, Twilio, an HTTP template).
-//! - [`stats`]: the metrics the server records (through the `metrics` facade);
-//!   [`observe`]: `--metrics ADDR`, serving them in Prometheus' format with `/healthz` and
-//!   `/readyz`.
-//! - [`bot_token`]: bot tokens (`BOT_ID:SECRET`); bot accounts are created with
-//!   [`services::bots::create_bot`] (the binary's `create-bot`).
+//! - `server-kit-core` ([`gateway`], [`state`], [`rpc`], [`bus`], [`presence`], [`media`],
+//!   [`push`], [`push_routing`], [`sms`], [`stats`], [`observe`], [`keys`]): the tokio
+//!   driver of mtproto's `ServerEndpoint`, dispatch to services, the interfaces with light
+//!   defaults. Take it alone to build a server with your own store and services.
+//! - `server-kit-reference` ([`services`], [`photos`], [`bot_token`]): the
+//!   Telegram-compatible services; [`reference()`] adds them to a [`NodeBuilder`].
+//! - [`store`]: the storage interface (`server-kit-store`), the embedded SQLite store and,
+//!   with the feature `postgres`, the PostgreSQL one; [`store::StoreLocation`] reads `--store`.
+//! - `server-kit-cluster` (feature `cluster`): the Redis bus and presence, S3 media,
+//!   re-exported in [`bus`], [`presence`] and [`media`].
+//! - The binary's parts: [`deploy`] (`--media`, `--bus`), [`config_file`] (`--config FILE`),
+//!   [`provider_flags`] and, with the feature `providers`, `providers` (FCM, APNs, Twilio,
+//!   an HTTP template).
 
-pub mod bot_token;
-pub mod bus;
-mod call_order;
+pub use server_kit_core::{gateway, keys, observe, push, push_routing, rpc, sms, state, stats};
+pub use server_kit_reference::{bot_token, photos, reference, services};
+
+/// How server nodes tell each other that something changed ([`server_kit_core::bus`]; the
+/// Redis bus with the feature `cluster`).
+pub mod bus {
+    #[cfg(feature = "cluster")]
+    pub use server_kit_cluster::RedisBus;
+    pub use server_kit_core::bus::*;
+}
+
+/// Presence and rate limits shared by the nodes ([`server_kit_core::presence`]; in Redis
+/// with the feature `cluster`).
+pub mod presence {
+    #[cfg(feature = "cluster")]
+    pub use server_kit_cluster::RedisPresence;
+    pub use server_kit_core::presence::*;
+}
+
+/// File bytes and uploads ([`server_kit_core::media`]; S3 with the feature `cluster`).
+pub mod media {
+    #[cfg(feature = "cluster")]
+    pub use server_kit_cluster::{MULTIPART_PART, S3ConfigError, S3Storage};
+    pub use server_kit_core::media::*;
+}
+
 pub mod config_file;
 pub mod deploy;
 /// Entry point of the fuzz target (`fuzz/`); not part of the API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod gateway;
-mod in_flight;
-pub mod keys;
-pub mod media;
-pub mod observe;
-pub mod photos;
+mod provider_error;
 pub mod provider_flags;
 #[cfg(feature = "providers")]
 pub mod providers;
-pub mod push;
-pub mod push_routing;
-pub mod rpc;
-pub mod services;
-pub mod shared;
-pub mod sms;
-pub mod state;
-pub mod stats;
 pub mod store;
 
+pub use server_kit_core::{BoxFuture, RemoteChanges, Service};
 pub use state::{Node, NodeBuilder, Options};

@@ -226,9 +226,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.connections_per_ip = args.connections_per_ip;
     options.difference_too_long = args.difference_too_long;
     let files = args.deploy.file_storage(&args.data)?;
-    let mut builder = NodeBuilder::new(options, store, files, rsa)
+    let mut builder = server_kit::reference(NodeBuilder::new(options, store, files, rsa))
         .bus(args.deploy.bus()?)
-        .shared(args.deploy.shared_state(&args.data)?)
+        .presence(args.deploy.presence(&args.data)?)
         .shared_store(args.deploy.bus.is_some());
     let fallback: Arc<dyn server_kit::push::PushProvider> = match webhook {
         Some(webhook) => {

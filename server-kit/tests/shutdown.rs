@@ -16,7 +16,8 @@ use common::{CallError, MiniClient, ServerProcess, free_port, scratch_dir, serve
 use mtproto::crypto::RsaPublicKey;
 use mtproto::transport::Kind;
 use mtproto_api::{enums, functions, types};
-use server_kit::rpc::{BoxFuture, Caller, RpcResult, Service};
+use server_kit::Service;
+use server_kit::rpc::{BoxFuture, Caller, RpcResult};
 use server_kit::{Node, NodeBuilder, Options};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -328,7 +329,7 @@ async fn in_process(
         .expect("bind");
     let addr = listener.local_addr().expect("address");
     let public = rsa.public_key().clone();
-    let server = NodeBuilder::new(Options::new(addr), store, files, rsa)
+    let server = server_kit::reference(NodeBuilder::new(Options::new(addr), store, files, rsa))
         .service(Arc::new(SlowService(slow.clone())))
         .build()
         .expect("server");

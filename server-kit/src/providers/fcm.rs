@@ -13,7 +13,7 @@
 //! given); the rest are final.
 
 use super::{base_url, client, custom, loc, retry_after, transport_error, unix_seconds};
-use crate::provider_flags::ProviderError;
+use crate::provider_error::ProviderError;
 use crate::push::{Notification, PushError, PushProvider, RetryPolicy, Target};
 use crate::rpc::BoxFuture;
 use std::path::Path;

@@ -9,7 +9,7 @@
 //! rest final. Errors name the status only: the URL and the answer may carry the code.
 
 use super::{base_url, client, retry_after, transport_error};
-use crate::provider_flags::ProviderError;
+use crate::provider_error::ProviderError;
 use crate::rpc::BoxFuture;
 use crate::sms::{SmsError, SmsGateway};
 

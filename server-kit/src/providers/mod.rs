@@ -16,7 +16,7 @@ pub mod fcm;
 pub mod http_sms;
 pub mod twilio;
 
-use crate::provider_flags::ProviderError;
+use crate::provider_error::ProviderError;
 use crate::push::Notification;
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 //! an invalid `To`) and never with the login code or Twilio's message text.
 
 use super::{base_url, client, retry_after, transport_error};
-use crate::provider_flags::ProviderError;
+use crate::provider_error::ProviderError;
 use crate::rpc::BoxFuture;
 use crate::sms::{SmsError, SmsGateway};
 

@@ -37,15 +37,18 @@
 //! ([`Pusher::idle`]); what is still pending then, or when the process is killed, is lost and
 //! the count logged (the messages themselves are not: clients fetch them with getDifference).
 
-use crate::rpc::BoxFuture;
-use crate::state::{Node, unix_now};
-use crate::store::channels::{Channel, ChannelMessage};
-use crate::store::devices::{Device, NotifyScope, NotifySettings};
-use crate::store::{Change, Committed, Db, MediaRef, Message, Store, StoreError};
+use crate::BoxFuture;
+use crate::store::devices::{Device, NotifySettings};
+use crate::store::{Db, MediaRef, Message, Store};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+#[cfg(feature = "webhook")]
+mod webhook;
+#[cfg(feature = "webhook")]
+pub use webhook::{WebhookPush, WebhookUrlError};
 
 /// The longest text preview, in characters (a longer text is cut and ends with `…`).
 pub const PREVIEW_CHARS: usize = 100;
@@ -331,94 +334,6 @@ impl PushProvider for LogPush {
     }
 }
 
-/// A webhook URL that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("push webhook URL {url:?}: {reason}")]
-pub struct WebhookUrlError {
-    /// The URL given.
-    pub url: String,
-    /// What is wrong with it.
-    pub reason: &'static str,
-}
-
-/// POSTs each notification as JSON ([`Notification::to_json`]) to an `http://` URL, for a
-/// gateway that forwards it to APNS, FCM or web push. A 2xx answer is success; 408, 425,
-/// 429, 5xx and transport failures are retried (by default 5 attempts with exponential
-/// backoff, see [`RetryPolicy::default`]); other answers, redirects included, are final.
-///
-/// The HTTP client is `ureq` (blocking, small, no TLS compiled in: put the gateway on the
-/// same host or network, or behind a local TLS-terminating proxy), run on tokio's blocking
-/// pool with at most [`WebhookPush::MAX_IN_FLIGHT`] requests at once, each bounded by a
-/// timeout.
-pub struct WebhookPush {
-    url: String,
-    agent: ureq::Agent,
-    retry: RetryPolicy,
-    in_flight: Arc<Semaphore>,
-}
-
-impl std::fmt::Debug for WebhookPush {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WebhookPush")
-            .field("url", &self.url)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
-    }
-}
-
-impl WebhookPush {
-    /// Requests running at once (the rest wait their turn).
-    pub const MAX_IN_FLIGHT: usize = 4;
-    /// The longest one request may take, connecting and reading the answer included.
-    pub const TIMEOUT: Duration = Duration::from_secs(10);
-
-    /// A provider posting to `url` (`http://host[:port]/path`).
-    pub fn new(url: &str) -> Result<Self, WebhookUrlError> {
-        let error = |reason| WebhookUrlError {
-            url: url.to_owned(),
-            reason,
-        };
-        let uri: ureq::http::Uri = url.parse().map_err(|_| error("not a URL"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(error(
-                    "https is not built in; use http:// (a local TLS-terminating proxy can \
-                     forward it)",
-                ));
-            }
-            _ => return Err(error("the URL must start with http://")),
-        }
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(error("the URL has no host"));
-        }
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Self::TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("server-kit/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .new_agent();
-        Ok(WebhookPush {
-            url: url.to_owned(),
-            agent,
-            retry: RetryPolicy::default(),
-            in_flight: Arc::new(Semaphore::new(Self::MAX_IN_FLIGHT)),
-        })
-    }
-
-    /// Retries as `policy` says instead of [`RetryPolicy::default`].
-    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
-        self
-    }
-
-    /// The URL it posts to.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-}
-
 /// Whether an HTTP status means delivered, try again, or give up.
 pub fn classify_status(status: u16) -> Result<(), PushError> {
     match status {
@@ -428,51 +343,10 @@ pub fn classify_status(status: u16) -> Result<(), PushError> {
     }
 }
 
-fn post(agent: &ureq::Agent, url: &str, body: String) -> Result<(), PushError> {
-    match agent
-        .post(url)
-        .header("content-type", "application/json")
-        .send(body)
-    {
-        Ok(mut response) => {
-            // Read (a bounded amount of) the answer so the connection can be reused.
-            let _ = response
-                .body_mut()
-                .with_config()
-                .limit(64 * 1024)
-                .read_to_vec();
-            classify_status(response.status().as_u16())
-        }
-        Err(e) => Err(PushError::Temporary(e.to_string())),
-    }
-}
-
-impl PushProvider for WebhookPush {
-    fn deliver<'a>(&'a self, n: &'a Notification) -> BoxFuture<'a, Result<(), PushError>> {
-        let body = n.to_json().to_string();
-        Box::pin(async move {
-            let _permit = self
-                .in_flight
-                .acquire()
-                .await
-                .map_err(|_| PushError::Permanent("shutting down".into()))?;
-            let agent = self.agent.clone();
-            let url = self.url.clone();
-            tokio::task::spawn_blocking(move || post(&agent, &url, body))
-                .await
-                .unwrap_or_else(|e| Err(PushError::Temporary(format!("request task: {e}"))))
-        })
-    }
-
-    fn retry_policy(&self) -> RetryPolicy {
-        self.retry
-    }
-}
-
 /// Spreads a wait over 75–125 % of itself, so that deliveries that failed together do not
 /// all come back at the same moment.
 fn jitter(wait: Duration) -> Duration {
-    let r = f64::from(crate::state::random_array::<1>()[0]) / 255.0;
+    let r = f64::from(crate::os::random_array::<1>()[0]) / 255.0;
     wait.mul_f64(0.75 + 0.5 * r)
 }
 
@@ -699,220 +573,6 @@ impl Pusher {
     pub const IDLE_POLL: Duration = Duration::from_millis(10);
 }
 
-/// After a commit: a notification for every new incoming private message whose recipient
-/// has no online session (on any node), has registered devices, and has not muted the sender. Returns at
-/// once; loading the devices and settings and delivering happen in a background job.
-pub(crate) fn notify_offline(server: &Arc<Node>, committed: &[Committed]) {
-    let offline: Vec<(i64, Message)> = committed
-        .iter()
-        .filter_map(|c| match (&c.entry.change, &c.message) {
-            (Change::NewMessage { .. }, Some(m)) if !m.out && m.from_id != c.user_id => {
-                Some((c.user_id, m.clone()))
-            }
-            _ => None,
-        })
-        .filter(|(user, _)| !server.is_online(*user))
-        .collect();
-    if offline.is_empty() {
-        return;
-    }
-    let job_server = server.clone();
-    server.push.spawn_job("private message", async move {
-        // Offline here; perhaps online on another node.
-        let elsewhere = job_server
-            .online_anywhere(offline.iter().map(|(user, _)| *user).collect())
-            .await;
-        for (user, message) in offline {
-            if elsewhere.contains(&user) {
-                continue;
-            }
-            if let Err(e) = notify(&job_server, user, message).await {
-                tracing::warn!(user_id = user, "push notification: {e}");
-            }
-        }
-    });
-}
-
-/// Splits a user's devices into those of a live authorization and those whose
-/// authorization was since logged out or reset.
-fn live_devices(server: &Node, user: i64, devices: Vec<Device>) -> (Vec<Device>, Vec<Device>) {
-    let keys = server.keys_of(user);
-    devices.into_iter().partition(|d| keys.contains(&d.key_id))
-}
-
-/// Forgets devices of authorizations that are gone.
-async fn forget(server: &Node, stale: Vec<Device>) -> Result<(), StoreError> {
-    if stale.is_empty() {
-        return Ok(());
-    }
-    server
-        .store
-        .run(move |s| {
-            for d in stale {
-                s.unregister_device(d.user_id, d.token_type, &d.token)?;
-            }
-            Ok(())
-        })
-        .await
-}
-
-fn full_name(first: &str, last: &str) -> String {
-    format!("{first} {last}").trim().to_owned()
-}
-
-async fn notify(server: &Arc<Node>, user: i64, message: Message) -> Result<(), StoreError> {
-    let sender_id = message.from_id;
-    let (devices, sender, peer, default) = server
-        .store
-        .run(move |s| {
-            let devices = s.devices(user)?;
-            if devices.is_empty() {
-                return Ok((devices, None, None, None));
-            }
-            Ok((
-                devices,
-                s.user(sender_id)?,
-                s.notify_settings(user, NotifyScope::User(sender_id))?,
-                s.notify_settings(user, NotifyScope::Users)?,
-            ))
-        })
-        .await?;
-    if devices.is_empty() {
-        return Ok(());
-    }
-    // Devices registered by an authorization that was since logged out or reset get
-    // nothing, and are forgotten.
-    let (live, stale) = live_devices(server, user, devices);
-    forget(server, stale).await?;
-    if live.is_empty() {
-        return Ok(());
-    }
-    let settings = peer.unwrap_or_default().or(&default.unwrap_or_default());
-    let Some(shown) = presentation(&settings, unix_now()) else {
-        tracing::debug!(user_id = user, sender_id, "push skipped: the chat is muted");
-        return Ok(());
-    };
-    let sender_name = sender
-        .map(|u| full_name(&u.first_name, &u.last_name))
-        .unwrap_or_default();
-    server
-        .push
-        .send_waiting(Notification {
-            user_id: user,
-            devices: live.into_iter().map(Target::from).collect(),
-            sender_id: Some(sender_id),
-            sender_name,
-            channel: None,
-            message_id: message.id,
-            date: message.date,
-            preview: if shown.show_preview {
-                preview(&message)
-            } else {
-                String::new()
-            },
-            silent: shown.silent,
-        })
-        .await;
-    Ok(())
-}
-
-/// After a post committed in a broadcast channel or a megagroup: a notification for every
-/// member (the author left out) who has a device, no online session, and has not muted the
-/// channel. Returns at once: the members are read in one query, and the notifications
-/// queued, in a background job; nothing is written per member.
-pub(crate) fn notify_channel_post(server: &Arc<Node>, channel: &Channel, post: &ChannelMessage) {
-    let job_server = server.clone();
-    let (channel, post) = (channel.clone(), post.clone());
-    server.push.spawn_job("channel post", async move {
-        let (channel_id, post_id) = (channel.id, post.id);
-        if let Err(e) = notify_channel(&job_server, channel, post).await {
-            tracing::warn!(channel_id, post_id, "push notifications for a post: {e}");
-        }
-    });
-}
-
-async fn notify_channel(
-    server: &Arc<Node>,
-    channel: Channel,
-    post: ChannelMessage,
-) -> Result<(), StoreError> {
-    let (id, broadcast, author) = (channel.id, channel.broadcast, post.from_id);
-    let default = NotifyScope::Channel(id).default_of(broadcast);
-    let (recipients, author_user) = server
-        .store
-        .run(move |s| {
-            let recipients = s.channel_push_recipients(id, default)?;
-            let author = if broadcast || recipients.is_empty() {
-                None
-            } else {
-                s.user(author)?
-            };
-            Ok((recipients, author))
-        })
-        .await?;
-    let (sender_id, sender_name) = if broadcast {
-        (None, channel.title.clone())
-    } else {
-        (
-            Some(author),
-            author_user
-                .map(|u| full_name(&u.first_name, &u.last_name))
-                .unwrap_or_default(),
-        )
-    };
-    let origin = ChannelOrigin {
-        id,
-        title: channel.title.clone(),
-        broadcast,
-    };
-    let text = preview_of(&post.text, post.media);
-    let now = unix_now();
-    let online = server
-        .online_anywhere(recipients.iter().map(|r| r.user_id).collect())
-        .await;
-    let (mut sent, mut stale) = (0usize, Vec::new());
-    for recipient in recipients {
-        let user = recipient.user_id;
-        if user == author || online.contains(&user) {
-            continue;
-        }
-        let Some(shown) = presentation(&recipient.effective(), now) else {
-            continue;
-        };
-        let (live, dead) = live_devices(server, user, recipient.devices);
-        stale.extend(dead);
-        if live.is_empty() {
-            continue;
-        }
-        let queued = server
-            .push
-            .send_waiting(Notification {
-                user_id: user,
-                devices: live.into_iter().map(Target::from).collect(),
-                sender_id,
-                sender_name: sender_name.clone(),
-                channel: Some(origin.clone()),
-                message_id: post.id,
-                date: post.date,
-                preview: if shown.show_preview {
-                    text.clone()
-                } else {
-                    String::new()
-                },
-                silent: shown.silent,
-            })
-            .await;
-        sent += usize::from(queued);
-    }
-    tracing::debug!(
-        channel_id = id,
-        post_id = post.id,
-        sent,
-        "post notifications queued"
-    );
-    forget(server, stale).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1080,21 +740,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn webhook_urls_are_checked() {
-        assert!(WebhookPush::new("http://127.0.0.1:8080/push").is_ok());
-        assert!(WebhookPush::new("http://gateway/").is_ok());
-        for bad in [
-            "https://example.com/",
-            "ftp://x/",
-            "127.0.0.1:80",
-            "",
-            "http://",
-        ] {
-            assert!(WebhookPush::new(bad).is_err(), "{bad}");
-        }
-    }
-
     /// Fails the first `failures` attempts with `error`, then succeeds.
     struct Flaky {
         failures: u32,
@@ -1207,7 +852,7 @@ mod tests {
     #[tokio::test]
     async fn unregistered_devices_are_forgotten_in_the_store() {
         let store: Arc<dyn Store> =
-            Arc::new(crate::store::SqliteStore::in_memory().expect("store"));
+            Arc::new(server_kit_sqlite::SqliteStore::in_memory().expect("store"));
         let device = |token: &str| Device {
             user_id: 2,
             key_id: 9,

@@ -1,13 +1,13 @@
-//! Signing in: `auth.sendCode` (through the [`SmsProvider`](crate::sms::SmsProvider), at
-//! most [`codes_per_phone_per_hour`](crate::Options::codes_per_phone_per_hour) per number),
+//! Signing in: `auth.sendCode` (through the [`SmsProvider`](server_kit_core::sms::SmsProvider), at
+//! most [`codes_per_phone_per_hour`](server_kit_core::Options::codes_per_phone_per_hour) per number),
 //! `auth.signIn`, `auth.signUp`, `auth.logOut`, `auth.resetAuthorizations`, and
 //! `help.acceptTermsOfService`. An account with a cloud password is not signed in by
 //! `auth.signIn`: it answers `SESSION_PASSWORD_NEEDED` and [`super::password`] takes over.
 
-use super::{bool_true, normalize_phone, ok, user_tl};
+use super::{bool_true, normalize_phone, ok, signed_in};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_array, random_i64};
-use crate::store::{LoginCode, User};
+use crate::store::LoginCode;
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 
@@ -42,7 +42,7 @@ async fn send_code(server: &Arc<Node>, _: Caller, call: functions::auth::SendCod
     }
     // Each code is an SMS: limited per phone number across every node.
     server
-        .shared
+        .presence
         .hit(
             format!("sendCode:{phone}"),
             server.options.codes_per_phone_per_hour,
@@ -119,26 +119,6 @@ async fn check_code(
         }
     }
     Ok(entry)
-}
-
-/// Signs the caller's key in as `user` and answers with the authorization.
-pub(crate) async fn signed_in(server: &Arc<Node>, caller: Caller, user: User) -> RpcResult {
-    server.bind_user(caller.key_id, Some(user.id)).await?;
-    let phone = user.phone.clone();
-    server
-        .store
-        .run(move |s| s.delete_login_code(&phone))
-        .await?;
-    tracing::info!(user = user.id, "signed in");
-    ok(enums::auth::Authorization::Authorization(
-        types::auth::Authorization {
-            setup_password_required: false,
-            otherwise_relogin_days: None,
-            tmp_sessions: None,
-            future_auth_token: None,
-            user: user_tl(&user, user.id),
-        },
-    ))
 }
 
 async fn sign_in(server: &Arc<Node>, caller: Caller, call: functions::auth::SignIn) -> RpcResult {

@@ -5,9 +5,13 @@
 /// handler is `async fn(&Arc<Node>, Caller, Function) -> RpcResult`.
 macro_rules! service {
     ($name:ident { $($ty:ty => $handler:path),* $(,)? }) => {
-        impl $crate::rpc::Service for $name {
+        impl $crate::state::Service for $name {
             fn methods(&self) -> Vec<u32> {
                 vec![$(<$ty as tl_runtime::Identifiable>::CONSTRUCTOR_ID),*]
+            }
+
+            fn policy(&self, method: u32) -> $crate::rpc::Policy {
+                $crate::services::policy(method)
             }
 
             fn call<'a>(
@@ -43,8 +47,10 @@ pub mod updates;
 pub mod upload;
 pub mod users;
 
-use crate::rpc::{Caller, RpcError, Service};
+use crate::rpc::{Caller, RpcError, RpcResult};
+use crate::state::Service;
 use crate::state::{Node, unix_now};
+use crate::store::channels::Channel;
 use crate::store::{Change, Committed, Document, LoggedChange, MediaRef, Message, Photo, User};
 use mtproto_api::{enums, types};
 use std::collections::HashMap;
@@ -66,6 +72,103 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]
+}
+
+/// Calls that do not count against a user's call rate: file parts, limited by their size
+/// and the connection instead.
+const NOT_RATED: [u32; 3] = [
+    0xb304_a621, // upload.saveFilePart
+    0xde7b_673d, // upload.saveBigFilePart
+    0xbe53_35be, // upload.getFile
+];
+
+/// Methods a client may call before signing in.
+const WITHOUT_AUTH: [u32; 10] = [
+    0xa677_244f, // auth.sendCode
+    0x8d52_a951, // auth.signIn
+    0xd18b_4d16, // auth.checkPassword (a sign-in that waits for the password)
+    0x548a_30f5, // account.getPassword (the same: it shows the hint)
+    0xaac7_b717, // auth.signUp
+    0x67a3_ff2c, // auth.importBotAuthorization
+    0xcdd4_2a05, // auth.bindTempAuthKey
+    0xc4f9_186b, // help.getConfig
+    0x1fb3_3026, // help.getNearestDc
+    0xee72_f79a, // help.acceptTermsOfService
+];
+
+/// The dispatcher's [`Policy`](crate::rpc::Policy) for each built-in method: the few that
+/// work before sign-in, the ones bots may not call ([`bots::USER_ONLY`]), and file parts,
+/// which do not count against the call rate.
+pub(crate) fn policy(method: u32) -> crate::rpc::Policy {
+    let mut policy = crate::rpc::Policy::SIGNED_IN;
+    if WITHOUT_AUTH.contains(&method) {
+        policy = policy.without_auth();
+    }
+    if bots::USER_ONLY.iter().any(|(id, _)| *id == method) {
+        policy = policy.users_only();
+    }
+    if NOT_RATED.contains(&method) {
+        policy = policy.unrated();
+    }
+    policy
+}
+
+/// The channel an `InputChannel` names, with its access hash checked.
+pub(crate) async fn resolve_channel(
+    server: &Arc<Node>,
+    input: &enums::InputChannel,
+) -> Result<Channel, RpcError> {
+    let (id, hash) = match input {
+        enums::InputChannel::InputChannel(c) => (c.channel_id, Some(c.access_hash)),
+        enums::InputChannel::FromMessage(c) => (c.channel_id, None),
+        enums::InputChannel::Empty => return Err(RpcError::bad_request("CHANNEL_INVALID")),
+    };
+    let channel = server
+        .store
+        .run(move |s| s.channel(id))
+        .await?
+        .ok_or_else(|| RpcError::bad_request("CHANNEL_INVALID"))?;
+    if hash.is_some_and(|h| h != channel.access_hash) {
+        return Err(RpcError::bad_request("CHANNEL_INVALID"));
+    }
+    Ok(channel)
+}
+
+/// The channel an `inputPeerChannel` names.
+pub(crate) async fn resolve_channel_peer(
+    server: &Arc<Node>,
+    peer: &types::InputPeerChannel,
+) -> Result<Channel, RpcError> {
+    resolve_channel(
+        server,
+        &types::InputChannel {
+            channel_id: peer.channel_id,
+            access_hash: peer.access_hash,
+        }
+        .into(),
+    )
+    .await
+}
+
+/// The end of every sign-in: the caller's key is bound to `user`, the login code is spent,
+/// and the answer is `auth.authorization`.
+pub(crate) async fn signed_in(server: &Arc<Node>, caller: Caller, user: User) -> RpcResult {
+    server.bind_user(caller.key_id, Some(user.id)).await?;
+    let phone = user.phone.clone();
+    server
+        .store
+        .run(move |s| s.delete_login_code(&phone))
+        .await?;
+    tracing::info!(user = user.id, "signed in");
+    ok(enums::auth::Authorization::Authorization(
+        types::auth::Authorization {
+            setup_password_required: false,
+            otherwise_relogin_days: None,
+            tmp_sessions: None,
+            future_auth_token: None,
+            user: user_tl(&user, user.id),
+        },
+    ))
 }
 
 /// Serializes an answer.
@@ -431,7 +534,7 @@ pub(crate) async fn push_committed(server: &Arc<Node>, caller: &Caller, committe
         };
         server.push_to_user(c.user_id, &body, Some((caller.key_id, caller.session_id)));
     }
-    crate::push::notify_offline(server, committed);
+    crate::push_jobs::notify_offline(server, committed);
 }
 
 /// The `Updates` pushed for one committed change.
@@ -447,27 +550,34 @@ async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
 }
 
 /// What another node said on the bus: its change, read from the store, goes to the sessions
-/// connected here.
-pub(crate) async fn remote_event(server: &Arc<Node>, event: crate::bus::Event) {
-    use crate::bus::{ChangeNotice as Bus, Event};
-    match event {
-        Event::Reconnected => {
-            // Notices may have been lost while the bus was down: every connected client
-            // catches up through getDifference.
-            let too_long: enums::Updates = types::UpdatesTooLong {}.into();
-            server.push_to_everyone(&too_long.to_bytes());
-        }
-        Event::Changed(Bus::User {
-            user,
-            pts,
-            pts_count,
-        }) => push_remote_user(server, user, pts, pts_count).await,
-        Event::Changed(Bus::Channel {
-            channel,
-            pts,
-            pts_count,
-        }) => channels::push_remote(server, channel, pts, pts_count).await,
-        Event::Changed(Bus::Key { key_id }) => server.key_changed_elsewhere(key_id).await,
+/// connected here. Register it with
+/// [`NodeBuilder::remote_changes`](crate::state::NodeBuilder::remote_changes).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemotePushes;
+
+impl crate::state::RemoteChanges for RemotePushes {
+    fn changed<'a>(
+        &'a self,
+        server: &'a Arc<Node>,
+        change: crate::bus::ChangeNotice,
+    ) -> crate::rpc::BoxFuture<'a, ()> {
+        use crate::bus::ChangeNotice;
+        Box::pin(async move {
+            match change {
+                ChangeNotice::User {
+                    user,
+                    pts,
+                    pts_count,
+                } => push_remote_user(server, user, pts, pts_count).await,
+                ChangeNotice::Channel {
+                    channel,
+                    pts,
+                    pts_count,
+                } => channels::push_remote(server, channel, pts, pts_count).await,
+                // The node reloads changed keys itself.
+                ChangeNotice::Key { .. } => {}
+            }
+        })
     }
 }
 

@@ -22,11 +22,11 @@
 //! [`FileStorage`] is synchronous (called on tokio's blocking pool); each call runs its
 //! requests on the runtime the storage was made on.
 
-use super::{AssembleError, FileStorage, Stored, hex};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use server_kit_core::media::{AssembleError, FileStorage, Stored, hex};
 use sha2::Digest as _;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -176,7 +176,7 @@ impl S3Storage {
     ) -> Result<Stored, AssembleError> {
         let tmp = ObjectPath::from(format!(
             "tmp/{owner}_{file_id}_{:016x}",
-            crate::state::random_i64()
+            server_kit_core::state::random_i64()
         ));
         let upload = self.store.put_multipart(&tmp).await.map_err(io)?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, MULTIPART_PART);

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 const PRESENCE_CHECK: Duration = Duration::from_secs(2);
 
 /// Tells the other nodes who is connected here: changes every [`PRESENCE_CHECK`], and
-/// everyone again every [`PRESENCE_REFRESH`](crate::shared::PRESENCE_REFRESH) so that the
+/// everyone again every [`PRESENCE_REFRESH`](crate::presence::PRESENCE_REFRESH) so that the
 /// entries do not expire.
 async fn announce_presence(server: Arc<Node>) {
     let mut announced = std::collections::HashSet::new();
@@ -31,12 +31,12 @@ async fn announce_presence(server: Arc<Node>) {
     loop {
         interval.tick().await;
         let now = server.users_online_here();
-        let (mut online, offline) = crate::shared::presence_diff(&announced, &now);
-        if refreshed.elapsed() >= crate::shared::PRESENCE_REFRESH {
+        let (mut online, offline) = crate::presence::presence_diff(&announced, &now);
+        if refreshed.elapsed() >= crate::presence::PRESENCE_REFRESH {
             online = now.iter().copied().collect();
             refreshed = tokio::time::Instant::now();
         }
-        server.shared.announce(online, offline);
+        server.presence.announce(online, offline);
         announced = now;
     }
 }
@@ -118,7 +118,7 @@ fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
             }
         }
     });
-    if server.shared.is_shared() {
+    if server.presence.is_shared() {
         tasks.spawn(announce_presence(server.clone()));
     }
     if let Some(mut events) = server.bus.events() {
@@ -134,7 +134,7 @@ fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
             let server = server.clone();
             tasks.spawn(async move {
                 while let Some((taken, event)) = rx.recv().await {
-                    crate::services::remote_event(&server, event).await;
+                    server.remote_event(event).await;
                     metrics::histogram!(crate::stats::BUS_LAG).record(taken.elapsed());
                     metrics::gauge!(crate::stats::BUS_BACKLOG).decrement(1);
                 }

@@ -2,17 +2,18 @@
 //! sans-IO [`ServerEndpoint`] (sessions, their timers and connections) behind one lock, with
 //! the way its events reach the connection tasks.
 
-use crate::rpc::{Caller, RpcError, RpcResult, Service, body_id};
+use crate::BoxFuture;
+use crate::rpc::{Caller, Policy, RpcError, RpcResult, body_id};
 use crate::sms::SmsProvider;
 use crate::store::{ClientInfo, Db, Store};
-use mtproto::crypto::{AuthKey, Random, RsaPrivateKey};
+use mtproto::crypto::{AuthKey, RsaPrivateKey};
 use mtproto::session::ServerSessionConfig;
 use mtproto::{ConnId, EndpointConfig, EndpointEvent, ServerEndpoint};
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// How the server runs.
@@ -68,41 +69,7 @@ impl Options {
     }
 }
 
-/// Randomness from the operating system.
-pub fn os_random(buf: &mut [u8]) {
-    // The OS random source does not fail on supported platforms; if it ever did, carrying on
-    // with predictable keys would be worse than stopping.
-    getrandom::fill(buf).expect("the operating system's random source failed");
-}
-
-/// A random value of `N` bytes.
-pub fn random_array<const N: usize>() -> [u8; N] {
-    let mut out = [0u8; N];
-    os_random(&mut out);
-    out
-}
-
-/// A random i64.
-pub fn random_i64() -> i64 {
-    i64::from_le_bytes(random_array())
-}
-
-/// The OS randomness as an [`mtproto::crypto::Random`].
-pub fn rng() -> impl Random {
-    |buf: &mut [u8]| os_random(buf)
-}
-
-/// Now, as time since the Unix epoch.
-pub fn now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
-/// Now in Unix seconds.
-pub fn unix_now() -> i32 {
-    now().as_secs() as i32
-}
+pub use crate::os::{now, os_random, random_array, random_i64, rng, unix_now};
 
 /// What a connection task is told to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +100,62 @@ pub(crate) struct Call {
     body: Vec<u8>,
 }
 
+/// A group of RPC methods. Register it with [`NodeBuilder::service`](crate::NodeBuilder::service)
+/// (the crate's front page runs one in a server).
+///
+/// ```
+/// use server_kit_core::rpc::{BoxFuture, Caller, RpcResult};
+/// use server_kit_core::{Node, Service};
+/// use std::sync::Arc;
+///
+/// /// Answers `help.getNearestDc` with DC 2 from everywhere.
+/// struct Nearest;
+///
+/// impl Service for Nearest {
+///     fn methods(&self) -> Vec<u32> {
+///         vec![0x1fb33026]
+///     }
+///     fn call<'a>(&'a self, _: &'a Arc<Node>, _: Caller, _: Vec<u8>) -> BoxFuture<'a, RpcResult> {
+///         use tl_runtime::Serialize;
+///         Box::pin(async move {
+///             Ok(mtproto_api::types::NearestDc { country: "NL".into(), this_dc: 2, nearest_dc: 2 }.to_bytes())
+///         })
+///     }
+/// }
+/// ```
+pub trait Service: Send + Sync + 'static {
+    /// The constructor ids of the methods it answers.
+    fn methods(&self) -> Vec<u32>;
+    /// How the dispatcher treats `method` (one of [`methods`](Self::methods)) before the
+    /// call reaches [`call`](Self::call). The default: signed-in callers only, bots
+    /// included, counted against the caller's call rate.
+    fn policy(&self, method: u32) -> Policy {
+        let _ = method;
+        Policy::default()
+    }
+    /// Answers one call (`body` is the whole serialized function, constructor id first).
+    fn call<'a>(
+        &'a self,
+        server: &'a Arc<Node>,
+        caller: Caller,
+        body: Vec<u8>,
+    ) -> BoxFuture<'a, RpcResult>;
+}
+
+/// What a node does when another node says a user's or a channel's box changed
+/// ([`ChangeNotice::User`](crate::bus::ChangeNotice::User) or
+/// [`Channel`](crate::bus::ChangeNotice::Channel)): typically, read the new entries from the
+/// shared store and push them to the sessions connected here. Key changes and the bus's own
+/// reconnection are handled by the node itself.
+pub trait RemoteChanges: Send + Sync + 'static {
+    /// Handles one notice.
+    fn changed<'a>(
+        &'a self,
+        node: &'a Arc<Node>,
+        change: crate::bus::ChangeNotice,
+    ) -> BoxFuture<'a, ()>;
+}
+
 /// The state every connection and service shares.
 pub struct Node {
     /// Storage.
@@ -148,18 +171,21 @@ pub struct Node {
     /// The way to other server nodes (a no-op with one node).
     pub bus: Arc<dyn crate::bus::Bus>,
     /// Presence and rate limits shared with the other nodes (in memory with one node).
-    pub shared: Arc<dyn crate::shared::SharedState>,
+    pub presence: Arc<dyn crate::presence::Presence>,
     keys: RwLock<HashMap<i64, KeyEntry>>,
     user_keys: Mutex<HashMap<i64, HashSet<i64>>>,
     /// Sessions, their timers and connections; the keys again (for routing).
     endpoint: Mutex<ServerEndpoint>,
     /// The open connections' queues.
     conns: Mutex<HashMap<ConnId, mpsc::UnboundedSender<Outbound>>>,
-    services: HashMap<u32, Arc<dyn Service>>,
+    /// Each method's service and policy.
+    services: HashMap<u32, (Arc<dyn Service>, Policy)>,
+    /// What happens when another node says a user's or a channel's box changed.
+    remote_changes: Option<Arc<dyn RemoteChanges>>,
     next_conn: AtomicU64,
-    handshakes: crate::shared::Windows<IpAddr>,
+    handshakes: crate::presence::Windows<IpAddr>,
     /// Each user's calls on this node (Options::user_calls_per_second).
-    user_calls: crate::shared::Buckets<i64>,
+    user_calls: crate::presence::Buckets<i64>,
     connections: Mutex<HashMap<IpAddr, usize>>,
     /// Several nodes share the store: keys made or signed in elsewhere are looked up there.
     shared_store: bool,
@@ -186,14 +212,16 @@ pub struct NodeBuilder {
     sms: Arc<dyn SmsProvider>,
     push: Arc<dyn crate::push::PushProvider>,
     bus: Arc<dyn crate::bus::Bus>,
-    shared: Arc<dyn crate::shared::SharedState>,
+    presence: Arc<dyn crate::presence::Presence>,
     shared_store: bool,
     services: Vec<Arc<dyn Service>>,
+    remote_changes: Option<Arc<dyn RemoteChanges>>,
 }
 
 impl NodeBuilder {
-    /// A server with the built-in services and the logging SMS provider, keeping data in
-    /// `store` and file bytes in `files`.
+    /// A server with no services yet and the logging SMS and push providers, keeping data in
+    /// `store` and file bytes in `files`. Add methods with [`service`](Self::service) (the
+    /// reference services are `server-kit-reference`'s `builtin()`).
     pub fn new(
         options: Options,
         store: Arc<dyn Store>,
@@ -208,9 +236,10 @@ impl NodeBuilder {
             sms: Arc::new(crate::sms::LogSms),
             push: Arc::new(crate::push::LogPush),
             bus: Arc::new(crate::bus::LocalBus),
-            shared: Arc::new(crate::shared::LocalState::default()),
+            presence: Arc::new(crate::presence::LocalPresence::default()),
             shared_store: false,
-            services: crate::services::builtin(),
+            services: Vec::new(),
+            remote_changes: None,
         }
     }
 
@@ -233,9 +262,9 @@ impl NodeBuilder {
     }
 
     /// Presence and rate limits shared with the other nodes (default: this node's memory,
-    /// [`LocalState`](crate::shared::LocalState)).
-    pub fn shared(mut self, shared: Arc<dyn crate::shared::SharedState>) -> Self {
-        self.shared = shared;
+    /// [`LocalPresence`](crate::presence::LocalPresence)).
+    pub fn presence(mut self, presence: Arc<dyn crate::presence::Presence>) -> Self {
+        self.presence = presence;
         self
     }
 
@@ -246,7 +275,20 @@ impl NodeBuilder {
         self
     }
 
-    /// Adds a service; its methods replace built-in ones with the same ids.
+    /// What to do when another node tells of a change to a user's or a channel's box
+    /// (default: nothing; the client catches up on its own through getDifference).
+    pub fn remote_changes(mut self, handler: Arc<dyn RemoteChanges>) -> Self {
+        self.remote_changes = Some(handler);
+        self
+    }
+
+    /// Adds services; their methods replace earlier ones with the same ids.
+    pub fn services(mut self, services: impl IntoIterator<Item = Arc<dyn Service>>) -> Self {
+        self.services.extend(services);
+        self
+    }
+
+    /// Adds a service; its methods replace earlier ones with the same ids.
     pub fn service(mut self, service: Arc<dyn Service>) -> Self {
         self.services.push(service);
         self
@@ -284,7 +326,7 @@ impl NodeBuilder {
         let mut services = HashMap::new();
         for service in self.services {
             for id in service.methods() {
-                services.insert(id, service.clone());
+                services.insert(id, (service.clone(), service.policy(id)));
             }
         }
         Ok(Arc::new(Node {
@@ -294,15 +336,16 @@ impl NodeBuilder {
             media: Arc::new(crate::media::Media::new(self.files)),
             push: crate::push::Pusher::new(self.push).forgetting_in(Db(self.store.clone())),
             bus: self.bus,
-            shared: self.shared,
+            presence: self.presence,
             keys: RwLock::new(keys),
             user_keys: Mutex::new(user_keys),
             endpoint: Mutex::new(endpoint),
             conns: Mutex::new(HashMap::new()),
             services,
+            remote_changes: self.remote_changes,
             next_conn: AtomicU64::new(1),
-            handshakes: crate::shared::Windows::default(),
-            user_calls: crate::shared::Buckets::default(),
+            handshakes: crate::presence::Windows::default(),
+            user_calls: crate::presence::Buckets::default(),
             connections: Mutex::new(HashMap::new()),
             shared_store: self.shared_store,
             call_order: crate::call_order::CallOrder::default(),
@@ -328,28 +371,6 @@ const INVOKE_AFTER_MSG: u32 = 0xcb9f_372d;
 const INVOKE_AFTER_MSGS: u32 = 0x3dc4_b4f0;
 const INVOKE_WITHOUT_UPDATES: u32 = 0xbf94_59b7;
 const DESTROY_AUTH_KEY: u32 = 0xd143_5160;
-
-/// Methods a client may call before signing in.
-/// Calls that do not count against a user's call rate: file parts, limited by their size
-/// and the connection instead.
-const NOT_RATED: [u32; 3] = [
-    0xb304_a621, // upload.saveFilePart
-    0xde7b_673d, // upload.saveBigFilePart
-    0xbe53_35be, // upload.getFile
-];
-
-const WITHOUT_AUTH: [u32; 10] = [
-    0xa677_244f, // auth.sendCode
-    0x8d52_a951, // auth.signIn
-    0xd18b_4d16, // auth.checkPassword (a sign-in that waits for the password)
-    0x548a_30f5, // account.getPassword (the same: it shows the hint)
-    0xaac7_b717, // auth.signUp
-    0x67a3_ff2c, // auth.importBotAuthorization
-    0xcdd4_2a05, // auth.bindTempAuthKey
-    0xc4f9_186b, // help.getConfig
-    0x1fb3_3026, // help.getNearestDc
-    0xee72_f79a, // help.acceptTermsOfService
-];
 
 impl Node {
     pub(crate) fn next_conn_id(&self) -> u64 {
@@ -477,7 +498,7 @@ impl Node {
 
     /// Stores a new key durably, then makes it usable. `first_salt` is the salt the
     /// handshake gave the client; its sessions accept it for 30 minutes.
-    pub(crate) async fn add_key(
+    pub async fn add_key(
         &self,
         key: AuthKey,
         first_salt: i64,
@@ -788,8 +809,8 @@ impl Node {
                 users.into_iter().partition(|u| self.is_online(*u));
             (here.into_iter().collect(), rest)
         };
-        if !rest.is_empty() && self.shared.is_shared() {
-            online.extend(self.shared.online_elsewhere(rest).await);
+        if !rest.is_empty() && self.presence.is_shared() {
+            online.extend(self.presence.online_elsewhere(rest).await);
         }
         online
     }
@@ -943,11 +964,12 @@ impl Node {
             self.drop_key(caller.key_id).await?;
             return Ok(0xf660_e1d4u32.to_le_bytes().to_vec());
         }
-        let Some(service) = self.services.get(&id).cloned() else {
+        let Some((service, policy)) = self.services.get(&id).cloned() else {
             tracing::debug!("unknown method {id:#010x}");
             return Err(RpcError::bad_request("INPUT_METHOD_INVALID"));
         };
-        if caller.user_id.is_none() && !WITHOUT_AUTH.contains(&id) {
+        let mut caller = caller;
+        if caller.user_id.is_none() && !policy.without_auth {
             // Signed in through another node since this one loaded the key?
             let user = if self.merge_stored_key(caller.key_id).await {
                 self.key(caller.key_id).and_then(|k| k.user_id)
@@ -958,28 +980,29 @@ impl Node {
                 return Err(RpcError::unauthorized("AUTH_KEY_UNREGISTERED"));
             };
             tracing::Span::current().record("user_id", user);
-            let caller = Caller {
-                user_id: Some(user),
-                ..caller
-            };
-            self.rate_user_call(user, id)?;
-            crate::services::bots::refuse_bots(self, caller, id).await?;
-            return service.call(self, caller, body).await;
+            caller.user_id = Some(user);
         }
         if let Some(user) = caller.user_id {
-            self.rate_user_call(user, id)?;
+            if !policy.unrated {
+                self.rate_user_call(user)?;
+            }
+            if policy.users_only {
+                let user = self.store.run(move |s| s.user(user)).await?;
+                if user.is_some_and(|u| u.bot_info_version.is_some()) {
+                    return Err(RpcError::bad_request("BOT_METHOD_INVALID"));
+                }
+            }
         }
-        crate::services::bots::refuse_bots(self, caller, id).await?;
         service.call(self, caller, body).await
     }
 
-    /// Counts call `id` of `user` against the user's rate; `FLOOD_WAIT_X` past it.
-    fn rate_user_call(&self, user: i64, id: u32) -> Result<(), RpcError> {
+    /// Counts a call of `user` against the user's rate; `FLOOD_WAIT_X` past it.
+    fn rate_user_call(&self, user: i64) -> Result<(), RpcError> {
         let rate = self.options.user_calls_per_second;
-        if rate == 0 || NOT_RATED.contains(&id) {
+        if rate == 0 {
             return Ok(());
         }
-        let size = crate::shared::BucketSize {
+        let size = crate::presence::BucketSize {
             rate,
             burst: self.options.user_call_burst,
         };
@@ -989,6 +1012,30 @@ impl Node {
                 tracing::debug!(user, "calls over the user's rate");
                 RpcError::flood_wait(limited.retry_after.as_secs_f64().ceil() as u64)
             })
+    }
+
+    /// Handles an event of the bus: a key changed elsewhere is reloaded, a box changed
+    /// elsewhere goes to the [`RemoteChanges`] handler, and after the bus reconnected (notices
+    /// may have been lost) every connected client is told `updatesTooLong`, to catch up
+    /// through getDifference.
+    pub async fn remote_event(self: &Arc<Self>, event: crate::bus::Event) {
+        use crate::bus::{ChangeNotice, Event};
+        use tl_runtime::Serialize;
+        match event {
+            Event::Reconnected => {
+                let too_long: mtproto_api::enums::Updates =
+                    mtproto_api::types::UpdatesTooLong {}.into();
+                self.push_to_everyone(&too_long.to_bytes());
+            }
+            Event::Changed(ChangeNotice::Key { key_id }) => {
+                self.key_changed_elsewhere(key_id).await;
+            }
+            Event::Changed(change) => {
+                if let Some(handler) = &self.remote_changes {
+                    handler.changed(self, change).await;
+                }
+            }
+        }
     }
 
     /// Runs the sessions' timers (acks, ping_delay_disconnect) and forgets sessions that have

@@ -62,26 +62,6 @@ pub const USER_ONLY: [(u32, &str); 8] = [
     ),
 ];
 
-/// `400 BOT_METHOD_INVALID` when a signed-in bot calls one of the [`USER_ONLY`] methods
-/// (one user lookup, only for those methods); nothing otherwise.
-pub(crate) async fn refuse_bots(
-    server: &Arc<Node>,
-    caller: Caller,
-    method: u32,
-) -> Result<(), RpcError> {
-    let Some(user) = caller.user_id else {
-        return Ok(());
-    };
-    if !USER_ONLY.iter().any(|(id, _)| *id == method) {
-        return Ok(());
-    }
-    let user = server.store.run(move |s| s.user(user)).await?;
-    if user.is_some_and(|u| u.bot_info_version.is_some()) {
-        return Err(RpcError::bad_request("BOT_METHOD_INVALID"));
-    }
-    Ok(())
-}
-
 /// A bot that cannot be created.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -170,7 +150,8 @@ async fn import_bot_authorization(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{BotStore, SqliteStore};
+    use crate::store::BotStore;
+    use server_kit_sqlite::SqliteStore;
 
     #[test]
     fn bot_usernames_end_in_bot() {

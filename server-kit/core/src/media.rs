@@ -3,14 +3,9 @@
 //! content-addressed file (its SHA-256), so identical content is stored once.
 //!
 //! [`FileStorage`] is the storage interface; [`DiskStorage`] (a directory) is the default.
-//! With feature `cluster`, `S3Storage` keeps the bytes in S3-compatible object storage
-//! through `object_store` (parts are objects, assembly a multipart upload of 5 MiB parts),
-//! so that several server nodes share them.
-
-#[cfg(feature = "cluster")]
-mod s3;
-#[cfg(feature = "cluster")]
-pub use s3::{MULTIPART_PART, S3ConfigError, S3Storage};
+//! `server-kit-cluster`'s `S3Storage` keeps the bytes in S3-compatible object storage
+//! (parts are objects, assembly a multipart upload of 5 MiB parts), so that several server
+//! nodes share them.
 
 use mtproto::files::{FileError, PartTracker};
 use sha2::Digest as _;
@@ -229,7 +224,94 @@ impl FileStorage for DiskStorage {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// The parts of each upload, by (owner, file id).
+type Uploads = HashMap<(i64, i64), BTreeMap<u32, Vec<u8>>>;
+
+/// File bytes in memory: for tests, fuzzing and examples (everything is lost when it is
+/// dropped; nothing expires).
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    uploads: Mutex<Uploads>,
+    files: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+fn poisoned() -> std::io::Error {
+    std::io::Error::other("lock poisoned")
+}
+
+impl FileStorage for MemoryStorage {
+    fn save_part(&self, owner: i64, file_id: i64, part: u32, bytes: &[u8]) -> std::io::Result<()> {
+        let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
+        uploads
+            .entry((owner, file_id))
+            .or_default()
+            .insert(part, bytes.to_vec());
+        Ok(())
+    }
+
+    fn parts(&self, owner: i64, file_id: i64) -> std::io::Result<BTreeMap<u32, u64>> {
+        let uploads = self.uploads.lock().map_err(|_| poisoned())?;
+        Ok(uploads
+            .get(&(owner, file_id))
+            .map(|parts| parts.iter().map(|(i, b)| (*i, b.len() as u64)).collect())
+            .unwrap_or_default())
+    }
+
+    fn assemble(
+        &self,
+        owner: i64,
+        file_id: i64,
+        parts: u32,
+        md5: bool,
+    ) -> Result<Stored, AssembleError> {
+        let mut uploads = self.uploads.lock().map_err(|_| poisoned())?;
+        let upload = uploads.get(&(owner, file_id));
+        let mut content = Vec::new();
+        for i in 0..parts {
+            match upload.and_then(|u| u.get(&i)) {
+                Some(bytes) => content.extend_from_slice(bytes),
+                None => return Err(AssembleError::Missing(i)),
+            }
+        }
+        uploads.remove(&(owner, file_id));
+        let mut stored = self.put(&content)?;
+        stored.md5 = md5.then(|| mtproto::files::md5_hex(&content));
+        Ok(stored)
+    }
+
+    fn put(&self, bytes: &[u8]) -> std::io::Result<Stored> {
+        let key = hex(&sha2::Sha256::digest(bytes));
+        let stored = Stored {
+            content: key.clone(),
+            size: bytes.len() as u64,
+            md5: None,
+        };
+        self.files
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key, bytes.to_vec());
+        Ok(stored)
+    }
+
+    fn read(&self, content: &str, offset: u64, limit: usize) -> std::io::Result<Vec<u8>> {
+        let files = self.files.lock().map_err(|_| poisoned())?;
+        let file = files
+            .get(content)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(file.len());
+        let end = start.saturating_add(limit).min(file.len());
+        Ok(file[start..end].to_vec())
+    }
+
+    fn expire_uploads(&self, _age: Duration) -> std::io::Result<usize> {
+        Ok(0)
+    }
+}
+
+/// Lowercase hex of `bytes`: how content keys and MD5 sums are written.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -2,7 +2,7 @@
 //! posts (stored once, pushed to the online members), history, reading, deleting, and
 //! `updates.getChannelDifference` from the channel's own pts box.
 
-use super::{MediaMap, ok, resolve_input_user, users_tl};
+use super::{MediaMap, ok, resolve_channel, resolve_channel_peer, resolve_input_user, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_i64, unix_now};
 use crate::store::channels::{
@@ -120,43 +120,6 @@ fn updates(
         seq: 0,
     }
     .into()
-}
-
-/// The channel an `InputChannel` names, with its access hash checked.
-pub(crate) async fn resolve_channel(
-    server: &Arc<Node>,
-    input: &enums::InputChannel,
-) -> Result<Channel, RpcError> {
-    let (id, hash) = match input {
-        enums::InputChannel::InputChannel(c) => (c.channel_id, Some(c.access_hash)),
-        enums::InputChannel::FromMessage(c) => (c.channel_id, None),
-        enums::InputChannel::Empty => return Err(RpcError::bad_request("CHANNEL_INVALID")),
-    };
-    let channel = server
-        .store
-        .run(move |s| s.channel(id))
-        .await?
-        .ok_or_else(|| RpcError::bad_request("CHANNEL_INVALID"))?;
-    if hash.is_some_and(|h| h != channel.access_hash) {
-        return Err(RpcError::bad_request("CHANNEL_INVALID"));
-    }
-    Ok(channel)
-}
-
-/// The channel an `inputPeerChannel` names.
-pub(crate) async fn resolve_channel_peer(
-    server: &Arc<Node>,
-    peer: &types::InputPeerChannel,
-) -> Result<Channel, RpcError> {
-    resolve_channel(
-        server,
-        &types::InputChannel {
-            channel_id: peer.channel_id,
-            access_hash: peer.access_hash,
-        }
-        .into(),
-    )
-    .await
 }
 
 async fn membership(
@@ -654,7 +617,7 @@ pub(crate) async fn post(
     let answer = updates(list, vec![channel_tl(&ch, member.as_ref())], users.clone());
     if !posted.duplicate {
         // Offline members with devices: found and notified in a background job.
-        crate::push::notify_channel_post(server, &ch, &posted.message);
+        crate::push_jobs::notify_channel_post(server, &ch, &posted.message);
         let members_view = channel_tl(&ch, None);
         fan_out(server, &caller, &ch, |user| {
             post_update(&posted, &ch, user, &media_map, &members_view, &users)

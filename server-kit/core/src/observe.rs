@@ -200,9 +200,10 @@ fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 mod tests {
     use super::*;
     use crate::bus::{Bus, ChangeNotice, Event};
-    use crate::store::{SqliteStore, Store};
+    use crate::store::Store;
     use crate::{NodeBuilder, Options};
     use http_body_util::BodyExt;
+    use server_kit_sqlite::SqliteStore;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     /// A bus whose connection the test switches.
@@ -224,10 +225,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "observe-{}-{}",
             std::process::id(),
-            crate::state::random_i64()
+            crate::os::random_i64()
         ));
         let files = Arc::new(crate::media::DiskStorage::new(&dir).expect("files"));
-        let rsa = mtproto::crypto::RsaPrivateKey::generate(512, &mut crate::state::rng());
+        let rsa = mtproto::crypto::RsaPrivateKey::generate(512, &mut crate::os::rng());
         let options = Options::new("127.0.0.1:443".parse().expect("address"));
         NodeBuilder::new(options, store, files, rsa)
             .bus(bus)

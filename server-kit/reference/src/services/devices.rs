@@ -177,7 +177,7 @@ async fn scope_of(
             Ok(NotifyScope::User(user.id))
         }
         enums::InputPeer::Channel(c) => {
-            let channel = super::channels::resolve_channel_peer(server, c).await?;
+            let channel = super::resolve_channel_peer(server, c).await?;
             Ok(NotifyScope::Channel(channel.id))
         }
         enums::InputPeer::ChannelFromMessage(c) => {
@@ -186,7 +186,7 @@ async fn scope_of(
                 msg_id: c.msg_id,
                 channel_id: c.channel_id,
             };
-            let channel = super::channels::resolve_channel(server, &input.into()).await?;
+            let channel = super::resolve_channel(server, &input.into()).await?;
             Ok(NotifyScope::Channel(channel.id))
         }
         enums::InputPeer::Chat(_) | enums::InputPeer::Empty => {

@@ -1,13 +1,13 @@
 //! Where login codes go: the [`SmsProvider`] trait, the development provider that writes
 //! them to the log, and [`SmsQueue`], which runs a remote [`SmsGateway`] (Twilio, an HTTP
-//! template: feature `providers`) in the background with retries.
+//! template: the `server-kit` binary's feature `providers`) in the background with retries.
 //!
 //! `auth.sendCode` stores the code (its expiry and attempt limit are the service's, see
-//! [`services::auth`](crate::services::auth)) and hands it to the provider, which must not
+//! `server-kit-reference`'s `services::auth`) and hands it to the provider, which must not
 //! make the RPC wait: a gateway's request, and its retries, run on their own task.
 
+use crate::BoxFuture;
 use crate::push::RetryPolicy;
-use crate::rpc::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;

@@ -46,7 +46,7 @@ pub fn load_or_create(dir: &Path) -> Result<RsaPrivateKey, KeyFileError> {
         return Ok(key);
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    let key = RsaPrivateKey::generate(2048, &mut crate::state::rng());
+    let key = RsaPrivateKey::generate(2048, &mut crate::os::rng());
     let tmp = dir.join("rsa-private.pem.tmp");
     std::fs::write(&tmp, key.to_pkcs1_pem()).map_err(io(&tmp))?;
     restrict(&tmp);

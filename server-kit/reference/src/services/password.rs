@@ -13,7 +13,7 @@
 //!   [`LOGIN_TTL_SECS`]); the key stays unauthorized until `auth.checkPassword` succeeds.
 //!   `account.getPassword` works for such a key too (it shows the hint).
 //! - Wrong passwords: [`WRONG_PASSWORDS`] per user within [`WRONG_PASSWORD_WINDOW`] (counted
-//!   across nodes through [`SharedState::hit`](crate::shared::SharedState::hit)); past that,
+//!   across nodes through [`Presence::hit`](server_kit_core::presence::Presence::hit)); past that,
 //!   checks are refused with `FLOOD_WAIT_X` until the window ends, right password or not
 //!   (the lock is kept with the password in the store, so every node refuses).
 //! - Errors as Telegram names them: `PASSWORD_HASH_INVALID`, `SRP_ID_INVALID`,
@@ -273,7 +273,7 @@ async fn check_srp(
 async fn wrong_password(server: &Arc<Node>, user: i64) -> RpcError {
     tracing::info!(user, "wrong cloud password");
     match server
-        .shared
+        .presence
         .hit(
             format!("password:{user}"),
             WRONG_PASSWORDS,
@@ -315,7 +315,7 @@ async fn check_password(
         })
         .await?
         .ok_or_else(|| RpcError::bad_request("USER_ID_INVALID"))?;
-    super::auth::signed_in(server, caller, user).await
+    super::signed_in(server, caller, user).await
 }
 
 async fn update_password_settings(
@@ -389,10 +389,11 @@ mod tests {
 
     use super::*;
     use crate::rpc::Caller;
-    use crate::store::{SqliteStore, Store};
-    use crate::{NodeBuilder, Options};
+    use crate::store::Store;
     use mtproto::crypto::{AuthKey, RsaPrivateKey};
     use mtproto::srp::password_hash;
+    use server_kit_core::{NodeBuilder, Options};
+    use server_kit_sqlite::SqliteStore;
     use tl_runtime::{Deserialize, Serialize};
 
     const SALT1: &[u8] = b"8 bytes!and the client's thirty-two bytes";
@@ -433,10 +434,15 @@ mod tests {
         let node = || {
             let mut options = Options::new("127.0.0.1:443".parse().unwrap());
             options.login_code = Some("12345".into());
-            NodeBuilder::new(options, store.clone(), files.clone(), rsa.clone())
-                .shared_store(true)
-                .build()
-                .unwrap()
+            crate::reference(NodeBuilder::new(
+                options,
+                store.clone(),
+                files.clone(),
+                rsa.clone(),
+            ))
+            .shared_store(true)
+            .build()
+            .unwrap()
         };
         let nodes = [node(), node()];
         let key = AuthKey::new(random_array());

@@ -7,8 +7,8 @@
 //! provider splits its part further as it likes, see [`PushProvider::split`]), so the
 //! [`Pusher`](crate::push::Pusher) retries each part with its own provider's policy.
 
+use crate::BoxFuture;
 use crate::push::{Notification, PushError, PushProvider, RetryPolicy};
-use crate::rpc::BoxFuture;
 use std::sync::Arc;
 
 /// Sends each device's notification through the provider of its token type.
