@@ -173,6 +173,66 @@ fn grammers_transcript_against_the_test_dc() {
     assert_eq!(outcome.time_offset, 0);
 }
 
+/// `rng(seed)` until `zeros` is set, then only zero bytes.
+fn breaking_rng(seed: u64, zeros: &std::cell::Cell<bool>) -> impl FnMut(&mut [u8]) + '_ {
+    let mut fair = rng(seed);
+    move |buf: &mut [u8]| {
+        if zeros.get() {
+            buf.fill(0);
+        } else {
+            fair(buf);
+        }
+    }
+}
+
+#[test]
+fn randomness_that_breaks_mid_handshake_stops_it_with_an_error() {
+    let now = 1_700_000_000;
+    let mut never = |_: &[u8; 8]| false;
+    let (client_zeros, server_zeros) = (std::cell::Cell::new(false), std::cell::Cell::new(false));
+    let mut crng = breaking_rng(7, &client_zeros);
+    let mut srng = breaking_rng(8, &server_zeros);
+    let (mut client, first) = ClientHandshake::start(client_config(None), &mut crng);
+
+    // The server's: no DH secret from zeros (a = 0 gives g_a = 1), an error after a bounded
+    // number of draws, answered with a transport error.
+    let mut server = ServerHandshake::new(server_config());
+    let ServerStep::Send(res_pq) = server.receive(&first, now, &mut srng, &mut never).unwrap()
+    else {
+        panic!("no resPQ")
+    };
+    let ClientStep::Send(req_dh) = client.receive(&res_pq, now, &mut crng).unwrap() else {
+        panic!("no req_DH_params")
+    };
+    server_zeros.set(true);
+    let err = server
+        .receive(&req_dh, now, &mut srng, &mut never)
+        .unwrap_err();
+    assert_eq!(err, HandshakeError::DhSecretDraws { attempts: 8 });
+    assert_eq!(err.transport_code(), -404);
+
+    // The client's, at the same step of another handshake.
+    let (mut client, first) = ClientHandshake::start(client_config(None), &mut crng);
+    server_zeros.set(false);
+    let mut server = ServerHandshake::new(server_config());
+    let ServerStep::Send(res_pq) = server.receive(&first, now, &mut srng, &mut never).unwrap()
+    else {
+        panic!("no resPQ")
+    };
+    let ClientStep::Send(req_dh) = client.receive(&res_pq, now, &mut crng).unwrap() else {
+        panic!("no req_DH_params")
+    };
+    let ServerStep::Send(dh_params) = server.receive(&req_dh, now, &mut srng, &mut never).unwrap()
+    else {
+        panic!("no server_DH_params")
+    };
+    client_zeros.set(true);
+    assert_eq!(
+        client.receive(&dh_params, now, &mut crng).unwrap_err(),
+        HandshakeError::DhSecretDraws { attempts: 8 }
+    );
+}
+
 #[test]
 fn server_refuses_bad_requests() {
     let mut srng = rng(3);

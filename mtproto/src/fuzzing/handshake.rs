@@ -352,21 +352,21 @@ fn evil_client(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
             .into()
         }
     };
-    let temp = matches!(
-        inner,
-        enums::PQInnerData::Temp(_) | enums::PQInnerData::TempDc(_)
-    );
-    let inner_bytes = damage(u, inner.to_bytes(), &mut fair)?;
+    let temp = is_temp(&inner);
+    // Whether the encrypted block carries `inner` exactly as built: then the server, if it
+    // takes it, reads our new_nonce.
+    let mut as_built = true;
+    let inner_bytes = damage(u, inner.to_bytes(), &mut as_built)?;
     let key = test_public_key();
     let encrypted = match u.int_in_range(0..=9)? {
         7 => rsa_legacy_encrypt(&inner_bytes, key, &mut crng).ok(),
         8 => {
-            fair = false;
+            as_built = false;
             let garbage: Vec<u8> = u.arbitrary()?;
             rsa_pad_encrypt(&garbage, key, &mut crng).ok()
         }
         9 => {
-            fair = false;
+            as_built = false;
             Some(u.arbitrary()?)
         }
         _ => rsa_pad_encrypt(&inner_bytes, key, &mut crng).ok(),
@@ -376,9 +376,11 @@ fn evil_client(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     };
     let mut encrypted = encrypted.to_vec();
     if rarely(u, 32)? {
-        fair = false;
+        as_built = false;
         encrypted = u.arbitrary()?;
     }
+    fair &= as_built;
+    let sent_encrypted = encrypted.clone();
     let request = functions::ReqDhParams {
         nonce: mostly(u, nonce, &mut fair)?,
         server_nonce: mostly(u, res.server_nonce, &mut fair)?,
@@ -406,7 +408,16 @@ fn evil_client(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         }
     };
     assert_eq!((ok.nonce, ok.server_nonce), (nonce, res.server_nonce));
-    // The server took the inner data: the new_nonce it used is ours (whatever else was off).
+    // The server took the inner data. As built, it carries our new_nonce; otherwise read it
+    // as the server did: a damaged block may carry another new_nonce (a flipped bit), or
+    // another type, and a cut one is completed by RSA_PAD's random padding.
+    let (new_nonce, temp) = if as_built {
+        (new_nonce, temp)
+    } else {
+        let read = open_inner(&sent_encrypted)
+            .unwrap_or_else(|| panic!("the server took a p_q_inner_data that does not open"));
+        (inner_new_nonce(&read), is_temp(&read))
+    };
     let keys = tmp_aes_key_iv(&new_nonce, &res.server_nonce);
     let enums::ServerDhInnerData::ServerDhInnerData(dh) =
         open_with_hash::<enums::ServerDhInnerData>(&ok.encrypted_answer, &keys, "fuzz")
@@ -512,6 +523,24 @@ fn open_inner(encrypted: &[u8]) -> Option<enums::PQInnerData> {
     enums::PQInnerData::deserialize(&mut r).ok()
 }
 
+/// The new_nonce of a `p_q_inner_data` of any type.
+fn inner_new_nonce(inner: &enums::PQInnerData) -> [u8; 32] {
+    match inner {
+        enums::PQInnerData::PQInnerData(d) => d.new_nonce,
+        enums::PQInnerData::Dc(d) => d.new_nonce,
+        enums::PQInnerData::Temp(d) => d.new_nonce,
+        enums::PQInnerData::TempDc(d) => d.new_nonce,
+    }
+}
+
+/// Whether a `p_q_inner_data` asks for a temporary key.
+fn is_temp(inner: &enums::PQInnerData) -> bool {
+    matches!(
+        inner,
+        enums::PQInnerData::Temp(_) | enums::PQInnerData::TempDc(_)
+    )
+}
+
 /// A server that draws its fields from the input, against our client.
 fn evil_server(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
     let mut config = client_config();
@@ -567,6 +596,13 @@ fn evil_server(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
             return Ok(());
         }
     };
+    // What the client read: an arbitrary or damaged answer carries another pq, or another
+    // server_nonce, which the rest of the conversation then uses.
+    let enums::ResPQ::ResPQ(received) = enums::ResPQ::from_bytes(answer)
+        .unwrap_or_else(|e| panic!("the client took a resPQ that does not decode: {e}"));
+    let server_nonce = received.server_nonce;
+    let received_pq = be_u64(&received.pq)
+        .unwrap_or_else(|| panic!("the client took a pq of {} bytes", received.pq.len()));
     let request = functions::ReqDhParams::from_bytes(request)
         .unwrap_or_else(|e| panic!("the client's req_DH_params: {e}"));
     assert_eq!((request.nonce, request.server_nonce), (nonce, server_nonce));
@@ -575,7 +611,7 @@ fn evil_server(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         (Some(cp), Some(cq)) => {
             assert_eq!(
                 u128::from(cp) * u128::from(cq),
-                u128::from(pq),
+                u128::from(received_pq),
                 "wrong factors"
             );
             assert!(cp < cq);
@@ -590,12 +626,7 @@ fn evil_server(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         assert_ne!(request.public_key_fingerprint, fingerprint);
         return Ok(());
     };
-    let new_nonce = match inner {
-        enums::PQInnerData::PQInnerData(d) => d.new_nonce,
-        enums::PQInnerData::Dc(d) => d.new_nonce,
-        enums::PQInnerData::Temp(d) => d.new_nonce,
-        enums::PQInnerData::TempDc(d) => d.new_nonce,
-    };
+    let new_nonce = inner_new_nonce(&inner);
     let keys = tmp_aes_key_iv(&new_nonce, &server_nonce);
 
     // server_DH_params.
@@ -730,4 +761,23 @@ fn evil_server(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Inputs on which the harness's own bookkeeping was wrong (fuzz/README.md, Findings): a
+    /// damaged p_q_inner_data whose flipped bit fell in new_nonce (evil client), a damaged
+    /// resPQ whose flipped bit fell in server_nonce, and a resPQ whose pq the evil server
+    /// replaced (evil server). Both sides behaved; the harness panicked.
+    #[test]
+    fn regression_inputs_run_clean() {
+        let inputs: [&[u8]; 3] = [
+            include_bytes!("../../../fuzz/seeds/handshake/regression-damaged-new-nonce"),
+            include_bytes!("../../../fuzz/seeds/handshake/regression-damaged-server-nonce"),
+            include_bytes!("../../../fuzz/seeds/handshake/regression-client-read-another-pq"),
+        ];
+        for input in inputs {
+            super::handshake(input);
+        }
+    }
 }

@@ -290,7 +290,7 @@ impl ClientHandshake {
             server_nonce,
             new_nonce: _,
         } = n;
-        let (b, g_b) = dh_keypair(dh.g, &dh.prime, rng);
+        let (b, g_b) = dh_keypair(dh.g, &dh.prime, rng)?;
         let auth_key = dh_shared_key(&dh.g_a, &b, &dh.prime);
         let inner = types::ClientDhInnerData {
             nonce,

@@ -104,10 +104,26 @@ pub enum HandshakeError {
     /// The handshake already finished or failed.
     #[error("handshake is over")]
     Finished,
+    /// None of [`DH_SECRET_DRAWS`] DH secrets drawn from this side's randomness gave a public
+    /// value in the range the peer checks ([`crate::crypto::check_g_a`]). A fair draw fails
+    /// with probability about 2^-62, so this means the random source is broken (it repeats
+    /// itself, or gives zeros); the handshake stops rather than drawing forever.
+    #[error("no DH secret with a public value in the safe range in {attempts} draws")]
+    DhSecretDraws {
+        /// How many secrets were drawn.
+        attempts: u32,
+    },
 }
 
+/// How many DH secrets [`HandshakeError::DhSecretDraws`] allows before giving up: a fair
+/// draw is thrown away with probability about 2^-62, so all of them fail only when the
+/// randomness is broken.
+pub const DH_SECRET_DRAWS: u32 = 8;
+
 impl HandshakeError {
-    /// The transport error a server sends for this failure: -444 for a wrong DC, else -404.
+    /// The transport error a server sends for this failure: -444 for a wrong DC, else -404
+    /// (for [`HandshakeError::DhSecretDraws`], the server's own failure, too: -404 makes a
+    /// client start a new handshake, with fresh randomness on the server).
     pub fn transport_code(&self) -> i32 {
         match self {
             HandshakeError::WrongDc { .. } => -444,
@@ -225,15 +241,17 @@ pub(crate) fn seal_with_hash(
     out
 }
 
-/// A fresh DH secret and its public value `g^secret mod p`, redrawn until the public value is
-/// in the safe range.
+/// A fresh DH secret and its public value `g^secret mod p`, drawn again while the public
+/// value is outside the safe range, at most [`DH_SECRET_DRAWS`] times. `g` and `prime` have
+/// passed [`crate::crypto::check_dh_params`], so g has prime order (p − 1) / 2 and a fair
+/// draw fails with probability about 2^-62.
 pub(crate) fn dh_keypair(
     g: u32,
     prime: &[u8],
     rng: &mut impl crate::crypto::Random,
-) -> (num_bigint::BigUint, Vec<u8>) {
+) -> Result<(num_bigint::BigUint, Vec<u8>), HandshakeError> {
     let p = num_bigint::BigUint::from_bytes_be(prime);
-    loop {
+    for _ in 0..DH_SECRET_DRAWS {
         let mut secret = [0u8; 256];
         rng.fill(&mut secret);
         let secret = num_bigint::BigUint::from_bytes_be(&secret);
@@ -241,9 +259,12 @@ pub(crate) fn dh_keypair(
             .modpow(&secret, &p)
             .to_bytes_be();
         if crate::crypto::check_g_a(&public, prime).is_ok() {
-            return (secret, public);
+            return Ok((secret, public));
         }
     }
+    Err(HandshakeError::DhSecretDraws {
+        attempts: DH_SECRET_DRAWS,
+    })
 }
 
 /// The shared key `peer_public^secret mod p`, as 256 big-endian bytes.
@@ -265,5 +286,43 @@ pub(crate) fn malformed(step: &'static str) -> impl Fn(tl_runtime::Error) -> Han
     move |e| HandshakeError::Malformed {
         step,
         detail: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::dh::TELEGRAM_DH_PRIME;
+    use crate::crypto::{check_g_a, test_rng};
+
+    #[test]
+    fn dh_keypair_draws_a_public_value_in_range() {
+        let mut r = test_rng(7);
+        let (secret, public) = dh_keypair(3, &TELEGRAM_DH_PRIME, &mut r).expect("a fair draw");
+        assert_eq!(check_g_a(&public, &TELEGRAM_DH_PRIME), Ok(()));
+        let p = num_bigint::BigUint::from_bytes_be(&TELEGRAM_DH_PRIME);
+        assert_eq!(
+            num_bigint::BigUint::from(3u8)
+                .modpow(&secret, &p)
+                .to_bytes_be(),
+            public
+        );
+    }
+
+    #[test]
+    fn dh_keypair_gives_up_on_randomness_that_gives_only_zeros() {
+        // secret = 0 every time: the public value is 1, never in range.
+        let mut draws = 0;
+        let mut zeros = |buf: &mut [u8]| {
+            draws += 1;
+            buf.fill(0);
+        };
+        assert_eq!(
+            dh_keypair(3, &TELEGRAM_DH_PRIME, &mut zeros),
+            Err(HandshakeError::DhSecretDraws {
+                attempts: DH_SECRET_DRAWS
+            })
+        );
+        assert_eq!(draws, DH_SECRET_DRAWS);
     }
 }

@@ -1,8 +1,8 @@
 //! The server side of the key exchange, with the server-side checklist of PROTOCOL.md 1.4.
 
 use super::{
-    HandshakeError, Outcome, be_bytes, be_u64, dh_shared_key, malformed, open_with_hash,
-    seal_with_hash,
+    DH_SECRET_DRAWS, HandshakeError, Outcome, be_bytes, be_u64, dh_shared_key, malformed,
+    open_with_hash, seal_with_hash,
 };
 use crate::crypto::dh::FixedBase;
 use crate::crypto::{
@@ -143,7 +143,8 @@ const G: u32 = 3;
 ///
 /// The bits are drawn uniformly from the caller's randomness; a draw whose g_a falls outside
 /// the range every client checks (1 < g_a < p − 1 and 2^(2048−64) ≤ g_a ≤ p − 2^(2048−64),
-/// [`check_g_a`]), which happens with probability about 2^-62, is thrown away and drawn again.
+/// [`check_g_a`]), which happens with probability about 2^-62, is thrown away and drawn again,
+/// at most [`DH_SECRET_DRAWS`] times in all.
 const SECRET_BITS: usize = 256;
 
 /// The fixed-base table of g = 3 modulo dh_prime for exponents of [`SECRET_BITS`] bits (about
@@ -159,19 +160,23 @@ static DH_TABLE: LazyLock<FixedBase> = LazyLock::new(|| {
 });
 
 /// A fresh server secret `a` of [`SECRET_BITS`] bits and `g_a = g^a mod p` (big-endian,
-/// without leading zeros), from the fixed-base table; drawn again until g_a is in the safe
-/// range.
-fn server_dh_keypair(rng: &mut impl Random) -> (BigUint, Vec<u8>) {
+/// without leading zeros), from the fixed-base table; drawn again while g_a is outside the
+/// safe range, at most [`DH_SECRET_DRAWS`] times ([`HandshakeError::DhSecretDraws`]: the
+/// randomness is broken).
+fn server_dh_keypair(rng: &mut impl Random) -> Result<(BigUint, Vec<u8>), HandshakeError> {
     let table = &*DH_TABLE;
-    loop {
+    for _ in 0..DH_SECRET_DRAWS {
         let mut bytes = [0u8; SECRET_BITS / 8];
         rng.fill(&mut bytes);
         let a = BigUint::from_bytes_be(&bytes);
         let g_a = table.pow(&a).to_bytes_be();
         if check_g_a(&g_a, dh_prime()).is_ok() {
-            return (a, g_a);
+            return Ok((a, g_a));
         }
     }
+    Err(HandshakeError::DhSecretDraws {
+        attempts: DH_SECRET_DRAWS,
+    })
 }
 
 impl ServerHandshake {
@@ -349,7 +354,7 @@ impl ServerHandshake {
             Some(e) => Some(now + i64::from(e)),
             None => None,
         };
-        let (a, g_a) = server_dh_keypair(rng);
+        let (a, g_a) = server_dh_keypair(rng)?;
         let keys = tmp_aes_key_iv(&new_nonce, &server_nonce);
         let inner = enums::ServerDhInnerData::from(types::ServerDhInnerData {
             nonce,
@@ -447,7 +452,7 @@ mod tests {
         let p = BigUint::from_bytes_be(dh_prime());
         let mut r = rng(1);
         for _ in 0..50 {
-            let (secret, g_a) = server_dh_keypair(&mut r);
+            let (secret, g_a) = server_dh_keypair(&mut r).expect("a fair draw");
             assert!(secret.bits() <= 256);
             // What every client checks: 1 < g_a < p − 1 and the 2^(2048−64) margins.
             assert_eq!(check_g_a(&g_a, dh_prime()), Ok(()));
@@ -474,10 +479,29 @@ mod tests {
                 _ => random(buf),
             }
         };
-        let (a, g_a) = server_dh_keypair(&mut r);
+        let (a, g_a) = server_dh_keypair(&mut r).expect("a fair draw");
         assert_eq!(draws, 3);
         assert!(a > BigUint::from(1u8));
         assert_eq!(check_g_a(&g_a, dh_prime()), Ok(()));
+    }
+
+    #[test]
+    fn randomness_that_gives_only_zeros_ends_in_an_error_not_a_loop() {
+        // a = 0 every time: g_a = 1, never in range.
+        let mut draws = 0;
+        let mut zeros = |buf: &mut [u8]| {
+            draws += 1;
+            buf.fill(0);
+        };
+        assert_eq!(
+            server_dh_keypair(&mut zeros),
+            Err(HandshakeError::DhSecretDraws {
+                attempts: DH_SECRET_DRAWS
+            })
+        );
+        assert_eq!(draws, DH_SECRET_DRAWS);
+        let e = HandshakeError::DhSecretDraws { attempts: 8 };
+        assert!((-444..=-404).contains(&e.transport_code()));
     }
 
     #[test]
@@ -495,7 +519,7 @@ mod tests {
             g_bs.push(BigUint::from(G).modpow(&b, &p));
             client_secrets.push(b);
         }
-        let (secret, g_a) = server_dh_keypair(&mut r);
+        let (secret, g_a) = server_dh_keypair(&mut r).expect("a fair draw");
         for (i, g_b) in g_bs.iter().enumerate() {
             let key = dh_shared_key(&g_b.to_bytes_be(), &secret, dh_prime());
             let expected = g_b.modpow(&secret, &p);
