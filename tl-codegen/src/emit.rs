@@ -88,6 +88,13 @@ fn fixed_size(ty: &Type) -> Option<(usize, bool)> {
 struct FixedRun {
     /// Each value: its size, and the bytes to write or the local and type to read into.
     items: Vec<(usize, TokenStream, TokenStream)>,
+    /// Locals to set to the offset in `__out` where the value of that index is written.
+    offsets: Vec<(usize, Ident)>,
+}
+
+/// The local holding where flags word `word` was written, to complete it at the end.
+fn at_ident(word: &Ident) -> Ident {
+    Ident::new(&format!("__at{word}"), proc_macro2::Span::call_site())
 }
 
 impl FixedRun {
@@ -104,6 +111,12 @@ impl FixedRun {
         self.items.push((size, bytes, TokenStream::new()));
     }
 
+    /// Adds a value to write and a local `at` that will hold where in `__out` it went.
+    fn push_at(&mut self, size: usize, bytes: TokenStream, at: Ident) {
+        self.offsets.push((self.items.len(), at));
+        self.push(size, bytes);
+    }
+
     /// Adds a local `name: ty` to read.
     fn push_read(&mut self, size: usize, name: TokenStream, ty: TokenStream) {
         self.items.push((size, name, ty));
@@ -112,7 +125,12 @@ impl FixedRun {
     /// The statements appending the run to `__out`, and a new empty run.
     fn flush_write(&mut self) -> TokenStream {
         let items = std::mem::take(&mut self.items);
-        match items.as_slice() {
+        let mut offsets = TokenStream::new();
+        for (index, at) in std::mem::take(&mut self.offsets) {
+            let before: usize = items[..index].iter().map(|(size, ..)| size).sum();
+            offsets.extend(quote!(let #at: usize = __out.len() + #before;));
+        }
+        let write = match items.as_slice() {
             [] => TokenStream::new(),
             [(_, bytes, _)] => quote!(__out.extend_from_slice(&#bytes);),
             _ => {
@@ -129,7 +147,8 @@ impl FixedRun {
                     __out.extend_from_slice(&__b);
                 }
             }
-        }
+        };
+        quote!(#offsets #write)
     }
 
     /// The statements reading the run from `__reader` into its locals.
@@ -338,6 +357,10 @@ impl<'m, 's> Emitter<'m, 's> {
     /// The statements that write a definition's parameters, after its constructor id when
     /// `id` is given. Runs of fixed-size values (the id, flags words, `int`, `long`, `double`,
     /// `int128`, `int256`) are put together in a stack array and appended at once.
+    ///
+    /// An optional field that is alone on its flag bit is tested once: writing it sets its bit
+    /// in the flags word, which was written with its other bits and is completed in place at
+    /// the end. Bits shared by several fields are computed before the word is written.
     fn write_body(&self, def: &Definition, fields: &[Field<'_>], id: Option<u32>) -> TokenStream {
         let mut out = TokenStream::new();
         let mut run = FixedRun::default();
@@ -345,7 +368,9 @@ impl<'m, 's> Emitter<'m, 's> {
             let id = hex(id);
             run.push(4, quote!(#id.to_le_bytes()));
         }
-        // The flags words depend only on `self`: compute them all first.
+        // Optional fields whose bit no other field shares, and the words completed at the end.
+        let mut alone: HashSet<String> = HashSet::new();
+        let mut patched: Vec<Ident> = Vec::new();
         for param in &def.params {
             if let ParameterKind::Flags = param.kind {
                 let word = flags_ident(&param.name);
@@ -359,25 +384,44 @@ impl<'m, 's> Emitter<'m, 's> {
                         .or_default()
                         .push(f);
                 }
-                let terms = groups.iter().map(|(bit, members)| {
+                let mut terms = Vec::new();
+                for (bit, members) in &groups {
                     let mask = 1u32 << bit;
                     let values: Vec<_> = members.iter().filter(|f| !f.is_bool_flag).collect();
-                    let cond = if values.is_empty() {
-                        let bools = members.iter().map(|f| {
-                            let id = &f.ident;
-                            quote!(self.#id)
-                        });
-                        quote!(#(#bools)||*)
-                    } else {
-                        let somes = values.iter().map(|f| {
-                            let id = &f.ident;
-                            quote!(self.#id.is_some())
-                        });
-                        quote!(#(#somes)&&*)
+                    let cond = match values.as_slice() {
+                        [] => {
+                            let bools = members.iter().map(|f| {
+                                let id = &f.ident;
+                                quote!(self.#id)
+                            });
+                            quote!(#(#bools)||*)
+                        }
+                        [only] => {
+                            alone.insert(only.ident.to_string());
+                            continue;
+                        }
+                        _ => {
+                            let somes = values.iter().map(|f| {
+                                let id = &f.ident;
+                                quote!(self.#id.is_some())
+                            });
+                            quote!(#(#somes)&&*)
+                        }
                     };
-                    quote!(if #cond { #mask } else { 0 })
+                    terms.push(quote!(if #cond { #mask } else { 0 }));
+                }
+                let set_later = groups.values().any(|members| {
+                    members
+                        .iter()
+                        .filter(|f| !f.is_bool_flag)
+                        .any(|f| alone.contains(&f.ident.to_string()))
                 });
-                out.extend(quote!(let #word: u32 = 0 #(| #terms)*;));
+                if set_later {
+                    patched.push(word.clone());
+                    out.extend(quote!(let mut #word: u32 = 0 #(| #terms)*;));
+                } else {
+                    out.extend(quote!(let #word: u32 = 0 #(| #terms)*;));
+                }
             }
         }
         let mut field_iter = fields.iter();
@@ -385,7 +429,11 @@ impl<'m, 's> Emitter<'m, 's> {
             match &param.kind {
                 ParameterKind::Flags => {
                     let word = flags_ident(&param.name);
-                    run.push(4, quote!(#word.to_le_bytes()));
+                    if patched.contains(&word) {
+                        run.push_at(4, quote!(#word.to_le_bytes()), at_ident(&word));
+                    } else {
+                        run.push(4, quote!(#word.to_le_bytes()));
+                    }
                 }
                 ParameterKind::Value { .. } => {
                     let Some(field) = field_iter.next() else {
@@ -408,11 +456,20 @@ impl<'m, 's> Emitter<'m, 's> {
                             let write = write_expr(&wire(field.tl), quote!(__v));
                             let mask = 1u32 << bit;
                             let word = flags_ident(word);
-                            out.extend(quote! {
-                                if #word & #mask != 0 {
-                                    if let ::std::option::Option::Some(__v) = &self.#id { #write; }
-                                }
-                            });
+                            if alone.contains(&field.ident.to_string()) {
+                                out.extend(quote! {
+                                    if let ::std::option::Option::Some(__v) = &self.#id {
+                                        #word |= #mask;
+                                        #write;
+                                    }
+                                });
+                            } else {
+                                out.extend(quote! {
+                                    if #word & #mask != 0 {
+                                        if let ::std::option::Option::Some(__v) = &self.#id { #write; }
+                                    }
+                                });
+                            }
                         }
                     }
                 }
@@ -420,6 +477,10 @@ impl<'m, 's> Emitter<'m, 's> {
             }
         }
         out.extend(run.flush_write());
+        for word in &patched {
+            let at = at_ident(word);
+            out.extend(quote!(__out[#at..#at + 4].copy_from_slice(&#word.to_le_bytes());));
+        }
         out
     }
 

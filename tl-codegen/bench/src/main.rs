@@ -250,13 +250,6 @@ fn main() {
         );
     }
 
-    eprintln!(
-        "sizes: Message {} User {} MessageReplyHeader {} enums::Message {}",
-        size_of::<types::Message>(),
-        size_of::<types::User>(),
-        size_of::<types::MessageReplyHeader>(),
-        size_of::<enums::Message>()
-    );
     let value = sample_messages();
     let bytes = value.to_bytes();
     let grammers_value = grammers_tl_types::enums::messages::Messages::from_bytes(&bytes)
