@@ -68,6 +68,109 @@ fn flags_ident(name: &str) -> Ident {
     )
 }
 
+/// The wire size of an unconditional field of a fixed-size type, and whether its Rust value
+/// is a byte array already (`int128`, `int256`) rather than a number.
+fn fixed_size(ty: &Type) -> Option<(usize, bool)> {
+    if !ty.namespace.is_empty() || ty.generic_ref || ty.generic_arg.is_some() {
+        return None;
+    }
+    Some(match ty.name.as_str() {
+        "int" => (4, false),
+        "long" | "double" => (8, false),
+        "int128" => (16, true),
+        "int256" => (32, true),
+        _ => return None,
+    })
+}
+
+/// Consecutive fixed-size values written or read as one block of bytes.
+#[derive(Default)]
+struct FixedRun {
+    /// Each value: its size, and the bytes to write or the local and type to read into.
+    items: Vec<(usize, TokenStream, TokenStream)>,
+    /// Locals to set to the offset in `__out` where the value of that index is written.
+    offsets: Vec<(usize, Ident)>,
+}
+
+/// The local holding where flags word `word` was written, to complete it at the end.
+fn at_ident(word: &Ident) -> Ident {
+    Ident::new(&format!("__at{word}"), proc_macro2::Span::call_site())
+}
+
+impl FixedRun {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.items.iter().map(|(size, ..)| size).sum()
+    }
+
+    /// Adds a value to write, given as an expression of type `[u8; size]`.
+    fn push(&mut self, size: usize, bytes: TokenStream) {
+        self.items.push((size, bytes, TokenStream::new()));
+    }
+
+    /// Adds a value to write and a local `at` that will hold where in `__out` it went.
+    fn push_at(&mut self, size: usize, bytes: TokenStream, at: Ident) {
+        self.offsets.push((self.items.len(), at));
+        self.push(size, bytes);
+    }
+
+    /// Adds a local `name: ty` to read.
+    fn push_read(&mut self, size: usize, name: TokenStream, ty: TokenStream) {
+        self.items.push((size, name, ty));
+    }
+
+    /// The statements appending the run to `__out`, and a new empty run.
+    fn flush_write(&mut self) -> TokenStream {
+        let items = std::mem::take(&mut self.items);
+        let mut offsets = TokenStream::new();
+        for (index, at) in std::mem::take(&mut self.offsets) {
+            let before: usize = items[..index].iter().map(|(size, ..)| size).sum();
+            offsets.extend(quote!(let #at: usize = __out.len() + #before;));
+        }
+        let write = match items.as_slice() {
+            [] => TokenStream::new(),
+            [(_, bytes, _)] => quote!(__out.extend_from_slice(&#bytes);),
+            _ => {
+                let total = items.iter().map(|(size, ..)| size).sum::<usize>();
+                let mut at = 0usize;
+                let puts = items.iter().map(|(size, bytes, _)| {
+                    let (from, to) = (at, at + size);
+                    at = to;
+                    quote!(__b[#from..#to].copy_from_slice(&#bytes);)
+                });
+                quote! {
+                    let mut __b = [0u8; #total];
+                    #(#puts)*
+                    __out.extend_from_slice(&__b);
+                }
+            }
+        };
+        quote!(#offsets #write)
+    }
+
+    /// The statements reading the run from `__reader` into its locals.
+    fn flush_read(&mut self) -> TokenStream {
+        let total = self.len();
+        let items = std::mem::take(&mut self.items);
+        if items.is_empty() {
+            return TokenStream::new();
+        }
+        let mut at = 0usize;
+        let lets = items.iter().map(|(size, name, ty)| {
+            let from = at;
+            at += size;
+            quote!(let #name: #ty = ::tl_runtime::fixed::FromWire::from_wire(&__b, #from);)
+        });
+        quote! {
+            let __b: [u8; #total] = __reader.read_array()?;
+            #(#lets)*
+        }
+    }
+}
+
 fn hex(id: u32) -> Literal {
     format!("0x{id:08x}_u32")
         .parse()
@@ -251,46 +354,86 @@ impl<'m, 's> Emitter<'m, 's> {
         })
     }
 
-    /// The statements that write a definition's parameters (not its id).
-    fn write_body(&self, def: &Definition, fields: &[Field<'_>]) -> TokenStream {
+    /// The statements that write a definition's parameters, after its constructor id when
+    /// `id` is given. Runs of fixed-size values (the id, flags words, `int`, `long`, `double`,
+    /// `int128`, `int256`) are put together in a stack array and appended at once.
+    ///
+    /// An optional field that is alone on its flag bit is tested once: writing it sets its bit
+    /// in the flags word, which was written with its other bits and is completed in place at
+    /// the end. Bits shared by several fields are computed before the word is written.
+    fn write_body(&self, def: &Definition, fields: &[Field<'_>], id: Option<u32>) -> TokenStream {
         let mut out = TokenStream::new();
-        let mut field_iter = fields.iter();
+        let mut run = FixedRun::default();
+        if let Some(id) = id {
+            let id = hex(id);
+            run.push(4, quote!(#id.to_le_bytes()));
+        }
+        // Optional fields whose bit no other field shares, and the words completed at the end.
+        let mut alone: HashSet<String> = HashSet::new();
+        let mut patched: Vec<Ident> = Vec::new();
         for param in &def.params {
-            match &param.kind {
-                ParameterKind::Flags => {
-                    let word = flags_ident(&param.name);
-                    let mut groups: BTreeMap<u32, Vec<&Field<'_>>> = BTreeMap::new();
-                    for f in fields
-                        .iter()
-                        .filter(|f| f.flag.map(|(n, _)| n) == Some(param.name.as_str()))
-                    {
-                        groups
-                            .entry(f.flag.map(|(_, i)| i).unwrap_or_default())
-                            .or_default()
-                            .push(f);
-                    }
-                    let terms = groups.iter().map(|(bit, members)| {
-                        let mask = 1u32 << bit;
-                        let values: Vec<_> = members.iter().filter(|f| !f.is_bool_flag).collect();
-                        let cond = if values.is_empty() {
+            if let ParameterKind::Flags = param.kind {
+                let word = flags_ident(&param.name);
+                let mut groups: BTreeMap<u32, Vec<&Field<'_>>> = BTreeMap::new();
+                for f in fields
+                    .iter()
+                    .filter(|f| f.flag.map(|(n, _)| n) == Some(param.name.as_str()))
+                {
+                    groups
+                        .entry(f.flag.map(|(_, i)| i).unwrap_or_default())
+                        .or_default()
+                        .push(f);
+                }
+                let mut terms = Vec::new();
+                for (bit, members) in &groups {
+                    let mask = 1u32 << bit;
+                    let values: Vec<_> = members.iter().filter(|f| !f.is_bool_flag).collect();
+                    let cond = match values.as_slice() {
+                        [] => {
                             let bools = members.iter().map(|f| {
                                 let id = &f.ident;
                                 quote!(self.#id)
                             });
                             quote!(#(#bools)||*)
-                        } else {
+                        }
+                        [only] => {
+                            alone.insert(only.ident.to_string());
+                            continue;
+                        }
+                        _ => {
                             let somes = values.iter().map(|f| {
                                 let id = &f.ident;
                                 quote!(self.#id.is_some())
                             });
                             quote!(#(#somes)&&*)
-                        };
-                        quote!(if #cond { #mask } else { 0 })
-                    });
-                    out.extend(quote! {
-                        let #word: u32 = 0 #(| #terms)*;
-                        ::tl_runtime::Serialize::serialize(&#word, __out);
-                    });
+                        }
+                    };
+                    terms.push(quote!(if #cond { #mask } else { 0 }));
+                }
+                let set_later = groups.values().any(|members| {
+                    members
+                        .iter()
+                        .filter(|f| !f.is_bool_flag)
+                        .any(|f| alone.contains(&f.ident.to_string()))
+                });
+                if set_later {
+                    patched.push(word.clone());
+                    out.extend(quote!(let mut #word: u32 = 0 #(| #terms)*;));
+                } else {
+                    out.extend(quote!(let #word: u32 = 0 #(| #terms)*;));
+                }
+            }
+        }
+        let mut field_iter = fields.iter();
+        for param in &def.params {
+            match &param.kind {
+                ParameterKind::Flags => {
+                    let word = flags_ident(&param.name);
+                    if patched.contains(&word) {
+                        run.push_at(4, quote!(#word.to_le_bytes()), at_ident(&word));
+                    } else {
+                        run.push(4, quote!(#word.to_le_bytes()));
+                    }
                 }
                 ParameterKind::Value { .. } => {
                     let Some(field) = field_iter.next() else {
@@ -298,40 +441,63 @@ impl<'m, 's> Emitter<'m, 's> {
                     };
                     let id = &field.ident;
                     match field.flag {
-                        None => {
-                            let write = write_expr(&wire(field.tl), quote!(&self.#id));
-                            out.extend(quote!(#write;));
-                        }
+                        None => match fixed_size(field.tl) {
+                            Some((size, false)) => run.push(size, quote!(self.#id.to_le_bytes())),
+                            Some((size, true)) => run.push(size, quote!(self.#id)),
+                            None => {
+                                out.extend(run.flush_write());
+                                let write = write_expr(&wire(field.tl), quote!(&self.#id));
+                                out.extend(quote!(#write;));
+                            }
+                        },
                         Some(_) if field.is_bool_flag => {}
                         Some((word, bit)) => {
+                            out.extend(run.flush_write());
                             let write = write_expr(&wire(field.tl), quote!(__v));
                             let mask = 1u32 << bit;
                             let word = flags_ident(word);
-                            out.extend(quote! {
-                                if #word & #mask != 0 {
-                                    if let ::std::option::Option::Some(__v) = &self.#id { #write; }
-                                }
-                            });
+                            if alone.contains(&field.ident.to_string()) {
+                                out.extend(quote! {
+                                    if let ::std::option::Option::Some(__v) = &self.#id {
+                                        #word |= #mask;
+                                        #write;
+                                    }
+                                });
+                            } else {
+                                out.extend(quote! {
+                                    if #word & #mask != 0 {
+                                        if let ::std::option::Option::Some(__v) = &self.#id { #write; }
+                                    }
+                                });
+                            }
                         }
                     }
                 }
                 ParameterKind::Repeat { .. } | ParameterKind::Builtin => {}
             }
         }
+        out.extend(run.flush_write());
+        for word in &patched {
+            let at = at_ident(word);
+            out.extend(quote!(__out[#at..#at + 4].copy_from_slice(&#word.to_le_bytes());));
+        }
         out
     }
 
-    /// The statements that read a definition's parameters into locals, then build `Self`.
-    fn read_body(&self, def: &Definition, fields: &[Field<'_>]) -> TokenStream {
+    /// The statements that read a definition's parameters into locals, then the value:
+    /// `wrap(Self { .. })` when `wrap` is set (the body of `deserialize_bare_as`), else
+    /// `Self { .. }`. Runs of fixed-size values are read with one bounds check.
+    fn read_body(&self, def: &Definition, fields: &[Field<'_>], wrap: bool) -> TokenStream {
         let mut out = TokenStream::new();
+        let mut run = FixedRun::default();
+        // Locals computed from flags words, emitted once the run holding the word is read.
+        let mut pending = TokenStream::new();
         let mut field_iter = fields.iter();
         for param in &def.params {
             match &param.kind {
                 ParameterKind::Flags => {
                     let word = flags_ident(&param.name);
-                    out.extend(
-                        quote!(let #word: u32 = ::tl_runtime::Deserialize::deserialize(__reader)?;),
-                    );
+                    run.push_read(4, quote!(#word), quote!(u32));
                 }
                 ParameterKind::Value { .. } => {
                     let Some(field) = field_iter.next() else {
@@ -339,16 +505,26 @@ impl<'m, 's> Emitter<'m, 's> {
                     };
                     let (id, ty) = (&field.ident, &field.ty);
                     match field.flag {
-                        None => {
-                            let read = read_expr(&wire(field.tl));
-                            out.extend(quote!(let #id: #ty = #read;));
-                        }
+                        None => match fixed_size(field.tl) {
+                            Some((size, _)) => run.push_read(size, quote!(#id), ty.clone()),
+                            None => {
+                                out.extend(run.flush_read());
+                                out.extend(std::mem::take(&mut pending));
+                                let read = read_expr(&wire(field.tl));
+                                out.extend(quote!(let #id: #ty = #read;));
+                            }
+                        },
                         Some((word, bit)) => {
                             let word = flags_ident(word);
                             let mask = 1u32 << bit;
                             if field.is_bool_flag {
-                                out.extend(quote!(let #id: bool = #word & #mask != 0;));
+                                pending.extend(quote!(let #id: bool = #word & #mask != 0;));
+                                if run.is_empty() {
+                                    out.extend(std::mem::take(&mut pending));
+                                }
                             } else {
+                                out.extend(run.flush_read());
+                                out.extend(std::mem::take(&mut pending));
                                 let read = read_expr(&wire(field.tl));
                                 out.extend(quote! {
                                     let #id: #ty = if #word & #mask != 0 {
@@ -364,8 +540,15 @@ impl<'m, 's> Emitter<'m, 's> {
                 ParameterKind::Repeat { .. } | ParameterKind::Builtin => {}
             }
         }
+        out.extend(run.flush_read());
+        out.extend(pending);
         let names = fields.iter().map(|f| &f.ident);
-        out.extend(quote!(::std::result::Result::Ok(Self { #(#names),* })));
+        let value = quote!(Self { #(#names),* });
+        out.extend(if wrap {
+            quote!(::std::result::Result::Ok(__wrap(#value)))
+        } else {
+            quote!(::std::result::Result::Ok(#value))
+        });
         out
     }
 
@@ -485,8 +668,10 @@ impl<'m, 's> Emitter<'m, 's> {
             };
             quote!(#note pub #id: #ty,)
         });
-        let write = self.write_body(def, &fields);
-        let read = self.read_body(def, &fields);
+        let write = self.write_body(def, &fields, None);
+        let write_with_id = self.write_body(def, &fields, Some(def.id));
+        let read = self.read_body(def, &fields, false);
+        let read_as = self.read_body(def, &fields, true);
         let unused = if fields.is_empty() && def.params.is_empty() {
             quote!(let _ = __reader;)
         } else {
@@ -541,15 +726,16 @@ impl<'m, 's> Emitter<'m, 's> {
                 }
                 impl ::tl_runtime::Serialize for #ty {
                     #[inline]
-                    fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
-                        ::tl_runtime::write_id(#id, __out);
-                        ::tl_runtime::SerializeBare::serialize_bare(self, __out);
-                    }
+                    fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) { #write_with_id }
                 }
                 impl ::tl_runtime::DeserializeBare for #ty {
+                    #[inline]
                     fn deserialize_bare(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                        Self::deserialize_bare_as(__reader, ::std::convert::identity)
+                    }
+                    fn deserialize_bare_as<__R>(__reader: &mut ::tl_runtime::Reader, __wrap: impl ::std::ops::FnOnce(Self) -> __R) -> ::std::result::Result<__R, ::tl_runtime::Error> {
                         #unused
-                        #read
+                        #read_as
                     }
                 }
                 impl ::tl_runtime::Deserialize for #ty {
@@ -572,10 +758,7 @@ impl<'m, 's> Emitter<'m, 's> {
             out.extend(quote! {
                 impl #ser_bound ::tl_runtime::Serialize for #ty {
                     #[inline]
-                    fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) {
-                        ::tl_runtime::write_id(#id, __out);
-                        #write
-                    }
+                    fn serialize(&self, __out: &mut ::std::vec::Vec<u8>) { #write_with_id }
                 }
                 impl #call_bound ::tl_runtime::RemoteCall for #ty {
                     type Return = #ret;
@@ -635,6 +818,22 @@ impl<'m, 's> Emitter<'m, 's> {
         let mut variants = Vec::new();
         let mut ser_arms = Vec::new();
         let mut de_arms = Vec::new();
+        // Enums with a large variant held inline are read through `deserialize_as`, so that
+        // a vector of them builds each item in its place in the vector.
+        let in_place = info.constructors.iter().any(|&c| {
+            !self.model.boxed.contains(&c)
+                && self.model.constructors[c]
+                    .params
+                    .iter()
+                    .filter(|p| match &p.kind {
+                        ParameterKind::Value { ty, flag } => {
+                            flag.is_none() || ty.full_name() != "true"
+                        }
+                        _ => false,
+                    })
+                    .count()
+                    > IN_PLACE_FIELDS
+        });
         let mut froms = Vec::new();
         let mut arb_arms = Vec::new();
         let last = info.constructors.len() - 1;
@@ -648,7 +847,7 @@ impl<'m, 's> Emitter<'m, 's> {
             if def.params.is_empty() {
                 variants.push(quote!(#line #vid,));
                 ser_arms.push(quote!(Self::#vid => ::tl_runtime::write_id(#id, __out),));
-                de_arms.push(quote!(#id => Self::#vid,));
+                de_arms.push(read_empty_variant(&id, &vid, in_place));
                 froms.push(quote! {
                     impl ::std::convert::From<#path> for #name {
                         #[inline]
@@ -670,7 +869,7 @@ impl<'m, 's> Emitter<'m, 's> {
                 ser_arms.push(
                     quote!(Self::#vid(__x) => ::tl_runtime::Serialize::serialize(__x, __out),),
                 );
-                de_arms.push(quote!(#id => Self::#vid(#wrap(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?)),));
+                de_arms.push(read_variant(&id, &path, &vid, boxed, in_place));
                 froms.push(quote! {
                     impl ::std::convert::From<#path> for #name {
                         #[inline]
@@ -693,14 +892,16 @@ impl<'m, 's> Emitter<'m, 's> {
             let vid = ident(&variant_names[k]);
             let from_id = hex(self.model.constructors[f].id);
             if self.model.constructors[c].params.is_empty() {
-                de_arms.push(quote!(#from_id => Self::#vid,));
+                de_arms.push(read_empty_variant(&from_id, &vid, in_place));
             } else {
-                let wrap = if self.model.boxed.contains(&c) {
-                    quote!(::std::boxed::Box::new)
-                } else {
-                    quote!()
-                };
-                de_arms.push(quote!(#from_id => Self::#vid(#wrap(::tl_runtime::DeserializeBare::deserialize_bare(__reader)?)),));
+                let path = self.constructor_path(c, &root);
+                de_arms.push(read_variant(
+                    &from_id,
+                    &path,
+                    &vid,
+                    self.model.boxed.contains(&c),
+                    in_place,
+                ));
             }
         }
         let constructors = info
@@ -710,6 +911,17 @@ impl<'m, 's> Emitter<'m, 's> {
             .collect::<Vec<_>>()
             .join(", ");
         let line = doc(&format!("TL type `{full_name}`: one of {constructors}."));
+        let deserialize_head = if in_place {
+            quote! {
+                #[inline]
+                fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                    Self::deserialize_as(__reader, ::std::convert::identity)
+                }
+                fn deserialize_as<__R>(__reader: &mut ::tl_runtime::Reader, __wrap: impl ::std::ops::FnOnce(Self) -> __R) -> ::std::result::Result<__R, ::tl_runtime::Error>
+            }
+        } else {
+            quote!(fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error>)
+        };
         let derives = self.derives();
         let mut out = quote! {
             #line
@@ -723,16 +935,16 @@ impl<'m, 's> Emitter<'m, 's> {
                 }
             }
             impl ::tl_runtime::Deserialize for #name {
-                fn deserialize(__reader: &mut ::tl_runtime::Reader) -> ::std::result::Result<Self, ::tl_runtime::Error> {
+                #deserialize_head {
                     __reader.enter()?;
                     let offset = __reader.position();
                     let id = __reader.read_u32()?;
                     let value = match id {
                         #(#de_arms)*
-                        _ => return ::std::result::Result::Err(::tl_runtime::Error::unexpected_constructor(id, offset, #full_name)),
+                        _ => ::std::result::Result::Err(::tl_runtime::Error::unexpected_constructor(id, offset, #full_name)),
                     };
                     __reader.leave();
-                    ::std::result::Result::Ok(value)
+                    value
                 }
             }
             #(#froms)*
@@ -880,6 +1092,42 @@ impl<'m, 's> Emitter<'m, 's> {
         })
     }
 }
+
+/// The match arm that reads constructor `path` (id `id`) as variant `vid` of the enum being
+/// read, building the variant where the result goes rather than moving it there; `in_place`:
+/// the arm of `deserialize_as`, handing the variant to `__wrap`.
+fn read_variant(
+    id: &Literal,
+    path: &TokenStream,
+    vid: &Ident,
+    boxed: bool,
+    in_place: bool,
+) -> TokenStream {
+    let value = if boxed {
+        quote!(Self::#vid(::std::boxed::Box::new(__x)))
+    } else {
+        quote!(Self::#vid(__x))
+    };
+    let wrap = match (in_place, boxed) {
+        (true, _) => quote!(#[inline(always)] |__x| __wrap(#value)),
+        (false, true) => quote!(|__x| #value),
+        (false, false) => quote!(Self::#vid),
+    };
+    quote!(#id => <#path as ::tl_runtime::DeserializeBare>::deserialize_bare_as(__reader, #wrap),)
+}
+
+/// The match arm of a variant without fields (see [`read_variant`]).
+fn read_empty_variant(id: &Literal, vid: &Ident, in_place: bool) -> TokenStream {
+    if in_place {
+        quote!(#id => ::std::result::Result::Ok(__wrap(Self::#vid)),)
+    } else {
+        quote!(#id => ::std::result::Result::Ok(Self::#vid),)
+    }
+}
+
+/// Enums with a variant held inline that has more fields than this (not counting flag
+/// booleans) are read in place (see `Deserialize::deserialize_as`).
+const IN_PLACE_FIELDS: usize = 4;
 
 fn arbitrary_via_tl(cfg: &TokenStream, name: &Ident) -> TokenStream {
     quote! {

@@ -6,7 +6,8 @@
 //!   (the same bytes for both: the constructors involved have the same ids in grammers'
 //!   layer 230).
 //!
-//! Run: `cargo run --release -p tl-bench`. Build times are measured by `build-time.sh`.
+//! Run: `cargo run --release -p tl-bench`; `-- parse`, `-- deserialize` or `-- serialize` runs
+//! that figure alone (for profiling). Build times are measured by `build-time.sh`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -220,6 +221,8 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000),
     );
+    let only = std::env::args().nth(1);
+    let wanted = |what: &str| only.as_deref().is_none_or(|o| o == what);
     let schema_path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tl-schema/schemas/telegram/api-layer229.tl"
@@ -231,19 +234,21 @@ fn main() {
         "tl-bench: median of repeated runs, {} ms per figure (BENCH_MS)",
         budget.as_millis()
     );
-    let ours = median_time(budget, || {
-        black_box(tl_schema::parse(black_box(&schema)).unwrap());
-    });
-    let theirs = median_time(budget, || {
-        let defs: Vec<_> = grammers_tl_parser::parse_tl_file(black_box(&schema)).collect();
-        black_box(defs);
-    });
-    report(
-        "parse api-layer229.tl (281 KB)",
-        ours,
-        theirs,
-        Some(schema.len()),
-    );
+    if wanted("parse") {
+        let ours = median_time(budget, || {
+            black_box(tl_schema::parse(black_box(&schema)).unwrap());
+        });
+        let theirs = median_time(budget, || {
+            let defs: Vec<_> = grammers_tl_parser::parse_tl_file(black_box(&schema)).collect();
+            black_box(defs);
+        });
+        report(
+            "parse api-layer229.tl (281 KB)",
+            ours,
+            theirs,
+            Some(schema.len()),
+        );
+    }
 
     let value = sample_messages();
     let bytes = value.to_bytes();
@@ -256,38 +261,43 @@ fn main() {
     );
     let shared = tl_runtime::Bytes::from(bytes.clone());
 
-    let ours = median_time(budget, || {
-        black_box(enums::messages::Messages::from_bytes(black_box(shared.clone())).unwrap());
-    });
-    let theirs = median_time(budget, || {
-        black_box(
-            grammers_tl_types::enums::messages::Messages::from_bytes(black_box(&bytes)).unwrap(),
+    if wanted("deserialize") {
+        let ours = median_time(budget, || {
+            black_box(enums::messages::Messages::from_bytes(black_box(shared.clone())).unwrap());
+        });
+        let theirs = median_time(budget, || {
+            black_box(
+                grammers_tl_types::enums::messages::Messages::from_bytes(black_box(&bytes))
+                    .unwrap(),
+            );
+        });
+        report(
+            "deserialize messages.messages (100 msgs)",
+            ours,
+            theirs,
+            Some(bytes.len()),
         );
-    });
-    report(
-        "deserialize messages.messages (100 msgs)",
-        ours,
-        theirs,
-        Some(bytes.len()),
-    );
+    }
 
-    let mut out = Vec::with_capacity(bytes.len());
-    let ours = median_time(budget, || {
-        out.clear();
-        black_box(&value).serialize(&mut out);
-        black_box(&out);
-    });
-    let mut out2 = Vec::with_capacity(bytes.len());
-    let theirs = median_time(budget, || {
-        out2.clear();
-        black_box(&grammers_value).serialize(&mut out2);
-        black_box(&out2);
-    });
-    report(
-        "serialize messages.messages (100 msgs)",
-        ours,
-        theirs,
-        Some(bytes.len()),
-    );
+    if wanted("serialize") {
+        let mut out = Vec::with_capacity(bytes.len());
+        let ours = median_time(budget, || {
+            out.clear();
+            black_box(&value).serialize(&mut out);
+            black_box(&out);
+        });
+        let mut out2 = Vec::with_capacity(bytes.len());
+        let theirs = median_time(budget, || {
+            out2.clear();
+            black_box(&grammers_value).serialize(&mut out2);
+            black_box(&out2);
+        });
+        report(
+            "serialize messages.messages (100 msgs)",
+            ours,
+            theirs,
+            Some(bytes.len()),
+        );
+    }
     println!("payload: {} bytes", bytes.len());
 }

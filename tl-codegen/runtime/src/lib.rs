@@ -12,6 +12,8 @@
 
 mod blob;
 mod error;
+#[doc(hidden)]
+pub mod fixed;
 mod layer;
 mod primitives;
 mod reader;
@@ -68,6 +70,14 @@ pub trait Deserialize: Sized {
     /// Reads one value from the reader, advancing it.
     fn deserialize(reader: &mut Reader) -> Result<Self, Error>;
 
+    /// Reads one value and returns `wrap` of it. Generated enums with large variants override
+    /// it so that the value is built where `wrap` puts it (a vector reads its items in place)
+    /// rather than built, then moved there; the result is the same as this default's.
+    #[inline]
+    fn deserialize_as<R>(reader: &mut Reader, wrap: impl FnOnce(Self) -> R) -> Result<R, Error> {
+        Self::deserialize(reader).map(wrap)
+    }
+
     /// Reads one value that must fill `bytes` exactly.
     #[inline]
     fn from_bytes(bytes: impl Into<Bytes>) -> Result<Self, Error> {
@@ -88,6 +98,17 @@ pub trait SerializeBare {
 pub trait DeserializeBare: Sized {
     /// Reads the fields only.
     fn deserialize_bare(reader: &mut Reader) -> Result<Self, Error>;
+
+    /// Reads the fields and returns `wrap` of the value. Generated code overrides it so that
+    /// the value is built where `wrap`'s result goes (an enum reading its variant), rather
+    /// than built, then moved there; the result is the same as this default's.
+    #[inline]
+    fn deserialize_bare_as<R>(
+        reader: &mut Reader,
+        wrap: impl FnOnce(Self) -> R,
+    ) -> Result<R, Error> {
+        Self::deserialize_bare(reader).map(wrap)
+    }
 }
 
 /// A function (RPC) and the type of its answer.

@@ -217,17 +217,23 @@ impl Reader {
 /// Data longer than 16 MiB − 1 cannot be expressed in TL; such input is cut to that length.
 #[inline]
 pub fn write_bytes(data: &[u8], out: &mut Vec<u8>) {
-    let len = data.len().min(0xff_ffff);
-    let (header, header_len) = if len < 254 {
-        ([len as u8, 0, 0, 0], 1)
+    let data = &data[..data.len().min(0xff_ffff)];
+    let len = data.len();
+    let start = out.len();
+    let total = if len < 254 {
+        out.reserve(len + 5);
+        out.push(len as u8);
+        (len + 4) & !3
     } else {
-        ([254, len as u8, (len >> 8) as u8, (len >> 16) as u8], 4)
+        out.reserve(len + 8);
+        out.extend_from_slice(&[254, len as u8, (len >> 8) as u8, (len >> 16) as u8]);
+        (len + 7) & !3
     };
-    let total = (header_len + len + 3) & !3;
-    out.reserve(total);
-    out.extend_from_slice(&header[..header_len]);
-    out.extend_from_slice(&data[..len]);
-    out.extend_from_slice(&[0u8; 3][..total - header_len - len]);
+    out.extend_from_slice(data);
+    // Zero padding to a multiple of 4: four zeros, then drop those beyond it (a fixed-size
+    // write and a length change are cheaper than a variable-size one).
+    out.extend_from_slice(&[0u8; 4]);
+    out.truncate(start + total);
 }
 
 #[cfg(test)]

@@ -20,7 +20,17 @@ impl<T: Serialize> Serialize for [T] {
 impl<T: Deserialize> Deserialize for Vec<T> {
     #[inline]
     fn deserialize(reader: &mut Reader) -> Result<Self, Error> {
-        read_vector(reader, false, T::deserialize)
+        let len = read_header(reader, false)?;
+        let mut out = Vec::with_capacity(len);
+        for _ in 0..len {
+            // Each item is built in its slot of the vector (see `Deserialize::deserialize_as`).
+            T::deserialize_as(
+                reader,
+                #[inline(always)]
+                |item| out.push(item),
+            )?;
+        }
+        Ok(out)
     }
 }
 
@@ -32,10 +42,15 @@ pub fn write_vector<T>(
     out: &mut Vec<u8>,
     item: impl Fn(&T, &mut Vec<u8>),
 ) {
-    if !bare {
-        out.extend_from_slice(&VECTOR_ID.to_le_bytes());
+    let count = (items.len() as u32).to_le_bytes();
+    if bare {
+        out.extend_from_slice(&count);
+    } else {
+        let id = VECTOR_ID.to_le_bytes();
+        out.extend_from_slice(&[
+            id[0], id[1], id[2], id[3], count[0], count[1], count[2], count[3],
+        ]);
     }
-    out.extend_from_slice(&(items.len() as u32).to_le_bytes());
     for x in items {
         item(x, out);
     }
@@ -49,6 +64,17 @@ pub fn read_vector<T>(
     bare: bool,
     item: impl Fn(&mut Reader) -> Result<T, Error>,
 ) -> Result<Vec<T>, Error> {
+    let len = read_header(reader, bare)?;
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        out.push(item(reader)?);
+    }
+    Ok(out)
+}
+
+/// Reads the `vector` id unless `bare`, and the count, which must not exceed the bytes left.
+#[inline]
+fn read_header(reader: &mut Reader, bare: bool) -> Result<usize, Error> {
     if !bare {
         reader.expect_id(VECTOR_ID, "Vector")?;
     }
@@ -57,11 +83,7 @@ pub fn read_vector<T>(
     if len as usize > remaining {
         return Err(ErrorKind::VectorTooLong { len, remaining }.into());
     }
-    let mut out = Vec::with_capacity(len as usize);
-    for _ in 0..len {
-        out.push(item(reader)?);
-    }
-    Ok(out)
+    Ok(len as usize)
 }
 
 #[cfg(test)]
