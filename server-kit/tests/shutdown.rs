@@ -17,7 +17,7 @@ use mtproto::crypto::RsaPublicKey;
 use mtproto::transport::Kind;
 use mtproto_api::{enums, functions, types};
 use server_kit::Service;
-use server_kit::rpc::{BoxFuture, Caller, RpcResult};
+use server_kit::rpc::{BoxFuture, Caller, Policy, RpcResult};
 use server_kit::{Node, NodeBuilder, Options};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -296,6 +296,11 @@ struct SlowService(Arc<Slow>);
 impl Service for SlowService {
     fn methods(&self) -> Vec<u32> {
         vec![functions::help::GetNearestDc::CONSTRUCTOR_ID]
+    }
+
+    /// Like the built-in `help.getNearestDc`: callable before sign-in.
+    fn policy(&self, _method: u32) -> Policy {
+        Policy::SIGNED_IN.without_auth()
     }
 
     fn call<'a>(&'a self, _: &'a Arc<Node>, _: Caller, _: Vec<u8>) -> BoxFuture<'a, RpcResult> {

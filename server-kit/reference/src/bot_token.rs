@@ -6,7 +6,7 @@
 //! and comparing the hashes in constant time.
 //!
 //! ```
-//! use server_kit::bot_token::BotToken;
+//! use server_kit_reference::bot_token::BotToken;
 //! let (token, hash) = BotToken::generate(100_007);
 //! let text = token.to_string();
 //! let parsed: BotToken = text.parse().unwrap();

@@ -583,8 +583,10 @@ impl<S: Store + ?Sized> Db<S> {
 }
 
 /// Where a store call comes from, for the `site` label: the path of the function that
-/// defined closure `F`, without its closure levels, its generic arguments and the
-/// `server_kit::` prefix (`services::messages::send_message`). One value per place in the
+/// defined closure `F`, without its closure levels, its generic arguments and the prefix of
+/// the server-kit crate it is in (`server_kit_reference::services::messages::send_message`
+/// is `services::messages::send_message`, `server_kit_core::state::Node::add_key` is
+/// `state::Node::add_key`). One value per place in the
 /// code, so the label stays bounded; no allocation (a slice of the type's static name).
 pub fn call_site<F>() -> &'static str {
     let mut name = std::any::type_name::<F>();
@@ -608,7 +610,17 @@ pub fn call_site<F>() -> &'static str {
             }
         }
     }
-    name.strip_prefix("server_kit::").unwrap_or(name)
+    for prefix in [
+        "server_kit::",
+        "server_kit_core::",
+        "server_kit_reference::",
+        "server_kit_cluster::",
+    ] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    name
 }
 
 #[cfg(test)]
