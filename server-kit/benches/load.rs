@@ -3,7 +3,8 @@
 //! latency and the server's memory per connection.
 //!
 //! `cargo bench -p server-kit --bench load -- [N] [M] [--flood]` (defaults 100 and 20). The
-//! server is the release binary, started on a free port with a scratch data directory.
+//! server is the release binary (or the one `SERVER_KIT_BIN` names), started on a free port
+//! with a scratch data directory.
 //!
 //! With `--flood` the clients go through their messages twice, the second time while one
 //! more user sends sendMessage as fast as it can (batches of 200 in containers): the two
@@ -177,14 +178,17 @@ async fn run(n: usize, m: usize) {
     let data = dir.join("data");
     let port = free_port();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let binary = env!("CARGO_BIN_EXE_server-kit");
+    // SERVER_KIT_BIN runs another build of the server (say, the previous commit's) under the
+    // same clients, for a side-by-side comparison.
+    let binary = std::env::var("SERVER_KIT_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_server-kit").to_owned());
     let flood = std::env::args().any(|a| a == "--flood");
     // The per-user call rate of deploy/node.toml, which the flooder runs into.
     let mut flags = vec!["--handshakes-per-minute", "10000000"];
     if flood {
         flags.extend(["--user-calls-per-second", "100", "--user-call-burst", "500"]);
     }
-    let server = ServerProcess::start_with(binary, port, &data, &flags);
+    let server = ServerProcess::start_with(&binary, port, &data, &flags);
     let pid = server.child.id();
     let key = server_key(&data);
     let rss_idle = rss_kib(pid);

@@ -89,6 +89,10 @@ enum Blocked {
     KeyStore(Vec<u8>),
 }
 
+/// The most buffer capacity a connection keeps once its buffers are empty again; larger ones
+/// (grown by a file part) are given back.
+const KEEP_BUFFER: usize = 16 << 10;
+
 /// The server's end of one client connection, apart from its sessions (those live in the
 /// shared [`ServerEndpoint`](super::ServerEndpoint)).
 ///
@@ -161,6 +165,11 @@ impl ServerConnection {
         }
         self.inbuf.extend_from_slice(bytes);
         self.process(now, rng);
+        // A large frame (a file part) grew the buffer: give the memory back once it is
+        // consumed, so that an idle connection holds no buffer sized for its busiest moment.
+        if self.inbuf.is_empty() && self.inbuf.capacity() > KEEP_BUFFER {
+            self.inbuf = BytesMut::new();
+        }
     }
 
     fn process(&mut self, now: Duration, rng: &mut impl Random) {
@@ -335,7 +344,17 @@ impl ServerConnection {
             return false;
         }
         buf.extend_from_slice(&self.out);
-        self.out.clear();
+        if self.out.capacity() > KEEP_BUFFER {
+            self.out = BytesMut::new();
+        } else {
+            self.out.clear();
+        }
         true
+    }
+
+    /// The bytes its buffers hold on to (received and not yet framed, framed and not yet
+    /// taken), capacity included: what an idle connection costs here.
+    pub fn buffered_capacity(&self) -> usize {
+        self.inbuf.capacity() + self.out.capacity()
     }
 }

@@ -5,7 +5,6 @@
 
 use crate::in_flight::{InFlight, Working};
 use crate::state::{Node, Outbound, now, rng};
-use bytes::BytesMut;
 use mtproto::endpoint::decrypt_client_packet;
 use mtproto::{CloseReason, ConnId, ConnectionEvent, ServerConnection};
 use std::future::Future;
@@ -303,6 +302,20 @@ fn key_exchange(outcome: &'static str) {
     metrics::counter!(crate::stats::KEY_EXCHANGES, "outcome" => outcome).increment(1);
 }
 
+/// The most one read takes from a socket.
+const READ_CHUNK: usize = 64 << 10;
+
+/// An output buffer larger than this is given back after its write instead of kept.
+const KEEP_OUT: usize = 16 << 10;
+
+thread_local! {
+    /// The read buffer of every connection served on this thread: a connection waits for
+    /// its socket to be readable without a buffer, and what it reads goes straight to its
+    /// [`ServerConnection`], which keeps only the part of a frame not yet complete. An idle
+    /// connection so holds no read buffer of its own.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_CHUNK]);
+}
+
 /// Why a connection was closed.
 #[derive(Debug, thiserror::Error)]
 enum ConnError {
@@ -356,7 +369,6 @@ impl Connection {
         mut phase: watch::Receiver<Phase>,
         reading: Working,
     ) -> Result<(), ConnError> {
-        let mut inbuf = BytesMut::with_capacity(64 << 10);
         let mut reading = Some(reading);
         loop {
             // Checked between requests: calls a request made are counted before `reading`
@@ -368,12 +380,15 @@ impl Connection {
                 Phase::Closing => return self.close(stream).await,
             }
             let result = tokio::select! {
-                read = stream.read_buf(&mut inbuf), if reading.is_some() => {
-                    if read? == 0 {
-                        return Ok(());
+                ready = stream.readable(), if reading.is_some() => {
+                    ready?;
+                    match self.read_now(&stream) {
+                        Ok(0) => return Ok(()),
+                        Ok(_) => {}
+                        // Readiness can be spurious: wait again.
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(e) => return Err(e.into()),
                     }
-                    self.conn.handle(now(), &inbuf, &mut rng());
-                    inbuf.clear();
                     if let Some((kind, obfuscated)) = self.conn.transport() {
                         self.open.recognised(kind, obfuscated);
                     }
@@ -414,9 +429,25 @@ impl Connection {
             self.conn.poll_transmit(&mut self.out);
             if !self.out.is_empty() {
                 stream.write_all(&self.out).await?;
+                if self.out.capacity() > KEEP_OUT {
+                    // A file chunk went out: the next write is likely small.
+                    self.out = Vec::new();
+                }
             }
             result?;
         }
+    }
+
+    /// Reads what the socket has into this thread's read buffer and hands it to the
+    /// connection: the number of bytes (0 at the end of the stream).
+    fn read_now(&mut self, stream: &TcpStream) -> std::io::Result<usize> {
+        READ_BUF.with_borrow_mut(|buf| {
+            let n = stream.try_read(buf)?;
+            if n > 0 {
+                self.conn.handle(now(), &buf[..n], &mut rng());
+            }
+            Ok(n)
+        })
     }
 
     /// The end of a graceful stop: everything the endpoint has for this connection goes out
