@@ -1114,3 +1114,31 @@ mod client_connection {
         );
     }
 }
+
+/// A frame of 300 KiB (a file part) received in pieces and one sent back leave no buffer of
+/// that size on the connection once both are through: an idle connection holds only small
+/// buffers, whatever it carried before.
+#[test]
+fn large_frames_leave_no_large_buffers_behind() {
+    let config = EndpointConfig::new(common::test_private_key(), SECRET);
+    let mut conn = ServerConnection::new(ConnId(1), std::sync::Arc::new(config));
+    let mut client = Codec::client(Kind::Intermediate);
+    let mut packet = vec![7u8; 300 << 10];
+    packet[..8].copy_from_slice(&1u64.to_le_bytes());
+    let mut bytes = BytesMut::new();
+    client.encode(&packet, false, &mut bytes, &mut rng(4));
+    for piece in bytes.chunks(4096) {
+        conn.handle(T0, piece, &mut rng(5));
+    }
+    assert!(matches!(conn.poll_event(), Some(ConnectionEvent::Packet(p)) if p == packet));
+
+    conn.send(&packet, &mut rng(6));
+    let mut out = Vec::new();
+    assert!(conn.poll_transmit(&mut out));
+    assert!(out.len() > 300 << 10);
+    assert!(
+        conn.buffered_capacity() <= 16 << 10,
+        "{} bytes of buffers kept",
+        conn.buffered_capacity()
+    );
+}

@@ -1,6 +1,7 @@
 //! Presence and shared rate limits in Redis.
 
-use server_kit_core::presence::{BoxFuture, Limited, PRESENCE_TTL, Presence, Windows};
+use server_kit_core::BoxFuture;
+use server_kit_core::presence::{Limited, PRESENCE_TTL, Presence, Windows};
 use std::collections::HashSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;

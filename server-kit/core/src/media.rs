@@ -443,37 +443,49 @@ mod tests {
     fn parts_in_any_order_assemble_once_and_dedupe() {
         let root = temp("assemble");
         let disk = DiskStorage::new(&root).unwrap();
+        assemble_and_dedupe(&disk);
+        assert_eq!(std::fs::read_dir(root.join("files")).unwrap().count(), 1);
+        assert!(disk.read("../../etc/passwd", 0, 10).is_err());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn memory_storage_keeps_the_same_rules() {
+        let memory = MemoryStorage::default();
+        assemble_and_dedupe(&memory);
+        assert_eq!(memory.files.lock().unwrap().len(), 1);
+        assert!(memory.read("no such content", 0, 10).is_err());
+    }
+
+    /// Parts saved in any order assemble once, in order, with their MD5; reads are cut at the
+    /// end; the same content from another upload is the same file; a missing part is named.
+    fn assemble_and_dedupe(storage: &dyn FileStorage) {
         let parts: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 1024]).collect();
         for i in [2u32, 0, 1] {
-            disk.save_part(7, 9, i, &parts[i as usize]).unwrap();
+            storage.save_part(7, 9, i, &parts[i as usize]).unwrap();
         }
-        assert_eq!(disk.parts(7, 9).unwrap().len(), 3);
-        let stored = disk.assemble(7, 9, 3, true).unwrap();
+        assert_eq!(storage.parts(7, 9).unwrap().len(), 3);
+        let stored = storage.assemble(7, 9, 3, true).unwrap();
         assert_eq!(stored.size, 3072);
         assert_eq!(stored.md5, Some(mtproto::files::md5_hex(&parts.concat())));
         assert_eq!(
-            disk.read(&stored.content, 1000, 100).unwrap(),
+            storage.read(&stored.content, 1000, 100).unwrap(),
             [&[0u8; 24][..], &[1u8; 76][..]].concat()
         );
-        assert!(disk.read(&stored.content, 3072, 100).unwrap().is_empty());
-        assert!(disk.parts(7, 9).unwrap().is_empty(), "parts removed");
-        // The same content from another user is the same file.
+        assert!(storage.read(&stored.content, 3072, 100).unwrap().is_empty());
+        assert!(storage.parts(7, 9).unwrap().is_empty(), "parts removed");
         for i in 0..3u32 {
-            disk.save_part(8, 1, i, &parts[i as usize]).unwrap();
+            storage.save_part(8, 1, i, &parts[i as usize]).unwrap();
         }
         assert_eq!(
-            disk.assemble(8, 1, 3, false).unwrap().content,
+            storage.assemble(8, 1, 3, false).unwrap().content,
             stored.content
         );
-        assert_eq!(std::fs::read_dir(root.join("files")).unwrap().count(), 1);
-        // A missing part is named.
-        disk.save_part(8, 2, 1, &parts[0]).unwrap();
+        storage.save_part(8, 2, 1, &parts[0]).unwrap();
         assert!(matches!(
-            disk.assemble(8, 2, 2, false),
+            storage.assemble(8, 2, 2, false),
             Err(AssembleError::Missing(0))
         ));
-        assert!(disk.read("../../etc/passwd", 0, 10).is_err());
-        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

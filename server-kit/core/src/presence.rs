@@ -23,7 +23,7 @@ use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use crate::BoxFuture;
+use crate::BoxFuture;
 
 /// How long a node's word that a user is online lasts without a refresh.
 pub const PRESENCE_TTL: Duration = Duration::from_secs(90);

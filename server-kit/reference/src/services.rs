@@ -160,13 +160,19 @@ pub(crate) async fn signed_in(server: &Arc<Node>, caller: Caller, user: User) ->
         .run(move |s| s.delete_login_code(&phone))
         .await?;
     tracing::info!(user = user.id, "signed in");
+    authorization(&user)
+}
+
+/// `auth.authorization` for `user`, who has just signed in (with a code, a password or a bot
+/// token).
+pub(crate) fn authorization(user: &User) -> RpcResult {
     ok(enums::auth::Authorization::Authorization(
         types::auth::Authorization {
             setup_password_required: false,
             otherwise_relogin_days: None,
             tmp_sessions: None,
             future_auth_token: None,
-            user: user_tl(&user, user.id),
+            user: user_tl(user, user.id),
         },
     ))
 }

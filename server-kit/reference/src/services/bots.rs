@@ -5,12 +5,11 @@
 //! A signed-in bot is otherwise an account like any other: private messages sent to it reach
 //! it as pushed updates, and it answers with `messages.sendMessage`.
 
-use super::{ok, user_tl};
 use crate::bot_token::BotToken;
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_i64};
 use crate::store::{Store, StoreError, User};
-use mtproto_api::{enums, functions, types};
+use mtproto_api::functions;
 use std::sync::Arc;
 use tl_runtime::Identifiable;
 
@@ -136,15 +135,7 @@ async fn import_bot_authorization(
         .ok_or_else(invalid)?;
     server.bind_user(caller.key_id, Some(user.id)).await?;
     tracing::info!(bot = user.id, "bot signed in");
-    ok(enums::auth::Authorization::Authorization(
-        types::auth::Authorization {
-            setup_password_required: false,
-            otherwise_relogin_days: None,
-            tmp_sessions: None,
-            future_auth_token: None,
-            user: user_tl(&user, user.id),
-        },
-    ))
+    super::authorization(&user)
 }
 
 #[cfg(test)]
