@@ -46,6 +46,9 @@ impl Driver {
     fn reopen(&mut self, old: ConnId) {
         self.conns.remove(&old);
         self.clients.remove(&old);
+        // A driver forgets the key lookups of a connection that is gone: their packets have
+        // no connection to go on (feeding them would attach sessions to a closed one).
+        self.need_keys.retain(|(conn, ..)| *conn != old);
         self.endpoint.connection_closed(self.now, old);
         let id = ConnId(self.next);
         self.next += 1;
