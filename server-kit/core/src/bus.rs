@@ -51,6 +51,43 @@ pub enum ChangeNotice {
         /// How many pts it took.
         pts_count: i32,
     },
+    /// Someone is typing (or uploading, recording, ...): shown to the sessions of a user or
+    /// of a chat's members, never stored.
+    Typing {
+        /// Who sees it.
+        to: TypingTo,
+        /// Who is typing.
+        from: i64,
+        /// The action: a `SendMessageAction` constructor id.
+        action: u32,
+        /// Its progress, for the upload actions that carry one (0 otherwise).
+        progress: i32,
+    },
+}
+
+/// Who sees a [`ChangeNotice::Typing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingTo {
+    /// The other user of a private chat.
+    User(i64),
+    /// The members of a channel (megagroup).
+    Channel(i64),
+}
+
+impl ChangeNotice {
+    /// The user or channel the notice is about (the order of notices matters per value:
+    /// nodes handle notices of one value in turn).
+    pub fn subject(&self) -> i64 {
+        match *self {
+            ChangeNotice::User { user, .. } => user,
+            ChangeNotice::Channel { channel, .. } => channel,
+            ChangeNotice::Key { key_id } => key_id,
+            ChangeNotice::Typing {
+                to: TypingTo::User(id) | TypingTo::Channel(id),
+                ..
+            } => id,
+        }
+    }
 }
 
 /// What a node hears from the bus.
@@ -109,7 +146,9 @@ impl Bus for LocalBus {
 }
 
 /// A notice as sent on the wire: the sending node and the change, as ASCII text
-/// (`u NODE USER PTS COUNT`, `c NODE CHANNEL PTS COUNT` or `k NODE KEY 0 0`, node in hex).
+/// (`u NODE USER PTS COUNT`, `c NODE CHANNEL PTS COUNT`, `k NODE KEY 0 0`, or for typing
+/// `t NODE USER FROM ACTION PROGRESS` / `T NODE CHANNEL FROM ACTION PROGRESS`; node and
+/// action in hex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notice {
     /// The node that committed the change (random per process).
@@ -120,20 +159,32 @@ pub struct Notice {
 
 impl fmt::Display for Notice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (kind, id, pts, count) = match self.change {
+        let node = self.node;
+        match self.change {
             ChangeNotice::User {
                 user,
                 pts,
                 pts_count,
-            } => ('u', user, pts, pts_count),
+            } => write!(f, "u {node:x} {user} {pts} {pts_count}"),
             ChangeNotice::Channel {
                 channel,
                 pts,
                 pts_count,
-            } => ('c', channel, pts, pts_count),
-            ChangeNotice::Key { key_id } => ('k', key_id, 0, 0),
-        };
-        write!(f, "{kind} {:x} {id} {pts} {count}", self.node)
+            } => write!(f, "c {node:x} {channel} {pts} {pts_count}"),
+            ChangeNotice::Key { key_id } => write!(f, "k {node:x} {key_id} 0 0"),
+            ChangeNotice::Typing {
+                to,
+                from,
+                action,
+                progress,
+            } => {
+                let (kind, id) = match to {
+                    TypingTo::User(id) => ('t', id),
+                    TypingTo::Channel(id) => ('T', id),
+                };
+                write!(f, "{kind} {node:x} {id} {from} {action:x} {progress}")
+            }
+        }
     }
 }
 
@@ -146,6 +197,27 @@ impl std::str::FromStr for Notice {
         let kind = words.next().ok_or_else(bad)?;
         let node = u64::from_str_radix(words.next().ok_or_else(bad)?, 16).map_err(|_| bad())?;
         let id: i64 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        if kind == "t" || kind == "T" {
+            let from: i64 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            let action =
+                u32::from_str_radix(words.next().ok_or_else(bad)?, 16).map_err(|_| bad())?;
+            let progress: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            if words.next().is_some() {
+                return Err(bad());
+            }
+            let to = if kind == "t" {
+                TypingTo::User(id)
+            } else {
+                TypingTo::Channel(id)
+            };
+            let change = ChangeNotice::Typing {
+                to,
+                from,
+                action,
+                progress,
+            };
+            return Ok(Notice { node, change });
+        }
         let pts: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         let pts_count: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         if words.next().is_some() || pts_count < 0 || pts_count > pts {
@@ -216,6 +288,18 @@ mod tests {
                 pts_count: 3,
             },
             ChangeNotice::Key { key_id: i64::MIN },
+            ChangeNotice::Typing {
+                to: TypingTo::User(7),
+                from: 8,
+                action: 0x16bf744e,
+                progress: 0,
+            },
+            ChangeNotice::Typing {
+                to: TypingTo::Channel(1_000_001),
+                from: -8,
+                action: u32::MAX,
+                progress: 55,
+            },
         ] {
             let notice = Notice {
                 node: u64::MAX - 3,
@@ -233,6 +317,9 @@ mod tests {
             "u 1 2 3 4",
             "u 1 2 3 -1",
             "u 1 99999999999999999999 3 1",
+            "t 1 2 3",
+            "t 1 2 3 zz 0",
+            "T 1 2 3 16bf744e 0 9",
         ] {
             assert!(bad.parse::<Notice>().is_err(), "{bad:?}");
         }

@@ -141,13 +141,11 @@ fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
             lanes.push(tx);
         }
         tasks.spawn(async move {
-            use crate::bus::{ChangeNotice, Event};
+            use crate::bus::Event;
             while let Some(event) = events.recv().await {
                 metrics::gauge!(crate::stats::BUS_BACKLOG).increment(1);
                 let shard = match event {
-                    Event::Changed(ChangeNotice::User { user, .. }) => user,
-                    Event::Changed(ChangeNotice::Channel { channel, .. }) => channel,
-                    Event::Changed(ChangeNotice::Key { key_id }) => key_id,
+                    Event::Changed(change) => change.subject(),
                     Event::Reconnected => 0,
                 };
                 let lane = &lanes[shard.rem_euclid(WORKERS as i64) as usize];

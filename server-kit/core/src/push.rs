@@ -591,6 +591,8 @@ mod tests {
             edit_date: None,
             random_id: None,
             media: None,
+            reply_to: None,
+            forward: None,
         }
     }
 

@@ -9,7 +9,7 @@ use server_kit_store::channels::{
 use server_kit_store::rows::{
     self, CHANNEL_COLUMNS, CHANNEL_LOG_COLUMNS, LogColumns, MEMBER_COLUMNS, POST_COLUMNS,
 };
-use server_kit_store::{HistoryQuery, MediaRef, StoreError};
+use server_kit_store::{Extras, Forward, HistoryQuery, MediaRef, StoreError};
 
 fn channel_at(r: &Row, at: usize) -> R<Channel> {
     via(r, rows::channel_at, at)
@@ -288,7 +288,7 @@ impl ChannelStore for PgStore {
         text: &str,
         random_id: i64,
         date: i32,
-        media: Option<MediaRef>,
+        extras: Extras,
     ) -> Result<Posted, StoreError> {
         self.tx(|tx| {
             // The channel's row first: a second post with the same random_id, on any node,
@@ -334,11 +334,17 @@ impl ChannelStore for PgStore {
                 )?,
                 0,
             )?;
-            let (media_kind, media_id) = MediaRef::to_columns(media);
+            let reply_to = match extras.reply_to {
+                Some(replied) => get_post(tx, channel, replied)?.map(|p| p.id),
+                None => None,
+            };
+            let (media_kind, media_id) = MediaRef::to_columns(extras.media);
+            let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
             tx.execute(
                 "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
-                                              media_kind, media_id)
-                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8)",
+                                              media_kind, media_id, reply_to, fwd_kind, fwd_id,
+                                              fwd_post, fwd_date)
+                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9, $10, $11, $12, $13)",
                 &[
                     &channel,
                     &id,
@@ -348,6 +354,11 @@ impl ChannelStore for PgStore {
                     &random_id,
                     &media_kind,
                     &media_id,
+                    &reply_to,
+                    &fwd_kind,
+                    &fwd_id,
+                    &fwd_post,
+                    &fwd_date,
                 ],
             )?;
             let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;
@@ -359,7 +370,9 @@ impl ChannelStore for PgStore {
                     text: text.to_owned(),
                     date,
                     edit_date: None,
-                    media,
+                    media: extras.media,
+                    reply_to,
+                    forward: extras.forward,
                 },
                 entry,
                 duplicate: false,

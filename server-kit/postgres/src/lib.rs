@@ -68,7 +68,25 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (3, passwords::SCHEMA_V3),
     (4, bots::SCHEMA_V4),
     (5, SCHEMA_V5),
+    (6, SCHEMA_V6),
 ];
+
+/// Replies and forwards (`store::Extras`) in private chats and channels: the replied id, and
+/// the forward's origin as `store::Forward::to_columns` keeps it.
+const SCHEMA_V6: &str = "
+ALTER TABLE messages
+    ADD COLUMN reply_to INTEGER,
+    ADD COLUMN fwd_kind BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN fwd_id BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN fwd_post INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN fwd_date INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE channel_messages
+    ADD COLUMN reply_to INTEGER,
+    ADD COLUMN fwd_kind BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN fwd_id BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN fwd_post INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN fwd_date INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Whether a login code was entered right (`LoginCode::verified`).
 const SCHEMA_V5: &str = "
@@ -967,13 +985,14 @@ fn change_from_row(r: &Row) -> R<LoggedChange> {
 /// Writes a message between two users after [`TAKE_IDS`]: both copies (each naming the
 /// other), both dialogs and both log entries, in one statement (one round trip). $1 the
 /// sender, $2 the recipient, $3 and $4 the message's id in each box, $5 the text, $6 the date,
-/// $7 the random_id, $8 and $9 the media, $10 and $11 the pts of each box, $12 the log kind.
+/// $7 the random_id, $8 and $9 the media, $10 and $11 the pts of each box, $12 the log kind,
+/// $13 and $14 the replied id in each box, $15 to $18 the forward's columns.
 const SEND_TWO: &str = "
 WITH copies AS (
     INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                         media_kind, media_id)
-    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9),
-           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9)
+                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
+    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9, $13, $15, $16, $17, $18),
+           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9, $14, $15, $16, $17, $18)
 ), chats AS (
     INSERT INTO dialogs(owner, peer, top_message, top_date)
     VALUES ($1, $2, $3, $6), ($2, $1, $4, $6)
@@ -984,12 +1003,13 @@ INSERT INTO changes(owner, pts, pts_count, date, kind, peer, value, ids)
 VALUES ($1, $10, 1, $6, $12, 0, $3, '{}'), ($2, $11, 1, $6, $12, 0, $4, '{}')";
 
 /// [`SEND_TWO`] for a message to oneself: one copy. $1 the user, $2 the id, $3 the text,
-/// $4 the date, $5 the random_id, $6 and $7 the media, $8 the pts, $9 the log kind.
+/// $4 the date, $5 the random_id, $6 and $7 the media, $8 the pts, $9 the log kind, $10 the
+/// replied id, $11 to $14 the forward's columns.
 const SEND_SELF: &str = "
 WITH copy AS (
     INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                         media_kind, media_id)
-    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7)
+                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
+    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7, $10, $11, $12, $13, $14)
 ), chat AS (
     INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES ($1, $1, $2, $4)
     ON CONFLICT(owner, peer) DO UPDATE
@@ -1008,18 +1028,18 @@ WHERE id = ANY($1)
 RETURNING id, next_msg_id - 1, pts";
 
 impl PgStore {
-    /// Sends a message with optional media: both copies, log entries and dialogs in one
+    /// Sends a message with its extras: both copies, log entries and dialogs in one
     /// transaction, idempotent on (`from`, `random_id`). Five round trips: `BEGIN`, the
-    /// locks, [`TAKE_IDS`], [`SEND_TWO`] (or [`SEND_SELF`]), `COMMIT`; each statement
-    /// prepared once per connection.
-    fn send(
+    /// locks, [`TAKE_IDS`], [`SEND_TWO`] (or [`SEND_SELF`]), `COMMIT` (and one more to find
+    /// a replied message); each statement prepared once per connection.
+    fn send_extras(
         &self,
         from: i64,
         to: i64,
         text: &str,
         random_id: i64,
         date: i32,
-        media: Option<MediaRef>,
+        extras: Extras,
     ) -> Result<Sent, StoreError> {
         self.tx(|tx| {
             // Both boxes locked first (in id order): a second send with the same random_id,
@@ -1040,6 +1060,21 @@ impl PgStore {
                 // Nothing taken: a duplicate, or a user that does not exist.
                 return sent_before(tx, from, random_id);
             };
+            // The replied message, in the sender's box: kept only if it is in this chat; the
+            // recipient's copy replies to the recipient's copy of it.
+            let replied: Option<(i32, Option<i32>)> = match extras.reply_to {
+                Some(reply) => match tx.query_opt(
+                    "SELECT id, copy_id FROM messages WHERE owner = $1 AND id = $2 AND peer = $3",
+                    &[&from, &reply, &to],
+                )? {
+                    Some(r) => Some((col(&r, 0)?, col(&r, 1)?)),
+                    None => None,
+                },
+                None => None,
+            };
+            let (reply_own, reply_copy) = (replied.map(|r| r.0), replied.and_then(|r| r.1));
+            let media = extras.media;
+            let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
             let sent = Message {
                 owner: from,
                 id,
@@ -1051,6 +1086,8 @@ impl PgStore {
                 edit_date: None,
                 random_id: Some(random_id),
                 media,
+                reply_to: reply_own,
+                forward: extras.forward,
             };
             let (media_kind, media_id) = MediaRef::to_columns(media);
             let entry = |pts, id| LoggedChange {
@@ -1072,6 +1109,11 @@ impl PgStore {
                         &media_id,
                         &pts,
                         &rows::kind::NEW,
+                        &reply_own,
+                        &fwd_kind,
+                        &fwd_id,
+                        &fwd_post,
+                        &fwd_date,
                     ],
                 )?;
                 return Ok(Sent {
@@ -1099,6 +1141,12 @@ impl PgStore {
                     &pts,
                     &copy_pts,
                     &rows::kind::NEW,
+                    &reply_own,
+                    &reply_copy,
+                    &fwd_kind,
+                    &fwd_id,
+                    &fwd_post,
+                    &fwd_date,
                 ],
             )?;
             let copy = Message {
@@ -1107,6 +1155,7 @@ impl PgStore {
                 peer: from,
                 out: false,
                 random_id: None,
+                reply_to: reply_copy,
                 ..sent.clone()
             };
             Ok(Sent {
@@ -1442,27 +1491,16 @@ impl Store for PgStore {
         })
     }
 
-    fn send_message(
+    fn send(
         &self,
         from: i64,
         to: i64,
         text: &str,
         random_id: i64,
         date: i32,
+        extras: Extras,
     ) -> Result<Sent, StoreError> {
-        self.send(from, to, text, random_id, date, None)
-    }
-
-    fn send_media(
-        &self,
-        from: i64,
-        to: i64,
-        text: &str,
-        random_id: i64,
-        date: i32,
-        media: MediaRef,
-    ) -> Result<Sent, StoreError> {
-        self.send(from, to, text, random_id, date, Some(media))
+        self.send_extras(from, to, text, random_id, date, extras)
     }
 
     fn insert_document(&self, d: &Document) -> Result<(), StoreError> {

@@ -248,11 +248,11 @@ fn channels() {
     assert!(!s.add_member(ch.id, b, Role::Member, b, 101).unwrap());
     assert!(s.add_member(ch.id, b, Role::Admin, a, 101).unwrap());
     assert_eq!(s.members(ch.id, 0, 10).unwrap().1, 2);
-    let p1 = s.post(ch.id, a, "one", 1, 102, None).unwrap();
-    let p2 = s.post(ch.id, a, "two", 2, 103, None).unwrap();
+    let p1 = s.post(ch.id, a, "one", 1, 102, Default::default()).unwrap();
+    let p2 = s.post(ch.id, a, "two", 2, 103, Default::default()).unwrap();
     assert_eq!((p1.message.id, p1.entry.pts), (1, 1));
     assert_eq!((p2.message.id, p2.entry.pts), (2, 2));
-    let again = s.post(ch.id, a, "two", 2, 104, None).unwrap();
+    let again = s.post(ch.id, a, "two", 2, 104, Default::default()).unwrap();
     assert!(again.duplicate);
     assert_eq!(again.entry, p2.entry);
     let q = HistoryQuery {
@@ -315,7 +315,7 @@ fn channels() {
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
-        s.post(42, a, "x", 1, 1, None),
+        s.post(42, a, "x", 1, 1, Default::default()),
         Err(StoreError::NotFound { .. })
     ));
 }

@@ -40,9 +40,11 @@ pub mod auth;
 pub mod bots;
 pub mod channels;
 pub mod devices;
+pub mod forwards;
 pub mod help;
 pub mod messages;
 pub mod password;
+pub mod typing;
 pub mod updates;
 pub mod upload;
 pub mod users;
@@ -51,7 +53,9 @@ use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::Service;
 use crate::state::{Node, unix_now};
 use crate::store::channels::Channel;
-use crate::store::{Change, Committed, Document, LoggedChange, MediaRef, Message, Photo, User};
+use crate::store::{
+    Change, Committed, Document, Forward, ForwardFrom, LoggedChange, MediaRef, Message, Photo, User,
+};
 use mtproto_api::{enums, types};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,7 +72,9 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(help::HelpService),
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
+        Arc::new(forwards::ForwardsService),
         Arc::new(password::PasswordService),
+        Arc::new(typing::TypingService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]
@@ -210,6 +216,52 @@ pub(crate) fn user_tl(user: &User, viewer: i64) -> enums::User {
 
 fn peer_user(id: i64) -> enums::Peer {
     types::PeerUser { user_id: id }.into()
+}
+
+/// The reply header of a message that replies to `reply_to` of the same chat.
+pub(crate) fn reply_header_tl(reply_to: Option<i32>) -> Option<enums::MessageReplyHeader> {
+    reply_to.map(|id| {
+        types::MessageReplyHeader {
+            reply_to_msg_id: Some(id),
+            ..Default::default()
+        }
+        .into()
+    })
+}
+
+/// The forward header of a forwarded message.
+pub(crate) fn forward_header_tl(forward: Option<Forward>) -> Option<enums::MessageFwdHeader> {
+    let forward = forward?;
+    let (from_id, channel_post) = match forward.from {
+        ForwardFrom::User(user_id) => (peer_user(user_id), None),
+        ForwardFrom::Channel { channel, post } => (
+            types::PeerChannel {
+                channel_id: channel,
+            }
+            .into(),
+            Some(post),
+        ),
+    };
+    Some(
+        types::MessageFwdHeader {
+            from_id: Some(from_id),
+            date: forward.date,
+            channel_post,
+            ..Default::default()
+        }
+        .into(),
+    )
+}
+
+/// The id a send replies to (`inputReplyToMessage` of the same chat; other forms and other
+/// chats' messages are not replies the server keeps).
+pub(crate) fn replied_id(reply_to: &Option<enums::InputReplyTo>) -> Option<i32> {
+    match reply_to {
+        Some(enums::InputReplyTo::Message(m)) if m.reply_to_peer_id.is_none() => {
+            Some(m.reply_to_msg_id)
+        }
+        _ => None,
+    }
 }
 
 /// The documents and photos attached to some messages, by id.
@@ -359,11 +411,11 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
         from_rank: None,
         peer_id: peer_user(m.peer),
         saved_peer_id: None,
-        fwd_from: None,
+        fwd_from: forward_header_tl(m.forward),
         via_bot_id: None,
         via_business_bot_id: None,
         guestchat_via_from: None,
-        reply_to: None,
+        reply_to: reply_header_tl(m.reply_to),
         date: m.date,
         message: m.text.clone(),
         media: media_tl(m.media, media),
@@ -391,16 +443,32 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
     .into()
 }
 
-/// The users named by messages and dialogs, as `viewer` sees them.
-/// The message ids a `getMessages` asks for, in its order; forms other than a plain id
-/// (`inputMessageReplyTo`, `inputMessagePinned`, ...) are not supported and ask for id 0,
-/// which no message has.
-pub(crate) fn requested_ids(wanted: &[enums::InputMessage]) -> Vec<i32> {
+/// The message ids a `getMessages` asks for, in its order: a plain id as it is,
+/// `inputMessageReplyTo` as the id the message it names replies to (`replied` maps a
+/// message id to that, for the ids [`reply_lookups`] listed); other forms (`inputMessagePinned`,
+/// ...) ask for id 0, which no message has.
+pub(crate) fn requested_ids(
+    wanted: &[enums::InputMessage],
+    replied: &HashMap<i32, i32>,
+) -> Vec<i32> {
     wanted
         .iter()
         .map(|m| match m {
             enums::InputMessage::ID(m) => m.id,
+            enums::InputMessage::ReplyTo(m) => replied.get(&m.id).copied().unwrap_or(0),
             _ => 0,
+        })
+        .collect()
+}
+
+/// The messages whose reply a `getMessages` asks for (`inputMessageReplyTo`): look them up,
+/// then give [`requested_ids`] what each replies to.
+pub(crate) fn reply_lookups(wanted: &[enums::InputMessage]) -> Vec<i32> {
+    wanted
+        .iter()
+        .filter_map(|m| match m {
+            enums::InputMessage::ReplyTo(m) => Some(m.id),
+            _ => None,
         })
         .collect()
 }
@@ -500,6 +568,9 @@ fn users_of(c: &Committed) -> Vec<i64> {
     if let Some(m) = &c.message {
         ids.push(m.from_id);
         ids.push(m.peer);
+        if let Some(ForwardFrom::User(origin)) = m.forward.map(|f| f.from) {
+            ids.push(origin);
+        }
     }
     match &c.entry.change {
         Change::ReadInbox { peer, .. } | Change::ReadOutbox { peer, .. } => ids.push(*peer),
@@ -547,12 +618,20 @@ pub(crate) async fn push_committed(server: &Arc<Node>, caller: &Caller, committe
 async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
     let media = media_of(server, c.message.as_ref()).await.ok()?;
     let update = update_tl(&c.entry, c.message.as_ref(), &media)?;
-    Some(
-        updates_tl(server, c.user_id, vec![update], users_of(c))
-            .await
-            .ok()?
-            .to_bytes(),
-    )
+    let mut updates = updates_tl(server, c.user_id, vec![update], users_of(c))
+        .await
+        .ok()?;
+    // A message forwarded from a channel names it: the channel goes with it.
+    if let Some(ForwardFrom::Channel { channel, .. }) =
+        c.message.as_ref().and_then(|m| m.forward).map(|f| f.from)
+    {
+        if let enums::Updates::Updates(u) = &mut updates {
+            u.chats = channels::chats_tl(server, c.user_id, vec![channel])
+                .await
+                .ok()?;
+        }
+    }
+    Some(updates.to_bytes())
 }
 
 /// What another node said on the bus: its change, read from the store, goes to the sessions
@@ -580,6 +659,16 @@ impl crate::state::RemoteChanges for RemotePushes {
                     pts,
                     pts_count,
                 } => channels::push_remote(server, channel, pts, pts_count).await,
+                ChangeNotice::Typing {
+                    to,
+                    from,
+                    action,
+                    progress,
+                } => {
+                    if let Some(action) = typing::action_from_code(action, progress) {
+                        typing::show(server, to, from, &action).await;
+                    }
+                }
                 // The node reloads changed keys itself.
                 ChangeNotice::Key { .. } => {}
             }

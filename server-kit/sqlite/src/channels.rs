@@ -6,7 +6,7 @@ use server_kit_store::channels::*;
 use server_kit_store::rows::{
     self, CHANNEL_COLUMNS, CHANNEL_LOG_COLUMNS, LogColumns, MEMBER_COLUMNS, POST_COLUMNS, join_ids,
 };
-use server_kit_store::{HistoryQuery, MediaRef, StoreError};
+use server_kit_store::{Extras, Forward, HistoryQuery, MediaRef, StoreError};
 
 /// The SQLite tables of this module, created when the store opens.
 pub(crate) const SQLITE_SCHEMA: &str = "
@@ -299,7 +299,7 @@ impl ChannelStore for SqliteStore {
         text: &str,
         random_id: i64,
         date: i32,
-        media: Option<MediaRef>,
+        extras: Extras,
     ) -> Result<Posted, StoreError> {
         self.tx(|tx| {
             let existing: Option<i32> = tx
@@ -344,13 +344,20 @@ impl ChannelStore for SqliteStore {
                 .optional()
                 .map_err(db)?
                 .ok_or(StoreError::NotFound { what: "channel" })?;
-            let (media_kind, media_id) = MediaRef::to_columns(media);
+            let reply_to = match extras.reply_to {
+                Some(replied) => get_post(tx, channel, replied)?.map(|p| p.id),
+                None => None,
+            };
+            let (media_kind, media_id) = MediaRef::to_columns(extras.media);
+            let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
             tx.execute(
                 "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
-                                              media_kind, media_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8)",
+                                              media_kind, media_id, reply_to, fwd_kind, fwd_id,
+                                              fwd_post, fwd_date)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
-                    channel, id, from, text, date, random_id, media_kind, media_id
+                    channel, id, from, text, date, random_id, media_kind, media_id, reply_to,
+                    fwd_kind, fwd_id, fwd_post, fwd_date
                 ],
             )
             .map_err(db)?;
@@ -363,7 +370,9 @@ impl ChannelStore for SqliteStore {
                     text: text.to_owned(),
                     date,
                     edit_date: None,
-                    media,
+                    media: extras.media,
+                    reply_to,
+                    forward: extras.forward,
                 },
                 entry,
                 duplicate: false,
@@ -515,11 +524,11 @@ mod tests {
         assert_eq!(s.member(ch.id, a).unwrap().unwrap().role, Role::Creator);
         assert!(s.add_member(ch.id, b, Role::Member, b, 101).unwrap());
         assert!(!s.add_member(ch.id, b, Role::Member, b, 101).unwrap());
-        let p1 = s.post(ch.id, a, "one", 1, 102, None).unwrap();
-        let p2 = s.post(ch.id, a, "two", 2, 103, None).unwrap();
+        let p1 = s.post(ch.id, a, "one", 1, 102, Default::default()).unwrap();
+        let p2 = s.post(ch.id, a, "two", 2, 103, Default::default()).unwrap();
         assert_eq!((p1.message.id, p1.entry.pts), (1, 1));
         assert_eq!((p2.message.id, p2.entry.pts), (2, 2));
-        let again = s.post(ch.id, a, "two", 2, 104, None).unwrap();
+        let again = s.post(ch.id, a, "two", 2, 104, Default::default()).unwrap();
         assert!(again.duplicate);
         assert_eq!(again.entry.pts, 2);
         let (history, count) = s

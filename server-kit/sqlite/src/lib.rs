@@ -67,6 +67,18 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("users", "bot_info_version", "INTEGER"),
     // Whether a login code was entered right (store::LoginCode::verified).
     ("login_codes", "verified", "INTEGER NOT NULL DEFAULT 0"),
+    // Replies and forwards (store::Extras), in private chats and channels: the replied id,
+    // and the forward's origin as store::Forward::to_columns keeps it.
+    ("messages", "reply_to", "INTEGER"),
+    ("messages", "fwd_kind", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "fwd_id", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "fwd_post", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "fwd_date", "INTEGER NOT NULL DEFAULT 0"),
+    ("channel_messages", "reply_to", "INTEGER"),
+    ("channel_messages", "fwd_kind", "INTEGER NOT NULL DEFAULT 0"),
+    ("channel_messages", "fwd_id", "INTEGER NOT NULL DEFAULT 0"),
+    ("channel_messages", "fwd_post", "INTEGER NOT NULL DEFAULT 0"),
+    ("channel_messages", "fwd_date", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -297,7 +309,8 @@ fn log_change(
     })
 }
 
-/// Writes one copy of a message into `owner`'s box and updates the dialog.
+/// Writes one copy of a message into `owner`'s box and updates the dialog; `extras.reply_to`
+/// is already an id of this box.
 #[allow(clippy::too_many_arguments)]
 fn insert_message(
     tx: &Transaction<'_>,
@@ -308,7 +321,7 @@ fn insert_message(
     text: &str,
     date: i32,
     random_id: Option<i64>,
-    media: Option<MediaRef>,
+    extras: Extras,
 ) -> Result<Message, StoreError> {
     let id: i32 = tx
         .query_row(
@@ -319,13 +332,28 @@ fn insert_message(
         .optional()
         .map_err(db)?
         .ok_or(StoreError::NotFound { what: "user" })?;
-    let (media_kind, media_id) = media_columns(media);
+    let (media_kind, media_id) = media_columns(extras.media);
+    let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
     tx.execute(
         "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, media_kind,
-                              media_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                              media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
-            owner, id, peer, out, from_id, text, date, random_id, media_kind, media_id
+            owner,
+            id,
+            peer,
+            out,
+            from_id,
+            text,
+            date,
+            random_id,
+            media_kind,
+            media_id,
+            extras.reply_to,
+            fwd_kind,
+            fwd_id,
+            fwd_post,
+            fwd_date
         ],
     )
     .map_err(db)?;
@@ -345,7 +373,9 @@ fn insert_message(
         date,
         edit_date: None,
         random_id,
-        media,
+        media: extras.media,
+        reply_to: extras.reply_to,
+        forward: extras.forward,
     })
 }
 
@@ -421,14 +451,14 @@ fn copy_of(c: &Connection, m: &Message) -> Result<Option<i32>, StoreError> {
 impl SqliteStore {
     /// Sends a message with optional media: both copies, log entries and dialogs in one
     /// transaction, idempotent on (`from`, `random_id`).
-    fn send(
+    fn send_extras(
         &self,
         from: i64,
         to: i64,
         text: &str,
         random_id: i64,
         date: i32,
-        media: Option<MediaRef>,
+        extras: Extras,
     ) -> Result<Sent, StoreError> {
         self.tx(|tx| {
             let existing = tx
@@ -468,10 +498,32 @@ impl SqliteStore {
                     duplicate: true,
                 });
             }
+            // The replied message, in the sender's box: kept only if it is in this chat; the
+            // recipient's copy replies to the recipient's copy of it.
+            let replied: Option<(i32, Option<i32>)> = match extras.reply_to {
+                Some(id) => tx
+                    .query_row(
+                        "SELECT id, copy_id FROM messages WHERE owner = ?1 AND id = ?2 AND peer = ?3",
+                        params![from, id, to],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db)?,
+                None => None,
+            };
+            let own_extras = Extras {
+                reply_to: replied.map(|(id, _)| id),
+                ..extras
+            };
             let sent =
-                insert_message(tx, from, to, true, from, text, date, Some(random_id), media)?;
+                insert_message(tx, from, to, true, from, text, date, Some(random_id), own_extras)?;
             let copy = if to != from {
-                let copy = insert_message(tx, to, from, false, from, text, date, None, media)?;
+                let copy_extras = Extras {
+                    reply_to: replied.and_then(|(_, copy)| copy),
+                    ..extras
+                };
+                let copy =
+                    insert_message(tx, to, from, false, from, text, date, None, copy_extras)?;
                 // Link the two copies, so edits, deletions and read receipts find each other.
                 for (owner, id, other) in [(from, sent.id, copy.id), (to, copy.id, sent.id)] {
                     tx.execute(
@@ -721,27 +773,16 @@ impl Store for SqliteStore {
         })
     }
 
-    fn send_message(
+    fn send(
         &self,
         from: i64,
         to: i64,
         text: &str,
         random_id: i64,
         date: i32,
+        extras: Extras,
     ) -> Result<Sent, StoreError> {
-        self.send(from, to, text, random_id, date, None)
-    }
-
-    fn send_media(
-        &self,
-        from: i64,
-        to: i64,
-        text: &str,
-        random_id: i64,
-        date: i32,
-        media: MediaRef,
-    ) -> Result<Sent, StoreError> {
-        self.send(from, to, text, random_id, date, Some(media))
+        self.send_extras(from, to, text, random_id, date, extras)
     }
 
     fn insert_document(&self, d: &Document) -> Result<(), StoreError> {

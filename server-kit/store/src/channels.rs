@@ -1,7 +1,7 @@
 //! Channels (broadcast channels and megagroups): each has its own pts box; a post is stored
 //! once, whoever reads it, and members catch up through the channel's log.
 
-use crate::{HistoryQuery, MediaRef, StoreError};
+use crate::{Extras, Forward, HistoryQuery, MediaRef, StoreError};
 
 /// A channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +93,10 @@ pub struct ChannelMessage {
     pub edit_date: Option<i32>,
     /// Attached media.
     pub media: Option<MediaRef>,
+    /// The post of the same channel it replies to.
+    pub reply_to: Option<i32>,
+    /// Where it was forwarded from.
+    pub forward: Option<Forward>,
 }
 
 /// What changed in a channel.
@@ -182,7 +186,8 @@ pub trait ChannelStore {
     /// The channels a user is a member of, with their membership.
     fn channels_of(&self, user: i64) -> Result<Vec<(Channel, Member)>, StoreError>;
     /// Posts to a channel (one row and one log entry, whatever the member count), idempotent
-    /// on (`from`, `random_id`).
+    /// on (`from`, `random_id`). A reply to an id that names no post of the channel is
+    /// dropped.
     #[allow(clippy::too_many_arguments)]
     fn post(
         &self,
@@ -191,7 +196,7 @@ pub trait ChannelStore {
         text: &str,
         random_id: i64,
         date: i32,
-        media: Option<MediaRef>,
+        extras: Extras,
     ) -> Result<Posted, StoreError>;
     /// Posts newest first, and how many the channel has.
     fn channel_history(

@@ -38,8 +38,8 @@ use super::devices::{
 };
 use super::passwords::{MAX_SRP_CHECKS_PER_USER, Password, PasswordLogin, SrpCheck};
 use super::{
-    Change, ClientInfo, Committed, Dialog, DialogPosition, Document, HistoryQuery, LoggedChange,
-    LoginCode, Message, Sent, Store, StoreError, User,
+    Change, ClientInfo, Committed, Dialog, DialogPosition, Document, Extras, Forward, ForwardFrom,
+    HistoryQuery, LoggedChange, LoginCode, MediaRef, Message, Sent, Store, StoreError, User,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -61,6 +61,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("send_message_idempotent", send_message_idempotent),
     ("send_message_to_self", send_message_to_self),
     ("send_message_unknown_user", send_message_unknown_user),
+    ("replies_and_forwards", replies_and_forwards),
+    ("channel_replies_and_forwards", channel_replies_and_forwards),
     ("history_order_and_limit", history_order_and_limit),
     ("history_offset_id", history_offset_id),
     ("history_add_offset", history_add_offset),
@@ -143,6 +145,11 @@ fn send(store: &dyn Store, from: i64, to: i64, text: &str, random_id: i64, date:
         "a new random_id {random_id} reported as duplicate"
     );
     sent
+}
+
+/// A message with nothing but its text.
+fn no_extras() -> Extras {
+    Extras::default()
 }
 
 #[track_caller]
@@ -633,6 +640,8 @@ pub fn send_message(store: &dyn Store) {
         edit_date: None,
         random_id,
         media: None,
+        reply_to: None,
+        forward: None,
     };
     let committed = |user_id, pts, date, m: Message| Committed {
         user_id,
@@ -738,6 +747,8 @@ pub fn send_message_to_self(store: &dyn Store) {
         edit_date: None,
         random_id: Some(5),
         media: None,
+        reply_to: None,
+        forward: None,
     };
     let own = Committed {
         user_id: a,
@@ -822,6 +833,8 @@ pub fn history_order_and_limit(store: &dyn Store) {
             edit_date: None,
             random_id: Some(100 + i64::from(i)),
             media: None,
+            reply_to: None,
+            forward: None,
         })
         .collect();
     assert_eq!(messages, expected);
@@ -988,6 +1001,164 @@ pub fn history_offset_date(store: &dyn Store) {
     assert_eq!(history_ids(store, a, b, q(5000, 0, 100)), (all, 10));
 }
 
+/// Replies and forwards in private chats: each copy replies to its own box's copy of the
+/// replied message; an id from another chat or of no message is dropped; a forward's origin
+/// (a user or a channel's post) and media come back from history, messages and the log; a
+/// duplicate send answers with the first.
+pub fn replies_and_forwards(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    // Give B's box ids that differ from A's.
+    send(store, b, c, "b to c", 1, 900);
+    let first = send(store, a, b, "first", 1, 1000);
+    let (first_a, first_b) = (own(&first).id, copy(&first).id);
+    assert_ne!(first_a, first_b, "the boxes number on their own");
+    let reply = |to_id| Extras {
+        reply_to: Some(to_id),
+        ..no_extras()
+    };
+    let sent = ok(store.send(a, b, "a reply", 2, 1001, reply(first_a)));
+    assert_eq!(own(&sent).reply_to, Some(first_a));
+    assert_eq!(
+        copy(&sent).reply_to,
+        Some(first_b),
+        "B's copy names B's copy"
+    );
+    // B answers its own copy: A's copy of the answer names A's copy.
+    let back = ok(store.send(b, a, "b replies", 2, 1002, reply(first_b)));
+    assert_eq!(own(&back).reply_to, Some(first_b));
+    assert_eq!(copy(&back).reply_to, Some(first_a));
+    // An id of another chat (A has no chat with C yet; B's message to C is in B's box) or of
+    // no message is dropped.
+    let other_chat = own(&ok(store.send(a, c, "to c", 3, 1003, no_extras()))).id;
+    let stray = ok(store.send(a, b, "stray", 4, 1004, reply(other_chat)));
+    assert_eq!((own(&stray).reply_to, copy(&stray).reply_to), (None, None));
+    let missing = ok(store.send(a, b, "missing", 5, 1005, reply(9999)));
+    assert_eq!(own(&missing).reply_to, None);
+    // A note to oneself may reply to an earlier note.
+    let note = own(&ok(store.send(a, a, "note", 6, 1006, no_extras()))).id;
+    let note_reply = ok(store.send(a, a, "re note", 7, 1007, reply(note)));
+    assert_eq!(own(&note_reply).reply_to, Some(note));
+    // Forwards, from a user and from a channel post, with media.
+    let from_user = Forward {
+        from: ForwardFrom::User(c),
+        date: 800,
+    };
+    let from_post = Forward {
+        from: ForwardFrom::Channel {
+            channel: 1_000_007,
+            post: 42,
+        },
+        date: 700,
+    };
+    let fwd = ok(store.send(
+        a,
+        b,
+        "forwarded",
+        8,
+        1008,
+        Extras {
+            forward: Some(from_user),
+            media: Some(MediaRef::Document(77)),
+            ..no_extras()
+        },
+    ));
+    assert_eq!(own(&fwd).forward, Some(from_user));
+    assert_eq!(copy(&fwd).forward, Some(from_user));
+    assert_eq!(copy(&fwd).media, Some(MediaRef::Document(77)));
+    let fwd_post = ok(store.send(
+        a,
+        b,
+        "a post",
+        9,
+        1009,
+        Extras {
+            forward: Some(from_post),
+            reply_to: Some(first_a),
+            ..no_extras()
+        },
+    ));
+    assert_eq!(copy(&fwd_post).forward, Some(from_post));
+    assert_eq!(copy(&fwd_post).reply_to, Some(first_b));
+    // Read back the same way from every path.
+    let wanted = [copy(&sent), copy(&fwd), copy(&fwd_post)];
+    let ids: Vec<i32> = wanted.iter().map(|m| m.id).collect();
+    let mut found = ok(store.messages(b, &ids));
+    found.sort_by_key(|m| m.id);
+    assert_eq!(
+        found,
+        wanted.to_vec(),
+        "messages() keeps replies and forwards"
+    );
+    let (history, _) = ok(store.history(b, a, query(100)));
+    for m in &wanted {
+        assert!(history.contains(m), "history() keeps {m:?}");
+    }
+    let (_, logged) = ok(store.changes_since(b, 0, 100));
+    for m in &wanted {
+        assert!(logged.contains(m), "changes_since() keeps {m:?}");
+    }
+    // A repeated send answers with the first, extras included.
+    let again = ok(store.send(a, b, "a post", 9, 1010, no_extras()));
+    assert!(again.duplicate);
+    assert_eq!(own(&again).forward, Some(from_post));
+}
+
+/// Replies and forwards in channels: a reply to a post of the channel is kept, one to no
+/// post is dropped, a forward's origin comes back from history and by id.
+pub fn channel_replies_and_forwards(store: &dyn Store) {
+    let [a, b] = new_users(store);
+    let channel = ok(store.create_channel(a, "Replies", "", false, true, 5, 100)).id;
+    ok(store.add_member(channel, b, Role::Member, b, 100));
+    let first = ok(store.post(channel, a, "first", 1, 101, no_extras())).message;
+    let reply = ok(store.post(
+        channel,
+        b,
+        "re",
+        1,
+        102,
+        Extras {
+            reply_to: Some(first.id),
+            ..no_extras()
+        },
+    ))
+    .message;
+    assert_eq!(reply.reply_to, Some(first.id));
+    let stray = ok(store.post(
+        channel,
+        b,
+        "stray",
+        2,
+        103,
+        Extras {
+            reply_to: Some(first.id + 100),
+            ..no_extras()
+        },
+    ))
+    .message;
+    assert_eq!(stray.reply_to, None);
+    let origin = Forward {
+        from: ForwardFrom::User(a),
+        date: 50,
+    };
+    let fwd = ok(store.post(
+        channel,
+        a,
+        "fwd",
+        3,
+        104,
+        Extras {
+            forward: Some(origin),
+            ..no_extras()
+        },
+    ))
+    .message;
+    assert_eq!(fwd.forward, Some(origin));
+    let by_id = ok(store.channel_messages(channel, &[reply.id, fwd.id]));
+    assert!(by_id.contains(&reply) && by_id.contains(&fwd));
+    let (history, _) = ok(store.channel_history(channel, query(10)));
+    assert!(history.contains(&reply) && history.contains(&fwd) && history.contains(&stray));
+}
+
 /// How clients page a chat whose messages were all sent in one second, as Telethon, GramJS and
 /// mtcute do: forwards with `offset_id` and `offset_date` of the last message they got (or
 /// without the date), backwards (towards newer) with `offset_id` one above the newest they
@@ -1002,7 +1173,14 @@ pub fn history_paging_same_second(store: &dyn Store) {
     pages_each_once("private chat", DATE, &|q| history_ids(store, a, b, q));
     let channel = ok(store.create_channel(a, "Same second", "", true, false, 7, DATE)).id;
     for i in 0..SAME_SECOND {
-        ok(store.post(channel, a, "same second", i64::from(i) + 1, DATE, None));
+        ok(store.post(
+            channel,
+            a,
+            "same second",
+            i64::from(i) + 1,
+            DATE,
+            no_extras(),
+        ));
     }
     pages_each_once("channel", DATE, &|q| {
         let (posts, count) = ok(store.channel_history(channel, q));
@@ -1670,7 +1848,7 @@ pub fn nul_bytes(store: &dyn Store) {
         ok(store.channel(channel.id)).map(|c| c.title),
         Some("T\0itle".to_owned())
     );
-    let post = ok(store.post(channel.id, a.id, "p\0st", 1, 100, None));
+    let post = ok(store.post(channel.id, a.id, "p\0st", 1, 100, no_extras()));
     assert_eq!(post.message.text, "p\0st");
     let (posts, _) = ok(store.channel_history(channel.id, query(10)));
     assert_eq!(posts, vec![post.message]);
@@ -2310,7 +2488,8 @@ pub fn concurrent_pts(nodes: &[&dyn Store], threads: usize, per_thread: usize) {
                         };
                         assert_eq!(sent.pts_count, 1);
                         box_pts.push(sent.pts);
-                        let posted = ok(node.post(channel, other, "post", random_id, date, None));
+                        let posted =
+                            ok(node.post(channel, other, "post", random_id, date, no_extras()));
                         assert!(!posted.duplicate, "a new post reported as duplicate");
                         channel_pts.push(posted.entry.pts);
                     }
@@ -2405,6 +2584,8 @@ macro_rules! store_conformance_tests {
             send_message_idempotent,
             send_message_to_self,
             send_message_unknown_user,
+            replies_and_forwards,
+            channel_replies_and_forwards,
             history_order_and_limit,
             history_offset_id,
             history_add_offset,

@@ -170,6 +170,72 @@ pub struct Message {
     pub random_id: Option<i64>,
     /// Attached media.
     pub media: Option<MediaRef>,
+    /// The message of the same chat it replies to, by its id in this box.
+    pub reply_to: Option<i32>,
+    /// Where it was forwarded from.
+    pub forward: Option<Forward>,
+}
+
+/// What a new message carries besides its text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Attached media.
+    pub media: Option<MediaRef>,
+    /// The message it replies to, by its id in the sender's box (private chats) or the
+    /// channel; an id that names no message of the same chat is dropped.
+    pub reply_to: Option<i32>,
+    /// Where it was forwarded from.
+    pub forward: Option<Forward>,
+}
+
+/// The origin of a forwarded message (`messageFwdHeader`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forward {
+    /// Who wrote it first.
+    pub from: ForwardFrom,
+    /// When it was first sent.
+    pub date: i32,
+}
+
+/// Who wrote a forwarded message first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardFrom {
+    /// A user.
+    User(i64),
+    /// A channel's post.
+    Channel {
+        /// The channel.
+        channel: i64,
+        /// The post's id in it.
+        post: i32,
+    },
+}
+
+impl Forward {
+    /// The stored columns: kind (0 none, 1 user, 2 channel), id, post, date.
+    pub fn to_columns(forward: Option<Forward>) -> (i64, i64, i32, i32) {
+        match forward {
+            None => (0, 0, 0, 0),
+            Some(Forward {
+                from: ForwardFrom::User(id),
+                date,
+            }) => (1, id, 0, date),
+            Some(Forward {
+                from: ForwardFrom::Channel { channel, post },
+                date,
+            }) => (2, channel, post, date),
+        }
+    }
+
+    /// The inverse of [`to_columns`](Self::to_columns).
+    pub fn from_columns(kind: i64, id: i64, post: i32, date: i32) -> Option<Forward> {
+        let from = match kind {
+            1 => ForwardFrom::User(id),
+            2 => ForwardFrom::Channel { channel: id, post },
+            _ => return None,
+        };
+        Some(Forward { from, date })
+    }
 }
 
 /// Media attached to a message.
@@ -464,8 +530,21 @@ pub trait Store:
     /// The owner's contacts.
     fn contacts(&self, owner: i64) -> Result<Vec<i64>, StoreError>;
 
-    /// Sends a private message from `from` to `to`: both copies, both log entries, the
-    /// dialogs, in one transaction. Idempotent on (`from`, `random_id`).
+    /// Sends a private message from `from` to `to` with its [`Extras`]: both copies (the
+    /// reply in the recipient's copy names the recipient's copy of the replied message),
+    /// both log entries, the dialogs, in one transaction. Idempotent on (`from`,
+    /// `random_id`).
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        from: i64,
+        to: i64,
+        text: &str,
+        random_id: i64,
+        date: i32,
+        extras: Extras,
+    ) -> Result<Sent, StoreError>;
+    /// [`send`](Self::send) of plain text.
     fn send_message(
         &self,
         from: i64,
@@ -473,8 +552,10 @@ pub trait Store:
         text: &str,
         random_id: i64,
         date: i32,
-    ) -> Result<Sent, StoreError>;
-    /// [`send_message`](Self::send_message) with media attached to both copies.
+    ) -> Result<Sent, StoreError> {
+        self.send(from, to, text, random_id, date, Extras::default())
+    }
+    /// [`send`](Self::send) with media attached to both copies.
     fn send_media(
         &self,
         from: i64,
@@ -483,7 +564,13 @@ pub trait Store:
         random_id: i64,
         date: i32,
         media: MediaRef,
-    ) -> Result<Sent, StoreError>;
+    ) -> Result<Sent, StoreError> {
+        let extras = Extras {
+            media: Some(media),
+            ..Extras::default()
+        };
+        self.send(from, to, text, random_id, date, extras)
+    }
     /// Stores a document's description (its bytes are in file storage).
     fn insert_document(&self, document: &Document) -> Result<(), StoreError>;
     /// A document by id.

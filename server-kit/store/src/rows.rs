@@ -9,7 +9,9 @@
 use crate::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Role};
 use crate::devices::{Device, NotifySettings, NotifySound};
 use crate::passwords::{Password, SrpCheck};
-use crate::{Change, ClientInfo, LoggedChange, MediaRef, Message, StoreError, StoredKey, User};
+use crate::{
+    Change, ClientInfo, Forward, LoggedChange, MediaRef, Message, StoreError, StoredKey, User,
+};
 
 /// One database row as the mapping reads it: each backend adapts its driver's row. Integers
 /// of any width come as `i64`; a column that holds `NULL` where a value is required is an
@@ -127,7 +129,8 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
 
 /// The columns of a [`Message`].
 pub const MESSAGE_COLUMNS: &str =
-    "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id";
+    "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id,
+     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date";
 
 /// A message from the [`MESSAGE_COLUMNS`] starting at `at`.
 pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
@@ -142,6 +145,8 @@ pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
         edit_date: r.opt_int32(at + 7)?,
         random_id: r.opt_int(at + 8)?,
         media: MediaRef::from_columns(r.int(at + 9)?, r.int(at + 10)?),
+        reply_to: r.opt_int32(at + 11)?,
+        forward: forward_at(r, at + 12)?,
     })
 }
 
@@ -181,7 +186,18 @@ pub fn member_at(r: &dyn Row, at: usize) -> Result<Member, StoreError> {
 }
 
 /// The columns of a [`ChannelMessage`].
-pub const POST_COLUMNS: &str = "channel, id, from_id, text, date, edit_date, media_kind, media_id";
+pub const POST_COLUMNS: &str = "channel, id, from_id, text, date, edit_date, media_kind, media_id,
+    reply_to, fwd_kind, fwd_id, fwd_post, fwd_date";
+
+/// A forward header from the four columns starting at `at`.
+fn forward_at(r: &dyn Row, at: usize) -> Result<Option<Forward>, StoreError> {
+    Ok(Forward::from_columns(
+        r.int(at)?,
+        r.int(at + 1)?,
+        r.int32(at + 2)?,
+        r.int32(at + 3)?,
+    ))
+}
 
 /// A post from the [`POST_COLUMNS`] starting at `at`.
 pub fn post_at(r: &dyn Row, at: usize) -> Result<ChannelMessage, StoreError> {
@@ -193,6 +209,8 @@ pub fn post_at(r: &dyn Row, at: usize) -> Result<ChannelMessage, StoreError> {
         date: r.int32(at + 4)?,
         edit_date: r.opt_int32(at + 5)?,
         media: MediaRef::from_columns(r.int(at + 6)?, r.int(at + 7)?),
+        reply_to: r.opt_int32(at + 8)?,
+        forward: forward_at(r, at + 9)?,
     })
 }
 

@@ -534,3 +534,32 @@ pub fn rss_kib(pid: u32) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The pip command that installs the Telethon the end-to-end scripts use.
+pub const TELETHON_INSTALL: &str = "pip install telethon==1.45.0";
+
+/// Runs one phase of a Telethon script (`tests/telethon/NAME.py PORT DATA STATE PHASE`) and
+/// panics with its output (and where the server log is) unless it succeeds and ends with
+/// "PHASE ok".
+pub fn run_telethon_phase(script: &str, port: u16, data: &Path, state: &Path, phase: &str) {
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(data)
+        .arg(state)
+        .arg(phase)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run python3 ({e}): install Python 3, then `{TELETHON_INSTALL}`")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("No module named 'telethon'") {
+        panic!("Telethon is missing: `{TELETHON_INSTALL}`");
+    }
+    assert!(
+        output.status.success() && stdout.trim_end().ends_with(&format!("{phase} ok")),
+        "phase {phase} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nserver log: {}",
+        data.with_extension("log").display()
+    );
+}

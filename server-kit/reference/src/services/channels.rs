@@ -9,7 +9,7 @@ use crate::store::channels::{
     Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Posted, Role,
 };
 use crate::store::devices::NotifyScope;
-use crate::store::{HistoryQuery, MediaRef, StoreError};
+use crate::store::{Extras, HistoryQuery, MediaRef, StoreError};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 use tl_runtime::Serialize;
@@ -86,6 +86,8 @@ pub(crate) fn post_tl(
     msg.from_id = (!ch.broadcast).then(|| types::PeerUser { user_id: m.from_id }.into());
     msg.edit_date = m.edit_date;
     msg.media = super::media_tl(m.media, media);
+    msg.reply_to = super::reply_header_tl(m.reply_to);
+    msg.fwd_from = super::forward_header_tl(m.forward);
     msg.into()
 }
 
@@ -131,7 +133,11 @@ async fn membership(
 }
 
 /// Reading needs membership unless the channel is public.
-async fn readable(server: &Arc<Node>, ch: &Channel, user: i64) -> Result<Option<Member>, RpcError> {
+pub(crate) async fn readable(
+    server: &Arc<Node>,
+    ch: &Channel,
+    user: i64,
+) -> Result<Option<Member>, RpcError> {
     let member = membership(server, ch.id, user).await?;
     if member.is_none() && ch.username.is_none() {
         return Err(RpcError::bad_request("CHANNEL_PRIVATE"));
@@ -555,7 +561,21 @@ async fn get_messages(
     let me = caller.user()?;
     let ch = resolve_channel(server, &call.channel).await?;
     let member = readable(server, &ch, me).await?;
-    let requested = super::requested_ids(&call.id);
+    let lookups = super::reply_lookups(&call.id);
+    let channel = ch.id;
+    let replied: std::collections::HashMap<i32, i32> = if lookups.is_empty() {
+        Default::default()
+    } else {
+        let found = server
+            .store
+            .run(move |s| s.channel_messages(channel, &lookups))
+            .await?;
+        found
+            .into_iter()
+            .filter_map(|m| Some((m.id, m.reply_to?)))
+            .collect()
+    };
+    let requested = super::requested_ids(&call.id, &replied);
     let (id, ids) = (ch.id, requested.clone());
     let posts = server
         .store
@@ -574,15 +594,25 @@ async fn get_messages(
     .await
 }
 
-/// Posts to a channel (`messages.sendMessage` / `sendMedia` on an `inputPeerChannel`): only
-/// admins in broadcast channels, members in megagroups.
+/// One post of a [`post`] call.
+#[derive(Debug, Clone)]
+pub(crate) struct NewPost {
+    /// Its text.
+    pub text: String,
+    /// The client's random_id.
+    pub random_id: i64,
+    /// Media, reply, forward origin.
+    pub extras: Extras,
+}
+
+/// Posts to a channel (`messages.sendMessage` / `sendMedia` on an `inputPeerChannel`, or the
+/// posts of a `forwardMessages`), in order: only admins in broadcast channels, members in
+/// megagroups.
 pub(crate) async fn post(
     server: &Arc<Node>,
     caller: Caller,
     peer: &types::InputPeerChannel,
-    text: String,
-    random_id: i64,
-    media: Option<MediaRef>,
+    posts: Vec<NewPost>,
 ) -> RpcResult {
     let me = caller.user()?;
     let ch = resolve_channel_peer(server, peer).await?;
@@ -595,32 +625,54 @@ pub(crate) async fn post(
         Some(_) => {}
     }
     let id = ch.id;
-    let posted = server
-        .store
-        .run(move |s| s.post(id, me, &text, random_id, unix_now(), media))
-        .await?;
+    let mut all = Vec::with_capacity(posts.len());
+    for post in posts {
+        let random_id = post.random_id;
+        let posted = server
+            .store
+            .run(move |s| s.post(id, me, &post.text, random_id, unix_now(), post.extras))
+            .await?;
+        all.push((random_id, posted));
+    }
     let ch = reload(server, id).await?;
-    let media_map = media_of_posts(server, std::slice::from_ref(&posted.message)).await?;
-    let users = users_tl(server, me, [me]).await?;
-    let own_update = entry_update(
-        &posted.entry,
-        Some(post_tl(&posted.message, &ch, me, &media_map)),
-    );
-    let mut list = vec![
-        types::UpdateMessageID {
-            id: posted.message.id,
-            random_id,
+    let messages: Vec<ChannelMessage> = all.iter().map(|(_, p)| p.message.clone()).collect();
+    let media_map = media_of_posts(server, &messages).await?;
+    let mut user_ids = vec![me];
+    let mut chats = vec![channel_tl(&ch, member.as_ref())];
+    for m in &messages {
+        match m.forward.map(|f| f.from) {
+            Some(crate::store::ForwardFrom::User(user)) => user_ids.push(user),
+            Some(crate::store::ForwardFrom::Channel { channel, .. }) if channel != id => {
+                chats.extend(chats_tl(server, me, vec![channel]).await?);
+            }
+            _ => {}
         }
-        .into(),
-    ];
-    list.extend(own_update);
-    let answer = updates(list, vec![channel_tl(&ch, member.as_ref())], users.clone());
-    if !posted.duplicate {
+    }
+    let users = users_tl(server, me, user_ids).await?;
+    let mut list = Vec::with_capacity(2 * all.len());
+    for (random_id, posted) in &all {
+        list.push(
+            types::UpdateMessageID {
+                id: posted.message.id,
+                random_id: *random_id,
+            }
+            .into(),
+        );
+        list.extend(entry_update(
+            &posted.entry,
+            Some(post_tl(&posted.message, &ch, me, &media_map)),
+        ));
+    }
+    let answer = updates(list, chats, users.clone());
+    let members_view = channel_tl(&ch, None);
+    for (_, posted) in &all {
+        if posted.duplicate {
+            continue;
+        }
         // Offline members with devices: found and notified in a background job.
         crate::push_jobs::notify_channel_post(server, &ch, &posted.message);
-        let members_view = channel_tl(&ch, None);
         fan_out(server, &caller, &ch, |user| {
-            post_update(&posted, &ch, user, &media_map, &members_view, &users)
+            post_update(posted, &ch, user, &media_map, &members_view, &users)
         })
         .await;
         server.bus.publish(crate::bus::ChangeNotice::Channel {
@@ -630,6 +682,34 @@ pub(crate) async fn post(
         });
     }
     ok(answer)
+}
+
+/// The channels with these ids as `viewer` sees them (for the `chats` of an answer that
+/// names them, e.g. in a forward header); missing ones are left out.
+pub(crate) async fn chats_tl(
+    server: &Arc<Node>,
+    viewer: i64,
+    mut ids: Vec<i64>,
+) -> Result<Vec<enums::Chat>, RpcError> {
+    ids.sort_unstable();
+    ids.dedup();
+    let found = server
+        .store
+        .run(move |s| {
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(ch) = s.channel(id)? {
+                    let member = s.member(id, viewer)?;
+                    found.push((ch, member));
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+    Ok(found
+        .iter()
+        .map(|(ch, member)| channel_tl(ch, member.as_ref()))
+        .collect())
 }
 
 /// The `Updates` a member sees for a new post.

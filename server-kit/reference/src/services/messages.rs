@@ -10,7 +10,7 @@ use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_array, random_i64, unix_now};
 use crate::store::devices::NotifyScope;
 use crate::store::{
-    DialogPosition, Document, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
+    DialogPosition, Document, Extras, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
 };
 use mtproto_api::{enums, functions, types};
 use std::collections::HashMap;
@@ -51,47 +51,97 @@ async fn send_message(
 ) -> RpcResult {
     let me = caller.user()?;
     check_text(&call.message)?;
+    let extras = Extras {
+        reply_to: super::replied_id(&call.reply_to),
+        ..Extras::default()
+    };
     if let enums::InputPeer::Channel(channel) = &call.peer {
-        return super::channels::post(server, caller, channel, call.message, call.random_id, None)
-            .await;
+        let post = super::channels::NewPost {
+            text: call.message,
+            random_id: call.random_id,
+            extras,
+        };
+        return super::channels::post(server, caller, channel, vec![post]).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
-        .run(move |s| s.send_message(me, to_id, &text, random_id, unix_now()))
+        .run(move |s| s.send(me, to_id, &text, random_id, unix_now(), extras))
         .await?;
-    answer_sent(server, &caller, me, to_id, random_id, sent).await
+    answer_sent(server, &caller, me, to_id, vec![(random_id, sent)]).await
 }
 
-/// The answer to a send (`updateMessageID` + `updateNewMessage`), after pushing the new
-/// message to the recipient's sessions and the sender's other ones.
-async fn answer_sent(
+/// The answer to sends of one chat (`updateMessageID` + `updateNewMessage` for each, in
+/// order), after pushing the new messages to the recipient's sessions and the sender's other
+/// ones.
+pub(crate) async fn answer_sent(
     server: &Arc<Node>,
     caller: &Caller,
     me: i64,
     to_id: i64,
-    random_id: i64,
-    sent: crate::store::Sent,
+    sent: Vec<(i64, crate::store::Sent)>,
 ) -> RpcResult {
-    let own = &sent.own;
-    let message = own.message.as_ref().ok_or_else(RpcError::internal)?;
-    let mut updates = vec![
-        types::UpdateMessageID {
-            id: message.id,
-            random_id,
+    let messages: Vec<&Message> = sent
+        .iter()
+        .filter_map(|(_, s)| s.own.message.as_ref())
+        .collect();
+    let media = media_of(server, messages.iter().copied()).await?;
+    let mut updates = Vec::with_capacity(2 * sent.len());
+    let mut users = vec![me, to_id];
+    for (random_id, sent) in &sent {
+        let message = sent.own.message.as_ref().ok_or_else(RpcError::internal)?;
+        updates.push(
+            types::UpdateMessageID {
+                id: message.id,
+                random_id: *random_id,
+            }
+            .into(),
+        );
+        updates.extend(update_tl(&sent.own.entry, Some(message), &media));
+        if let Some(crate::store::Forward {
+            from: crate::store::ForwardFrom::User(origin),
+            ..
+        }) = message.forward
+        {
+            users.push(origin);
         }
-        .into(),
-    ];
-    let media = media_of(server, [message]).await?;
-    updates.extend(update_tl(&own.entry, Some(message), &media));
-    let answer = updates_tl(server, me, updates, vec![me, to_id]).await?;
-    if !sent.duplicate {
-        let mut committed = vec![own.clone()];
-        committed.extend(sent.peer.clone());
-        push_committed(server, caller, &committed).await;
+    }
+    let mut answer = updates_tl(server, me, updates, users).await?;
+    let channels = forwarded_channels(sent.iter().filter_map(|(_, s)| s.own.message.as_ref()));
+    if let enums::Updates::Updates(u) = &mut answer {
+        u.chats = super::channels::chats_tl(server, me, channels).await?;
+    }
+    for (_, sent) in sent {
+        if !sent.duplicate {
+            let mut committed = vec![sent.own];
+            committed.extend(sent.peer);
+            push_committed(server, caller, &committed).await;
+        }
     }
     ok(answer)
+}
+
+/// The users forwarded messages come from (their `fwd_from` names them).
+pub(crate) fn forwarded_users(messages: &[Message]) -> Vec<i64> {
+    messages
+        .iter()
+        .filter_map(|m| match m.forward?.from {
+            crate::store::ForwardFrom::User(user) => Some(user),
+            crate::store::ForwardFrom::Channel { .. } => None,
+        })
+        .collect()
+}
+
+/// The channels forwarded messages come from (their `fwd_from` names them).
+pub(crate) fn forwarded_channels<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Vec<i64> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m.forward?.from {
+            crate::store::ForwardFrom::Channel { channel, .. } => Some(channel),
+            crate::store::ForwardFrom::User(_) => None,
+        })
+        .collect()
 }
 
 /// The longest media caption.
@@ -150,18 +200,26 @@ async fn send_media(
         }
         _ => return Err(RpcError::bad_request("MEDIA_INVALID")),
     };
+    let extras = Extras {
+        media: Some(attached),
+        reply_to: super::replied_id(&call.reply_to),
+        ..Extras::default()
+    };
     if let enums::InputPeer::Channel(channel) = &call.peer {
-        let media = Some(attached);
-        return super::channels::post(server, caller, channel, call.message, call.random_id, media)
-            .await;
+        let post = super::channels::NewPost {
+            text: call.message,
+            random_id: call.random_id,
+            extras,
+        };
+        return super::channels::post(server, caller, channel, vec![post]).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
-        .run(move |s| s.send_media(me, to_id, &text, random_id, unix_now(), attached))
+        .run(move |s| s.send(me, to_id, &text, random_id, unix_now(), extras))
         .await?;
-    answer_sent(server, &caller, me, to_id, random_id, sent).await
+    answer_sent(server, &caller, me, to_id, vec![(random_id, sent)]).await
 }
 
 /// Assembles an uploaded photo, makes its standard sizes, stores them, and returns the
@@ -305,9 +363,11 @@ async fn messages_answer(
     let users: Vec<i64> = messages
         .iter()
         .flat_map(|m| [m.from_id, m.peer])
+        .chain(forwarded_users(&messages))
         .chain([me])
         .collect();
     let users = users_tl(server, me, users).await?;
+    let chats = super::channels::chats_tl(server, me, forwarded_channels(&messages)).await?;
     let media = media_of(server, &messages).await?;
     let mut list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
     if let Some(requested) = requested {
@@ -323,7 +383,7 @@ async fn messages_answer(
                 search_flood: None,
                 messages: list,
                 topics: Vec::new(),
-                chats: Vec::new(),
+                chats,
                 users,
             },
         )),
@@ -331,7 +391,7 @@ async fn messages_answer(
             types::messages::Messages {
                 messages: list,
                 topics: Vec::new(),
-                chats: Vec::new(),
+                chats,
                 users,
             },
         )),
@@ -369,7 +429,17 @@ async fn get_messages(
     call: functions::messages::GetMessages,
 ) -> RpcResult {
     let me = caller.user()?;
-    let requested = super::requested_ids(&call.id);
+    let lookups = super::reply_lookups(&call.id);
+    let replied: HashMap<i32, i32> = if lookups.is_empty() {
+        HashMap::new()
+    } else {
+        let found = server.store.run(move |s| s.messages(me, &lookups)).await?;
+        found
+            .into_iter()
+            .filter_map(|m| Some((m.id, m.reply_to?)))
+            .collect()
+    };
+    let requested = super::requested_ids(&call.id, &replied);
     let ids = requested.clone();
     let messages = server.store.run(move |s| s.messages(me, &ids)).await?;
     messages_answer(server, me, messages, None, Some(&requested)).await

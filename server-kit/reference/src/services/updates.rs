@@ -120,26 +120,32 @@ async fn get_difference(
         }
     }
     let last = changes.last().map_or(current, |c| c.pts);
+    user_ids.extend(super::messages::forwarded_users(&messages));
     let users = users_tl(server, me, user_ids).await?;
+    let mut forwarded_from =
+        super::channels::chats_tl(server, me, super::messages::forwarded_channels(&messages))
+            .await?;
     if last < current {
         ok(enums::updates::Difference::Slice(
             types::updates::DifferenceSlice {
                 new_messages,
                 new_encrypted_messages: Vec::new(),
                 other_updates,
-                chats: Vec::new(),
+                chats: forwarded_from,
                 users,
                 intermediate_state: state(last).into(),
             },
         ))
     } else {
         other_updates.extend(channel_updates);
+        let mut chats = channel_chats;
+        chats.append(&mut forwarded_from);
         ok(enums::updates::Difference::Difference(
             types::updates::Difference {
                 new_messages,
                 new_encrypted_messages: Vec::new(),
                 other_updates,
-                chats: channel_chats,
+                chats,
                 users,
                 state: state(current).into(),
             },

@@ -1,0 +1,244 @@
+"""Telethon 1.45 against the reference server: messaging as people use it, through Telethon's
+high-level API. Run in phases by server-kit/tests/telethon_messaging.rs, which kills and
+restarts the server between phases:
+
+  signup    A, B and C sign up with usernames
+  replies   B replies to A's message (reply_to=); A, online, gets it pushed naming A's own
+            copy; get_reply_message() finds it; C replies in a megagroup A made
+  restarted after a restart, the replies are still there, per viewer
+  forwards  A posts in a broadcast channel B joined; B forwards the post to C and A's message
+            to C (forward_messages); C sees who wrote each first; C forwards the forward on,
+            and the first origin stays; drop_author sends a plain copy; a forward into the
+            megagroup
+  typing    A types to B (client.action): B sees UserUpdate typing, then cancel; A types in
+            the megagroup: B and C see it
+
+State between phases lives in a JSON file; the last line printed is "PHASE ok".
+"""
+import asyncio, json, os, sys
+import rsa as pyrsa
+from telethon import TelegramClient, events, functions, types
+from telethon.crypto import rsa
+from telethon.sessions import StringSession
+
+PORT, DATA, STATE, PHASE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+CODE = "12345"
+USERS = {"a": ("+1 555 0301", "ann_msg"), "b": ("+1 555 0302", "ben_msg"), "c": ("+1 555 0303", "cat_msg")}
+
+
+def trust_server_key():
+    key = pyrsa.PublicKey.load_pkcs1(open(os.path.join(DATA, "rsa-public.pem"), "rb").read())
+    rsa._server_keys[rsa._compute_fingerprint(key)] = (key, False)
+
+
+def load():
+    return json.load(open(STATE)) if os.path.exists(STATE) else {}
+
+
+def save(state):
+    json.dump(state, open(STATE, "w"))
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+async def client(state, who):
+    session = StringSession(state.get(who, {}).get("session"))
+    session.set_dc(2, "127.0.0.1", PORT)
+    c = TelegramClient(session, 1, "x")
+    await c.connect()
+    return c
+
+
+async def online(state, who):
+    """A client that receives pushed updates (Telethon starts once it has the update state)."""
+    c = await client(state, who)
+    await c.get_me()
+    await c(functions.updates.GetStateRequest())
+    return c
+
+
+async def chat_of(c, channel_id):
+    """A channel or group the client is in, found through its dialogs (a session string keeps
+    no entities, and a channel is named by id and access hash)."""
+    for dialog in await c.get_dialogs():
+        if isinstance(dialog.entity, types.Channel) and dialog.entity.id == channel_id:
+            return dialog.entity
+    raise AssertionError(f"channel {channel_id} is not in the dialogs")
+
+
+async def signup(state):
+    for who, (phone, username) in USERS.items():
+        c = await client(state, who)
+        sent = await c.send_code_request(phone)
+        try:
+            await c.sign_in(phone, CODE, phone_code_hash=sent.phone_code_hash)
+            raise AssertionError("a new number signed in")
+        except Exception as e:
+            check(type(e).__name__ == "PhoneNumberUnoccupiedError", f"signIn -> {type(e).__name__}")
+        await c(functions.auth.SignUpRequest(phone_number=phone, phone_code_hash=sent.phone_code_hash,
+                                             first_name=who.upper(), last_name=""))
+        await c(functions.account.UpdateUsernameRequest(username))
+        state[who] = {"session": c.session.save(), "id": (await c.get_me()).id}
+        await c.disconnect()
+    save(state)
+
+
+async def replies(state):
+    a, b, c = await online(state, "a"), await client(state, "b"), await client(state, "c")
+    ben = await a.get_entity("@" + USERS["b"][1])
+    ann = await b.get_entity("@" + USERS["a"][1])
+    question = await a.send_message(ben, "lunch?")
+    await a.send_message(ben, "(something in between)")
+    got = asyncio.get_running_loop().create_future()
+
+    @a.on(events.NewMessage(incoming=True))
+    async def on_message(event):
+        if not got.done():
+            got.set_result(event.message)
+
+    # B replies to its own copy of the question, whose id differs from A's.
+    question_b = (await b.get_messages(ann, limit=2))[-1]
+    check(question_b.text == "lunch?", f"B's copy: {question_b.text}")
+    answer = await b.send_message(ann, "yes, at noon", reply_to=question_b.id)
+    check(answer.reply_to_msg_id == question_b.id, "B's answer replies to B's copy")
+    pushed = await asyncio.wait_for(got, 15)
+    check(pushed.text == "yes, at noon", f"pushed to A: {pushed.text}")
+    check(pushed.reply_to_msg_id == question.id,
+          f"A's copy replies to A's message {question.id}, not {pushed.reply_to_msg_id}")
+    replied = await pushed.get_reply_message()
+    check(replied is not None and replied.text == "lunch?", f"get_reply_message: {replied}")
+    # A megagroup: C replies to A's message there.
+    group = (await a(functions.channels.CreateChannelRequest("Lunch club", "", megagroup=True))).chats[0]
+    await a(functions.channels.InviteToChannelRequest(group, [await a.get_entity("@" + USERS["c"][1]),
+                                                              ben]))
+    hello = await a.send_message(group, "welcome")
+    group_c = await chat_of(c, group.id)
+    reply = await c.send_message(group_c, "thanks", reply_to=hello.id)
+    check(reply.reply_to_msg_id == hello.id, "a reply in the group")
+    state["a"]["question"], state["a"]["group"] = question.id, group.id
+    state["b"]["answer"] = answer.id
+    save(state)
+    for x in (a, b, c):
+        await x.disconnect()
+
+
+async def restarted(state):
+    a = await client(state, "a")
+    ben = await a.get_entity("@" + USERS["b"][1])
+    history = await a.get_messages(ben, limit=5)
+    answer = next(m for m in history if m.text == "yes, at noon")
+    check(answer.reply_to_msg_id == state["a"]["question"], "the reply survived the restart")
+    group = await chat_of(a, state["a"]["group"])
+    thanks = (await a.get_messages(group, limit=1))[0]
+    check(thanks.text == "thanks" and thanks.reply_to_msg_id is not None, "the group reply survived")
+    check((await thanks.get_reply_message()).text == "welcome", "the group reply's message")
+    await a.disconnect()
+
+
+async def forwards(state):
+    a, b, c = await client(state, "a"), await client(state, "b"), await online(state, "c")
+    news = (await a(functions.channels.CreateChannelRequest("Menu", "today's menu", broadcast=True))).chats[0]
+    await a(functions.channels.UpdateUsernameRequest(news, "lunch_menu"))
+    post = await a.send_message(news, "soup of the day")
+    news_b = await b.get_entity("@lunch_menu")
+    await b(functions.channels.JoinChannelRequest(news_b))
+    cat = await b.get_entity("@" + USERS["c"][1])
+    arrived = []
+    done = asyncio.Event()
+
+    @c.on(events.NewMessage(incoming=True))
+    async def on_message(event):
+        arrived.append(event.message)
+        if len(arrived) == 2:
+            done.set()
+
+    fwd_post = await b.forward_messages(cat, post.id, news_b)
+    check(fwd_post.fwd_from is not None, "the answer carries the forward header")
+    ann = await b.get_entity("@" + USERS["a"][1])
+    lunch = next(m for m in await b.get_messages(ann, limit=5) if m.text == "lunch?")
+    await b.forward_messages(cat, lunch)
+    await asyncio.wait_for(done.wait(), 15)
+    by_text = {m.text: m for m in arrived}
+    soup = by_text["soup of the day"]
+    check(isinstance(soup.fwd_from.from_id, types.PeerChannel) and soup.fwd_from.from_id.channel_id == news.id,
+          f"the post's origin: {soup.fwd_from}")
+    check(soup.fwd_from.channel_post == post.id, "the post's id in its channel")
+    check(soup.forward.chat is not None and soup.forward.chat.title == "Menu", "the channel came with it")
+    from_a = by_text["lunch?"]
+    check(from_a.fwd_from.from_id == types.PeerUser(state["a"]["id"]), f"A wrote it: {from_a.fwd_from}")
+    check(from_a.forward.sender is not None and from_a.forward.sender.username == USERS["a"][1],
+          "A came with it")
+    # C forwards the forward on: the first origin stays.
+    again = await c.forward_messages(await c.get_entity("@" + USERS["a"][1]), from_a)
+    check(again.fwd_from.from_id == types.PeerUser(state["a"]["id"]), "the first origin stays")
+    # drop_author: a plain copy.
+    plain = await c.forward_messages(await c.get_entity("@" + USERS["b"][1]), soup, drop_author=True)
+    check(plain.fwd_from is None and plain.text == "soup of the day", "drop_author copies")
+    # Into the megagroup, from C's history, read back there by A.
+    group = await chat_of(c, state["a"]["group"])
+    into_group = await c.forward_messages(group, soup)
+    check(into_group.fwd_from.channel_post == post.id, "forwarded into the group")
+    seen = (await a.get_messages(await chat_of(a, state["a"]["group"]), limit=1))[0]
+    check(seen.id == into_group.id and seen.fwd_from.from_id.channel_id == news.id, "A sees it there")
+    # Unknown ids: an error, not an empty answer.
+    try:
+        await c(functions.messages.ForwardMessagesRequest(
+            from_peer=await c.get_input_entity("@" + USERS["b"][1]), id=[987654], random_id=[1],
+            to_peer=await c.get_input_entity("@" + USERS["a"][1])))
+        raise AssertionError("forwarding a message that does not exist succeeded")
+    except Exception as e:
+        check(type(e).__name__ == "MessageIdInvalidError", f"unknown id -> {type(e).__name__}")
+    for x in (a, b, c):
+        await x.disconnect()
+
+
+async def typing(state):
+    a, b, c = await client(state, "a"), await online(state, "b"), await online(state, "c")
+    seen = {"b": [], "c": []}
+    events_in = {"b": asyncio.Event(), "c": asyncio.Event()}
+
+    def watch(who, x):
+        @x.on(events.UserUpdate)
+        async def on_update(event):
+            seen[who].append((event.chat_id, event.user_id, event.typing, event.cancel))
+            events_in[who].set()
+
+    watch("b", b)
+    watch("c", c)
+    ben = await a.get_entity("@" + USERS["b"][1])
+    async with a.action(ben, "typing"):
+        await asyncio.wait_for(events_in["b"].wait(), 15)
+    check(seen["b"][0][1] == state["a"]["id"] and seen["b"][0][2], f"B sees A typing: {seen['b']}")
+    for _ in range(50):
+        if any(cancel for (_, _, _, cancel) in seen["b"]):
+            break
+        await asyncio.sleep(0.1)
+    check(any(cancel for (_, _, _, cancel) in seen["b"]), f"B sees A stop: {seen['b']}")
+    check(not seen["c"], f"C saw a private chat's typing: {seen['c']}")
+    group = await chat_of(a, state["a"]["group"])
+    await a(functions.messages.SetTypingRequest(group, types.SendMessageTypingAction()))
+    await asyncio.wait_for(events_in["c"].wait(), 15)
+    chat_id, user_id, is_typing, _ = seen["c"][0]
+    check(user_id == state["a"]["id"] and is_typing, f"C sees A typing in the group: {seen['c']}")
+    # Typing to someone who does not exist is an error.
+    try:
+        await a(functions.messages.SetTypingRequest(types.InputPeerUser(424242, 1), types.SendMessageTypingAction()))
+        raise AssertionError("typing to nobody succeeded")
+    except Exception as e:
+        check("Invalid" in type(e).__name__, f"typing to nobody -> {type(e).__name__}")
+    for x in (a, b, c):
+        await x.disconnect()
+
+
+async def main():
+    trust_server_key()
+    state = load()
+    phases = {"signup": signup, "replies": replies, "restarted": restarted, "forwards": forwards,
+              "typing": typing}
+    await phases[PHASE](state)
+    print(PHASE, "ok")
+
+asyncio.run(main())
