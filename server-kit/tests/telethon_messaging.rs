@@ -2,7 +2,8 @@
 //! real server binary (`tests/telethon/messaging.py`): replies in private chats (each side's
 //! copy names its own copy of the replied message) and in a megagroup, surviving a restart;
 //! forwards from a channel and from a private chat, forwarded on, without their author, and
-//! into a megagroup; typing shown to the other user and to a group's members. The server is
+//! into a megagroup; typing shown to the other user and to a group's members; online status
+//! following connections and `account.updateStatus`, last seen kept across restarts. The server is
 //! killed (SIGKILL) and restarted between phases.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it).
@@ -12,7 +13,7 @@ mod common;
 use common::{ServerProcess, free_port, run_telethon_phase, scratch_dir};
 
 #[test]
-fn replies_forwards_and_typing_through_telethon() {
+fn replies_forwards_typing_and_status_through_telethon() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/telethon/messaging.py");
     let dir = scratch_dir("telethon-messaging");
     let data = dir.join("data");
@@ -20,7 +21,15 @@ fn replies_forwards_and_typing_through_telethon() {
     let port = free_port();
     let binary = env!("CARGO_BIN_EXE_server-kit");
     let mut server = ServerProcess::start(binary, port, &data);
-    for phase in ["signup", "replies", "restarted", "forwards", "typing"] {
+    for phase in [
+        "signup",
+        "replies",
+        "restarted",
+        "forwards",
+        "typing",
+        "status",
+        "last_seen",
+    ] {
         run_telethon_phase(script, port, &data, &state, phase);
         server.kill();
         server = ServerProcess::start(binary, port, &data);

@@ -22,7 +22,8 @@ const PRESENCE_CHECK: Duration = Duration::from_secs(2);
 
 /// Tells the other nodes who is connected here: changes every [`PRESENCE_CHECK`], and
 /// everyone again every [`PRESENCE_REFRESH`](crate::presence::PRESENCE_REFRESH) so that the
-/// entries do not expire.
+/// entries do not expire; and tells the node's
+/// [`PresenceChanges`](crate::state::PresenceChanges) handler who came and went.
 async fn announce_presence(server: Arc<Node>) {
     let mut announced = std::collections::HashSet::new();
     let mut interval = tokio::time::interval(PRESENCE_CHECK);
@@ -30,12 +31,18 @@ async fn announce_presence(server: Arc<Node>) {
     loop {
         interval.tick().await;
         let now = server.users_online_here();
-        let (mut online, offline) = crate::presence::presence_diff(&announced, &now);
-        if refreshed.elapsed() >= crate::presence::PRESENCE_REFRESH {
-            online = now.iter().copied().collect();
-            refreshed = tokio::time::Instant::now();
+        let (came, left) = crate::presence::presence_diff(&announced, &now);
+        if !came.is_empty() || !left.is_empty() {
+            server.presence_changed(came.clone(), left.clone()).await;
         }
-        server.presence.announce(online, offline);
+        if server.presence.is_shared() {
+            let mut online = came;
+            if refreshed.elapsed() >= crate::presence::PRESENCE_REFRESH {
+                online = now.iter().copied().collect();
+                refreshed = tokio::time::Instant::now();
+            }
+            server.presence.announce(online, left);
+        }
         announced = now;
     }
 }
@@ -117,7 +124,7 @@ fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
             }
         }
     });
-    if server.presence.is_shared() {
+    if server.watches_presence() {
         tasks.spawn(announce_presence(server.clone()));
     }
     if let Some(mut events) = server.bus.events() {

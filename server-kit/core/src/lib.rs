@@ -105,7 +105,7 @@ pub mod stats;
 /// The storage interface: the `server-kit-store` crate.
 pub use server_kit_store as store;
 
-pub use state::{Node, NodeBuilder, Options, RemoteChanges, Service};
+pub use state::{Node, NodeBuilder, Options, PresenceChanges, RemoteChanges, Service};
 
 /// A boxed future: what the interfaces here return, so that they can be used as objects.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

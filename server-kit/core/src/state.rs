@@ -156,6 +156,19 @@ pub trait RemoteChanges: Send + Sync + 'static {
     ) -> BoxFuture<'a, ()>;
 }
 
+/// What a node does when users come online on it or leave it (all their connections to it
+/// closed), checked every couple of seconds: typically, record when they were last seen and
+/// tell the users who watch their status.
+pub trait PresenceChanges: Send + Sync + 'static {
+    /// Handles one round of changes.
+    fn changed<'a>(
+        &'a self,
+        node: &'a Arc<Node>,
+        online: Vec<i64>,
+        offline: Vec<i64>,
+    ) -> BoxFuture<'a, ()>;
+}
+
 /// The state every connection and service shares.
 pub struct Node {
     /// Storage.
@@ -182,6 +195,8 @@ pub struct Node {
     services: HashMap<u32, (Arc<dyn Service>, Policy)>,
     /// What happens when another node says a user's or a channel's box changed.
     remote_changes: Option<Arc<dyn RemoteChanges>>,
+    /// What happens when users come online here or leave.
+    presence_changes: Option<Arc<dyn PresenceChanges>>,
     next_conn: AtomicU64,
     handshakes: crate::presence::Windows<IpAddr>,
     /// Each user's calls on this node (Options::user_calls_per_second).
@@ -216,6 +231,7 @@ pub struct NodeBuilder {
     shared_store: bool,
     services: Vec<Arc<dyn Service>>,
     remote_changes: Option<Arc<dyn RemoteChanges>>,
+    presence_changes: Option<Arc<dyn PresenceChanges>>,
 }
 
 impl NodeBuilder {
@@ -240,6 +256,7 @@ impl NodeBuilder {
             shared_store: false,
             services: Vec::new(),
             remote_changes: None,
+            presence_changes: None,
         }
     }
 
@@ -279,6 +296,12 @@ impl NodeBuilder {
     /// (default: nothing; the client catches up on its own through getDifference).
     pub fn remote_changes(mut self, handler: Arc<dyn RemoteChanges>) -> Self {
         self.remote_changes = Some(handler);
+        self
+    }
+
+    /// What to do when users come online on this node or leave it (default: nothing).
+    pub fn presence_changes(mut self, handler: Arc<dyn PresenceChanges>) -> Self {
+        self.presence_changes = Some(handler);
         self
     }
 
@@ -343,6 +366,7 @@ impl NodeBuilder {
             conns: Mutex::new(HashMap::new()),
             services,
             remote_changes: self.remote_changes,
+            presence_changes: self.presence_changes,
             next_conn: AtomicU64::new(1),
             handshakes: crate::presence::Windows::default(),
             user_calls: crate::presence::Buckets::default(),
@@ -1036,6 +1060,19 @@ impl Node {
                 }
             }
         }
+    }
+
+    /// Users came online on this node or left it: the [`PresenceChanges`] handler hears it.
+    pub(crate) async fn presence_changed(self: &Arc<Self>, online: Vec<i64>, offline: Vec<i64>) {
+        if let Some(handler) = &self.presence_changes {
+            handler.changed(self, online, offline).await;
+        }
+    }
+
+    /// Whether anything listens to users coming and going (a [`PresenceChanges`] handler or
+    /// other nodes through a shared presence).
+    pub(crate) fn watches_presence(&self) -> bool {
+        self.presence_changes.is_some() || self.presence.is_shared()
     }
 
     /// Runs the sessions' timers (acks, ping_delay_disconnect) and forgets sessions that have

@@ -69,7 +69,13 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (4, bots::SCHEMA_V4),
     (5, SCHEMA_V5),
     (6, SCHEMA_V6),
+    (7, SCHEMA_V7),
 ];
+
+/// When a user was last seen online (`store::User::last_seen`).
+const SCHEMA_V7: &str = "
+ALTER TABLE users ADD COLUMN last_seen INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Replies and forwards (`store::Extras`) in private chats and channels: the replied id, and
 /// the forward's origin as `store::Forward::to_columns` keeps it.
@@ -1476,6 +1482,30 @@ impl Store for PgStore {
                 ],
             )?;
             Ok(())
+        })
+    }
+
+    fn set_last_seen(&self, id: i64, date: i32) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE users SET last_seen = $2 WHERE id = $1 AND last_seen < $2",
+                &[&id, &date],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn status_watchers(&self, id: i64) -> Result<Vec<i64>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT owner FROM contacts WHERE user_id = $1 AND owner <> $1
+                 UNION SELECT owner FROM dialogs WHERE peer = $1 AND owner <> $1
+                 ORDER BY 1",
+                &[&id],
+            )?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
         })
     }
 

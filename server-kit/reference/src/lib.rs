@@ -32,4 +32,5 @@ pub fn reference(builder: server_kit_core::NodeBuilder) -> server_kit_core::Node
     builder
         .services(services::builtin())
         .remote_changes(Arc::new(services::RemotePushes))
+        .presence_changes(Arc::new(services::status::StatusPushes))
 }

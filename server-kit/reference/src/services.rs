@@ -44,6 +44,7 @@ pub mod forwards;
 pub mod help;
 pub mod messages;
 pub mod password;
+pub mod status;
 pub mod typing;
 pub mod updates;
 pub mod upload;
@@ -75,6 +76,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(forwards::ForwardsService),
         Arc::new(password::PasswordService),
         Arc::new(typing::TypingService),
+        Arc::new(status::StatusService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]
@@ -208,7 +210,7 @@ pub(crate) fn user_tl(user: &User, viewer: i64) -> enums::User {
         username: user.username.clone(),
         // A bot's phone is a placeholder (store::bots), and a bot shows no status.
         phone: (is_self && !bot).then(|| user.phone.clone()),
-        status: (!bot).then(|| enums::UserStatus::Recently(types::UserStatusRecently::default())),
+        status: (!bot).then(|| status::at_rest(user)),
         ..Default::default()
     }
     .into()
@@ -513,7 +515,46 @@ pub(crate) async fn users_tl(
     ids.sort();
     ids.dedup();
     let users = server.store.run(move |s| s.users(&ids)).await?;
-    Ok(users.iter().map(|u| user_tl(u, viewer)).collect())
+    Ok(users_seen(server, viewer, &users).await)
+}
+
+/// Users as `viewer` sees them, online status included (a person with a live connection to
+/// any node is online; see [`status`]).
+pub(crate) async fn users_seen(
+    server: &Arc<Node>,
+    viewer: i64,
+    users: &[User],
+) -> Vec<enums::User> {
+    let people = users
+        .iter()
+        .filter(|u| u.bot_info_version.is_none())
+        .map(|u| u.id)
+        .collect();
+    let online = server.online_anywhere(people).await;
+    let now = unix_now();
+    users
+        .iter()
+        .map(|u| {
+            let mut user = user_tl(u, viewer);
+            if online.contains(&u.id) {
+                if let enums::User::User(user) = &mut user {
+                    user.status = Some(status::online(now));
+                }
+            }
+            user
+        })
+        .collect()
+}
+
+/// Pushes one update that belongs to no pts box (typing, status) to `user`'s sessions on
+/// this node, as `updateShort`.
+pub(crate) fn push_short(server: &Node, user: i64, update: enums::Update) {
+    let body = enums::Updates::from(types::UpdateShort {
+        update,
+        date: unix_now(),
+    })
+    .to_bytes();
+    server.push_to_user(user, &body, None);
 }
 
 /// The `Update` for one log entry (`message` is the message it names, if any).

@@ -79,6 +79,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("channel_messages", "fwd_id", "INTEGER NOT NULL DEFAULT 0"),
     ("channel_messages", "fwd_post", "INTEGER NOT NULL DEFAULT 0"),
     ("channel_messages", "fwd_date", "INTEGER NOT NULL DEFAULT 0"),
+    // When the user was last seen online (store::User::last_seen).
+    ("users", "last_seen", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -762,6 +764,28 @@ impl Store for SqliteStore {
             )
         })
         .map(|_| ())
+    }
+
+    fn set_last_seen(&self, id: i64, date: i32) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE users SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2",
+                params![id, date],
+            )
+            .map(drop)
+        })
+    }
+
+    fn status_watchers(&self, id: i64) -> Result<Vec<i64>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT owner FROM contacts WHERE user_id = ?1 AND owner != ?1
+                 UNION SELECT owner FROM dialogs WHERE peer = ?1 AND owner != ?1
+                 ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([id], |r| r.get(0))?;
+            rows.collect()
+        })
     }
 
     fn contacts(&self, owner: i64) -> Result<Vec<i64>, StoreError> {

@@ -57,6 +57,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("update_profile", update_profile),
     ("bots", bots),
     ("contacts", contacts),
+    ("last_seen_and_watchers", last_seen_and_watchers),
     ("send_message", send_message),
     ("send_message_idempotent", send_message_idempotent),
     ("send_message_to_self", send_message_to_self),
@@ -430,6 +431,7 @@ pub fn users(store: &dyn Store) {
             username: None,
             about: String::new(),
             bot_info_version: None,
+            last_seen: 0,
         }
     );
     let b = ok(store.create_user("15550002", "Bob", "", 222));
@@ -522,6 +524,7 @@ pub fn bots(store: &dyn Store) {
             username: Some("EchoBot".into()),
             about: String::new(),
             bot_info_version: Some(FIRST_BOT_INFO_VERSION),
+            last_seen: 0,
         }
     );
     assert_eq!(ok(store.user(bot.id)), Some(bot.clone()));
@@ -619,6 +622,49 @@ pub fn contacts(store: &dyn Store) {
     ok(store.add_contact(b, a, "Ann", ""));
     assert_eq!(sorted_contacts(store, b), vec![a]);
     assert_eq!(sorted_contacts(store, a), vec![b, c]);
+}
+
+/// Last seen: only moves forward, per user. Watchers: who has the user as a contact or a
+/// private chat with them, once each, never the user, in id order.
+pub fn last_seen_and_watchers(store: &dyn Store) {
+    let [a, b, c, d] = new_users(store);
+    assert_eq!(
+        ok(store.user(a)).map(|u| u.last_seen),
+        Some(0),
+        "never seen"
+    );
+    ok(store.set_last_seen(a, 1000));
+    ok(store.set_last_seen(a, 900));
+    assert_eq!(
+        ok(store.user(a)).map(|u| u.last_seen),
+        Some(1000),
+        "not moved back"
+    );
+    ok(store.set_last_seen(a, 1100));
+    assert_eq!(
+        ok(store.users(&[a, b]))
+            .iter()
+            .map(|u| u.last_seen)
+            .collect::<Vec<_>>(),
+        [1100, 0]
+    );
+    assert_eq!(ok(store.status_watchers(a)), Vec::<i64>::new());
+    ok(store.add_contact(c, a, "Ann", ""));
+    send(store, b, a, "hi", 1, 1000);
+    ok(store.add_contact(b, a, "Ann", ""));
+    send(store, a, a, "note", 2, 1000);
+    ok(store.add_contact(a, d, "Dan", ""));
+    assert_eq!(
+        ok(store.status_watchers(a)),
+        vec![b, c],
+        "contacts and chats, once, not self"
+    );
+    assert_eq!(ok(store.status_watchers(d)), vec![a], "a contact of A");
+    assert_eq!(
+        ok(store.status_watchers(b)),
+        vec![a],
+        "the other side of a chat"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2580,6 +2626,7 @@ macro_rules! store_conformance_tests {
             update_profile,
             bots,
             contacts,
+            last_seen_and_watchers,
             send_message,
             send_message_idempotent,
             send_message_to_self,

@@ -127,6 +127,8 @@ pub struct User {
     /// `Some` for a bot account ([`BotStore`]): the version of its bot info, which clients
     /// see as `user.bot_info_version`; `None` for a person.
     pub bot_info_version: Option<i32>,
+    /// When the user was last seen online (Unix seconds; 0: never recorded).
+    pub last_seen: i32,
 }
 
 /// A pending login code.
@@ -518,6 +520,13 @@ pub trait Store:
     ) -> Result<User, StoreError>;
     /// Sets or clears a username; [`StoreError::Taken`] if another user has it.
     fn set_username(&self, id: i64, username: Option<&str>) -> Result<User, StoreError>;
+
+    /// Records when the user was last seen online (a later time only: an earlier one is
+    /// ignored, so nodes reporting out of order cannot move it back).
+    fn set_last_seen(&self, id: i64, date: i32) -> Result<(), StoreError>;
+    /// The users who see `id`'s online status change: those who have `id` as a contact or a
+    /// private chat with `id` (never `id` itself), in id order.
+    fn status_watchers(&self, id: i64) -> Result<Vec<i64>, StoreError>;
 
     /// Adds or renames a contact.
     fn add_contact(

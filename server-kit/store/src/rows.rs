@@ -111,7 +111,7 @@ pub fn key_at(r: &dyn Row, at: usize) -> Result<StoredKey, StoreError> {
 
 /// The columns of a [`User`].
 pub const USER_COLUMNS: &str =
-    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version";
+    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version, last_seen";
 
 /// A user from the [`USER_COLUMNS`] starting at `at`.
 pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
@@ -124,6 +124,7 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
         username: r.opt_text(at + 5)?,
         about: r.text(at + 6)?,
         bot_info_version: r.opt_int32(at + 7)?,
+        last_seen: r.int32(at + 8)?,
     })
 }
 

@@ -12,6 +12,9 @@ restarts the server between phases:
             megagroup
   typing    A types to B (client.action): B sees UserUpdate typing, then cancel; A types in
             the megagroup: B and C see it
+  status    B sees A come online and leave (UserUpdate with the status), and A say it is
+            offline (account.updateStatus)
+  last_seen after a restart, A shows as last seen when it left
 
 State between phases lives in a JSON file; the last line printed is "PHASE ok".
 """
@@ -203,6 +206,8 @@ async def typing(state):
     def watch(who, x):
         @x.on(events.UserUpdate)
         async def on_update(event):
+            if event.status is not None:
+                return  # online status, not an action
             seen[who].append((event.chat_id, event.user_id, event.typing, event.cancel))
             events_in[who].set()
 
@@ -233,11 +238,59 @@ async def typing(state):
         await x.disconnect()
 
 
+async def status(state):
+    # B watches A (they have a chat): A comes online, then leaves.
+    b = await online(state, "b")
+    changes = []
+    changed = asyncio.Event()
+
+    @b.on(events.UserUpdate(chats=[state["a"]["id"]]))
+    async def on_update(event):
+        if event.status is not None:
+            changes.append(event.status)
+            changed.set()
+
+    ann = await b.get_entity("@" + USERS["a"][1])
+    check(isinstance(ann.status, (types.UserStatusOffline, types.UserStatusRecently)), f"A at rest: {ann.status}")
+    a = await client(state, "a")
+    await a.get_me()
+    await asyncio.wait_for(changed.wait(), 15)
+    check(isinstance(changes[-1], types.UserStatusOnline), f"A came online: {changes}")
+    ann = await b.get_entity("@" + USERS["a"][1])
+    check(isinstance(ann.status, types.UserStatusOnline), f"A is shown online: {ann.status}")
+    changed.clear()
+    await a.disconnect()
+    await asyncio.wait_for(changed.wait(), 15)
+    check(isinstance(changes[-1], types.UserStatusOffline), f"A left: {changes}")
+    left_at = changes[-1].was_online
+    # account.updateStatus(offline=True) while connected also tells the watchers.
+    a = await client(state, "a")
+    await a.get_me()
+    await asyncio.wait_for(changed.wait(), 15)
+    changed.clear()
+    await a(functions.account.UpdateStatusRequest(offline=True))
+    await asyncio.wait_for(changed.wait(), 15)
+    check(isinstance(changes[-1], types.UserStatusOffline), f"A said offline: {changes}")
+    await a.disconnect()
+    state["a"]["left_at"] = left_at.timestamp()
+    save(state)
+    await b.disconnect()
+
+
+async def last_seen(state):
+    # After a restart, A (not connected) shows as last seen, not online.
+    b = await client(state, "b")
+    ann = await b.get_entity("@" + USERS["a"][1])
+    check(isinstance(ann.status, types.UserStatusOffline), f"A's status after a restart: {ann.status}")
+    check(ann.status.was_online.timestamp() >= state["a"]["left_at"], "last seen kept")
+    await b.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
     phases = {"signup": signup, "replies": replies, "restarted": restarted, "forwards": forwards,
-              "typing": typing}
+              "typing": typing, "status": status, "last_seen": last_seen}
     await phases[PHASE](state)
     print(PHASE, "ok")
 

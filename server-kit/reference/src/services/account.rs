@@ -1,6 +1,6 @@
 //! The signed-in user's own account: profile, username, status, authorizations.
 
-use super::{bool_true, ok, user_tl};
+use super::{ok, user_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::Node;
 use crate::store::StoreError;
@@ -15,7 +15,6 @@ service!(AccountService {
     functions::account::UpdateProfile => update_profile,
     functions::account::CheckUsername => check_username,
     functions::account::UpdateUsername => update_username,
-    functions::account::UpdateStatus => update_status,
     functions::account::GetAuthorizations => get_authorizations,
 });
 
@@ -104,15 +103,6 @@ async fn update_username(
             other => other.into(),
         })?;
     ok(user_tl(&user, me))
-}
-
-async fn update_status(
-    _: &Arc<Node>,
-    caller: Caller,
-    _: functions::account::UpdateStatus,
-) -> RpcResult {
-    caller.user()?;
-    bool_true()
 }
 
 async fn get_authorizations(

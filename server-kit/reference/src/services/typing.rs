@@ -3,10 +3,10 @@
 //! is stored and no pts moves: the sessions connected now see it, on this node directly and
 //! on the others through a [`ChangeNotice::Typing`] on the bus.
 
-use super::{bool_true, resolve_channel_peer, resolve_peer};
+use super::{bool_true, push_short, resolve_channel_peer, resolve_peer};
 use crate::bus::{ChangeNotice, TypingTo};
 use crate::rpc::{Caller, RpcError, RpcResult};
-use crate::state::{Node, unix_now};
+use crate::state::Node;
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 use tl_runtime::{Deserialize, Serialize};
@@ -91,13 +91,6 @@ pub(crate) async fn show(
     from: i64,
     action: &enums::SendMessageAction,
 ) {
-    let short = |update: enums::Update| -> Vec<u8> {
-        enums::Updates::from(types::UpdateShort {
-            update,
-            date: unix_now(),
-        })
-        .to_bytes()
-    };
     match to {
         TypingTo::User(user) => {
             if !server.is_online(user) {
@@ -108,7 +101,7 @@ pub(crate) async fn show(
                 top_msg_id: None,
                 action: action.clone(),
             };
-            server.push_to_user(user, &short(update.into()), None);
+            push_short(server, user, update.into());
         }
         TypingTo::Channel(channel) => {
             let members = match server.store.run(move |s| s.member_ids(channel)).await {
@@ -125,17 +118,15 @@ pub(crate) async fn show(
             if online.is_empty() {
                 return;
             }
-            let body = short(
-                types::UpdateChannelUserTyping {
-                    channel_id: channel,
-                    top_msg_id: None,
-                    from_id: types::PeerUser { user_id: from }.into(),
-                    action: action.clone(),
-                }
-                .into(),
-            );
+            let update: enums::Update = types::UpdateChannelUserTyping {
+                channel_id: channel,
+                top_msg_id: None,
+                from_id: types::PeerUser { user_id: from }.into(),
+                action: action.clone(),
+            }
+            .into();
             for user in online {
-                server.push_to_user(user, &body, None);
+                push_short(server, user, update.clone());
             }
         }
     }

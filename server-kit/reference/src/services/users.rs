@@ -1,7 +1,7 @@
 //! Users and contacts: `users.getUsers`, `users.getFullUser`, `contacts.resolveUsername`,
 //! `contacts.importContacts`, `contacts.getContacts`.
 
-use super::{normalize_phone, ok, resolve_input_user, user_tl, users_tl};
+use super::{normalize_phone, ok, resolve_input_user, users_seen, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::Node;
 use mtproto_api::{enums, functions, types};
@@ -25,14 +25,14 @@ async fn get_users(
     call: functions::users::GetUsers,
 ) -> RpcResult {
     let me = caller.user()?;
-    let mut out: Vec<enums::User> = Vec::new();
+    let mut found = Vec::new();
     for input in &call.id {
         // Unknown users and wrong access hashes are left out, as Telegram does.
         if let Ok(user) = resolve_input_user(server, me, input).await {
-            out.push(user_tl(&user, me));
+            found.push(user);
         }
     }
-    ok(out)
+    ok(users_seen(server, me, &found).await)
 }
 
 async fn get_full_user(
@@ -111,7 +111,7 @@ async fn get_full_user(
     ok(types::users::UserFull {
         full_user: full.into(),
         chats: Vec::new(),
-        users: vec![user_tl(&user, me)],
+        users: users_seen(server, me, std::slice::from_ref(&user)).await,
     })
 }
 
@@ -133,7 +133,7 @@ async fn resolve_username(
     ok(types::contacts::ResolvedPeer {
         peer: types::PeerUser { user_id: user.id }.into(),
         chats: Vec::new(),
-        users: vec![user_tl(&user, me)],
+        users: users_seen(server, me, std::slice::from_ref(&user)).await,
     })
 }
 
