@@ -57,7 +57,8 @@ struct Harness {
 }
 
 /// The server's RPC dispatch fed calls from three signed-in users: marked private messages
-/// (to themselves or to another user), history and difference requests, and arbitrary values
+/// (to themselves or to another user), history and difference requests, forwards between
+/// their chats (a forwarded message may then be read by whoever it went to), and arbitrary values
 /// of every method the server implements. Checks that no call panics, that no call answers
 /// `500 INTERNAL`, and that no answer to a user carries a private message of a conversation
 /// that user is not in.
@@ -197,7 +198,7 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
     let mut known: [BTreeSet<usize>; USERS] = Default::default();
     for _ in 0..u.int_in_range(1..=16)? {
         let who = u.choose_index(USERS)?;
-        let body = match u.int_in_range(0..=9)? {
+        let body = match u.int_in_range(0..=10)? {
             0..=2 => {
                 let (peer, to) = h.peer(u, who)?;
                 let number = h.sent.len();
@@ -238,6 +239,22 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
                 qts_limit: None,
             }
             .to_bytes(),
+            6 => {
+                // A forward of low ids (the ones sent so far) from one chat to another.
+                let (from_peer, _) = h.peer(u, who)?;
+                let (to_peer, _) = h.peer(u, who)?;
+                let count = u.int_in_range(1..=4)?;
+                let mut id = Vec::with_capacity(count);
+                let mut random_id = Vec::with_capacity(count);
+                for _ in 0..count {
+                    id.push(u.int_in_range(0..=12)?);
+                    random_id.push(u.arbitrary()?);
+                }
+                let mut call =
+                    functions::messages::ForwardMessages::new(from_peer, id, random_id, to_peer);
+                call.drop_author = u.arbitrary()?;
+                call.to_bytes()
+            }
             _ => {
                 if implemented.is_empty() {
                     return Ok(());
