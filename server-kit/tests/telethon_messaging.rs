@@ -3,7 +3,8 @@
 //! copy names its own copy of the replied message) and in a megagroup, surviving a restart;
 //! forwards from a channel and from a private chat, forwarded on, without their author, and
 //! into a megagroup; typing shown to the other user and to a group's members; online status
-//! following connections and `account.updateStatus`, last seen kept across restarts. The server is
+//! following connections and `account.updateStatus`, last seen kept across restarts; pins for
+//! both sides and for one. The server is
 //! killed (SIGKILL) and restarted between phases.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it).
@@ -13,7 +14,7 @@ mod common;
 use common::{ServerProcess, free_port, run_telethon_phase, scratch_dir};
 
 #[test]
-fn replies_forwards_typing_and_status_through_telethon() {
+fn replies_forwards_typing_status_and_pins_through_telethon() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/telethon/messaging.py");
     let dir = scratch_dir("telethon-messaging");
     let data = dir.join("data");
@@ -29,6 +30,7 @@ fn replies_forwards_typing_and_status_through_telethon() {
         "typing",
         "status",
         "last_seen",
+        "pins",
     ] {
         run_telethon_phase(script, port, &data, &state, phase);
         server.kill();

@@ -593,6 +593,7 @@ mod tests {
             media: None,
             reply_to: None,
             forward: None,
+            pinned: false,
         }
     }
 

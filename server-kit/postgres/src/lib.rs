@@ -70,7 +70,13 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (5, SCHEMA_V5),
     (6, SCHEMA_V6),
     (7, SCHEMA_V7),
+    (8, SCHEMA_V8),
 ];
+
+/// Pinned messages (`store::Message::pinned`).
+const SCHEMA_V8: &str = "
+ALTER TABLE messages ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE;
+";
 
 /// When a user was last seen online (`store::User::last_seen`).
 const SCHEMA_V7: &str = "
@@ -895,6 +901,31 @@ fn lock_users(tx: &mut Tx<'_, '_>, ids: &[i64]) -> R<BTreeSet<i64>> {
 }
 
 /// Appends a change to `owner`'s log, taking the next `pts_count` pts.
+/// Sets the pinned flag of `ids` in `owner`'s chat with `peer` and logs it (nothing when
+/// `ids` is empty).
+fn pin_in_box(
+    tx: &mut Tx<'_, '_>,
+    owner: i64,
+    peer: i64,
+    ids: &[i32],
+    pinned: bool,
+    date: i32,
+) -> R<Option<Committed>> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    tx.execute(
+        "UPDATE messages SET pinned = $3 WHERE owner = $1 AND id = ANY($2)",
+        &[&owner, &ids, &pinned],
+    )?;
+    let change = Change::Pin {
+        peer,
+        ids: ids.to_vec(),
+        pinned,
+    };
+    log_change(tx, owner, 1, date, change, None).map(Some)
+}
+
 fn log_change(
     tx: &mut Tx<'_, '_>,
     owner: i64,
@@ -1094,6 +1125,7 @@ impl PgStore {
                 media,
                 reply_to: reply_own,
                 forward: extras.forward,
+                pinned: false,
             };
             let (media_kind, media_id) = MediaRef::to_columns(media);
             let entry = |pts, id| LoggedChange {
@@ -1617,6 +1649,84 @@ impl Store for PgStore {
                 )?);
             }
             Ok(out)
+        })
+    }
+
+    fn set_pinned(
+        &self,
+        owner: i64,
+        peer: i64,
+        ids: Option<&[i32]>,
+        pinned: bool,
+        both_sides: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        let wanted: Option<Vec<i32>> = ids.map(<[i32]>::to_vec);
+        self.tx(|tx| {
+            let mut boxes = vec![owner];
+            if both_sides && peer != owner {
+                boxes.push(peer);
+            }
+            lock_users(tx, &boxes)?;
+            // The owner's messages named (all of the chat's pinned ones without ids), with the
+            // ids of their copies in the peer's box.
+            let named: Vec<(i32, Option<i32>, bool)> = tx
+                .query(
+                    "SELECT id, copy_id, pinned FROM messages WHERE owner = $1 AND peer = $2
+                     AND (CASE WHEN $3::INTEGER[] IS NULL THEN pinned ELSE id = ANY($3) END)
+                     ORDER BY id",
+                    &[&owner, &peer, &wanted],
+                )?
+                .iter()
+                .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))
+                .collect::<R<_>>()?;
+            if wanted.is_some() && named.is_empty() {
+                return Err(StoreError::NotFound { what: "message" }.into());
+            }
+            let mut committed = Vec::new();
+            let own: Vec<i32> = named
+                .iter()
+                .filter(|(_, _, was)| *was != pinned)
+                .map(|(id, _, _)| *id)
+                .collect();
+            committed.extend(pin_in_box(tx, owner, peer, &own, pinned, date)?);
+            if both_sides && peer != owner {
+                let copies: Vec<i32> = match wanted {
+                    Some(_) => named.iter().filter_map(|(_, copy, _)| *copy).collect(),
+                    None => tx
+                        .query(
+                            "SELECT id FROM messages WHERE owner = $1 AND peer = $2 AND pinned",
+                            &[&peer, &owner],
+                        )?
+                        .iter()
+                        .map(|r| col(r, 0))
+                        .collect::<R<_>>()?,
+                };
+                let changed: Vec<i32> = tx
+                    .query(
+                        "SELECT id FROM messages WHERE owner = $1 AND peer = $2
+                         AND id = ANY($3) AND pinned <> $4 ORDER BY id",
+                        &[&peer, &owner, &copies, &pinned],
+                    )?
+                    .iter()
+                    .map(|r| col(r, 0))
+                    .collect::<R<_>>()?;
+                committed.extend(pin_in_box(tx, peer, owner, &changed, pinned, date)?);
+            }
+            Ok(committed)
+        })
+    }
+
+    fn pinned(&self, owner: i64, peer: i64) -> Result<Vec<i32>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT id FROM messages WHERE owner = $1 AND peer = $2 AND pinned
+                 ORDER BY id DESC",
+                &[&owner, &peer],
+            )?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
         })
     }
 

@@ -44,6 +44,7 @@ pub mod forwards;
 pub mod help;
 pub mod messages;
 pub mod password;
+pub mod pins;
 pub mod status;
 pub mod typing;
 pub mod updates;
@@ -77,6 +78,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(password::PasswordService),
         Arc::new(typing::TypingService),
         Arc::new(status::StatusService),
+        Arc::new(pins::PinsService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]
@@ -400,7 +402,7 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
         from_scheduled: false,
         legacy: false,
         edit_hide: false,
-        pinned: false,
+        pinned: m.pinned,
         noforwards: false,
         invert_media: false,
         offline: false,
@@ -600,6 +602,14 @@ pub(crate) fn update_tl(
             pts_count,
         }
         .into(),
+        Change::Pin { peer, ids, pinned } => types::UpdatePinnedMessages {
+            pinned: *pinned,
+            peer: peer_user(*peer),
+            messages: ids.clone(),
+            pts,
+            pts_count,
+        }
+        .into(),
     })
 }
 
@@ -614,7 +624,9 @@ fn users_of(c: &Committed) -> Vec<i64> {
         }
     }
     match &c.entry.change {
-        Change::ReadInbox { peer, .. } | Change::ReadOutbox { peer, .. } => ids.push(*peer),
+        Change::ReadInbox { peer, .. }
+        | Change::ReadOutbox { peer, .. }
+        | Change::Pin { peer, .. } => ids.push(*peer),
         _ => {}
     }
     ids

@@ -81,6 +81,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("channel_messages", "fwd_date", "INTEGER NOT NULL DEFAULT 0"),
     // When the user was last seen online (store::User::last_seen).
     ("users", "last_seen", "INTEGER NOT NULL DEFAULT 0"),
+    // Pinned in the owner's chat (store::Message::pinned).
+    ("messages", "pinned", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -378,7 +380,36 @@ fn insert_message(
         media: extras.media,
         reply_to: extras.reply_to,
         forward: extras.forward,
+        pinned: false,
     })
+}
+
+/// Sets the pinned flag of `ids` in `owner`'s chat with `peer` and logs it (nothing when
+/// `ids` is empty).
+fn pin_in_box(
+    tx: &Transaction<'_>,
+    owner: i64,
+    peer: i64,
+    ids: &[i32],
+    pinned: bool,
+    date: i32,
+) -> Result<Option<Committed>, StoreError> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    for id in ids {
+        tx.execute(
+            "UPDATE messages SET pinned = ?3 WHERE owner = ?1 AND id = ?2",
+            params![owner, id, pinned],
+        )
+        .map_err(db)?;
+    }
+    let change = Change::Pin {
+        peer,
+        ids: ids.to_vec(),
+        pinned,
+    };
+    log_change(tx, owner, 1, date, change, None).map(Some)
 }
 
 /// Points the dialog at its newest remaining message, or removes it if none is left.
@@ -1045,6 +1076,95 @@ impl Store for SqliteStore {
                 }
             }
             Ok(out)
+        })
+    }
+
+    fn set_pinned(
+        &self,
+        owner: i64,
+        peer: i64,
+        ids: Option<&[i32]>,
+        pinned: bool,
+        both_sides: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.tx(|tx| {
+            // The owner's messages named (all of the chat's pinned ones without ids), with the
+            // ids of their copies in the peer's box.
+            let named: Vec<(i32, Option<i32>, bool)> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT id, copy_id, pinned FROM messages WHERE owner = ?1 AND peer = ?2
+                         AND (?3 IS NULL OR id IN (SELECT value FROM json_each(?3)))
+                         AND (?3 IS NOT NULL OR pinned)
+                         ORDER BY id",
+                    )
+                    .map_err(db)?;
+                let wanted = ids.map(|ids| format!("[{}]", join_ids(ids)));
+                let rows = stmt
+                    .query_map(params![owner, peer, wanted], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .map_err(db)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db)?
+            };
+            if ids.is_some() && named.is_empty() {
+                return Err(StoreError::NotFound { what: "message" });
+            }
+            let mut committed = Vec::new();
+            let own: Vec<i32> = named
+                .iter()
+                .filter(|(_, _, was)| *was != pinned)
+                .map(|(id, _, _)| *id)
+                .collect();
+            if let Some(entry) = pin_in_box(tx, owner, peer, &own, pinned, date)? {
+                committed.push(entry);
+            }
+            if both_sides && peer != owner {
+                let copies: Vec<i32> = match ids {
+                    Some(_) => named.iter().filter_map(|(_, copy, _)| *copy).collect(),
+                    None => {
+                        let mut stmt = tx
+                            .prepare(
+                                "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND pinned
+                                 ORDER BY id",
+                            )
+                            .map_err(db)?;
+                        let rows = stmt
+                            .query_map(params![peer, owner], |r| r.get(0))
+                            .map_err(db)?;
+                        rows.collect::<rusqlite::Result<_>>().map_err(db)?
+                    }
+                };
+                let mut changed = Vec::new();
+                for id in copies {
+                    let was: Option<bool> = tx
+                        .query_row(
+                            "SELECT pinned FROM messages WHERE owner = ?1 AND id = ?2 AND peer = ?3",
+                            params![peer, id, owner],
+                            |r| r.get(0),
+                        )
+                        .optional()
+                        .map_err(db)?;
+                    if was.is_some_and(|was| was != pinned) {
+                        changed.push(id);
+                    }
+                }
+                if let Some(entry) = pin_in_box(tx, peer, owner, &changed, pinned, date)? {
+                    committed.push(entry);
+                }
+            }
+            Ok(committed)
+        })
+    }
+
+    fn pinned(&self, owner: i64, peer: i64) -> Result<Vec<i32>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2 AND pinned ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map(params![owner, peer], |r| r.get(0))?;
+            rows.collect()
         })
     }
 

@@ -63,6 +63,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("send_message_to_self", send_message_to_self),
     ("send_message_unknown_user", send_message_unknown_user),
     ("replies_and_forwards", replies_and_forwards),
+    ("pins", pins),
     ("channel_replies_and_forwards", channel_replies_and_forwards),
     ("history_order_and_limit", history_order_and_limit),
     ("history_offset_id", history_offset_id),
@@ -688,6 +689,7 @@ pub fn send_message(store: &dyn Store) {
         media: None,
         reply_to: None,
         forward: None,
+        pinned: false,
     };
     let committed = |user_id, pts, date, m: Message| Committed {
         user_id,
@@ -795,6 +797,7 @@ pub fn send_message_to_self(store: &dyn Store) {
         media: None,
         reply_to: None,
         forward: None,
+        pinned: false,
     };
     let own = Committed {
         user_id: a,
@@ -881,6 +884,7 @@ pub fn history_order_and_limit(store: &dyn Store) {
             media: None,
             reply_to: None,
             forward: None,
+            pinned: false,
         })
         .collect();
     assert_eq!(messages, expected);
@@ -1147,6 +1151,90 @@ pub fn replies_and_forwards(store: &dyn Store) {
     let again = ok(store.send(a, b, "a post", 9, 1010, no_extras()));
     assert!(again.duplicate);
     assert_eq!(own(&again).forward, Some(from_post));
+}
+
+/// Pins in private chats: each side's copy, one log entry per box that changed (none for a
+/// pin that changes nothing), one side only on request, unpinning all; ids of other chats
+/// and of no message refused.
+pub fn pins(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    send(store, b, c, "b to c", 1, 900);
+    let first = send(store, a, b, "first", 1, 1000);
+    let second = send(store, a, b, "second", 2, 1001);
+    let (first_a, first_b) = (own(&first).id, copy(&first).id);
+    let (second_a, second_b) = (own(&second).id, copy(&second).id);
+    let (pa, pb) = (ok(store.pts(a)), ok(store.pts(b)));
+    let done = ok(store.set_pinned(a, b, Some(&[first_a]), true, true, 1100));
+    let pin = |peer, ids: Vec<i32>, pinned| Change::Pin { peer, ids, pinned };
+    assert_eq!(
+        done,
+        vec![
+            Committed {
+                user_id: a,
+                entry: entry(pa + 1, 1, 1100, pin(b, vec![first_a], true)),
+                message: None,
+            },
+            Committed {
+                user_id: b,
+                entry: entry(pb + 1, 1, 1100, pin(a, vec![first_b], true)),
+                message: None,
+            },
+        ]
+    );
+    assert_eq!(ok(store.pinned(a, b)), vec![first_a]);
+    assert_eq!(ok(store.pinned(b, a)), vec![first_b]);
+    assert!(
+        ok(store.messages(b, &[first_b]))[0].pinned,
+        "the flag is on the message"
+    );
+    assert!(!ok(store.messages(b, &[second_b]))[0].pinned);
+    assert_eq!(
+        ok(store.set_pinned(a, b, Some(&[first_a]), true, true, 1101)),
+        Vec::new(),
+        "pinning again changes nothing"
+    );
+    // B pins the second for itself only.
+    let one_side = ok(store.set_pinned(b, a, Some(&[second_b]), true, false, 1102));
+    assert_eq!(one_side.len(), 1);
+    assert_eq!(one_side[0].user_id, b);
+    assert_eq!(
+        ok(store.pinned(b, a)),
+        vec![second_b, first_b],
+        "newest first"
+    );
+    assert_eq!(ok(store.pinned(a, b)), vec![first_a]);
+    let (_, logged) = ok(store.changes_since(b, pb, 10));
+    assert!(logged.is_empty(), "pin entries name no message");
+    let (changes, _) = ok(store.changes_since(b, pb, 10));
+    assert_eq!(
+        changes.iter().map(|c| c.change.clone()).collect::<Vec<_>>(),
+        vec![pin(a, vec![first_b], true), pin(a, vec![second_b], true)]
+    );
+    // Unpin all, both sides.
+    let all = ok(store.set_pinned(a, b, None, false, true, 1103));
+    assert_eq!(
+        all.iter()
+            .map(|c| (c.user_id, c.entry.change.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (a, pin(b, vec![first_a], false)),
+            (b, pin(a, vec![first_b, second_b], false))
+        ]
+    );
+    assert_eq!(ok(store.pinned(a, b)), Vec::<i32>::new());
+    assert_eq!(ok(store.pinned(b, a)), Vec::<i32>::new());
+    // Another chat's message, or none at all: refused.
+    let to_c = own(&send(store, a, c, "to c", 3, 1104)).id;
+    expect_not_found(
+        store.set_pinned(a, b, Some(&[to_c]), true, true, 1105),
+        "another chat",
+    );
+    expect_not_found(
+        store.set_pinned(a, b, Some(&[9999]), true, true, 1105),
+        "no message",
+    );
+    assert_eq!(ok(store.pinned(a, c)), Vec::<i32>::new());
+    assert_eq!(second_a, own(&second).id);
 }
 
 /// Replies and forwards in channels: a reply to a post of the channel is kept, one to no
@@ -2632,6 +2720,7 @@ macro_rules! store_conformance_tests {
             send_message_to_self,
             send_message_unknown_user,
             replies_and_forwards,
+            pins,
             channel_replies_and_forwards,
             history_order_and_limit,
             history_offset_id,

@@ -176,6 +176,8 @@ pub struct Message {
     pub reply_to: Option<i32>,
     /// Where it was forwarded from.
     pub forward: Option<Forward>,
+    /// Pinned in the owner's chat.
+    pub pinned: bool,
 }
 
 /// What a new message carries besides its text.
@@ -321,6 +323,15 @@ pub enum Change {
         peer: i64,
         /// Read up to here.
         max_id: i32,
+    },
+    /// Messages of the chat with `peer` were pinned or unpinned.
+    Pin {
+        /// The chat.
+        peer: i64,
+        /// The messages, by their ids in this box.
+        ids: Vec<i32>,
+        /// Pinned (`false`: unpinned).
+        pinned: bool,
     },
 }
 
@@ -608,6 +619,22 @@ pub trait Store:
         max_id: i32,
         date: i32,
     ) -> Result<Vec<Committed>, StoreError>;
+    /// Pins (or unpins) messages of the owner's chat with `peer`, named by their ids in the
+    /// owner's box (`None`: every pinned message of the chat, to unpin them all), for the owner
+    /// and, with `both_sides`, the peer's copies too: one log entry in each box where something
+    /// changed. [`StoreError::NotFound`] if none of `ids` is a message of the chat.
+    #[allow(clippy::too_many_arguments)]
+    fn set_pinned(
+        &self,
+        owner: i64,
+        peer: i64,
+        ids: Option<&[i32]>,
+        pinned: bool,
+        both_sides: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError>;
+    /// The pinned messages of the owner's chat with `peer`, newest first.
+    fn pinned(&self, owner: i64, peer: i64) -> Result<Vec<i32>, StoreError>;
     /// Messages of one chat, newest first, and how many the chat has in all.
     fn history(
         &self,

@@ -131,7 +131,7 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
 /// The columns of a [`Message`].
 pub const MESSAGE_COLUMNS: &str =
     "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id,
-     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date";
+     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date, pinned";
 
 /// A message from the [`MESSAGE_COLUMNS`] starting at `at`.
 pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
@@ -148,6 +148,7 @@ pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
         media: MediaRef::from_columns(r.int(at + 9)?, r.int(at + 10)?),
         reply_to: r.opt_int32(at + 11)?,
         forward: forward_at(r, at + 12)?,
+        pinned: r.flag(at + 16)?,
     })
 }
 
@@ -302,6 +303,8 @@ pub mod kind {
     pub const READ_INBOX: i32 = 4;
     /// The peer read the owner's messages.
     pub const READ_OUTBOX: i32 = 5;
+    /// Messages pinned (value 1) or unpinned (value 0).
+    pub const PIN: i32 = 6;
 }
 
 /// How a log entry's change is kept: its [`kind`], the peer it concerns (0: none), one value
@@ -337,6 +340,12 @@ impl LogColumns {
             },
             Change::ReadInbox { peer, max_id } => one(kind::READ_INBOX, *peer, *max_id),
             Change::ReadOutbox { peer, max_id } => one(kind::READ_OUTBOX, *peer, *max_id),
+            Change::Pin { peer, ids, pinned } => LogColumns {
+                kind: kind::PIN,
+                peer: *peer,
+                value: i32::from(*pinned),
+                ids: ids.clone(),
+            },
         }
     }
 
@@ -375,6 +384,11 @@ impl LogColumns {
             kind::READ_OUTBOX => Change::ReadOutbox {
                 peer,
                 max_id: value,
+            },
+            kind::PIN => Change::Pin {
+                peer,
+                ids,
+                pinned: value != 0,
             },
             other => return Err(unknown_kind(other)),
         })
@@ -462,6 +476,16 @@ mod tests {
             Change::ReadOutbox {
                 peer: 100_002,
                 max_id: 10,
+            },
+            Change::Pin {
+                peer: 100_003,
+                ids: vec![4, 7],
+                pinned: true,
+            },
+            Change::Pin {
+                peer: 100_003,
+                ids: vec![7],
+                pinned: false,
             },
         ];
         for change in changes {

@@ -15,6 +15,8 @@ restarts the server between phases:
   status    B sees A come online and leave (UserUpdate with the status), and A say it is
             offline (account.updateStatus)
   last_seen after a restart, A shows as last seen when it left
+  pins      A pins a message for both (B told, both copies pinned, pinned_msg_id), B pins one
+            for itself only (pm_oneside), A unpins all
 
 State between phases lives in a JSON file; the last line printed is "PHASE ok".
 """
@@ -286,11 +288,57 @@ async def last_seen(state):
     await b.disconnect()
 
 
+async def pins(state):
+    a, b = await client(state, "a"), await online(state, "b")
+    pushed = []
+    got = asyncio.Event()
+
+    @b.on(events.Raw(types.UpdatePinnedMessages))
+    async def on_pin(update):
+        pushed.append(update)
+        got.set()
+
+    ben = await a.get_entity("@" + USERS["b"][1])
+    ann = await b.get_entity("@" + USERS["a"][1])
+    lunch = next(m for m in await a.get_messages(ben, limit=10) if m.text == "lunch?")
+    lunch_b = next(m for m in await b.get_messages(ann, limit=10) if m.text == "lunch?")
+    await a.pin_message(ben, lunch)
+    await asyncio.wait_for(got.wait(), 15)
+    check(pushed[0].pinned and pushed[0].messages == [lunch_b.id], f"B told of the pin: {pushed}")
+    check((await a.get_messages(ben, ids=lunch.id)).pinned, "A's copy is pinned")
+    check((await b.get_messages(ann, ids=lunch_b.id)).pinned, "B's copy is pinned")
+    full = await b(functions.users.GetFullUserRequest(ann))
+    check(full.full_user.pinned_msg_id == lunch_b.id, f"pinned_msg_id {full.full_user.pinned_msg_id}")
+    # One side only: B pins the answer for itself.
+    answer_b = next(m for m in await b.get_messages(ann, limit=10) if m.text == "yes, at noon")
+    await b.pin_message(ann, answer_b, pm_oneside=True)
+    answer_a = next(m for m in await a.get_messages(ben, limit=10) if m.text == "yes, at noon")
+    check(not answer_a.pinned, "pm_oneside leaves A's copy alone")
+    full = await b(functions.users.GetFullUserRequest(ann))
+    check(full.full_user.pinned_msg_id == answer_b.id, "the newest pin is shown")
+    # Unpin everything (both sides).
+    got.clear()
+    await a.unpin_message(ben)
+    for _ in range(50):
+        if any(not u.pinned for u in pushed):
+            break
+        await asyncio.sleep(0.1)
+    check(any(not u.pinned for u in pushed), f"B told of the unpin: {pushed}")
+    check(not (await b.get_messages(ann, ids=lunch_b.id)).pinned, "unpinned on B's side")
+    try:
+        await a(functions.messages.UpdatePinnedMessageRequest(ben, 987654))
+        raise AssertionError("pinning a message that does not exist succeeded")
+    except Exception as e:
+        check(type(e).__name__ == "MessageIdInvalidError", f"unknown id -> {type(e).__name__}")
+    for x in (a, b):
+        await x.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
     phases = {"signup": signup, "replies": replies, "restarted": restarted, "forwards": forwards,
-              "typing": typing, "status": status, "last_seen": last_seen}
+              "typing": typing, "status": status, "last_seen": last_seen, "pins": pins}
     await phases[PHASE](state)
     print(PHASE, "ok")
 

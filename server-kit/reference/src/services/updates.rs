@@ -115,7 +115,10 @@ async fn get_difference(
             (Change::NewMessage { .. }, None) => {}
             _ => other_updates.extend(update_tl(change, message, &media)),
         }
-        if let Change::ReadInbox { peer, .. } | Change::ReadOutbox { peer, .. } = change.change {
+        if let Change::ReadInbox { peer, .. }
+        | Change::ReadOutbox { peer, .. }
+        | Change::Pin { peer, .. } = change.change
+        {
             user_ids.push(peer);
         }
     }

@@ -48,11 +48,13 @@ async fn get_full_user(
         crate::store::devices::NotifyScope::User(user.id),
     )
     .await?;
+    let (owner, peer) = (me, user.id);
+    let pinned = server.store.run(move |s| s.pinned(owner, peer)).await?;
     let full = types::UserFull {
         blocked: false,
         phone_calls_available: false,
         phone_calls_private: false,
-        can_pin_message: false,
+        can_pin_message: true,
         has_scheduled: false,
         video_calls_available: false,
         voice_messages_forbidden: false,
@@ -77,7 +79,7 @@ async fn get_full_user(
         fallback_photo: None,
         notify_settings,
         bot_info: None,
-        pinned_msg_id: None,
+        pinned_msg_id: pinned.first().copied(),
         common_chats_count: 0,
         folder_id: None,
         ttl_period: None,
