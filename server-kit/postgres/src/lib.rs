@@ -41,6 +41,7 @@
 
 mod bots;
 mod channels;
+mod contacts;
 mod devices;
 mod passwords;
 mod tls;
@@ -68,6 +69,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (3, passwords::SCHEMA_V3),
     (4, bots::SCHEMA_V4),
     (5, SCHEMA_V5),
+    (6, contacts::SCHEMA_V6),
 ];
 
 /// Whether a login code was entered right (`LoginCode::verified`).
