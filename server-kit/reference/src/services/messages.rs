@@ -56,6 +56,7 @@ async fn send_message(
             .await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
+    super::users::check_not_blocked(server, me, to.id).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
@@ -156,6 +157,7 @@ async fn send_media(
             .await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
+    super::users::check_not_blocked(server, me, to.id).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
