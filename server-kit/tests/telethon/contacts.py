@@ -6,14 +6,14 @@ server-kit/tests/telethon_contacts.rs, which restarts the server between phases:
             username in any case (B, a contact, in my_results; C in results); getStatuses
             shows B online while B is connected; A blocks B: B's message to A fails with
             USER_IS_BLOCKED, A's to B with YOU_BLOCKED_USER, getBlocked and getFullUser show
-            it; A unblocks B and messages flow both ways; deleteContacts removes B from A's
-            contacts; A blocks C
+            it; A unblocks B and messages flow both ways; B blocks A and hides its status
+            from A; deleteContacts removes B from A's contacts; A blocks C
   restart   after a restart C is still blocked (getBlocked, C's message refused)
 
 State between phases (session strings, ids) lives in a JSON file. Every check raises on
 failure; the last line printed is "PHASE ok".
 """
-import asyncio, json, os, sys, time
+import asyncio, json, os, sys, time, traceback
 import rsa as pyrsa
 from telethon import TelegramClient, errors, events, functions, types
 from telethon.crypto import rsa
@@ -176,6 +176,16 @@ async def contacts(state):
     check(blocked.blocked == [], "nobody blocked")
     check(not (await a(functions.users.GetFullUserRequest(bob))).full_user.blocked, "unblocked")
 
+    # B blocks A: A no longer sees B's status, and A's messages to B are refused.
+    check(await b(functions.contacts.BlockRequest(id=alice_for_b)) is True, "B blocks A")
+    st = await statuses(a)
+    check(isinstance(st[ids["b"]], types.UserStatusEmpty), f"B hides from A: {st[ids['b']]}")
+    await refused(a.send_message(bob, "still there?"), errors.UserIsBlockedError,
+                  "A writes B, who blocked A")
+    check(await b(functions.contacts.UnblockRequest(id=alice_for_b)) is True, "B unblocks A")
+    st = await statuses(a)
+    check(isinstance(st[ids["b"]], types.UserStatusOnline), f"B shows again: {st[ids['b']]}")
+
     # B goes away: no longer online.
     await b.disconnect()
     for _ in range(50):
@@ -220,7 +230,14 @@ async def main():
     trust_server_key()
     state = load()
     phases = {"signup": signup, "contacts": contacts, "restart": restart}
-    await phases[PHASE](state)
+    try:
+        await asyncio.wait_for(phases[PHASE](state), 120)
+    except BaseException:
+        # A failed check leaves clients connected, whose tasks would keep the loop alive:
+        # report and leave at once.
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
     print(PHASE, "ok")
 
 asyncio.run(main())

@@ -434,26 +434,40 @@ async fn get_statuses(
     _: functions::contacts::GetStatuses,
 ) -> RpcResult {
     let me = caller.user()?;
-    let users = server
+    // Bots show no status (as in their user objects); a contact who blocked the caller
+    // shows none either (`userStatusEmpty`, as Telegram).
+    let (people, blocked_me) = server
         .store
         .run(move |s| {
             let ids = s.contacts(me)?;
-            s.users(&ids)
+            let mut people = Vec::new();
+            let mut blocked_me = HashSet::new();
+            for user in s.users(&ids)? {
+                if user.bot_info_version.is_some() {
+                    continue;
+                }
+                if s.is_blocked(user.id, me)? {
+                    blocked_me.insert(user.id);
+                }
+                people.push(user.id);
+            }
+            Ok((people, blocked_me))
         })
         .await?;
-    // Bots show no status (as in their user objects).
-    let people: Vec<i64> = users
+    let visible = people
         .iter()
-        .filter(|u| u.bot_info_version.is_none())
-        .map(|u| u.id)
+        .copied()
+        .filter(|id| !blocked_me.contains(id))
         .collect();
-    let online = server.online_anywhere(people.clone()).await;
+    let online = server.online_anywhere(visible).await;
     let now = unix_now();
     let statuses: Vec<enums::ContactStatus> = people
         .into_iter()
         .map(|id| {
             // No last-seen time is kept: someone not online now was seen "recently".
-            let status: enums::UserStatus = if online.contains(&id) {
+            let status: enums::UserStatus = if blocked_me.contains(&id) {
+                types::UserStatusEmpty {}.into()
+            } else if online.contains(&id) {
                 types::UserStatusOnline {
                     expires: now + ONLINE_EXPIRES,
                 }
