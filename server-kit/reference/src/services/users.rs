@@ -2,7 +2,7 @@
 //! `contacts.importContacts`, `contacts.getContacts`, `contacts.deleteContacts`,
 //! `contacts.search`, `contacts.getStatuses`; and the blocklist: `contacts.block`,
 //! `contacts.unblock`, `contacts.getBlocked`, with the rule it sets for private messages
-//! ([`check_not_blocked`]).
+//! (`check_not_blocked`).
 
 use super::{bool_true, normalize_phone, ok, resolve_input_user, resolve_peer, user_tl, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
