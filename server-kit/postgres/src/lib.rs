@@ -41,6 +41,7 @@
 
 mod bots;
 mod channels;
+mod contacts;
 mod devices;
 mod passwords;
 mod tls;
@@ -71,6 +72,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (6, SCHEMA_V6),
     (7, SCHEMA_V7),
     (8, SCHEMA_V8),
+    (9, contacts::SCHEMA_V9),
 ];
 
 /// Pinned messages (`store::Message::pinned`).

@@ -4,6 +4,7 @@
 
 mod bots;
 mod channels;
+mod contacts;
 mod devices;
 mod passwords;
 mod photos;
@@ -140,6 +141,7 @@ impl SqliteStore {
         conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(devices::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(passwords::SQLITE_SCHEMA).map_err(db)?;
+        contacts::setup(&conn)?;
         for (table, column, ty) in MIGRATIONS {
             let present: bool = conn
                 .query_row(

@@ -27,6 +27,9 @@
 //! each user's box and are never reused; a change takes `pts_count` pts (one, or the number of
 //! messages deleted) in its owner's box only, in commit order;
 //! `messages.getHistory` follows Telegram's pagination (see [`history_add_offset`](crate::conformance::history_add_offset)).
+//! Contacts and privacy: see [`block_unblock`](crate::conformance::block_unblock),
+//! [`blocked_paging`](crate::conformance::blocked_paging) and
+//! [`search_users`](crate::conformance::search_users).
 //! Devices and notification settings: see [`devices`](crate::conformance::devices),
 //! [`notify_settings`](crate::conformance::notify_settings) and
 //! [`channel_push_recipients`](crate::conformance::channel_push_recipients).
@@ -58,6 +61,11 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("bots", bots),
     ("contacts", contacts),
     ("last_seen_and_watchers", last_seen_and_watchers),
+    ("delete_contacts", delete_contacts),
+    ("block_unblock", block_unblock),
+    ("blocked_paging", blocked_paging),
+    ("search_users", search_users),
+    ("search_users_unicode", search_users_unicode),
     ("send_message", send_message),
     ("send_message_idempotent", send_message_idempotent),
     ("send_message_to_self", send_message_to_self),
@@ -666,6 +674,222 @@ pub fn last_seen_and_watchers(store: &dyn Store) {
         vec![a],
         "the other side of a chat"
     );
+}
+
+/// Removing contacts: only the owner's list changes, the ids removed come back ascending and
+/// once each, ids that were no contact are ignored, and removing again removes nothing.
+pub fn delete_contacts(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    ok(store.add_contact(a, b, "Bob", ""));
+    ok(store.add_contact(a, c, "Cid", ""));
+    ok(store.add_contact(b, a, "Ann", ""));
+    assert_eq!(ok(store.delete_contacts(a, &[])), Vec::<i64>::new());
+    assert_eq!(
+        ok(store.delete_contacts(a, &[c, 999_999, b, c])),
+        vec![b, c],
+        "the ids removed, ascending, each once"
+    );
+    assert_eq!(sorted_contacts(store, a), Vec::<i64>::new());
+    assert_eq!(
+        sorted_contacts(store, b),
+        vec![a],
+        "another owner's list stays"
+    );
+    assert_eq!(
+        ok(store.delete_contacts(a, &[b])),
+        Vec::<i64>::new(),
+        "removing again removes nothing"
+    );
+    ok(store.add_contact(a, b, "Bob", ""));
+    assert_eq!(
+        sorted_contacts(store, a),
+        vec![b],
+        "a removed contact can come back"
+    );
+}
+
+/// Blocking: one-way, per owner, idempotent both ways (the first date stays), and
+/// [`is_blocked`](crate::ContactStore::is_blocked) agrees.
+pub fn block_unblock(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    assert!(!ok(store.is_blocked(a, b)));
+    assert!(
+        ok(store.block(a, b, 1000)),
+        "a first block changes something"
+    );
+    assert!(
+        !ok(store.block(a, b, 2000)),
+        "blocking again changes nothing"
+    );
+    assert!(ok(store.is_blocked(a, b)));
+    assert!(!ok(store.is_blocked(b, a)), "a block is one-way");
+    assert!(!ok(store.is_blocked(c, b)), "a block is per owner");
+    assert_eq!(
+        ok(store.blocked(a, 0, 10)),
+        (vec![(b, 1000)], 1),
+        "the first block's date stays"
+    );
+    assert_eq!(ok(store.blocked(b, 0, 10)), (Vec::new(), 0));
+    assert!(!ok(store.unblock(b, a)), "nothing to unblock");
+    assert!(ok(store.block(c, b, 1500)));
+    assert!(ok(store.unblock(a, b)));
+    assert!(!ok(store.unblock(a, b)), "unblocking again changes nothing");
+    assert!(!ok(store.is_blocked(a, b)));
+    assert!(ok(store.is_blocked(c, b)), "another owner's block stays");
+    assert_eq!(ok(store.blocked(a, 0, 10)), (Vec::new(), 0));
+    assert!(ok(store.block(a, b, 3000)), "blocking after unblocking");
+    assert_eq!(ok(store.blocked(a, 0, 10)), (vec![(b, 3000)], 1));
+}
+
+/// The blocklist runs newest first (by date, then by user id, highest first) and pages by
+/// offset and limit, with the total on every page.
+pub fn blocked_paging(store: &dyn Store) {
+    let [owner, u1, u2, u3, u4] = new_users(store);
+    ok(store.block(owner, u1, 10));
+    ok(store.block(owner, u2, 30));
+    ok(store.block(owner, u3, 20));
+    ok(store.block(owner, u4, 30));
+    let all = vec![(u4, 30), (u2, 30), (u3, 20), (u1, 10)];
+    assert_eq!(ok(store.blocked(owner, 0, 100)), (all.clone(), 4));
+    assert_eq!(ok(store.blocked(owner, 0, 2)), (all[..2].to_vec(), 4));
+    assert_eq!(ok(store.blocked(owner, 1, 2)), (all[1..3].to_vec(), 4));
+    assert_eq!(ok(store.blocked(owner, 3, 2)), (all[3..].to_vec(), 4));
+    assert_eq!(ok(store.blocked(owner, 4, 2)), (Vec::new(), 4));
+    assert_eq!(ok(store.blocked(owner, 0, 0)), (Vec::new(), 4));
+    assert_eq!(
+        ok(store.blocked(owner, -5, 1)),
+        (all[..1].to_vec(), 4),
+        "a negative offset counts as 0"
+    );
+    assert_eq!(
+        ok(store.blocked(owner, 0, -1)),
+        (Vec::new(), 4),
+        "a negative limit counts as 0"
+    );
+}
+
+fn found_ids(store: &dyn Store, query: &str, limit: usize) -> Vec<i64> {
+    ok(store.search_users(query, limit))
+        .iter()
+        .map(|u| u.id)
+        .collect()
+}
+
+/// People search: a prefix of the first name, the last name or the username, in any case,
+/// finds the user; the middle of a name does not; results run in id order, at most `limit`;
+/// `%` and `_` are plain characters; renames and username changes count at once.
+pub fn search_users(store: &dyn Store) {
+    let anna = ok(store.create_user("15550001", "Anna", "Smith", 1)).id;
+    let boris = ok(store.create_user("15550002", "Boris", "Annenkov", 2)).id;
+    let carl = ok(store.create_user("15550003", "Carl", "", 3)).id;
+    ok(store.set_username(carl, Some("annie_c")));
+    let dmitri = ok(store.create_user("15550004", "Dmitri", "Ivanov", 4)).id;
+    ok(store.set_username(dmitri, Some("Dima")));
+    let full = ok(store.search_users("smith", 10));
+    assert_eq!(full.len(), 1);
+    assert_eq!(
+        full[0],
+        ok(store.user(anna)).unwrap(),
+        "whole users come back"
+    );
+
+    assert_eq!(found_ids(store, "Ann", 10), vec![anna, boris, carl]);
+    assert_eq!(
+        found_ids(store, "aNN", 10),
+        vec![anna, boris, carl],
+        "any case"
+    );
+    assert_eq!(found_ids(store, "Anna", 10), vec![anna], "first name");
+    assert_eq!(found_ids(store, "anne", 10), vec![boris], "last name");
+    assert_eq!(found_ids(store, "annie", 10), vec![carl], "username");
+    assert_eq!(
+        found_ids(store, "DIM", 10),
+        vec![dmitri],
+        "username, any case"
+    );
+    assert_eq!(
+        found_ids(store, "ivanov", 10),
+        vec![dmitri],
+        "last name, whole"
+    );
+    assert_eq!(found_ids(store, "Dmitri Ivanov", 10), Vec::<i64>::new());
+    assert_eq!(
+        found_ids(store, "nna", 10),
+        Vec::<i64>::new(),
+        "a prefix only"
+    );
+    assert_eq!(
+        found_ids(store, "mith", 10),
+        Vec::<i64>::new(),
+        "a prefix only"
+    );
+    assert_eq!(
+        found_ids(store, "", 10),
+        Vec::<i64>::new(),
+        "an empty query"
+    );
+    assert_eq!(
+        found_ids(store, "%", 10),
+        Vec::<i64>::new(),
+        "`%` is no wildcard"
+    );
+    assert_eq!(
+        found_ids(store, "_", 10),
+        Vec::<i64>::new(),
+        "`_` is no wildcard"
+    );
+    assert_eq!(
+        found_ids(store, "a_n", 10),
+        Vec::<i64>::new(),
+        "`_` is no wildcard"
+    );
+    assert_eq!(
+        found_ids(store, "annie_", 10),
+        vec![carl],
+        "`_` matches itself"
+    );
+    assert_eq!(found_ids(store, "zzz", 10), Vec::<i64>::new());
+
+    assert_eq!(
+        found_ids(store, "ann", 2),
+        vec![anna, boris],
+        "at most `limit`, by id"
+    );
+    assert_eq!(found_ids(store, "ann", 0), Vec::<i64>::new());
+
+    ok(store.set_username(dmitri, None));
+    assert_eq!(
+        found_ids(store, "dim", 10),
+        Vec::<i64>::new(),
+        "a cleared username"
+    );
+    assert_eq!(found_ids(store, "dmi", 10), vec![dmitri]);
+    ok(store.update_profile(boris, None, Some("Petrov"), None));
+    assert_eq!(
+        found_ids(store, "ann", 10),
+        vec![anna, carl],
+        "a renamed user"
+    );
+    assert_eq!(found_ids(store, "petr", 10), vec![boris]);
+}
+
+/// People search beyond ASCII: letters of other alphabets in any case, and names with U+0000,
+/// which are matched up to it (see [`search_fold`](crate::contacts::search_fold)).
+pub fn search_users_unicode(store: &dyn Store) {
+    let jorg = ok(store.create_user("15550001", "Jörg", "Ärger", 1)).id;
+    let olga = ok(store.create_user("15550002", "Ольга", "", 2)).id;
+    let nul = ok(store.create_user("15550003", "Ze\0ro", "", 3)).id;
+    assert_eq!(found_ids(store, "är", 10), vec![jorg]);
+    assert_eq!(found_ids(store, "ÄRG", 10), vec![jorg]);
+    assert_eq!(found_ids(store, "jÖ", 10), vec![jorg]);
+    assert_eq!(found_ids(store, "ОЛЬ", 10), vec![olga]);
+    assert_eq!(found_ids(store, "ze", 10), vec![nul]);
+    assert_eq!(
+        found_ids(store, "ze\0x", 10),
+        vec![nul],
+        "a query is cut at U+0000 too"
+    );
+    assert_eq!(found_ids(store, "\0", 10), Vec::<i64>::new());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2715,6 +2939,11 @@ macro_rules! store_conformance_tests {
             bots,
             contacts,
             last_seen_and_watchers,
+            delete_contacts,
+            block_unblock,
+            blocked_paging,
+            search_users,
+            search_users_unicode,
             send_message,
             send_message_idempotent,
             send_message_to_self,

@@ -20,6 +20,7 @@ pub mod channels;
 /// ([`conformance::run_all`], [`conformance::reopen`], [`store_conformance_tests!`]).
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod contacts;
 pub mod devices;
 pub mod passwords;
 pub mod photos;
@@ -27,6 +28,7 @@ pub mod rows;
 
 pub use bots::BotStore;
 pub use channels::ChannelStore;
+pub use contacts::ContactStore;
 pub use devices::DeviceStore;
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
@@ -472,7 +474,15 @@ impl HistoryQuery {
 
 /// Everything the services need from storage.
 pub trait Store:
-    BotStore + ChannelStore + DeviceStore + PhotoStore + PasswordStore + Send + Sync + 'static
+    BotStore
+    + ChannelStore
+    + ContactStore
+    + DeviceStore
+    + PhotoStore
+    + PasswordStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;

@@ -26,7 +26,7 @@ service!(BotService {
 /// history or contacts of its own to browse (it learns of messages through updates), its
 /// username is set by its owner (here: the operator), and it has no cloud password. Kept
 /// to the methods this server implements.
-pub const USER_ONLY: [(u32, &str); 8] = [
+pub const USER_ONLY: [(u32, &str); 14] = [
     (
         functions::messages::GetDialogs::CONSTRUCTOR_ID,
         "messages.getDialogs",
@@ -46,6 +46,27 @@ pub const USER_ONLY: [(u32, &str); 8] = [
     (
         functions::contacts::ImportContacts::CONSTRUCTOR_ID,
         "contacts.importContacts",
+    ),
+    (
+        functions::contacts::DeleteContacts::CONSTRUCTOR_ID,
+        "contacts.deleteContacts",
+    ),
+    (functions::contacts::Block::CONSTRUCTOR_ID, "contacts.block"),
+    (
+        functions::contacts::Unblock::CONSTRUCTOR_ID,
+        "contacts.unblock",
+    ),
+    (
+        functions::contacts::GetBlocked::CONSTRUCTOR_ID,
+        "contacts.getBlocked",
+    ),
+    (
+        functions::contacts::Search::CONSTRUCTOR_ID,
+        "contacts.search",
+    ),
+    (
+        functions::contacts::GetStatuses::CONSTRUCTOR_ID,
+        "contacts.getStatuses",
     ),
     (
         functions::account::UpdateUsername::CONSTRUCTOR_ID,

@@ -64,6 +64,7 @@ async fn send_message(
         return super::channels::post(server, caller, channel, vec![post]).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
+    super::users::check_not_blocked(server, me, to.id).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
@@ -214,6 +215,7 @@ async fn send_media(
         return super::channels::post(server, caller, channel, vec![post]).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
+    super::users::check_not_blocked(server, me, to.id).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
     let sent = server
         .store
