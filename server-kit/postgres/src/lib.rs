@@ -43,6 +43,7 @@ mod bots;
 mod channels;
 mod devices;
 mod passwords;
+mod search;
 mod tls;
 
 pub use tls::{CertificateProblem, PgSslMode, PgTlsError};
@@ -69,6 +70,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (4, bots::SCHEMA_V4),
     (5, SCHEMA_V5),
     (6, SCHEMA_V6),
+    (7, search::SCHEMA_V7),
 ];
 
 /// Replies and forwards (`store::Extras`) in private chats and channels: the replied id, and
@@ -689,6 +691,7 @@ impl PgStore {
         };
         pool.with(|c| migrate(&mut c.client, pool.schema.as_deref()))
             .map_err(Fail::into_store)?;
+        pool.with(search::backfill).map_err(Fail::into_store)?;
         Ok(PgStore { pool })
     }
 
@@ -986,13 +989,17 @@ fn change_from_row(r: &Row) -> R<LoggedChange> {
 /// other), both dialogs and both log entries, in one statement (one round trip). $1 the
 /// sender, $2 the recipient, $3 and $4 the message's id in each box, $5 the text, $6 the date,
 /// $7 the random_id, $8 and $9 the media, $10 and $11 the pts of each box, $12 the log kind,
-/// $13 and $14 the replied id in each box, $15 to $18 the forward's columns.
+/// $13 and $14 the replied id in each box, $15 to $18 the forward's columns, $19 the text's
+/// words for search (`search::search_vector`).
 const SEND_TWO: &str = "
 WITH copies AS (
     INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
-    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9, $13, $15, $16, $17, $18),
-           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9, $14, $15, $16, $17, $18)
+                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date,
+                         search)
+    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9, $13, $15, $16, $17, $18,
+            array_to_tsvector(string_to_array($19::text, ' '))),
+           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9, $14, $15, $16, $17, $18,
+            array_to_tsvector(string_to_array($19::text, ' ')))
 ), chats AS (
     INSERT INTO dialogs(owner, peer, top_message, top_date)
     VALUES ($1, $2, $3, $6), ($2, $1, $4, $6)
@@ -1004,12 +1011,14 @@ VALUES ($1, $10, 1, $6, $12, 0, $3, '{}'), ($2, $11, 1, $6, $12, 0, $4, '{}')";
 
 /// [`SEND_TWO`] for a message to oneself: one copy. $1 the user, $2 the id, $3 the text,
 /// $4 the date, $5 the random_id, $6 and $7 the media, $8 the pts, $9 the log kind, $10 the
-/// replied id, $11 to $14 the forward's columns.
+/// replied id, $11 to $14 the forward's columns, $15 the text's words for search.
 const SEND_SELF: &str = "
 WITH copy AS (
     INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
-    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7, $10, $11, $12, $13, $14)
+                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date,
+                         search)
+    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7, $10, $11, $12, $13, $14,
+            array_to_tsvector(string_to_array($15::text, ' ')))
 ), chat AS (
     INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES ($1, $1, $2, $4)
     ON CONFLICT(owner, peer) DO UPDATE
@@ -1090,6 +1099,7 @@ impl PgStore {
                 forward: extras.forward,
             };
             let (media_kind, media_id) = MediaRef::to_columns(media);
+            let words = server_kit_store::search::index_words(text);
             let entry = |pts, id| LoggedChange {
                 pts,
                 pts_count: 1,
@@ -1114,6 +1124,7 @@ impl PgStore {
                         &fwd_id,
                         &fwd_post,
                         &fwd_date,
+                        &words,
                     ],
                 )?;
                 return Ok(Sent {
@@ -1147,6 +1158,7 @@ impl PgStore {
                     &fwd_id,
                     &fwd_post,
                     &fwd_date,
+                    &words,
                 ],
             )?;
             let copy = Message {
@@ -1562,6 +1574,7 @@ impl Store for PgStore {
                 .filter(|m| m.out)
                 .ok_or(StoreError::NotFound { what: "message" })?;
             let copy = copy_of(tx, &message)?;
+            let words = server_kit_store::search::index_words(text);
             let mut out = Vec::new();
             for (box_owner, id) in
                 std::iter::once((owner, id)).chain(copy.map(|c| (message.peer, c)))
@@ -1569,10 +1582,11 @@ impl Store for PgStore {
                 let edited = tx
                     .query_opt(
                         &format!(
-                            "UPDATE messages SET text = $3, edit_date = $4
-                             WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}"
+                            "UPDATE messages SET text = $3, edit_date = $4, search = {}
+                             WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}",
+                            search::search_vector(5)
                         ),
-                        &[&box_owner, &id, &text.as_bytes(), &date],
+                        &[&box_owner, &id, &text.as_bytes(), &date, &words],
                     )?
                     .as_ref()
                     .map(message_from_row)

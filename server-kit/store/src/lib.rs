@@ -24,12 +24,14 @@ pub mod devices;
 pub mod passwords;
 pub mod photos;
 pub mod rows;
+pub mod search;
 
 pub use bots::BotStore;
 pub use channels::ChannelStore;
 pub use devices::DeviceStore;
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
+pub use search::{MediaFilter, SearchQuery, SearchStore};
 
 use std::sync::Arc;
 
@@ -459,7 +461,15 @@ impl HistoryQuery {
 
 /// Everything the services need from storage.
 pub trait Store:
-    BotStore + ChannelStore + DeviceStore + PhotoStore + PasswordStore + Send + Sync + 'static
+    BotStore
+    + ChannelStore
+    + DeviceStore
+    + PhotoStore
+    + PasswordStore
+    + SearchStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Every authorization key.
     fn auth_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
