@@ -44,6 +44,7 @@ pub mod forwards;
 pub mod help;
 pub mod messages;
 pub mod password;
+pub mod search;
 pub mod typing;
 pub mod updates;
 pub mod upload;
@@ -74,6 +75,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(messages::MessagesService),
         Arc::new(forwards::ForwardsService),
         Arc::new(password::PasswordService),
+        Arc::new(search::SearchService),
         Arc::new(typing::TypingService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
