@@ -343,8 +343,9 @@ impl ChannelStore for PgStore {
             tx.execute(
                 "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
                                               media_kind, media_id, reply_to, fwd_kind, fwd_id,
-                                              fwd_post, fwd_date)
-                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                              fwd_post, fwd_date, search)
+                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9, $10, $11, $12, $13,
+                         array_to_tsvector(string_to_array($14::text, ' ')))",
                 &[
                     &channel,
                     &id,
@@ -359,6 +360,7 @@ impl ChannelStore for PgStore {
                     &fwd_id,
                     &fwd_post,
                     &fwd_date,
+                    &server_kit_store::search::index_words(text),
                 ],
             )?;
             let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;

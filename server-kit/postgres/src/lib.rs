@@ -44,6 +44,7 @@ mod channels;
 mod contacts;
 mod devices;
 mod passwords;
+mod search;
 mod tls;
 
 pub use tls::{CertificateProblem, PgSslMode, PgTlsError};
@@ -73,6 +74,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (7, SCHEMA_V7),
     (8, SCHEMA_V8),
     (9, contacts::SCHEMA_V9),
+    (10, search::SCHEMA_V10),
 ];
 
 /// Pinned messages (`store::Message::pinned`).
@@ -703,6 +705,7 @@ impl PgStore {
         };
         pool.with(|c| migrate(&mut c.client, pool.schema.as_deref()))
             .map_err(Fail::into_store)?;
+        pool.with(search::backfill).map_err(Fail::into_store)?;
         Ok(PgStore { pool })
     }
 
@@ -1025,13 +1028,17 @@ fn change_from_row(r: &Row) -> R<LoggedChange> {
 /// other), both dialogs and both log entries, in one statement (one round trip). $1 the
 /// sender, $2 the recipient, $3 and $4 the message's id in each box, $5 the text, $6 the date,
 /// $7 the random_id, $8 and $9 the media, $10 and $11 the pts of each box, $12 the log kind,
-/// $13 and $14 the replied id in each box, $15 to $18 the forward's columns.
+/// $13 and $14 the replied id in each box, $15 to $18 the forward's columns, $19 the text's
+/// words for search (`search::search_vector`).
 const SEND_TWO: &str = "
 WITH copies AS (
     INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
-    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9, $13, $15, $16, $17, $18),
-           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9, $14, $15, $16, $17, $18)
+                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date,
+                         search)
+    VALUES ($1, $3, $2, true, $1, $5, $6, $7, $4, $8, $9, $13, $15, $16, $17, $18,
+            array_to_tsvector(string_to_array($19::text, ' '))),
+           ($2, $4, $1, false, $1, $5, $6, NULL, $3, $8, $9, $14, $15, $16, $17, $18,
+            array_to_tsvector(string_to_array($19::text, ' ')))
 ), chats AS (
     INSERT INTO dialogs(owner, peer, top_message, top_date)
     VALUES ($1, $2, $3, $6), ($2, $1, $4, $6)
@@ -1043,12 +1050,14 @@ VALUES ($1, $10, 1, $6, $12, 0, $3, '{}'), ($2, $11, 1, $6, $12, 0, $4, '{}')";
 
 /// [`SEND_TWO`] for a message to oneself: one copy. $1 the user, $2 the id, $3 the text,
 /// $4 the date, $5 the random_id, $6 and $7 the media, $8 the pts, $9 the log kind, $10 the
-/// replied id, $11 to $14 the forward's columns.
+/// replied id, $11 to $14 the forward's columns, $15 the text's words for search.
 const SEND_SELF: &str = "
 WITH copy AS (
     INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, copy_id,
-                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
-    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7, $10, $11, $12, $13, $14)
+                         media_kind, media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date,
+                         search)
+    VALUES ($1, $2, $1, true, $1, $3, $4, $5, NULL, $6, $7, $10, $11, $12, $13, $14,
+            array_to_tsvector(string_to_array($15::text, ' ')))
 ), chat AS (
     INSERT INTO dialogs(owner, peer, top_message, top_date) VALUES ($1, $1, $2, $4)
     ON CONFLICT(owner, peer) DO UPDATE
@@ -1130,6 +1139,7 @@ impl PgStore {
                 pinned: false,
             };
             let (media_kind, media_id) = MediaRef::to_columns(media);
+            let words = server_kit_store::search::index_words(text);
             let entry = |pts, id| LoggedChange {
                 pts,
                 pts_count: 1,
@@ -1154,6 +1164,7 @@ impl PgStore {
                         &fwd_id,
                         &fwd_post,
                         &fwd_date,
+                        &words,
                     ],
                 )?;
                 return Ok(Sent {
@@ -1187,6 +1198,7 @@ impl PgStore {
                     &fwd_id,
                     &fwd_post,
                     &fwd_date,
+                    &words,
                 ],
             )?;
             let copy = Message {
@@ -1626,6 +1638,7 @@ impl Store for PgStore {
                 .filter(|m| m.out)
                 .ok_or(StoreError::NotFound { what: "message" })?;
             let copy = copy_of(tx, &message)?;
+            let words = server_kit_store::search::index_words(text);
             let mut out = Vec::new();
             for (box_owner, id) in
                 std::iter::once((owner, id)).chain(copy.map(|c| (message.peer, c)))
@@ -1633,10 +1646,11 @@ impl Store for PgStore {
                 let edited = tx
                     .query_opt(
                         &format!(
-                            "UPDATE messages SET text = $3, edit_date = $4
-                             WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}"
+                            "UPDATE messages SET text = $3, edit_date = $4, search = {}
+                             WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}",
+                            search::search_vector(5)
                         ),
-                        &[&box_owner, &id, &text.as_bytes(), &date],
+                        &[&box_owner, &id, &text.as_bytes(), &date, &words],
                     )?
                     .as_ref()
                     .map(message_from_row)

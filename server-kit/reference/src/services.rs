@@ -45,6 +45,7 @@ pub mod help;
 pub mod messages;
 pub mod password;
 pub mod pins;
+pub mod search;
 pub mod status;
 pub mod typing;
 pub mod updates;
@@ -76,6 +77,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(messages::MessagesService),
         Arc::new(forwards::ForwardsService),
         Arc::new(password::PasswordService),
+        Arc::new(search::SearchService),
         Arc::new(typing::TypingService),
         Arc::new(status::StatusService),
         Arc::new(pins::PinsService),

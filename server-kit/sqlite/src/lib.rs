@@ -8,6 +8,7 @@ mod contacts;
 mod devices;
 mod passwords;
 mod photos;
+mod search;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use server_kit_store::rows::{
@@ -157,6 +158,7 @@ impl SqliteStore {
             }
         }
         conn.execute_batch(bots::SQLITE_SCHEMA).map_err(db)?;
+        search::setup(&conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })

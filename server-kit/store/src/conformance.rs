@@ -46,6 +46,12 @@ use super::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod search;
+pub use search::{
+    search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
+    search_odd_text, search_paging, search_words,
+};
+
 /// A check: panics if the store, empty when given, behaves otherwise.
 pub type Check = fn(&dyn Store);
 
@@ -93,6 +99,13 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("passwords", passwords),
     ("srp_checks", srp_checks),
     ("password_logins", password_logins),
+    ("search_words", search_words),
+    ("search_isolation", search_isolation),
+    ("search_from_and_filters", search_from_and_filters),
+    ("search_paging", search_paging),
+    ("search_edits_and_deletes", search_edits_and_deletes),
+    ("search_channel", search_channel),
+    ("search_odd_text", search_odd_text),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -2970,7 +2983,14 @@ macro_rules! store_conformance_tests {
             channel_push_recipients,
             passwords,
             srp_checks,
-            password_logins
+            password_logins,
+            search_words,
+            search_isolation,
+            search_from_and_filters,
+            search_paging,
+            search_edits_and_deletes,
+            search_channel,
+            search_odd_text
         );
     };
 }

@@ -25,6 +25,7 @@ pub mod devices;
 pub mod passwords;
 pub mod photos;
 pub mod rows;
+pub mod search;
 
 pub use bots::BotStore;
 pub use channels::ChannelStore;
@@ -32,6 +33,7 @@ pub use contacts::ContactStore;
 pub use devices::DeviceStore;
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
+pub use search::{MediaFilter, SearchQuery, SearchStore};
 
 use std::sync::Arc;
 
@@ -480,6 +482,7 @@ pub trait Store:
     + DeviceStore
     + PhotoStore
     + PasswordStore
+    + SearchStore
     + Send
     + Sync
     + 'static

@@ -540,8 +540,14 @@ pub const TELETHON_INSTALL: &str = "pip install telethon==1.45.0";
 
 /// Runs one phase of a Telethon script (`tests/telethon/NAME.py PORT DATA STATE PHASE`) and
 /// panics with its output (and where the server log is) unless it succeeds and ends with
-/// "PHASE ok".
-pub fn run_telethon_phase(script: &str, port: u16, data: &Path, state: &Path, phase: &str) {
+/// "PHASE ok"; returns what it printed.
+pub fn run_telethon_phase(
+    script: &str,
+    port: u16,
+    data: &Path,
+    state: &Path,
+    phase: &str,
+) -> String {
     let output = std::process::Command::new("python3")
         .arg(script)
         .arg(port.to_string())
@@ -562,4 +568,5 @@ pub fn run_telethon_phase(script: &str, port: u16, data: &Path, state: &Path, ph
         "phase {phase} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nserver log: {}",
         data.with_extension("log").display()
     );
+    stdout.into_owned()
 }

@@ -498,7 +498,7 @@ async fn read_history(
 }
 
 /// `messages.channelMessages` for some posts.
-async fn channel_messages_answer(
+pub(crate) async fn channel_messages_answer(
     server: &Arc<Node>,
     me: i64,
     ch: &Channel,

@@ -355,7 +355,7 @@ async fn uploaded_document(
 
 /// `messages.messages` (or a slice of `count`) with `messages`; with `requested`, in that
 /// order with `messageEmpty` for the ids not found (`messages.getMessages`).
-async fn messages_answer(
+pub(crate) async fn messages_answer(
     server: &Arc<Node>,
     me: i64,
     messages: Vec<Message>,
