@@ -17,7 +17,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use tl_schema::{Category, Definition, ParameterKind, Schema, Type};
+use tl_schema::{Category, Definition, Name, ParameterKind, Schema, Type};
 
 /// Which way values go through a bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -676,7 +676,7 @@ struct Ctx<'c, 'a> {
     missing: std::cell::RefCell<Vec<String>>,
 }
 
-fn path(root: &TokenStream, kind: &str, def_ns: &[String], name: &str) -> TokenStream {
+fn path(root: &TokenStream, kind: &str, def_ns: &[Name], name: &str) -> TokenStream {
     let kind = ident(kind);
     let parts = def_ns.iter().map(|n| module_ident(n));
     let name = ident(&type_name(name));
