@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Clean `cargo build --release` of the whole generated layer-229 API: ours (tl-codegen from
 # build.rs, default options) against grammers-tl-types (default features), one after the other
-# on this machine. Prints the wall time of each clean build and cargo's own figures for the
-# generated crate and its build script.
+# on this machine. Prints the wall time of each clean build, its CPU time (user + system, less
+# sensitive than wall time to other load on the machine), the peak RSS of its largest process
+# (rustc on the generated crate), and cargo's own figures for the generated crate and its build
+# script.
 #
-# Usage: bash tl-codegen/bench/build-time.sh
+# Usage: bash tl-codegen/bench/build-time.sh; ROUNDS=3 alternates the two builds three times
+# (fairer when other load on the machine comes and goes).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 telegram="$root/tl-schema/schemas/telegram"
@@ -48,20 +51,23 @@ cp "$root/Cargo.lock" "$work/grammers/Cargo.lock"
 (cd "$work/grammers" && cargo fetch -q)
 
 measure() {
-    local dir=$1 crate=$2 label=$3 start end
-    start=$(date +%s.%N)
-    (cd "$dir" && cargo build --release --offline -q --timings 2>/dev/null)
-    end=$(date +%s.%N)
-    python3 - "$dir/target/cargo-timings/cargo-timing.html" "$crate" "$label" "$start" "$end" <<'PY'
+    local dir=$1 crate=$2 label=$3
+    rm -rf "$dir/target"
+    (cd "$dir" && /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
+        cargo build --release --offline -q --timings 2>/dev/null)
+    python3 - "$dir/target/cargo-timings/cargo-timing.html" "$crate" "$label" $(cat "$work/time") <<'PY'
 import json, re, sys
-path, crate, label, start, end = sys.argv[1:]
+path, crate, label, wall, user, system, rss_kb = sys.argv[1:]
 units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);", open(path).read(), re.S).group(1))
 lib = sum(u["duration"] for u in units if u["name"] == crate and u.get("target", "").strip() == "")
 script = sum(u["duration"] for u in units if u["name"] == crate and "run" in u.get("target", ""))
-print(f"{label:<34} clean build {float(end) - float(start):6.1f} s   generated crate {lib:6.1f} s   its build script run {script:5.1f} s")
+cpu = float(user) + float(system)
+print(f"{label:<34} clean build {float(wall):6.1f} s (CPU {cpu:6.1f} s, peak RSS {int(rss_kb) // 1024:5} MB)   generated crate {lib:6.1f} s   its build script run {script:5.1f} s")
 PY
 }
 
 echo "clean cargo build --release, $(nproc) cores, rustc $(rustc --version | cut -d' ' -f2)"
-measure "$work/ours" layer229-ours "ours (tl-codegen, layer 229)"
-measure "$work/grammers" grammers-tl-types "grammers-tl-types 0.11 (layer 230)"
+for _ in $(seq "${ROUNDS:-1}"); do
+    measure "$work/ours" layer229-ours "ours (tl-codegen, layer 229)"
+    measure "$work/grammers" grammers-tl-types "grammers-tl-types 0.11 (layer 230)"
+done

@@ -6,7 +6,7 @@ use crate::{Error, Gate, Options};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::quote;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use tl_schema::{Category, Definition, ParameterKind, Type};
+use tl_schema::{Category, Definition, Name, ParameterKind, Type};
 
 /// How a value is written and read on the wire.
 enum Wire {
@@ -188,7 +188,7 @@ fn root_path(depth: usize) -> TokenStream {
     quote!(#(#supers)*)
 }
 
-fn item_path(root: &TokenStream, kind: &str, namespace: &[String], name: &str) -> TokenStream {
+fn item_path(root: &TokenStream, kind: &str, namespace: &[Name], name: &str) -> TokenStream {
     let kind = ident(kind);
     let parts = namespace.iter().map(|n| module_ident(n));
     let name = ident(&type_name(name));
@@ -986,7 +986,7 @@ impl<'m, 's> Emitter<'m, 's> {
             .filter(|(c, _)| !self.is_external(*c))
             .map(|(_, d)| d);
         for def in own.chain(&self.model.functions) {
-            let key = (def.category, def.namespace.clone(), type_name(&def.name));
+            let key = (def.category, owned(&def.namespace), type_name(&def.name));
             if let Some(other) = seen.insert(key, def.full_name()) {
                 return Err(Error::NameClash {
                     first: other,
@@ -1001,14 +1001,14 @@ impl<'m, 's> Emitter<'m, 's> {
                 &mut functions
             };
             target
-                .entry(def.namespace.clone())
+                .entry(owned(&def.namespace))
                 .or_default()
                 .push(self.struct_item(def, depth));
         }
         for (full, info) in &self.model.enums {
             let depth = info.namespace.len() + 1;
             enums
-                .entry(info.namespace.clone())
+                .entry(owned(&info.namespace))
                 .or_default()
                 .push(self.enum_item(full, depth));
         }
@@ -1138,6 +1138,14 @@ fn arbitrary_via_tl(cfg: &TokenStream, name: &Ident) -> TokenStream {
             }
         }
     }
+}
+
+/// The parts of a namespace as strings, to key maps by.
+fn owned(namespace: &[Name]) -> Vec<String> {
+    namespace
+        .iter()
+        .map(|part| part.as_str().to_owned())
+        .collect()
 }
 
 /// Builds `pub mod top { items; pub mod ns { items } }` from items grouped by namespace.

@@ -3,7 +3,7 @@
 
 use crate::Error;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use tl_schema::{Category, Definition, ParameterKind, Schema, Type};
+use tl_schema::{Category, Definition, Namespace, ParameterKind, Schema, Type};
 
 /// TL types that map to Rust types directly and get no generated item.
 const NATIVE_BOXED: &[&str] = &["Bool", "True", "Vector"];
@@ -28,7 +28,7 @@ pub fn scalar(name: &str) -> Option<&'static str> {
 /// A boxed type and the constructors that build it.
 pub struct EnumInfo {
     /// Namespace of the type.
-    pub namespace: Vec<String>,
+    pub namespace: Namespace,
     /// Type name without namespace.
     pub name: String,
     /// Indexes into `Model::constructors`.
@@ -100,7 +100,7 @@ impl<'s> Model<'s> {
                         .entry(ty)
                         .or_insert_with(|| EnumInfo {
                             namespace: def.ty.namespace.clone(),
-                            name: def.ty.name.clone(),
+                            name: def.ty.name.as_str().to_owned(),
                             constructors: Vec::new(),
                             shallowest: index,
                         })

@@ -41,9 +41,27 @@ pub fn module_ident(tl: &str) -> Ident {
     field_ident(tl)
 }
 
+/// Words that are not identifiers (the strict and reserved keywords, and `_`): they are
+/// written as raw identifiers.
+const KEYWORDS: &[&str] = &[
+    "_", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+    "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "if", "impl",
+    "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
+    "return", "Self", "self", "static", "struct", "super", "trait", "true", "try", "type",
+    "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+];
+
+/// Whether `name` can be written as a plain identifier: `[A-Za-z_][A-Za-z0-9_]*` and not a
+/// keyword.
+pub fn is_plain_ident(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&name)
+}
+
 /// An identifier, raw if it is a keyword.
 pub fn ident(name: &str) -> Ident {
-    if syn::parse_str::<Ident>(name).is_ok() {
+    if is_plain_ident(name) {
         Ident::new(name, Span::call_site())
     } else {
         Ident::new_raw(name, Span::call_site())
@@ -56,9 +74,7 @@ pub fn variant_name(constructor: &str, type_name_tl: &str) -> String {
     let full = type_name(constructor);
     let ty = type_name(type_name_tl);
     if let Some(rest) = full.strip_prefix(&ty) {
-        if rest.starts_with(|c: char| c.is_ascii_uppercase())
-            && syn::parse_str::<Ident>(rest).is_ok()
-        {
+        if rest.starts_with(|c: char| c.is_ascii_uppercase()) && is_plain_ident(rest) {
             return rest.to_owned();
         }
     }
@@ -81,5 +97,7 @@ mod tests {
         assert_eq!(variant_name("inputPeerSelf", "InputPeer"), "InputPeerSelf");
         assert_eq!(variant_name("user", "User"), "User");
         assert_eq!(variant_name("messagesSlice", "Messages"), "Slice");
+        assert_eq!(ident("match").to_string(), "r#match");
+        assert_eq!(ident("matches").to_string(), "matches");
     }
 }

@@ -1,5 +1,6 @@
 //! The syntax tree of a TL schema.
 
+use crate::name::{Name, Namespace};
 use std::fmt;
 
 /// A parsed TL schema: its definitions in file order and the layer it declares.
@@ -24,9 +25,9 @@ pub enum Category {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
     /// Namespace parts before the name (`["messages"]` for `messages.sendMessage`).
-    pub namespace: Vec<String>,
+    pub namespace: Namespace,
     /// The name without namespace (`sendMessage`).
-    pub name: String,
+    pub name: Name,
     /// The constructor id: the explicit `#id` when given, else the computed CRC32.
     pub id: u32,
     /// Whether `id` was written in the schema (`#1cb5c415`) rather than computed.
@@ -56,16 +57,16 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenericParam {
     /// Its name (`X`).
-    pub name: String,
+    pub name: Name,
     /// Its kind (`Type`, or `#` for natural numbers).
-    pub kind: String,
+    pub kind: Name,
 }
 
 /// A parameter of a combinator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parameter {
     /// Its name; empty for the anonymous parameters of the built-in `vector` form.
-    pub name: String,
+    pub name: Name,
     /// What it holds.
     pub kind: ParameterKind,
 }
@@ -95,7 +96,7 @@ pub enum ParameterKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Flag {
     /// The flags parameter it reads (`flags`, `flags2`).
-    pub name: String,
+    pub name: Name,
     /// The bit, 0 to 31.
     pub index: u32,
 }
@@ -104,9 +105,9 @@ pub struct Flag {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Type {
     /// Namespace parts (`["messages"]` for `messages.Messages`).
-    pub namespace: Vec<String>,
+    pub namespace: Namespace,
     /// The name without namespace.
-    pub name: String,
+    pub name: Name,
     /// Whether the type is bare: written with `%` or starting with a lowercase letter.
     pub bare: bool,
     /// Written with `!` (a generic type argument passed by value, as in `query:!X`).
@@ -140,8 +141,8 @@ impl Type {
     /// A plain boxed or bare type with no namespace and no argument.
     pub fn named(name: &str) -> Self {
         Type {
-            namespace: Vec::new(),
-            name: name.to_owned(),
+            namespace: Namespace::new(),
+            name: Name::new(name),
             bare: name.starts_with(|c: char| c.is_ascii_lowercase()),
             generic_ref: false,
             generic_arg: None,
@@ -153,10 +154,23 @@ impl Type {
     pub fn full_name(&self) -> String {
         join_name(&self.namespace, &self.name)
     }
+
+    /// A boxed type with an empty name, for the parser to fill in.
+    pub(crate) fn blank() -> Self {
+        Type {
+            namespace: Namespace::new(),
+            name: Name::default(),
+            bare: false,
+            generic_ref: false,
+            generic_arg: None,
+            percent: false,
+        }
+    }
 }
 
-fn join_name(namespace: &[String], name: &str) -> String {
-    let mut out = String::new();
+fn join_name(namespace: &[Name], name: &str) -> String {
+    let mut out =
+        String::with_capacity(name.len() + namespace.iter().map(|p| p.len() + 1).sum::<usize>());
     for part in namespace {
         out.push_str(part);
         out.push('.');

@@ -20,6 +20,7 @@ mod ast;
 mod diff;
 mod error;
 mod id;
+mod name;
 mod parser;
 mod subset;
 mod validate;
@@ -35,6 +36,7 @@ pub use ast::{
 pub use diff::{Entry, IdChange, LayerDiff, diff};
 pub use error::{ParseError, ParseErrors};
 pub use id::{compute_id, normalized_line};
+pub use name::{Name, Namespace};
 pub use parser::parse;
 pub use subset::UnknownRoot;
 pub use validate::{BUILTIN_TYPES, Diagnostic, Problem, Severity, validate};

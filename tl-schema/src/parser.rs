@@ -1,357 +1,568 @@
-//! The nom grammar of TL as Telegram's schemas use it.
+//! The TL grammar as Telegram's schemas use it, parsed byte by byte.
+//!
+//! Every token of the grammar is ASCII, so the parser walks the bytes of the text and only
+//! ever stops on a character boundary: a position it reports is either after ASCII bytes it
+//! matched or where a search for an ASCII byte ended.
 
 use crate::ast::{
     Category, Definition, Flag, GenericParam, Parameter, ParameterKind, Position, Schema, Type,
 };
 use crate::error::{ParseError, ParseErrors};
-use nom::bytes::complete::{tag, take_while, take_while1};
-use nom::character::complete::{char, digit1, hex_digit1};
-use nom::combinator::{cut, opt, recognize};
-use nom::error::{ContextError, ErrorKind};
-use nom::sequence::{pair, preceded};
-use nom::{IResult, Parser};
+use crate::name::{INLINE, Name, Namespace};
 
-/// The error nom carries while parsing: where it stopped and what it wanted there.
+/// Where parsing stopped (a byte offset into the text) and what the grammar wanted there.
 #[derive(Debug, Clone, Copy)]
-struct Expected<'a> {
-    at: &'a str,
+struct Expected {
+    at: usize,
     what: &'static str,
-    /// Set once a `context` named the expectation; inner, more precise contexts win.
-    named: bool,
 }
 
-impl<'a> nom::error::ParseError<&'a str> for Expected<'a> {
-    fn from_error_kind(at: &'a str, kind: ErrorKind) -> Self {
-        let what = match kind {
-            ErrorKind::Tag | ErrorKind::Char => "a punctuation mark",
-            ErrorKind::Digit => "a decimal number",
-            ErrorKind::HexDigit => "a hexadecimal id",
-            _ => "valid TL",
+type PResult<T> = Result<T, Expected>;
+
+/// Byte classes, looked up in [`CLASS`].
+const START: u8 = 1;
+const IDENT: u8 = 2;
+const BLANK: u8 = 4;
+const HEX: u8 = 8;
+const DIGIT: u8 = 16;
+const HASH: u8 = 32;
+
+/// The classes of each byte: `[A-Za-z_]` start identifiers, `[A-Za-z0-9_]` continue them.
+static CLASS: [u8; 256] = {
+    let mut class = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' {
+            class[b] |= START | IDENT;
+        }
+        if c.is_ascii_digit() {
+            class[b] |= IDENT | DIGIT;
+        }
+        if c == b'#' {
+            class[b] |= HASH;
+        }
+        if c.is_ascii_hexdigit() {
+            class[b] |= HEX;
+        }
+        if matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            class[b] |= BLANK;
+        }
+        b += 1;
+    }
+    class
+};
+
+fn is(b: u8, class: u8) -> bool {
+    CLASS[usize::from(b)] & class != 0
+}
+
+fn is_ident_start(b: u8) -> bool {
+    is(b, START)
+}
+
+/// What may follow a name, an id or a parameter: a blank or the `=` of the result.
+fn is_separator(b: u8) -> bool {
+    is(b, BLANK) || b == b'='
+}
+
+const ID: &str = "a hexadecimal constructor id of at most 8 digits";
+
+/// The text being parsed and the scanning of it. Parsed parts are written into places the
+/// caller already holds (a parameter pushed onto its list, a type inside it) rather than
+/// returned: that spares copying each fresh value of the tree once more.
+struct Text<'t> {
+    text: &'t str,
+    bytes: &'t [u8],
+}
+
+impl<'t> Text<'t> {
+    fn byte(&self, at: usize) -> Option<u8> {
+        self.bytes.get(at).copied()
+    }
+
+    fn is(&self, at: usize, b: u8) -> bool {
+        self.byte(at) == Some(b)
+    }
+
+    /// The first offset from `at` whose byte is not of `class` (or the end of the text).
+    fn skip(&self, at: usize, class: u8) -> usize {
+        let rest = self.bytes.get(at..).unwrap_or_default();
+        at + rest
+            .iter()
+            .position(|&b| !is(b, class))
+            .unwrap_or(rest.len())
+    }
+
+    /// The end of the identifier `[A-Za-z_][A-Za-z0-9_]*` starting at `at`, if there is one.
+    fn ident(&self, at: usize) -> Option<usize> {
+        if !self.byte(at).is_some_and(is_ident_start) {
+            return None;
+        }
+        Some(self.skip(at + 1, IDENT))
+    }
+
+    /// Spaces and tabs only: what may stand between parts that must share a line.
+    fn spaces(&self, at: usize) -> usize {
+        let rest = self.bytes.get(at..).unwrap_or_default();
+        at + rest
+            .iter()
+            .position(|&b| b != b' ' && b != b'\t')
+            .unwrap_or(rest.len())
+    }
+
+    /// The identifier `text[start..end]`.
+    fn name(&self, start: usize, end: usize) -> Name {
+        let len = end - start;
+        // Short names copy a fixed-size window of the text, cheaper than a copy of their length.
+        if len <= INLINE {
+            if let Some(window) = self
+                .bytes
+                .get(start..start + INLINE)
+                .and_then(|w| <[u8; INLINE]>::try_from(w).ok())
+            {
+                return Name::from_window(window, len);
+            }
+        }
+        Name::new(self.text.get(start..end).unwrap_or_default())
+    }
+
+    /// `a.b.name` into `namespace` and `name`; returns where the last name starts and where it
+    /// ends.
+    fn full_name(
+        &self,
+        at: usize,
+        namespace: &mut Namespace,
+        name: &mut Name,
+    ) -> Option<(usize, usize)> {
+        let mut end = self.ident(at)?;
+        let mut last = at;
+        while self.is(end, b'.') {
+            let Some(next_end) = self.ident(end + 1) else {
+                break;
+            };
+            namespace.push(self.name(last, end));
+            last = end + 1;
+            end = next_end;
+        }
+        *name = self.name(last, end);
+        Some((last, end))
+    }
+
+    /// A type expression into `ty`: `!X`, `%Message`, `Vector<long>`, `messages.Messages`.
+    /// Returns where it ends.
+    fn type_expr(&self, mut at: usize, ty: &mut Type) -> PResult<usize> {
+        ty.generic_ref = self.is(at, b'!');
+        at += usize::from(ty.generic_ref);
+        ty.percent = self.is(at, b'%');
+        at += usize::from(ty.percent);
+        let Some((last, mut at)) = self.full_name(at, &mut ty.namespace, &mut ty.name) else {
+            return Err(Expected {
+                at,
+                what: "a type name",
+            });
         };
-        Expected {
-            at,
-            what,
-            named: false,
-        }
-    }
-
-    fn append(_: &'a str, _: ErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-impl<'a> ContextError<&'a str> for Expected<'a> {
-    fn add_context(_: &'a str, what: &'static str, other: Self) -> Self {
-        if other.named {
-            other
-        } else {
-            Expected {
-                at: other.at,
-                what,
-                named: true,
+        ty.bare = ty.percent || self.byte(last).is_some_and(|b| b.is_ascii_lowercase());
+        if self.is(at, b'<') {
+            let arg = ty.generic_arg.insert(Box::new(Type::blank()));
+            let end = self.type_expr(at + 1, arg)?;
+            if !self.is(end, b'>') {
+                return Err(Expected {
+                    at: end,
+                    what: "`>` closing the type argument",
+                });
             }
+            at = end + 1;
         }
+        Ok(at)
     }
-}
 
-type PResult<'a, T> = IResult<&'a str, T, Expected<'a>>;
+    /// `{X:Type}`, starting at the `{`.
+    fn generic_param(&self, at: usize) -> PResult<(GenericParam, usize)> {
+        let start = at + 1;
+        let name_end = self.ident(start).ok_or(Expected {
+            at: start,
+            what: "a type parameter name",
+        })?;
+        if !self.is(name_end, b':') {
+            return Err(Expected {
+                at: name_end,
+                what: "`:` after the type parameter name",
+            });
+        }
+        let kind_start = name_end + 1;
+        let kind_end = self.skip(kind_start, IDENT | HASH);
+        if kind_end == kind_start {
+            return Err(Expected {
+                at: kind_start,
+                what: "the type parameter's kind (`Type` or `#`)",
+            });
+        }
+        if !self.is(kind_end, b'}') {
+            return Err(Expected {
+                at: kind_end,
+                what: "`}` closing the type parameter",
+            });
+        }
+        let generic = GenericParam {
+            name: self.name(start, name_end),
+            kind: self.name(kind_start, kind_end),
+        };
+        Ok((generic, kind_end + 1))
+    }
 
-fn fail<'a, T>(at: &'a str, what: &'static str, hard: bool) -> PResult<'a, T> {
-    let err = Expected {
-        at,
-        what,
-        named: true,
-    };
-    Err(if hard {
-        nom::Err::Failure(err)
-    } else {
-        nom::Err::Error(err)
-    })
-}
-
-fn with_context<'a, T>(
-    what: &'static str,
-    mut parser: impl Parser<&'a str, Output = T, Error = Expected<'a>>,
-) -> impl Parser<&'a str, Output = T, Error = Expected<'a>> {
-    move |input: &'a str| nom::error::context(what, |i| parser.parse(i)).parse(input)
-}
-
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
-}
-
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]*`
-fn ident(input: &str) -> PResult<'_, &str> {
-    recognize(pair(take_while1(is_ident_start), take_while(is_ident_char))).parse(input)
-}
-
-/// `a.b.name`: namespace parts and the last name.
-fn full_name(input: &str) -> PResult<'_, (Vec<String>, String)> {
-    let (mut input, mut last) = ident(input)?;
-    let mut namespace = Vec::new();
-    while let Some(rest) = input.strip_prefix('.') {
-        match ident(rest) {
-            Ok((rest, part)) => {
-                namespace.push(std::mem::replace(&mut last, part).to_owned());
-                input = rest;
+    /// `flags.3?`, if one starts at `at`: the flag and where it ends. A bit over 31 is an
+    /// error; text of another shape is no flag (it is read as a type).
+    fn flag_ref(&self, at: usize) -> PResult<Option<(Flag, usize)>> {
+        let Some(name_end) = self.ident(at) else {
+            return Ok(None);
+        };
+        if !self.is(name_end, b'.') {
+            return Ok(None);
+        }
+        let digits = name_end + 1;
+        let digits_end = self.skip(digits, DIGIT);
+        if digits_end == digits || !self.is(digits_end, b'?') {
+            return Ok(None);
+        }
+        let index = match self.text.get(digits..digits_end).map(str::parse::<u32>) {
+            Some(Ok(index)) if index < 32 => index,
+            _ => {
+                return Err(Expected {
+                    at: digits,
+                    what: "a flag bit from 0 to 31",
+                });
             }
-            Err(_) => break,
-        }
-    }
-    Ok((input, (namespace, last.to_owned())))
-}
-
-/// Spaces, tabs and line breaks (not comments: those only stand between definitions).
-fn blanks(input: &str) -> &str {
-    input.trim_start_matches([' ', '\t', '\r', '\n'])
-}
-
-/// A type expression: `!X`, `%Message`, `Vector<long>`, `messages.Messages`.
-fn type_expr(input: &str) -> PResult<'_, Type> {
-    let (input, generic_ref) = opt(char('!')).parse(input)?;
-    let (input, percent) = opt(char('%')).parse(input)?;
-    let (input, (namespace, name)) = with_context("a type name", full_name).parse(input)?;
-    let (input, generic_arg) = opt(preceded(
-        char('<'),
-        cut(|i| {
-            let (i, arg) = type_expr(i)?;
-            let (i, _) = with_context("`>` closing the type argument", char('>')).parse(i)?;
-            Ok((i, arg))
-        }),
-    ))
-    .parse(input)?;
-    let bare = percent.is_some() || name.starts_with(|c: char| c.is_ascii_lowercase());
-    Ok((
-        input,
-        Type {
-            namespace,
-            name,
-            bare,
-            generic_ref: generic_ref.is_some(),
-            generic_arg: generic_arg.map(Box::new),
-            percent: percent.is_some(),
-        },
-    ))
-}
-
-/// `{X:Type}`
-fn generic_param(input: &str) -> PResult<'_, GenericParam> {
-    let (input, _) = char('{').parse(input)?;
-    let (input, name) = cut(with_context("a type parameter name", ident)).parse(input)?;
-    let (input, _) =
-        cut(with_context("`:` after the type parameter name", char(':'))).parse(input)?;
-    let (input, kind) = cut(with_context(
-        "the type parameter's kind (`Type` or `#`)",
-        recognize(take_while1(|c: char| is_ident_char(c) || c == '#')),
-    ))
-    .parse(input)?;
-    let (input, _) = cut(with_context("`}` closing the type parameter", char('}'))).parse(input)?;
-    Ok((
-        input,
-        GenericParam {
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-        },
-    ))
-}
-
-/// `flags.3?`
-fn flag_ref(input: &str) -> PResult<'_, Flag> {
-    let (input, name) = ident(input)?;
-    let (input, _) = char('.').parse(input)?;
-    // Errors point into the text by what is left of it: the digits and everything after.
-    let at_digits = input;
-    let (input, digits) = digit1(input)?;
-    let (input, _) = char('?').parse(input)?;
-    let index = match digits.parse::<u32>() {
-        Ok(index) if index < 32 => index,
-        _ => return fail(at_digits, "a flag bit from 0 to 31", true),
-    };
-    Ok((
-        input,
-        Flag {
-            name: name.to_owned(),
+        };
+        let flag = Flag {
+            name: self.name(at, name_end),
             index,
-        },
-    ))
-}
+        };
+        Ok(Some((flag, digits_end + 1)))
+    }
 
-/// `[ t ]`: the repetition of the built-in vector definition.
-fn repetition(input: &str) -> PResult<'_, ParameterKind> {
-    let (mut input, _) = char('[').parse(input)?;
-    let mut items = Vec::new();
-    loop {
-        input = blanks(input);
-        if let Ok((rest, _)) = char::<&str, Expected<'_>>(']').parse(input) {
-            return Ok((rest, ParameterKind::Repeat { items }));
+    /// `---types---`, `---functions---` or another `---name---` section marker, starting at
+    /// the first `-`: the section's name and where the marker ends.
+    fn section_marker(&self, at: usize) -> PResult<(&'t str, usize)> {
+        let start = at + 3;
+        let end = self.ident(start).ok_or(Expected {
+            at: start,
+            what: "a section name such as `functions`",
+        })?;
+        if !self
+            .bytes
+            .get(end..)
+            .unwrap_or_default()
+            .starts_with(b"---")
+        {
+            return Err(Expected {
+                at: end,
+                what: "`---` closing the section marker",
+            });
         }
-        let (rest, item) = cut(with_context("a type or `]`", type_expr)).parse(input)?;
-        items.push(item);
-        input = rest;
+        Ok((self.text.get(start..end).unwrap_or_default(), end + 3))
+    }
+
+    /// After an error at `at`, where to resume: after the next `;` or line break (`;` too
+    /// when `definition` is false).
+    fn resume(&self, at: usize, definition: bool) -> usize {
+        let rest = self.bytes.get(at..).unwrap_or_default();
+        let found = if definition {
+            rest.iter().position(|&b| b == b';' || b == b'\n')
+        } else {
+            rest.iter().position(|&b| b == b'\n')
+        };
+        found.map_or(self.bytes.len(), |i| at + i + 1)
     }
 }
 
-/// `name:type`, `name:#`, `name:flags.N?type`, `#`, `?` or `[ t ]`.
-fn parameter(input: &str) -> PResult<'_, Parameter> {
-    if let Some(rest) = input.strip_prefix('#') {
-        return Ok((
-            rest,
-            Parameter {
-                name: String::new(),
-                kind: ParameterKind::Flags,
-            },
-        ));
-    }
-    if let Some(rest) = input.strip_prefix('?') {
-        return Ok((
-            rest,
-            Parameter {
-                name: String::new(),
-                kind: ParameterKind::Builtin,
-            },
-        ));
-    }
-    if input.starts_with('[') {
-        let (rest, kind) = repetition(input)?;
-        return Ok((
-            rest,
-            Parameter {
-                name: String::new(),
-                kind,
-            },
-        ));
-    }
-    let (input, name) =
-        with_context("a parameter `name:type`, `{X:Type}` or `=`", ident).parse(input)?;
-    let (input, _) = cut(with_context("`:` after the parameter name", char(':'))).parse(input)?;
-    if let Some(rest) = input.strip_prefix('#') {
-        return Ok((
-            rest,
-            Parameter {
-                name: name.to_owned(),
-                kind: ParameterKind::Flags,
-            },
-        ));
-    }
-    let (input, flag) = opt(flag_ref).parse(input)?;
-    let (input, ty) = cut(with_context("the parameter's type", type_expr)).parse(input)?;
-    Ok((
-        input,
-        Parameter {
-            name: name.to_owned(),
-            kind: ParameterKind::Value { ty, flag },
-        },
-    ))
-}
-
-/// The result type after `=`: `Type`, `Vector<t>`, or the built-in form `Vector t`.
-fn result_type(input: &str) -> PResult<'_, Type> {
-    let (input, mut ty) = with_context("the result type after `=`", type_expr).parse(input)?;
-    if ty.generic_arg.is_none() {
-        // `Vector t`: the argument follows on the same line.
-        let after = input.trim_start_matches([' ', '\t']);
-        if after.starts_with(is_ident_start) {
-            let (rest, arg) = type_expr(after)?;
-            ty.generic_arg = Some(Box::new(arg));
-            return Ok((rest, ty));
-        }
-    }
-    Ok((input, ty))
-}
-
-/// The parts of a definition other than its position and category.
-struct Parsed {
-    namespace: Vec<String>,
-    name: String,
-    id: Option<u32>,
-    generics: Vec<GenericParam>,
+/// The parser's state: the text, the line it has reached, and a list reused for the
+/// parameters of each definition.
+struct Cursor<'t> {
+    text: Text<'t>,
+    /// Parameters of the definition being parsed, reused from one definition to the next so
+    /// each definition's list is allocated once, at its final size.
     params: Vec<Parameter>,
-    ty: Type,
+    /// The line the blanks skipped so far end on (1-based), and the offset where it starts.
+    /// Every line break outside comments is skipped as a blank, so this is the line of the
+    /// next token; after an error it is set again from a [`LineIndex`].
+    line: usize,
+    line_start: usize,
 }
 
-/// One definition, from its name up to and including the `;`.
-fn definition(input: &str) -> PResult<'_, Parsed> {
-    let (input, (namespace, name)) =
-        with_context("a definition `name#id params = Type;`", full_name).parse(input)?;
-    // Errors point into the text by what is left of it: the id and everything after.
-    let at_id = input.get(1..).unwrap_or(input);
-    let (input, id) = opt(preceded(
-        char('#'),
-        cut(with_context(
-            "a hexadecimal constructor id of at most 8 digits",
-            hex_digit1,
-        )),
-    ))
-    .parse(input)?;
-    let id = match id {
-        Some(hex) if hex.len() <= 8 => Some(u32::from_str_radix(hex, 16).unwrap_or_default()),
-        Some(_) => {
-            return fail(
-                at_id,
-                "a hexadecimal constructor id of at most 8 digits",
-                true,
-            );
+impl Cursor<'_> {
+    /// Spaces, tabs and line breaks (not comments: those only stand between definitions).
+    /// Counts the line breaks.
+    fn blanks(&mut self, mut at: usize) -> usize {
+        while let Some(b) = self.text.byte(at) {
+            match b {
+                b' ' | b'\t' | b'\r' => {}
+                b'\n' => {
+                    self.line += 1;
+                    self.line_start = at + 1;
+                }
+                _ => break,
+            }
+            at += 1;
         }
-        None => None,
-    };
-    if let Some(next) = input.chars().next() {
-        if !matches!(next, ' ' | '\t' | '\r' | '\n' | '=') {
-            return fail(input, "a space, `#id` or `=` after the name", true);
+        at
+    }
+
+    /// `[ t ]`, starting at the `[`: the repetition of the built-in vector definition.
+    fn repetition(&mut self, mut at: usize) -> PResult<(ParameterKind, usize)> {
+        at += 1;
+        let mut items = Vec::new();
+        loop {
+            at = self.blanks(at);
+            if self.text.is(at, b']') {
+                return Ok((ParameterKind::Repeat { items }, at + 1));
+            }
+            items.push(Type::blank());
+            let item = items.last_mut().ok_or(Expected { at, what: "a type" })?;
+            at = self.text.type_expr(at, item)?;
         }
     }
-    let mut generics = Vec::new();
-    let mut params = Vec::new();
-    let mut input = blanks(input);
-    loop {
-        if let Some(rest) = input.strip_prefix('=') {
-            // The result type follows `=` on the same line.
-            input = rest.trim_start_matches([' ', '\t']);
-            if !input.starts_with(|c: char| c == '%' || c == '!' || is_ident_start(c)) {
-                return fail(input, "the result type after `=`", true);
+
+    /// `name:type`, `name:#`, `name:flags.N?type`, `#`, `?` or `[ t ]`, pushed onto
+    /// `self.params`. Returns where it ends.
+    fn parameter(&mut self, at: usize) -> PResult<usize> {
+        let anonymous = |kind| Parameter {
+            name: Name::default(),
+            kind,
+        };
+        let (param, end) = match self.text.byte(at) {
+            Some(b'#') => (anonymous(ParameterKind::Flags), at + 1),
+            Some(b'?') => (anonymous(ParameterKind::Builtin), at + 1),
+            Some(b'[') => {
+                let (kind, end) = self.repetition(at)?;
+                (anonymous(kind), end)
             }
-            break;
-        }
-        if input.starts_with('{') {
-            let (rest, generic) = generic_param(input)?;
-            generics.push(generic);
-            input = blanks(rest);
-            continue;
-        }
-        if input.is_empty() || input.starts_with(';') {
-            return fail(
-                input,
-                "a parameter or `=` before the end of the definition",
-                true,
-            );
-        }
-        let (rest, param) = cut(parameter).parse(input)?;
-        if let Some(next) = rest.chars().next() {
-            if !matches!(next, ' ' | '\t' | '\r' | '\n' | '=') {
-                return fail(rest, "a space between parameters", true);
-            }
-        }
-        params.push(param);
-        input = blanks(rest);
+            _ => return self.named_parameter(at),
+        };
+        self.params.push(param);
+        Ok(end)
     }
-    let (input, ty) = cut(result_type).parse(input)?;
-    let Some(input) = blanks(input).strip_prefix(';') else {
-        return fail(input, "`;` ending the definition", true);
-    };
-    Ok((
-        input,
-        Parsed {
+
+    /// `name:type`, `name:#` or `name:flags.N?type`.
+    fn named_parameter(&mut self, at: usize) -> PResult<usize> {
+        let text = &self.text;
+        let name_end = text.ident(at).ok_or(Expected {
+            at,
+            what: "a parameter `name:type`, `{X:Type}` or `=`",
+        })?;
+        if !text.is(name_end, b':') {
+            return Err(Expected {
+                at: name_end,
+                what: "`:` after the parameter name",
+            });
+        }
+        let name = text.name(at, name_end);
+        let at = name_end + 1;
+        if text.is(at, b'#') {
+            self.params.push(Parameter {
+                name,
+                kind: ParameterKind::Flags,
+            });
+            return Ok(at + 1);
+        }
+        let (flag, at) = match text.flag_ref(at)? {
+            Some((flag, end)) => (Some(flag), end),
+            None => (None, at),
+        };
+        self.params.push(Parameter {
+            name,
+            kind: ParameterKind::Value {
+                ty: Type::blank(),
+                flag,
+            },
+        });
+        match self.params.last_mut() {
+            Some(Parameter {
+                kind: ParameterKind::Value { ty, .. },
+                ..
+            }) => self.text.type_expr(at, ty),
+            _ => Err(Expected {
+                at,
+                what: "the parameter's type",
+            }),
+        }
+    }
+
+    /// The result type after `=` into `ty`: `Type`, `Vector<t>`, or the built-in form
+    /// `Vector t`. Returns where it ends.
+    fn result_type(&self, at: usize, ty: &mut Type) -> PResult<usize> {
+        let end = self.text.type_expr(at, ty)?;
+        if ty.generic_arg.is_none() {
+            // `Vector t`: the argument follows on the same line.
+            let after = self.text.spaces(end);
+            if self.text.byte(after).is_some_and(is_ident_start) {
+                let arg = ty.generic_arg.insert(Box::new(Type::blank()));
+                return self.text.type_expr(after, arg);
+            }
+        }
+        Ok(end)
+    }
+
+    /// One definition, from its name up to and including the `;`, pushed onto `out`. Returns
+    /// where it ends and whether it was written with its id.
+    fn definition(
+        &mut self,
+        at: usize,
+        category: Category,
+        out: &mut Vec<Definition>,
+    ) -> PResult<(usize, bool)> {
+        let position = self.position(at);
+        let mut namespace = Namespace::new();
+        let mut name = Name::default();
+        let (_, mut at) = self
+            .text
+            .full_name(at, &mut namespace, &mut name)
+            .ok_or(Expected {
+                at,
+                what: "a definition `name#id params = Type;`",
+            })?;
+        let mut id = None;
+        if self.text.is(at, b'#') {
+            let digits = at + 1;
+            let end = self.text.skip(digits, HEX);
+            let hex = self.text.text.get(digits..end).unwrap_or_default();
+            if hex.is_empty() || hex.len() > 8 {
+                return Err(Expected {
+                    at: digits,
+                    what: ID,
+                });
+            }
+            id = Some(u32::from_str_radix(hex, 16).unwrap_or_default());
+            at = end;
+        }
+        if self.text.byte(at).is_some_and(|b| !is_separator(b)) {
+            return Err(Expected {
+                at,
+                what: "a space, `#id` or `=` after the name",
+            });
+        }
+        let mut generics = Vec::new();
+        self.params.clear();
+        let mut at = self.blanks(at);
+        loop {
+            match self.text.byte(at) {
+                Some(b'=') => {
+                    // The result type follows `=` on the same line.
+                    at = self.text.spaces(at + 1);
+                    if !self
+                        .text
+                        .byte(at)
+                        .is_some_and(|b| b == b'%' || b == b'!' || is_ident_start(b))
+                    {
+                        return Err(Expected {
+                            at,
+                            what: "the result type after `=`",
+                        });
+                    }
+                    break;
+                }
+                Some(b'{') => {
+                    let (generic, end) = self.text.generic_param(at)?;
+                    generics.push(generic);
+                    at = self.blanks(end);
+                }
+                None | Some(b';') => {
+                    return Err(Expected {
+                        at,
+                        what: "a parameter or `=` before the end of the definition",
+                    });
+                }
+                Some(_) => {
+                    let end = self.parameter(at)?;
+                    if self.text.byte(end).is_some_and(|b| !is_separator(b)) {
+                        return Err(Expected {
+                            at: end,
+                            what: "a space between parameters",
+                        });
+                    }
+                    at = self.blanks(end);
+                }
+            }
+        }
+        let mut ty = Type::blank();
+        let end = self.result_type(at, &mut ty)?;
+        let semicolon = self.blanks(end);
+        if !self.text.is(semicolon, b';') {
+            return Err(Expected {
+                at: end,
+                what: "`;` ending the definition",
+            });
+        }
+        out.push(Definition {
             namespace,
             name,
-            id,
+            id: id.unwrap_or_default(),
+            explicit_id: id.is_some(),
             generics,
-            params,
+            params: self.params.drain(..).collect(),
             ty,
-        },
-    ))
+            category,
+            position,
+        });
+        Ok((semicolon + 1, id.is_some()))
+    }
+
+    /// Skips blanks and comments; returns where the next token starts, and sets `layer` from a
+    /// `// LAYER N` line. An unclosed block comment is an error at its `/*`.
+    fn trivia(&mut self, mut at: usize, layer: &mut Option<u32>) -> PResult<usize> {
+        loop {
+            at = self.blanks(at);
+            let rest = self.text.text.get(at..).unwrap_or_default();
+            if let Some(comment) = rest.strip_prefix("//") {
+                let end = comment.find('\n').unwrap_or(comment.len());
+                let comment = comment[..end].trim();
+                if let Some(number) = comment.strip_prefix("LAYER") {
+                    if let Ok(n) = number.trim().parse::<u32>() {
+                        *layer = Some(n);
+                    }
+                }
+                // The line break is left to `blanks`, which counts it.
+                at += 2 + end;
+            } else if let Some(comment) = rest.strip_prefix("/*") {
+                let Some(end) = comment.find("*/") else {
+                    return Err(Expected {
+                        at,
+                        what: "`*/` closing the comment",
+                    });
+                };
+                let comment = &comment.as_bytes()[..end];
+                if let Some(last) = comment.iter().rposition(|&b| b == b'\n') {
+                    self.line += comment.iter().filter(|&&b| b == b'\n').count();
+                    self.line_start = at + 2 + last + 1;
+                }
+                at += 2 + end + 2;
+            } else {
+                return Ok(at);
+            }
+        }
+    }
+
+    /// The position of `at`, which must be on the line of the last blanks skipped.
+    fn position(&self, at: usize) -> Position {
+        let column = self
+            .text
+            .text
+            .get(self.line_start..at)
+            .map_or(0, |s| s.chars().count())
+            + 1;
+        Position {
+            line: self.line,
+            column,
+        }
+    }
+
+    /// Takes the line count from `lines` at `at` (after an error, whose definition's blanks
+    /// were only partly counted).
+    fn resync(&mut self, lines: &mut LineIndex<'_>, at: usize) {
+        lines.position(at);
+        self.line = lines.line;
+        self.line_start = lines.line_start;
+    }
 }
 
 /// Tracks line numbers while the parser moves forward through the text.
@@ -372,20 +583,26 @@ impl<'t> LineIndex<'t> {
         }
     }
 
-    /// The position of `offset`, which must not be before the last one asked for.
+    /// The position of `offset`, a character boundary. Cheapest when offsets only grow.
     fn position(&mut self, offset: usize) -> Position {
         if offset < self.offset {
             *self = LineIndex::new(self.text);
         }
-        let skipped = &self.text.as_bytes()[self.offset..offset];
-        for (i, &b) in skipped.iter().enumerate() {
-            if b == b'\n' {
-                self.line += 1;
-                self.line_start = self.offset + i + 1;
-            }
+        let skipped = self
+            .text
+            .as_bytes()
+            .get(self.offset..offset)
+            .unwrap_or_default();
+        if let Some(last) = skipped.iter().rposition(|&b| b == b'\n') {
+            self.line += skipped.iter().filter(|&&b| b == b'\n').count();
+            self.line_start = self.offset + last + 1;
         }
         self.offset = offset;
-        let column = self.text[self.line_start..offset].chars().count() + 1;
+        let column = self
+            .text
+            .get(self.line_start..offset)
+            .map_or(0, |s| s.chars().count())
+            + 1;
         Position {
             line: self.line,
             column,
@@ -393,43 +610,9 @@ impl<'t> LineIndex<'t> {
     }
 
     fn line_text(&self, line_start: usize) -> &'t str {
-        let rest = &self.text[line_start..];
+        let rest = self.text.get(line_start..).unwrap_or_default();
         rest.split('\n').next().unwrap_or("").trim_end_matches('\r')
     }
-}
-
-/// Skips blanks and comments; returns the rest and a layer number found in a `// LAYER N` line.
-fn skip_trivia<'a>(mut input: &'a str, layer: &mut Option<u32>) -> Result<&'a str, &'a str> {
-    loop {
-        input = blanks(input);
-        if let Some(rest) = input.strip_prefix("//") {
-            let end = rest.find('\n').unwrap_or(rest.len());
-            let comment = rest[..end].trim();
-            if let Some(number) = comment.strip_prefix("LAYER") {
-                if let Ok(n) = number.trim().parse::<u32>() {
-                    *layer = Some(n);
-                }
-            }
-            input = &rest[end..];
-        } else if let Some(rest) = input.strip_prefix("/*") {
-            match rest.find("*/") {
-                Some(end) => input = &rest[end + 2..],
-                None => return Err(input),
-            }
-        } else {
-            return Ok(input);
-        }
-    }
-}
-
-/// `---types---`, `---functions---` or another `---name---` section marker.
-fn section_marker(input: &str) -> PResult<'_, &str> {
-    let (input, _) = tag("---").parse(input)?;
-    let (input, name) =
-        cut(with_context("a section name such as `functions`", ident)).parse(input)?;
-    let (input, _) =
-        cut(with_context("`---` closing the section marker", tag("---"))).parse(input)?;
-    Ok((input, name))
 }
 
 /// Parses a whole schema. All syntax errors are reported, each with its line and column.
@@ -446,71 +629,67 @@ fn section_marker(input: &str) -> PResult<'_, &str> {
 /// assert_eq!(schema.layer, Some(7));
 /// ```
 pub fn parse(text: &str) -> Result<Schema, ParseErrors> {
-    let mut schema = Schema::default();
+    let mut cursor = Cursor {
+        text: Text {
+            text,
+            bytes: text.as_bytes(),
+        },
+        params: Vec::new(),
+        line: 1,
+        line_start: 0,
+    };
+    // Telegram's schemas hold about one definition per 110 bytes: reserve a little more.
+    let mut schema = Schema {
+        definitions: Vec::with_capacity(text.len() / 96),
+        layer: None,
+    };
     let mut errors = Vec::new();
     let mut lines = LineIndex::new(text);
     let mut category = Category::Type;
-    let mut input = text;
-    let offset_of = |rest: &str| text.len() - rest.len();
+    let mut at = 0;
 
     loop {
-        input = match skip_trivia(input, &mut schema.layer) {
-            Ok(rest) => rest,
-            Err(at) => {
-                errors.push(make_error(
-                    &mut lines,
-                    offset_of(at),
-                    "`*/` closing the comment",
-                ));
+        at = match cursor.trivia(at, &mut schema.layer) {
+            Ok(at) => at,
+            Err(e) => {
+                errors.push(make_error(&mut lines, e));
                 break;
             }
         };
-        if input.is_empty() {
+        if at >= text.len() {
             break;
         }
-        if input.starts_with("---") {
-            match section_marker(input) {
-                Ok((rest, name)) => {
+        if text.as_bytes()[at..].starts_with(b"---") {
+            match cursor.text.section_marker(at) {
+                Ok((name, end)) => {
                     category = match name {
                         "functions" => Category::Function,
                         _ => Category::Type,
                     };
-                    input = rest;
+                    at = end;
                 }
-                Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-                    errors.push(make_error(&mut lines, offset_of(e.at), e.what));
-                    input = skip_line(e.at);
+                Err(e) => {
+                    errors.push(make_error(&mut lines, e));
+                    at = cursor.text.resume(e.at, false);
+                    cursor.resync(&mut lines, at);
                 }
-                Err(nom::Err::Incomplete(_)) => break,
             }
             continue;
         }
-        let start = offset_of(input);
-        match definition(input) {
-            Ok((rest, parsed)) => {
-                let position = lines.position(start);
-                let mut def = Definition {
-                    namespace: parsed.namespace,
-                    name: parsed.name,
-                    id: parsed.id.unwrap_or_default(),
-                    explicit_id: parsed.id.is_some(),
-                    generics: parsed.generics,
-                    params: parsed.params,
-                    ty: parsed.ty,
-                    category,
-                    position,
-                };
-                if !def.explicit_id {
-                    def.id = crate::id::compute_id(&def);
+        match cursor.definition(at, category, &mut schema.definitions) {
+            Ok((end, explicit_id)) => {
+                if !explicit_id {
+                    if let Some(def) = schema.definitions.last_mut() {
+                        def.id = crate::id::compute_id(def);
+                    }
                 }
-                schema.definitions.push(def);
-                input = rest;
+                at = end;
             }
-            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-                errors.push(make_error(&mut lines, offset_of(e.at), e.what));
-                input = skip_definition(e.at);
+            Err(e) => {
+                errors.push(make_error(&mut lines, e));
+                at = cursor.text.resume(e.at, true);
+                cursor.resync(&mut lines, at);
             }
-            Err(nom::Err::Incomplete(_)) => break,
         }
     }
 
@@ -521,10 +700,13 @@ pub fn parse(text: &str) -> Result<Schema, ParseErrors> {
     }
 }
 
-fn make_error(lines: &mut LineIndex<'_>, offset: usize, expected: &'static str) -> ParseError {
-    let position = lines.position(offset);
+fn make_error(lines: &mut LineIndex<'_>, e: Expected) -> ParseError {
+    let position = lines.position(e.at);
     let line_text = lines.line_text(lines.line_start);
-    let found: String = lines.text[offset..]
+    let found: String = lines
+        .text
+        .get(e.at..)
+        .unwrap_or_default()
         .chars()
         .take_while(|c| *c != '\n')
         .take(24)
@@ -532,27 +714,12 @@ fn make_error(lines: &mut LineIndex<'_>, offset: usize, expected: &'static str) 
     ParseError {
         line: position.line,
         column: position.column,
-        expected,
+        expected: e.what,
         found: if found.trim().is_empty() {
             "end of line".to_owned()
         } else {
             found.trim_end().to_owned()
         },
         line_text: line_text.to_owned(),
-    }
-}
-
-/// After an error, resume after the next `;` (or the end of the line, whichever is first).
-fn skip_definition(input: &str) -> &str {
-    match input.find([';', '\n']) {
-        Some(i) => &input[i + 1..],
-        None => "",
-    }
-}
-
-fn skip_line(input: &str) -> &str {
-    match input.find('\n') {
-        Some(i) => &input[i + 1..],
-        None => "",
     }
 }

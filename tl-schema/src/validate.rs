@@ -220,8 +220,8 @@ pub fn validate(schema: &Schema) -> Vec<Diagnostic> {
                                 Severity::Error,
                                 Problem::UndefinedFlags {
                                     definition: name.clone(),
-                                    param: param.name.clone(),
-                                    flags: flag.name.clone(),
+                                    param: param.name.as_str().to_owned(),
+                                    flags: flag.name.as_str().to_owned(),
                                 },
                             );
                         }
