@@ -11,30 +11,10 @@ mod common;
 
 use common::{ServerProcess, free_port, scratch_dir};
 use std::path::Path;
-use std::process::Command;
-
-const INSTALL: &str = "pip install telethon==1.45.0";
 
 fn run_phase(port: u16, data: &Path, state: &Path, phase: &str) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/telethon/contacts.py");
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .arg(data)
-        .arg(state)
-        .arg(phase)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run python3 ({e}): install Python 3, then `{INSTALL}`"));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if stderr.contains("No module named 'telethon'") {
-        panic!("Telethon is missing: `{INSTALL}`");
-    }
-    assert!(
-        output.status.success() && stdout.trim_end().ends_with(&format!("{phase} ok")),
-        "phase {phase} failed\nstdout:\n{stdout}\nstderr:\n{stderr}\nserver log: {}",
-        data.with_extension("log").display()
-    );
+    common::run_telethon_phase(script, port, data, state, phase);
 }
 
 #[test]
