@@ -41,6 +41,7 @@
 
 mod bots;
 mod channels;
+mod chats;
 mod contacts;
 mod devices;
 mod passwords;
@@ -75,6 +76,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (8, SCHEMA_V8),
     (9, contacts::SCHEMA_V9),
     (10, search::SCHEMA_V10),
+    (11, chats::SCHEMA_V11),
 ];
 
 /// Pinned messages (`store::Message::pinned`).
@@ -1137,6 +1139,7 @@ impl PgStore {
                 reply_to: reply_own,
                 forward: extras.forward,
                 pinned: false,
+                action: None,
             };
             let (media_kind, media_id) = MediaRef::to_columns(media);
             let words = server_kit_store::search::index_words(text);

@@ -4,6 +4,7 @@
 
 mod bots;
 mod channels;
+mod chats;
 mod contacts;
 mod devices;
 mod passwords;
@@ -85,6 +86,10 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("users", "last_seen", "INTEGER NOT NULL DEFAULT 0"),
     // Pinned in the owner's chat (store::Message::pinned).
     ("messages", "pinned", "INTEGER NOT NULL DEFAULT 0"),
+    // Service messages of basic groups (store::ServiceAction::to_columns): the kind (0: an
+    // ordinary message) and the ids it names.
+    ("messages", "action_kind", "INTEGER NOT NULL DEFAULT 0"),
+    ("messages", "action_ids", "TEXT NOT NULL DEFAULT ''"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -139,6 +144,7 @@ impl SqliteStore {
         .map_err(db)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         conn.execute_batch(channels::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(chats::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(devices::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(passwords::SQLITE_SCHEMA).map_err(db)?;
@@ -252,7 +258,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     via(r, rows::user_at)
 }
 
-fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+pub(crate) fn message_from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     via(r, rows::message_at)
 }
 
@@ -277,7 +283,7 @@ fn get_message(tx: &Connection, owner: i64, id: i32) -> Result<Option<Message>, 
 }
 
 /// Appends a change to `owner`'s log, taking the next `pts_count` pts.
-fn log_change(
+pub(crate) fn log_change(
     tx: &Transaction<'_>,
     owner: i64,
     pts_count: i32,
@@ -320,7 +326,7 @@ fn log_change(
 /// Writes one copy of a message into `owner`'s box and updates the dialog; `extras.reply_to`
 /// is already an id of this box.
 #[allow(clippy::too_many_arguments)]
-fn insert_message(
+pub(crate) fn insert_message(
     tx: &Transaction<'_>,
     owner: i64,
     peer: i64,
@@ -385,6 +391,7 @@ fn insert_message(
         reply_to: extras.reply_to,
         forward: extras.forward,
         pinned: false,
+        action: None,
     })
 }
 

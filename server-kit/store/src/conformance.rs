@@ -46,7 +46,9 @@ use super::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod chats;
 mod search;
+pub use chats::{chat_create_and_send, chat_member_changes, chat_replies};
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -106,6 +108,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("search_edits_and_deletes", search_edits_and_deletes),
     ("search_channel", search_channel),
     ("search_odd_text", search_odd_text),
+    ("chat_create_and_send", chat_create_and_send),
+    ("chat_replies", chat_replies),
+    ("chat_member_changes", chat_member_changes),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -927,6 +932,7 @@ pub fn send_message(store: &dyn Store) {
         reply_to: None,
         forward: None,
         pinned: false,
+        action: None,
     };
     let committed = |user_id, pts, date, m: Message| Committed {
         user_id,
@@ -1035,6 +1041,7 @@ pub fn send_message_to_self(store: &dyn Store) {
         reply_to: None,
         forward: None,
         pinned: false,
+        action: None,
     };
     let own = Committed {
         user_id: a,
@@ -1122,6 +1129,7 @@ pub fn history_order_and_limit(store: &dyn Store) {
             reply_to: None,
             forward: None,
             pinned: false,
+            action: None,
         })
         .collect();
     assert_eq!(messages, expected);
@@ -2990,7 +2998,10 @@ macro_rules! store_conformance_tests {
             search_paging,
             search_edits_and_deletes,
             search_channel,
-            search_odd_text
+            search_odd_text,
+            chat_create_and_send,
+            chat_replies,
+            chat_member_changes
         );
     };
 }

@@ -16,6 +16,7 @@
 
 pub mod bots;
 pub mod channels;
+pub mod chats;
 /// The behaviour every [`Store`] must show, as checks any implementation runs
 /// ([`conformance::run_all`], [`conformance::reopen`], [`store_conformance_tests!`]).
 #[cfg(feature = "conformance")]
@@ -29,6 +30,7 @@ pub mod search;
 
 pub use bots::BotStore;
 pub use channels::ChannelStore;
+pub use chats::{ChatStore, ServiceAction};
 pub use contacts::ContactStore;
 pub use devices::DeviceStore;
 pub use passwords::PasswordStore;
@@ -160,7 +162,7 @@ pub struct Message {
     pub owner: i64,
     /// Its id in the owner's box.
     pub id: i32,
-    /// The other user of the chat.
+    /// The other user of the chat, or for a basic group [`chats::chat_peer`] of its id.
     pub peer: i64,
     /// Sent by the owner.
     pub out: bool,
@@ -182,6 +184,8 @@ pub struct Message {
     pub forward: Option<Forward>,
     /// Pinned in the owner's chat.
     pub pinned: bool,
+    /// What happened, for a service message (its text is then empty or the title it names).
+    pub action: Option<ServiceAction>,
 }
 
 /// What a new message carries besides its text.
@@ -478,6 +482,7 @@ impl HistoryQuery {
 pub trait Store:
     BotStore
     + ChannelStore
+    + ChatStore
     + ContactStore
     + DeviceStore
     + PhotoStore

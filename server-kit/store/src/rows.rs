@@ -7,6 +7,7 @@
 //! stores write and read the same thing.
 
 use crate::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Member, Role};
+use crate::chats::{Chat, ChatMember, ServiceAction};
 use crate::devices::{Device, NotifySettings, NotifySound};
 use crate::passwords::{Password, SrpCheck};
 use crate::{
@@ -131,7 +132,7 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
 /// The columns of a [`Message`].
 pub const MESSAGE_COLUMNS: &str =
     "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id,
-     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date, pinned";
+     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date, pinned, action_kind, action_ids";
 
 /// A message from the [`MESSAGE_COLUMNS`] starting at `at`.
 pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
@@ -149,6 +150,7 @@ pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
         reply_to: r.opt_int32(at + 11)?,
         forward: forward_at(r, at + 12)?,
         pinned: r.flag(at + 16)?,
+        action: ServiceAction::from_columns(r.int32(at + 17)?, r.ints(at + 18)?, &r.text(at + 5)?)?,
     })
 }
 
@@ -170,6 +172,35 @@ pub fn channel_at(r: &dyn Row, at: usize) -> Result<Channel, StoreError> {
         date: r.int32(at + 8)?,
         pts: r.int32(at + 9)?,
         members: r.int32(at + 10)?,
+    })
+}
+
+/// The columns of a [`Chat`] (from `chats c`; the last one counts the members).
+pub const CHAT_COLUMNS: &str = "id, title, creator, date, version, migrated_to,
+    (SELECT count(*) FROM chat_members m WHERE m.chat = c.id)";
+
+/// A chat from the [`CHAT_COLUMNS`] starting at `at`.
+pub fn chat_at(r: &dyn Row, at: usize) -> Result<Chat, StoreError> {
+    Ok(Chat {
+        id: r.int(at)?,
+        title: r.text(at + 1)?,
+        creator: r.int(at + 2)?,
+        date: r.int32(at + 3)?,
+        version: r.int32(at + 4)?,
+        migrated_to: r.opt_int(at + 5)?,
+        members: r.int32(at + 6)?,
+    })
+}
+
+/// The columns of a [`ChatMember`].
+pub const CHAT_MEMBER_COLUMNS: &str = "user_id, inviter, date";
+
+/// A chat member from the [`CHAT_MEMBER_COLUMNS`] starting at `at`.
+pub fn chat_member_at(r: &dyn Row, at: usize) -> Result<ChatMember, StoreError> {
+    Ok(ChatMember {
+        user_id: r.int(at)?,
+        inviter: r.int(at + 1)?,
+        date: r.int32(at + 2)?,
     })
 }
 
