@@ -72,6 +72,8 @@ pub enum TypingTo {
     User(i64),
     /// The members of a channel (megagroup).
     Channel(i64),
+    /// The members of a basic group.
+    Chat(i64),
 }
 
 impl ChangeNotice {
@@ -83,7 +85,7 @@ impl ChangeNotice {
             ChangeNotice::Channel { channel, .. } => channel,
             ChangeNotice::Key { key_id } => key_id,
             ChangeNotice::Typing {
-                to: TypingTo::User(id) | TypingTo::Channel(id),
+                to: TypingTo::User(id) | TypingTo::Channel(id) | TypingTo::Chat(id),
                 ..
             } => id,
         }
@@ -181,6 +183,7 @@ impl fmt::Display for Notice {
                 let (kind, id) = match to {
                     TypingTo::User(id) => ('t', id),
                     TypingTo::Channel(id) => ('T', id),
+                    TypingTo::Chat(id) => ('g', id),
                 };
                 write!(f, "{kind} {node:x} {id} {from} {action:x} {progress}")
             }
@@ -197,7 +200,7 @@ impl std::str::FromStr for Notice {
         let kind = words.next().ok_or_else(bad)?;
         let node = u64::from_str_radix(words.next().ok_or_else(bad)?, 16).map_err(|_| bad())?;
         let id: i64 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
-        if kind == "t" || kind == "T" {
+        if kind == "t" || kind == "T" || kind == "g" {
             let from: i64 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
             let action =
                 u32::from_str_radix(words.next().ok_or_else(bad)?, 16).map_err(|_| bad())?;
@@ -205,10 +208,10 @@ impl std::str::FromStr for Notice {
             if words.next().is_some() {
                 return Err(bad());
             }
-            let to = if kind == "t" {
-                TypingTo::User(id)
-            } else {
-                TypingTo::Channel(id)
+            let to = match kind {
+                "t" => TypingTo::User(id),
+                "g" => TypingTo::Chat(id),
+                _ => TypingTo::Channel(id),
             };
             let change = ChangeNotice::Typing {
                 to,
@@ -292,6 +295,12 @@ mod tests {
                 to: TypingTo::User(7),
                 from: 8,
                 action: 0x16bf744e,
+                progress: 0,
+            },
+            ChangeNotice::Typing {
+                to: TypingTo::Chat(1_000),
+                from: 100_001,
+                action: 0x16bf_744e,
                 progress: 0,
             },
             ChangeNotice::Typing {

@@ -594,6 +594,7 @@ mod tests {
             reply_to: None,
             forward: None,
             pinned: false,
+            action: None,
         }
     }
 

@@ -54,6 +54,7 @@ use ::postgres::error::SqlState;
 use ::postgres::types::FromSql;
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, GenericClient, Row, Statement, Transaction};
+use server_kit_store::chats::peer_chat;
 use server_kit_store::rows::{
     self, KEY_COLUMNS, LOG_COLUMNS, LogColumns, MESSAGE_COLUMNS, USER_COLUMNS,
 };
@@ -1007,6 +1008,27 @@ fn copy_of(tx: &mut Tx<'_, '_>, m: &Message) -> R<Option<i32>> {
     row.as_ref().map(|r| col(r, 0)).transpose()
 }
 
+/// The other boxes' copies of `m`, as (owner, id): the peer's copy of a private message; for
+/// a basic group's message sent by the owner, every other member's copy (the copies share the
+/// sender and the sender's id, see `server_kit_store::chats`).
+fn other_copies(tx: &mut Tx<'_, '_>, m: &Message) -> R<Vec<(i64, i32)>> {
+    if peer_chat(m.peer).is_none() {
+        return Ok(copy_of(tx, m)?.map(|id| (m.peer, id)).into_iter().collect());
+    }
+    if m.from_id != m.owner {
+        return Ok(Vec::new());
+    }
+    let key = copy_link(tx, m)?.unwrap_or(m.id);
+    tx.query(
+        "SELECT owner, id FROM messages
+         WHERE peer = $1 AND from_id = $2 AND copy_id = $3 AND owner <> $2",
+        &[&m.peer, &m.owner, &key],
+    )?
+    .iter()
+    .map(|r| Ok((col(r, 0)?, col(r, 1)?)))
+    .collect()
+}
+
 /// The id of the other side's copy of `m` as recorded when it was sent.
 fn copy_link(tx: &mut Tx<'_, '_>, m: &Message) -> R<Option<i32>> {
     if m.peer == m.owner {
@@ -1634,18 +1656,19 @@ impl Store for PgStore {
         date: i32,
     ) -> Result<Vec<Committed>, StoreError> {
         self.tx(|tx| {
-            // The chat's two boxes, locked in id order before anything changes.
-            let peer = get_message(tx, owner, id)?.map_or(owner, |m| m.peer);
-            lock_users(tx, &[owner, peer])?;
+            // Every box with a copy, locked in id order before anything changes.
+            let mut boxes = vec![owner];
+            if let Some(m) = get_message(tx, owner, id)? {
+                boxes.extend(other_copies(tx, &m)?.iter().map(|c| c.0));
+            }
+            lock_users(tx, &boxes)?;
             let message = get_message(tx, owner, id)?
                 .filter(|m| m.out)
                 .ok_or(StoreError::NotFound { what: "message" })?;
-            let copy = copy_of(tx, &message)?;
+            let copies = other_copies(tx, &message)?;
             let words = server_kit_store::search::index_words(text);
             let mut out = Vec::new();
-            for (box_owner, id) in
-                std::iter::once((owner, id)).chain(copy.map(|c| (message.peer, c)))
-            {
+            for (box_owner, id) in std::iter::once((owner, id)).chain(copies) {
                 let edited = tx
                     .query_opt(
                         &format!(
@@ -1767,11 +1790,8 @@ impl Store for PgStore {
             // order before anything changes.
             let mut boxes = vec![owner];
             if revoke {
-                for row in tx.query(
-                    "SELECT DISTINCT peer FROM messages WHERE owner = $1 AND id = ANY($2)",
-                    &[&owner, &unique],
-                )? {
-                    boxes.push(col(&row, 0)?);
+                for m in get_messages(tx, owner, &unique)? {
+                    boxes.extend(other_copies(tx, &m)?.iter().map(|c| c.0));
                 }
             }
             lock_users(tx, &boxes)?;
@@ -1779,15 +1799,21 @@ impl Store for PgStore {
             if found.is_empty() {
                 return Ok(Vec::new());
             }
-            let mut copies = BTreeMap::<i64, Vec<i32>>::new();
+            // Keyed by the copy's box and the chat it is in there.
+            let mut copies = BTreeMap::<(i64, i64), Vec<i32>>::new();
             if revoke {
                 for m in &found {
-                    if let Some(copy) = copy_of(tx, m)? {
+                    for (copy_owner, copy) in other_copies(tx, m)? {
                         tx.execute(
                             "DELETE FROM messages WHERE owner = $1 AND id = $2",
-                            &[&m.peer, &copy],
+                            &[&copy_owner, &copy],
                         )?;
-                        copies.entry(m.peer).or_default().push(copy);
+                        let chat = if peer_chat(m.peer).is_some() {
+                            m.peer
+                        } else {
+                            owner
+                        };
+                        copies.entry((copy_owner, chat)).or_default().push(copy);
                     }
                 }
             }
@@ -1808,8 +1834,8 @@ impl Store for PgStore {
                 Change::DeleteMessages { ids: deleted },
                 None,
             )?];
-            for (peer, ids) in copies {
-                refresh_dialog(tx, peer, owner)?;
+            for ((peer, chat), ids) in copies {
+                refresh_dialog(tx, peer, chat)?;
                 out.push(log_change(
                     tx,
                     peer,

@@ -72,6 +72,11 @@ fn full_name(first: &str, last: &str) -> String {
 
 async fn notify(server: &Arc<Node>, user: i64, message: Message) -> Result<(), StoreError> {
     let sender_id = message.from_id;
+    // A basic group's message follows the group's settings and the groups' default.
+    let (scope, default_scope) = match crate::store::chats::peer_chat(message.peer) {
+        Some(chat) => (NotifyScope::Chat(chat), NotifyScope::Chats),
+        None => (NotifyScope::User(sender_id), NotifyScope::Users),
+    };
     let (devices, sender, peer, default) = server
         .store
         .run(move |s| {
@@ -82,8 +87,8 @@ async fn notify(server: &Arc<Node>, user: i64, message: Message) -> Result<(), S
             Ok((
                 devices,
                 s.user(sender_id)?,
-                s.notify_settings(user, NotifyScope::User(sender_id))?,
-                s.notify_settings(user, NotifyScope::Users)?,
+                s.notify_settings(user, scope)?,
+                s.notify_settings(user, default_scope)?,
             ))
         })
         .await?;

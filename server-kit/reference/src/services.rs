@@ -41,6 +41,7 @@ pub mod bots;
 pub mod channels;
 pub mod devices;
 pub mod forwards;
+pub mod groups;
 pub mod help;
 pub mod messages;
 pub mod password;
@@ -76,6 +77,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
         Arc::new(forwards::ForwardsService),
+        Arc::new(groups::GroupsService),
         Arc::new(password::PasswordService),
         Arc::new(search::SearchService),
         Arc::new(typing::TypingService),
@@ -222,6 +224,14 @@ pub(crate) fn user_tl(user: &User, viewer: i64) -> enums::User {
 
 fn peer_user(id: i64) -> enums::Peer {
     types::PeerUser { user_id: id }.into()
+}
+
+/// The `Peer` of a box peer: a user, or a basic group ([`chat_peer`](crate::store::chats::chat_peer)).
+pub(crate) fn box_peer_tl(peer: i64) -> enums::Peer {
+    match crate::store::chats::peer_chat(peer) {
+        Some(chat_id) => types::PeerChat { chat_id }.into(),
+        None => peer_user(peer),
+    }
 }
 
 /// The reply header of a message that replies to `reply_to` of the same chat.
@@ -395,6 +405,27 @@ pub(crate) fn media_tl(media: Option<MediaRef>, map: &MediaMap) -> Option<enums:
 
 /// A stored message as TL (`media` holds the documents it may carry).
 pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
+    if let Some(action) = &m.action {
+        return types::MessageService {
+            out: m.out,
+            mentioned: false,
+            media_unread: false,
+            reactions_are_possible: false,
+            silent: false,
+            post: false,
+            legacy: false,
+            id: m.id,
+            from_id: Some(peer_user(m.from_id)),
+            peer_id: box_peer_tl(m.peer),
+            saved_peer_id: None,
+            reply_to: None,
+            date: m.date,
+            action: groups::action_tl(action),
+            reactions: None,
+            ttl_period: None,
+        }
+        .into();
+    }
     types::Message {
         out: m.out,
         mentioned: false,
@@ -415,7 +446,7 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
         from_id: Some(peer_user(m.from_id)),
         from_boosts_applied: None,
         from_rank: None,
-        peer_id: peer_user(m.peer),
+        peer_id: box_peer_tl(m.peer),
         saved_peer_id: None,
         fwd_from: forward_header_tl(m.forward),
         via_bot_id: None,
@@ -515,7 +546,8 @@ pub(crate) async fn users_tl(
     viewer: i64,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<Vec<enums::User>, RpcError> {
-    let mut ids: Vec<i64> = ids.into_iter().collect();
+    // Box peers of chats are negative: no user has them.
+    let mut ids: Vec<i64> = ids.into_iter().filter(|id| *id > 0).collect();
     ids.sort();
     ids.dedup();
     let users = server.store.run(move |s| s.users(&ids)).await?;
@@ -589,7 +621,7 @@ pub(crate) fn update_tl(
         .into(),
         Change::ReadInbox { peer, max_id } => types::UpdateReadHistoryInbox {
             folder_id: None,
-            peer: peer_user(*peer),
+            peer: box_peer_tl(*peer),
             top_msg_id: None,
             max_id: *max_id,
             still_unread_count: 0,
@@ -598,7 +630,7 @@ pub(crate) fn update_tl(
         }
         .into(),
         Change::ReadOutbox { peer, max_id } => types::UpdateReadHistoryOutbox {
-            peer: peer_user(*peer),
+            peer: box_peer_tl(*peer),
             max_id: *max_id,
             pts,
             pts_count,
@@ -606,7 +638,7 @@ pub(crate) fn update_tl(
         .into(),
         Change::Pin { peer, ids, pinned } => types::UpdatePinnedMessages {
             pinned: *pinned,
-            peer: peer_user(*peer),
+            peer: box_peer_tl(*peer),
             messages: ids.clone(),
             pts,
             pts_count,
@@ -624,6 +656,7 @@ fn users_of(c: &Committed) -> Vec<i64> {
         if let Some(ForwardFrom::User(origin)) = m.forward.map(|f| f.from) {
             ids.push(origin);
         }
+        ids.extend(groups::action_users(m.action.as_ref()));
     }
     match &c.entry.change {
         Change::ReadInbox { peer, .. }
@@ -676,14 +709,20 @@ async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
     let mut updates = updates_tl(server, c.user_id, vec![update], users_of(c))
         .await
         .ok()?;
-    // A message forwarded from a channel names it: the channel goes with it.
-    if let Some(ForwardFrom::Channel { channel, .. }) =
-        c.message.as_ref().and_then(|m| m.forward).map(|f| f.from)
-    {
-        if let enums::Updates::Updates(u) = &mut updates {
-            u.chats = channels::chats_tl(server, c.user_id, vec![channel])
-                .await
-                .ok()?;
+    // The channels a message names (a forward's origin, a migrated chat's megagroup) go with
+    // it; so does the chat of a chat message.
+    if let enums::Updates::Updates(u) = &mut updates {
+        let named = groups::channels_of(c.message.as_ref());
+        if !named.is_empty() {
+            u.chats = channels::chats_tl(server, c.user_id, named).await.ok()?;
+        }
+        let mut chats: Vec<i64> = groups::chats_of(c.message.as_ref());
+        if let Change::ReadInbox { peer, .. } | Change::Pin { peer, .. } = &c.entry.change {
+            chats.extend(crate::store::chats::peer_chat(*peer));
+        }
+        if !chats.is_empty() {
+            u.chats
+                .extend(groups::chats_tl(server, c.user_id, chats).await.ok()?);
         }
     }
     Some(updates.to_bytes())

@@ -12,6 +12,7 @@ mod photos;
 mod search;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use server_kit_store::chats::peer_chat;
 use server_kit_store::rows::{
     self, KEY_COLUMNS, LOG_COLUMNS, LogColumns, MESSAGE_COLUMNS, USER_COLUMNS, join_ids,
 };
@@ -492,6 +493,33 @@ fn copy_of(c: &Connection, m: &Message) -> Result<Option<i32>, StoreError> {
     }
 }
 
+/// The other boxes' copies of `m`, as (owner, id): the peer's copy of a private message; for
+/// a basic group's message sent by the owner, every other member's copy (the copies share the
+/// sender and the sender's id, see `server_kit_store::chats`).
+fn other_copies(c: &Connection, m: &Message) -> Result<Vec<(i64, i32)>, StoreError> {
+    if peer_chat(m.peer).is_none() {
+        return Ok(copy_of(c, m)?.map(|id| (m.peer, id)).into_iter().collect());
+    }
+    if m.from_id != m.owner {
+        return Ok(Vec::new());
+    }
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT owner, id FROM messages
+             WHERE peer = ?1 AND from_id = ?2 AND copy_id = ?3 AND owner != ?2",
+        )
+        .map_err(db)?;
+    let key = copy_link(c, m)?.unwrap_or(m.id);
+    let copies = stmt
+        .query_map(params![m.peer, m.owner, key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(db)?
+        .collect::<rusqlite::Result<Vec<(i64, i32)>>>()
+        .map_err(db)?;
+    Ok(copies)
+}
+
 impl SqliteStore {
     /// Sends a message with optional media: both copies, log entries and dialogs in one
     /// transaction, idempotent on (`from`, `random_id`).
@@ -907,11 +935,9 @@ impl Store for SqliteStore {
                 .filter(|m| m.out)
                 .ok_or(StoreError::NotFound { what: "message" })?;
             // Found before the text changes (rows older than the link match on it).
-            let copy = copy_of(tx, &message)?;
+            let copies = other_copies(tx, &message)?;
             let mut out = Vec::new();
-            for (box_owner, id) in
-                std::iter::once((owner, id)).chain(copy.map(|c| (message.peer, c)))
-            {
+            for (box_owner, id) in std::iter::once((owner, id)).chain(copies) {
                 tx.execute(
                     "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
                     params![box_owner, id, text, date],
@@ -953,16 +979,22 @@ impl Store for SqliteStore {
             }
             // The peer's copies first (found through the owner's rows), each deleted as soon
             // as it is found so that equal unlinked twins are not matched twice.
-            let mut copies = std::collections::BTreeMap::<i64, Vec<i32>>::new();
+            // Keyed by the copy's box and the chat it is in there.
+            let mut copies = std::collections::BTreeMap::<(i64, i64), Vec<i32>>::new();
             if revoke {
                 for m in &found {
-                    if let Some(copy) = copy_of(tx, m)? {
+                    for (copy_owner, copy) in other_copies(tx, m)? {
                         tx.execute(
                             "DELETE FROM messages WHERE owner = ?1 AND id = ?2",
-                            params![m.peer, copy],
+                            params![copy_owner, copy],
                         )
                         .map_err(db)?;
-                        copies.entry(m.peer).or_default().push(copy);
+                        let chat = if peer_chat(m.peer).is_some() {
+                            m.peer
+                        } else {
+                            owner
+                        };
+                        copies.entry((copy_owner, chat)).or_default().push(copy);
                     }
                 }
             }
@@ -988,8 +1020,8 @@ impl Store for SqliteStore {
                 Change::DeleteMessages { ids: deleted },
                 None,
             )?];
-            for (peer, ids) in copies {
-                refresh_dialog(tx, peer, owner)?;
+            for ((peer, chat), ids) in copies {
+                refresh_dialog(tx, peer, chat)?;
                 out.push(log_change(
                     tx,
                     peer,

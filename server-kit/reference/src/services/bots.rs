@@ -26,7 +26,7 @@ service!(BotService {
 /// history or contacts of its own to browse (it learns of messages through updates), its
 /// username is set by its owner (here: the operator), and it has no cloud password. Kept
 /// to the methods this server implements.
-pub const USER_ONLY: [(u32, &str); 14] = [
+pub const USER_ONLY: [(u32, &str); 15] = [
     (
         functions::messages::GetDialogs::CONSTRUCTOR_ID,
         "messages.getDialogs",
@@ -79,6 +79,10 @@ pub const USER_ONLY: [(u32, &str); 14] = [
     (
         functions::account::UpdatePasswordSettings::CONSTRUCTOR_ID,
         "account.updatePasswordSettings",
+    ),
+    (
+        functions::messages::CreateChat::CONSTRUCTOR_ID,
+        "messages.createChat",
     ),
 ];
 

@@ -63,6 +63,10 @@ async fn send_message(
         };
         return super::channels::post(server, caller, channel, vec![post]).await;
     }
+    if let enums::InputPeer::Chat(chat) = &call.peer {
+        let (chat_id, text) = (chat.chat_id, call.message);
+        return super::groups::send(server, caller, chat_id, text, call.random_id, extras).await;
+    }
     let to = resolve_peer(server, me, &call.peer).await?;
     super::users::check_not_blocked(server, me, to.id).await?;
     let (text, random_id, to_id) = (call.message.clone(), call.random_id, to.id);
@@ -213,6 +217,10 @@ async fn send_media(
             extras,
         };
         return super::channels::post(server, caller, channel, vec![post]).await;
+    }
+    if let enums::InputPeer::Chat(chat) = &call.peer {
+        let (chat_id, text) = (chat.chat_id, call.message);
+        return super::groups::send(server, caller, chat_id, text, call.random_id, extras).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
     super::users::check_not_blocked(server, me, to.id).await?;
@@ -369,7 +377,9 @@ pub(crate) async fn messages_answer(
         .chain([me])
         .collect();
     let users = users_tl(server, me, users).await?;
-    let chats = super::channels::chats_tl(server, me, forwarded_channels(&messages)).await?;
+    let mut chats =
+        super::channels::chats_tl(server, me, super::groups::channels_of(&messages)).await?;
+    chats.extend(super::groups::chats_tl(server, me, super::groups::chats_of(&messages)).await?);
     let media = media_of(server, &messages).await?;
     let mut list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
     if let Some(requested) = requested {
@@ -417,10 +427,10 @@ async fn get_history(
     if let enums::InputPeer::Channel(channel) = &call.peer {
         return super::channels::history(server, caller, channel, query).await;
     }
-    let peer = resolve_peer(server, me, &call.peer).await?;
+    let peer = super::groups::box_peer(server, me, &call.peer).await?;
     let (messages, count) = server
         .store
-        .run(move |s| s.history(me, peer.id, query))
+        .run(move |s| s.history(me, peer, query))
         .await?;
     messages_answer(server, me, messages, Some(count), None).await
 }
@@ -483,6 +493,7 @@ impl DialogOffset {
             enums::InputPeer::InputPeerSelf => me,
             enums::InputPeer::Channel(c) => channel_key(c.channel_id),
             enums::InputPeer::ChannelFromMessage(c) => channel_key(c.channel_id),
+            enums::InputPeer::Chat(c) => crate::store::chats::chat_peer(c.chat_id),
             _ => i64::MIN,
         };
         Some(DialogOffset {
@@ -529,7 +540,13 @@ async fn get_dialogs(
         .run(move |s| {
             peers
                 .into_iter()
-                .map(|p| Ok((p, s.notify_settings(me, NotifyScope::User(p))?)))
+                .map(|p| {
+                    let scope = match crate::store::chats::peer_chat(p) {
+                        Some(chat) => NotifyScope::Chat(chat),
+                        None => NotifyScope::User(p),
+                    };
+                    Ok((p, s.notify_settings(me, scope)?))
+                })
                 .collect::<Result<HashMap<_, _>, _>>()
         })
         .await?;
@@ -546,7 +563,7 @@ async fn get_dialogs(
                 pinned: false,
                 unread_mark: false,
                 view_forum_as_messages: false,
-                peer: types::PeerUser { user_id: d.peer }.into(),
+                peer: super::box_peer_tl(d.peer),
                 top_message: d.top_message.id,
                 read_inbox_max_id: d.read_inbox_max_id,
                 read_outbox_max_id: d.read_outbox_max_id,
@@ -570,6 +587,15 @@ async fn get_dialogs(
             )
         })
         .collect();
+    let group_chats = super::groups::chats_tl(
+        server,
+        me,
+        dialogs
+            .iter()
+            .filter_map(|d| crate::store::chats::peer_chat(d.peer))
+            .collect(),
+    )
+    .await?;
     let channels = super::channels::dialogs(server, me).await?;
     let channel_count = channels.len() as i32;
     entries.extend(
@@ -592,7 +618,7 @@ async fn get_dialogs(
     let count = count + channel_count;
     let mut list = Vec::new();
     let mut messages = Vec::new();
-    let mut chats = Vec::new();
+    let mut chats = group_chats;
     for (_, dialog, top, chat) in entries {
         list.push(dialog);
         messages.extend(top);
@@ -638,11 +664,11 @@ async fn read_history(
     call: functions::messages::ReadHistory,
 ) -> RpcResult {
     let me = caller.user()?;
-    let peer = resolve_peer(server, me, &call.peer).await?;
+    let peer = super::groups::box_peer(server, me, &call.peer).await?;
     let max_id = call.max_id;
     let committed = server
         .store
-        .run(move |s| s.read_history(me, peer.id, max_id, unix_now()))
+        .run(move |s| s.read_history(me, peer, max_id, unix_now()))
         .await?;
     push_committed(server, &caller, &committed).await;
     let pts = server.store.run(move |s| s.pts(me)).await?;
@@ -655,7 +681,7 @@ async fn edit_message(
     call: functions::messages::EditMessage,
 ) -> RpcResult {
     let me = caller.user()?;
-    resolve_peer(server, me, &call.peer).await?;
+    super::groups::box_peer(server, me, &call.peer).await?;
     let text = call
         .message
         .ok_or_else(|| RpcError::bad_request("MESSAGE_EMPTY"))?;
@@ -676,12 +702,16 @@ async fn edit_message(
         .filter(|c| c.user_id == me)
         .filter_map(|c| update_tl(&c.entry, c.message.as_ref(), &media))
         .collect();
-    let users = committed
+    let messages: Vec<&Message> = committed
         .iter()
         .filter_map(|c| c.message.as_ref())
-        .flat_map(|m| [m.from_id, m.peer])
         .collect();
-    ok(updates_tl(server, me, own, users).await?)
+    let users = messages.iter().flat_map(|m| [m.from_id, m.peer]).collect();
+    let mut answer = updates_tl(server, me, own, users).await?;
+    if let enums::Updates::Updates(u) = &mut answer {
+        u.chats = super::groups::chats_tl(server, me, super::groups::chats_of(messages)).await?;
+    }
+    ok(answer)
 }
 
 async fn delete_messages(

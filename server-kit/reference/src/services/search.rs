@@ -81,7 +81,7 @@ async fn search(
     }
     let peer = match &call.peer {
         enums::InputPeer::Empty => None,
-        other => Some(resolve_peer(server, me, other).await?.id),
+        other => Some(super::groups::box_peer(server, me, other).await?),
     };
     let (messages, count) = match filter {
         Some(_) => {

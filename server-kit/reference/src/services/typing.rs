@@ -1,5 +1,6 @@
 //! Typing and other chat actions: `messages.setTyping` shows `updateUserTyping` to the other
-//! user of a private chat, `updateChannelUserTyping` to the members of a megagroup. Nothing
+//! user of a private chat, `updateChatUserTyping` to the members of a basic group,
+//! `updateChannelUserTyping` to the members of a megagroup. Nothing
 //! is stored and no pts moves: the sessions connected now see it, on this node directly and
 //! on the others through a [`ChangeNotice::Typing`] on the bus.
 
@@ -37,6 +38,14 @@ async fn set_typing(
                 return bool_true();
             }
             TypingTo::Channel(ch.id)
+        }
+        enums::InputPeer::Chat(chat) => {
+            let chat_id = chat.chat_id;
+            let members = server.store.run(move |s| s.chat_members(chat_id)).await?;
+            if !members.iter().any(|m| m.user_id == me) {
+                return Err(RpcError::bad_request("CHAT_ID_INVALID"));
+            }
+            TypingTo::Chat(chat_id)
         }
         peer => {
             let user = resolve_peer(server, me, peer).await?;
@@ -127,6 +136,26 @@ pub(crate) async fn show(
             .into();
             for user in online {
                 push_short(server, user, update.clone());
+            }
+        }
+        TypingTo::Chat(chat) => {
+            let members = match server.store.run(move |s| s.chat_members(chat)).await {
+                Ok(members) => members,
+                Err(e) => {
+                    tracing::warn!("typing in chat {chat}: {e}");
+                    return;
+                }
+            };
+            let update: enums::Update = types::UpdateChatUserTyping {
+                chat_id: chat,
+                from_id: types::PeerUser { user_id: from }.into(),
+                action: action.clone(),
+            }
+            .into();
+            for member in members {
+                if member.user_id != from && server.is_online(member.user_id) {
+                    push_short(server, member.user_id, update.clone());
+                }
             }
         }
     }

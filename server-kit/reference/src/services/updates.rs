@@ -99,6 +99,7 @@ async fn get_difference(
     let mut new_messages = Vec::new();
     let mut other_updates = Vec::new();
     let mut user_ids = vec![me];
+    let mut chat_ids = super::groups::chats_of(&messages);
     for change in &changes {
         let message = match change.change {
             Change::NewMessage { id } | Change::EditMessage { id } => {
@@ -108,6 +109,7 @@ async fn get_difference(
         };
         if let Some(m) = message {
             user_ids.extend([m.from_id, m.peer]);
+            user_ids.extend(super::groups::action_users(m.action.as_ref()));
         }
         match (&change.change, message) {
             (Change::NewMessage { .. }, Some(m)) => new_messages.push(message_tl(m, &media)),
@@ -120,14 +122,15 @@ async fn get_difference(
         | Change::Pin { peer, .. } = change.change
         {
             user_ids.push(peer);
+            chat_ids.extend(crate::store::chats::peer_chat(peer));
         }
     }
     let last = changes.last().map_or(current, |c| c.pts);
     user_ids.extend(super::messages::forwarded_users(&messages));
     let users = users_tl(server, me, user_ids).await?;
     let mut forwarded_from =
-        super::channels::chats_tl(server, me, super::messages::forwarded_channels(&messages))
-            .await?;
+        super::channels::chats_tl(server, me, super::groups::channels_of(&messages)).await?;
+    forwarded_from.extend(super::groups::chats_tl(server, me, chat_ids).await?);
     if last < current {
         ok(enums::updates::Difference::Slice(
             types::updates::DifferenceSlice {

@@ -253,3 +253,48 @@ pub fn chat_member_changes(store: &dyn Store) {
         "add_chat_members after migration",
     );
 }
+
+/// Editing one's chat message edits every member's copy (an entry in each box); deleting it
+/// with `revoke` deletes every copy, without only the sender's; another member's message is
+/// not revoked from the other boxes.
+pub fn chat_edit_and_delete(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    let (chat, _) = ok(store.create_chat(a, "Edits", &[b, c], 10));
+    let sent = ok(store.send_to_chat(chat.id, a, "first", 1, 11, no_extras()));
+    let edited = ok(store.edit_message(a, copy_in(&sent, a).id, "first!", 12));
+    let mut owners: Vec<i64> = edited.iter().map(|c| c.user_id).collect();
+    owners.sort_unstable();
+    assert_eq!(owners, [a, b, c]);
+    for committed in &edited {
+        let m = committed.message.as_ref().expect("the edited copy");
+        assert_eq!((m.text.as_str(), m.edit_date), ("first!", Some(12)));
+        assert_eq!(m.id, copy_in(&sent, committed.user_id).id);
+        assert_eq!(committed.entry.change, Change::EditMessage { id: m.id });
+    }
+    // b's message: a may delete its copy, not b's or c's.
+    let from_b = ok(store.send_to_chat(chat.id, b, "from b", 2, 13, no_extras()));
+    let deleted = ok(store.delete_messages(a, &[copy_in(&from_b, a).id], true, 14));
+    assert_eq!(deleted.len(), 1, "only a's box: {deleted:?}");
+    assert_eq!(
+        ok(store.messages(c, &[copy_in(&from_b, c).id])).len(),
+        1,
+        "c keeps b's message"
+    );
+    // a's own message, revoked: gone from every box.
+    let revoked = ok(store.delete_messages(a, &[copy_in(&sent, a).id], true, 15));
+    let mut owners: Vec<i64> = revoked.iter().map(|c| c.user_id).collect();
+    owners.sort_unstable();
+    assert_eq!(owners, [a, b, c]);
+    for owner in [a, b, c] {
+        assert!(
+            ok(store.messages(owner, &[copy_in(&sent, owner).id])).is_empty(),
+            "{owner} still has the revoked message"
+        );
+    }
+    let (dialogs, _) = ok(store.dialogs(b, None, 10));
+    assert_eq!(
+        dialogs[0].top_message.id,
+        copy_in(&from_b, b).id,
+        "b's dialog top after the revoke"
+    );
+}

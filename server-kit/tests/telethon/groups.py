@@ -1,0 +1,307 @@
+"""Telethon 1.45 against the reference server: basic groups. Run in phases by
+server-kit/tests/telethon_groups.rs, which kills and restarts the server between phases:
+
+  signup   A, B, C and D sign up with usernames
+  groups   A creates "Team" with B and C (messages.createChat); B and C get the messages A
+           sends as NewMessage events in the chat; B replies and every member's copy names
+           their own copy of the replied message; typing shows as updateChatUserTyping;
+           an edit and a revoking delete reach every member's copy;
+           getFullChat lists the members with A as creator; the title changes
+           (editChatTitle, the ChatAction event); A adds D, who gets the chat and its next
+           messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
+           can no longer write (CHAT_ID_INVALID); dialogs list the group; a second chat is
+           migrated to a megagroup (migrateChat) that B can write to, and the old chat takes
+           nothing more
+  restart  after kill -9: the history is whole on every member's side (service messages
+           included), B catches up with what A sent while B was away, C sees the chat as
+           forbidden
+
+State between phases (session strings, ids) lives in a JSON file. Every check raises on
+failure; the last line printed is "PHASE ok".
+"""
+import asyncio, json, os, sys, traceback
+import rsa as pyrsa
+from telethon import TelegramClient, errors, events, functions, types
+from telethon.crypto import rsa
+from telethon.sessions import StringSession
+
+PORT, DATA, STATE, PHASE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+CODE = "12345"
+PEOPLE = {
+    "a": ("+1 555 0610", "Ann", "groups_ann"),
+    "b": ("+1 555 0620", "Ben", "groups_ben"),
+    "c": ("+1 555 0630", "Cid", "groups_cid"),
+    "d": ("+1 555 0640", "Dee", "groups_dee"),
+}
+
+
+def trust_server_key():
+    key = pyrsa.PublicKey.load_pkcs1(open(os.path.join(DATA, "rsa-public.pem"), "rb").read())
+    rsa._server_keys[rsa._compute_fingerprint(key)] = (key, False)
+
+
+def load():
+    return json.load(open(STATE)) if os.path.exists(STATE) else {}
+
+
+def save(state):
+    json.dump(state, open(STATE, "w"))
+
+
+async def client(state, who):
+    session = StringSession(state.get(who, {}).get("session"))
+    session.set_dc(2, "127.0.0.1", PORT)
+    c = TelegramClient(session, 1, "x")
+    await c.connect()
+    return c
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+async def refused(call, error, what):
+    try:
+        await call
+    except error:
+        return
+    except Exception as e:
+        raise AssertionError(f"{what}: expected {error.__name__}, got {type(e).__name__}: {e}")
+    raise AssertionError(f"{what}: expected {error.__name__}, the call succeeded")
+
+
+async def signup(state):
+    for who, (phone, first, username) in PEOPLE.items():
+        c = await client(state, who)
+        sent = await c.send_code_request(phone)
+        try:
+            await c.sign_in(phone, CODE, phone_code_hash=sent.phone_code_hash)
+            raise AssertionError("sign in of an unknown number succeeded")
+        except errors.PhoneNumberUnoccupiedError:
+            pass
+        await c(functions.auth.SignUpRequest(
+            phone_number=phone, phone_code_hash=sent.phone_code_hash,
+            first_name=first, last_name=""))
+        await c(functions.account.UpdateUsernameRequest(username))
+        me = await c.get_me()
+        state[who] = {"session": c.session.save(), "id": me.id}
+        await c.disconnect()
+    save(state)
+
+
+class Inbox:
+    """The NewMessage events and raw updates a client gets, awaitable."""
+
+    def __init__(self, c):
+        self.messages, self.raw = [], []
+        self.changed = asyncio.Event()
+
+        @c.on(events.NewMessage())
+        async def on_message(event):
+            self.messages.append(event.message)
+            self.changed.set()
+
+        @c.on(events.Raw())
+        async def on_raw(update):
+            self.raw.append(update)
+            self.changed.set()
+
+    async def wait_for(self, what, pick):
+        for _ in range(150):
+            found = pick(self)
+            if found:
+                return found
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+        raise AssertionError(f"never arrived: {what}")
+
+    async def message(self, what, text):
+        found = await self.wait_for(what, lambda s: [m for m in s.messages if m.message == text])
+        return found[0]
+
+    async def action(self, what, kind):
+        # Service messages come as raw updates (Telethon's NewMessage leaves them out).
+        found = await self.wait_for(what, lambda s: [
+            u.message for u in s.raw
+            if isinstance(u, types.UpdateNewMessage)
+            and isinstance(getattr(u.message, "action", None), kind)])
+        return found[-1]
+
+
+async def groups(state):
+    ids = {who: state[who]["id"] for who in PEOPLE}
+    a, b, c, d = [await client(state, who) for who in "abcd"]
+    inbox = {who: Inbox(x) for who, x in zip("abcd", (a, b, c, d))}
+    for x in (a, b, c, d):
+        await x(functions.updates.GetStateRequest())
+    ben = await a.get_entity("@groups_ben")
+    cid = await a.get_entity("@groups_cid")
+    dee = await a.get_entity("@groups_dee")
+
+    # A creates the group: everyone gets the service message.
+    invited = await a(functions.messages.CreateChatRequest(users=[ben, cid], title="Team"))
+    check(isinstance(invited, types.messages.InvitedUsers), f"createChat answers {invited}")
+    chats = [x for x in invited.updates.chats if isinstance(x, types.Chat)]
+    check(len(chats) == 1 and chats[0].title == "Team", f"the chat: {invited.updates.chats}")
+    chat = chats[0]
+    check(chat.creator and chat.participants_count == 3 and chat.version == 1, f"{chat}")
+    state["chat"] = chat.id
+    peer = types.InputPeerChat(chat.id)
+    for who in "bc":
+        created = await inbox[who].action(f"{who}: the ChatCreate message",
+                                          types.MessageActionChatCreate)
+        check(created.action.title == "Team", f"{who}: {created.action}")
+        check(sorted(created.action.users) == sorted([ids["a"], ids["b"], ids["c"]]),
+              f"{who}: {created.action.users}")
+        check(created.peer_id == types.PeerChat(chat.id), f"{who}: {created.peer_id}")
+
+    # A writes; B and C get it in the chat.
+    sent = await a.send_message(peer, "hello team")
+    check(sent.peer_id == types.PeerChat(chat.id) and sent.out, f"A's copy: {sent}")
+    got = {}
+    for who in "bc":
+        got[who] = await inbox[who].message(f"{who}: A's message", "hello team")
+        check(got[who].chat_id == -chat.id, f"{who}: event chat {got[who].chat_id}")
+        check(got[who].sender_id == ids["a"] and not got[who].out, f"{who}: sender")
+
+    # B replies to its copy; each member's copy names their own copy of A's message.
+    await b.send_message(peer, "hi Ann", reply_to=got["b"].id)
+    reply_a = await inbox["a"].message("A: B's reply", "hi Ann")
+    check(reply_a.reply_to_msg_id == sent.id, f"A's reply header {reply_a.reply_to_msg_id}")
+    reply_c = await inbox["c"].message("C: B's reply", "hi Ann")
+    check(reply_c.reply_to_msg_id == got["c"].id, f"C's reply header {reply_c.reply_to_msg_id}")
+    replied = await c.get_messages(peer, ids=types.InputMessageReplyTo(reply_c.id))
+    check(replied is not None and replied.message == "hello team", f"get_reply: {replied}")
+
+    # Typing.
+    await c(functions.messages.SetTypingRequest(peer, types.SendMessageTypingAction()))
+    typing = await inbox["a"].wait_for("A: C typing", lambda s: [
+        u for u in s.raw if isinstance(u, types.UpdateChatUserTyping)])
+    check(typing[0].chat_id == chat.id and typing[0].from_id == types.PeerUser(ids["c"]),
+          f"typing: {typing[0]}")
+
+    # A edits then revokes a message: every member's copy changes, then goes.
+    typo = await a.send_message(peer, "tpyo")
+    typo_b = await inbox["b"].message("B: the typo", "tpyo")
+    await a.edit_message(peer, typo.id, "typo")
+    edited = await inbox["b"].wait_for("B: the edit", lambda s: [
+        u.message for u in s.raw
+        if isinstance(u, types.UpdateEditMessage) and u.message.id == typo_b.id])
+    check(edited[0].message == "typo" and edited[0].edit_date, f"B's edited copy: {edited[0]}")
+    await a.delete_messages(peer, [typo.id], revoke=True)
+    await inbox["b"].wait_for("B: the deletion", lambda s: [
+        u for u in s.raw
+        if isinstance(u, types.UpdateDeleteMessages) and typo_b.id in u.messages])
+    check(await b.get_messages(peer, ids=typo_b.id) is None, "B's copy is gone")
+
+    # The full chat.
+    full = await b(functions.messages.GetFullChatRequest(chat.id))
+    parts = full.full_chat.participants.participants
+    check({p.user_id for p in parts} == {ids["a"], ids["b"], ids["c"]}, f"members: {parts}")
+    creator = [p for p in parts if isinstance(p, types.ChatParticipantCreator)]
+    check([p.user_id for p in creator] == [ids["a"]], f"creator: {creator}")
+    check({u.id for u in full.users} >= {ids["a"], ids["b"], ids["c"]}, "with the users")
+    found = await b(functions.messages.GetChatsRequest(id=[chat.id]))
+    check([x.title for x in found.chats] == ["Team"], f"getChats: {found.chats}")
+
+    # A new title.
+    await b(functions.messages.EditChatTitleRequest(chat.id, "Team Two"))
+    renamed = await inbox["a"].action("A: the new title", types.MessageActionChatEditTitle)
+    check(renamed.action.title == "Team Two", f"{renamed.action}")
+    await refused(b(functions.messages.EditChatTitleRequest(chat.id, "Team Two")),
+                  errors.ChatNotModifiedError, "the same title")
+
+    # A adds D, who then gets the chat's messages.
+    await a(functions.messages.AddChatUserRequest(chat.id, dee, fwd_limit=0))
+    added = await inbox["d"].action("D: added", types.MessageActionChatAddUser)
+    check(added.action.users == [ids["d"]], f"{added.action}")
+    await refused(a(functions.messages.AddChatUserRequest(chat.id, dee, fwd_limit=0)),
+                  errors.UserAlreadyParticipantError, "adding D twice")
+    await a.send_message(peer, "welcome Dee")
+    await inbox["d"].message("D: the next message", "welcome Dee")
+
+    # A removes C: C sees it and can no longer write.
+    await a(functions.messages.DeleteChatUserRequest(chat.id, cid))
+    removed = await inbox["c"].action("C: removed", types.MessageActionChatDeleteUser)
+    check(removed.action.user_id == ids["c"], f"{removed.action}")
+    await refused(c.send_message(peer, "let me back"), errors.ChatIdInvalidError,
+                  "C writes after removal")
+    await refused(c(functions.messages.DeleteChatUserRequest(chat.id, types.InputUser(ids["b"], 0))),
+                  errors.ChatIdInvalidError, "C removes B after removal")
+
+    # Dialogs list the group with its new title.
+    dialogs = await b.get_dialogs()
+    groups_ = [x for x in dialogs if x.is_group and isinstance(x.entity, types.Chat)]
+    check([x.name for x in groups_] == ["Team Two"], f"B's groups: {[x.name for x in groups_]}")
+    check(groups_[0].message.action == types.MessageActionChatDeleteUser(ids["c"]),
+          f"top: C's removal, not {groups_[0].message}")
+
+    # A second chat becomes a megagroup.
+    big = await a(functions.messages.CreateChatRequest(users=[ben], title="Big"))
+    big_id = big.updates.chats[0].id
+    migrated = await a(functions.messages.MigrateChatRequest(big_id))
+    channels = [x for x in migrated.chats if isinstance(x, types.Channel)]
+    check(len(channels) == 1 and channels[0].megagroup and channels[0].title == "Big",
+          f"the megagroup: {migrated.chats}")
+    old = [x for x in migrated.chats if isinstance(x, types.Chat)]
+    check(old and old[0].deactivated and old[0].migrated_to.channel_id == channels[0].id,
+          f"the old chat: {old}")
+    await inbox["b"].action("B: the migration", types.MessageActionChatMigrateTo)
+    mega = await b.get_entity(types.PeerChannel(channels[0].id))
+    await b.send_message(mega, "in the megagroup")
+    await inbox["a"].message("A: B in the megagroup", "in the megagroup")
+    await refused(b.send_message(types.InputPeerChat(big_id), "old place"),
+                  errors.ChatIdInvalidError, "writing to a migrated chat")
+
+    for x in (a, b, c, d):
+        await x.disconnect()
+    # A writes while B is away (B catches up in the next phase).
+    a = await client(state, "a")
+    await a.send_message(peer, "while you were away")
+    await a.disconnect()
+    save(state)
+
+
+async def restart(state):
+    ids = {who: state[who]["id"] for who in PEOPLE}
+    peer = types.InputPeerChat(state["chat"])
+    b = await client(state, "b")
+    history = await b.get_messages(peer, limit=20)
+    texts = [m.message for m in history if not m.action]
+    check(texts == ["while you were away", "welcome Dee", "hi Ann", "hello team"],
+          f"B's history: {texts}")
+    actions = [type(m.action).__name__ for m in history if m.action]
+    check(actions == ["MessageActionChatDeleteUser", "MessageActionChatAddUser",
+                      "MessageActionChatEditTitle", "MessageActionChatCreate"],
+          f"B's service messages: {actions}")
+    diff = await b(functions.updates.GetDifferenceRequest(pts=1, date=0, qts=0))
+    check(any(getattr(m, "message", None) == "while you were away" for m in diff.new_messages),
+          "getDifference carries the message sent while B was away")
+    check(any(isinstance(x, types.Chat) and x.id == state["chat"] for x in diff.chats),
+          f"with the chat: {diff.chats}")
+    c = await client(state, "c")
+    found = await c(functions.messages.GetChatsRequest(id=[state["chat"]]))
+    check(isinstance(found.chats[0], types.ChatForbidden), f"C's view: {found.chats}")
+    history_c = await c.get_messages(peer, limit=20)
+    check(history_c[0].action == types.MessageActionChatDeleteUser(ids["c"]),
+          f"C's last message is the removal: {history_c[0]}")
+    for x in (b, c):
+        await x.disconnect()
+
+
+async def main():
+    trust_server_key()
+    state = load()
+    await {"signup": signup, "groups": groups, "restart": restart}[PHASE](state)
+    print(f"{PHASE} ok")
+
+
+try:
+    asyncio.run(main())
+except Exception:
+    traceback.print_exc()
+    sys.exit(1)
