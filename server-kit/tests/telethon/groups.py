@@ -5,7 +5,8 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
   groups   A creates "Team" with B and C (messages.createChat); B and C get the messages A
            sends as NewMessage events in the chat; B replies and every member's copy names
            their own copy of the replied message; typing shows as updateChatUserTyping;
-           an edit and a revoking delete reach every member's copy;
+           forwards out of and into the group; an edit and a revoking delete reach every
+           member's copy;
            getFullChat lists the members with A as creator; the title changes
            (editChatTitle, the ChatAction event); A adds D, who gets the chat and its next
            messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
@@ -177,6 +178,22 @@ async def groups(state):
     replied = await c.get_messages(peer, ids=types.InputMessageReplyTo(reply_c.id))
     check(replied is not None and replied.message == "hello team", f"get_reply: {replied}")
 
+    # Forwards: from the group into a private chat, and from a private chat into the group.
+    dee_for_b = await b.get_entity("@groups_dee")
+    await b.forward_messages(dee_for_b, got["b"].id, peer)
+    fwd_d = await inbox["d"].message("D: the forward from the group", "hello team")
+    check(fwd_d.fwd_from and fwd_d.fwd_from.from_id == types.PeerUser(ids["a"]),
+          f"D's forward header: {fwd_d.fwd_from}")
+    private = await d.send_message(await d.get_entity("@groups_ben"), "from Dee")
+    await inbox["b"].message("B: Dee's private message", "from Dee")
+    await b.forward_messages(peer, [m.id for m in inbox["b"].messages if m.message == "from Dee"],
+                             dee_for_b)
+    fwd_c = await inbox["c"].wait_for("C: the forward into the group", lambda s: [
+        m for m in s.messages if m.message == "from Dee" and m.chat_id == -chat.id])
+    check(fwd_c[0].fwd_from.from_id == types.PeerUser(ids["d"]) and fwd_c[0].sender_id == ids["b"],
+          f"C's forward: {fwd_c[0]}")
+    check(private.out, "D's own copy")
+
     # Typing.
     await c(functions.messages.SetTypingRequest(peer, types.SendMessageTypingAction()))
     typing = await inbox["a"].wait_for("A: C typing", lambda s: [
@@ -272,7 +289,7 @@ async def restart(state):
     b = await client(state, "b")
     history = await b.get_messages(peer, limit=20)
     texts = [m.message for m in history if not m.action]
-    check(texts == ["while you were away", "welcome Dee", "hi Ann", "hello team"],
+    check(texts == ["while you were away", "welcome Dee", "from Dee", "hi Ann", "hello team"],
           f"B's history: {texts}")
     actions = [type(m.action).__name__ for m in history if m.action]
     check(actions == ["MessageActionChatDeleteUser", "MessageActionChatAddUser",

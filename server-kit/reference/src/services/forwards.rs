@@ -1,5 +1,6 @@
-//! Forwarding: `messages.forwardMessages` copies messages of a private chat (from the
-//! caller's own box) or of a channel the caller may read into a private chat or a channel,
+//! Forwarding: `messages.forwardMessages` copies messages of a private chat or a basic group
+//! (from the caller's own box) or of a channel the caller may read into a private chat, a
+//! basic group or a channel,
 //! in the order asked, each with a `fwd_from` header naming who wrote it first (the first
 //! origin when the message was itself a forward) unless `drop_author`, and with its media.
 
@@ -77,6 +78,13 @@ async fn forward_messages(
     if let enums::InputPeer::Channel(peer) = &call.to_peer {
         return channels::post(server, caller, peer, posts).await;
     }
+    if let enums::InputPeer::Chat(chat) = &call.to_peer {
+        let posts = posts
+            .into_iter()
+            .map(|p| (p.text, p.random_id, p.extras))
+            .collect();
+        return super::groups::send(server, caller, chat.chat_id, posts).await;
+    }
     let to = resolve_peer(server, me, &call.to_peer).await?.id;
     let mut sent = Vec::with_capacity(posts.len());
     for post in posts {
@@ -128,11 +136,12 @@ async fn sources(
             })
             .collect());
     }
-    let peer = resolve_peer(server, me, from).await?.id;
+    let peer = super::groups::box_peer(server, me, from).await?;
     let messages = server.store.run(move |s| s.messages(me, &ids)).await?;
     Ok(messages
         .into_iter()
-        .filter(|m| m.peer == peer)
+        // Service messages are not forwarded.
+        .filter(|m| m.peer == peer && m.action.is_none())
         .map(|m| Source {
             id: m.id,
             origin: m.forward.unwrap_or(Forward {

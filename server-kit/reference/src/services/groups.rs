@@ -191,63 +191,74 @@ pub(crate) fn action_tl(action: &ServiceAction) -> enums::MessageAction {
     }
 }
 
-/// The `updates` answering a chat write: `updateMessageID` for a send with a random_id, the
-/// caller's copy as `updateNewMessage`, with the users and chats it names; the other members'
-/// copies are pushed to them (and to the caller's other sessions).
+/// The `updates` answering chat writes, in order: for each, `updateMessageID` when it was a
+/// send with a random_id, and the caller's copy as `updateNewMessage`; with the users and
+/// chats they name. The other members' copies are pushed to them (and to the caller's other
+/// sessions).
 async fn answer(
     server: &Arc<Node>,
     caller: &Caller,
     me: i64,
-    sent: ChatSent,
-    random_id: Option<i64>,
+    writes: Vec<(Option<i64>, ChatSent)>,
 ) -> Result<enums::Updates, RpcError> {
-    let own = sent.own.message.clone().ok_or_else(RpcError::internal)?;
-    let media = media_of(server, [&own]).await?;
+    let own: Vec<Message> = writes
+        .iter()
+        .map(|(_, sent)| sent.own.message.clone().ok_or_else(RpcError::internal))
+        .collect::<Result<_, _>>()?;
+    let media = media_of(server, &own).await?;
     let mut updates = Vec::new();
-    if let Some(random_id) = random_id {
-        updates.push(
-            types::UpdateMessageID {
-                id: own.id,
-                random_id,
-            }
-            .into(),
-        );
+    let mut users = vec![me];
+    for ((random_id, sent), message) in writes.iter().zip(&own) {
+        if let Some(random_id) = random_id {
+            updates.push(
+                types::UpdateMessageID {
+                    id: message.id,
+                    random_id: *random_id,
+                }
+                .into(),
+            );
+        }
+        updates.extend(update_tl(&sent.own.entry, Some(message), &media));
+        users.extend(action_users(message.action.as_ref()));
+        users.push(message.from_id);
     }
-    updates.extend(update_tl(&sent.own.entry, Some(&own), &media));
-    let mut users = action_users(own.action.as_ref());
-    users.extend([me, own.from_id]);
-    if let Some(crate::store::ForwardFrom::User(origin)) = own.forward.map(|f| f.from) {
-        users.push(origin);
-    }
+    users.extend(super::messages::forwarded_users(&own));
     let mut answer = updates_tl(server, me, updates, users).await?;
     if let enums::Updates::Updates(u) = &mut answer {
-        u.chats = chats_tl(server, me, chats_of([&own])).await?;
+        u.chats = chats_tl(server, me, chats_of(&own)).await?;
         u.chats
-            .extend(super::channels::chats_tl(server, me, channels_of([&own])).await?);
+            .extend(super::channels::chats_tl(server, me, channels_of(&own)).await?);
     }
-    if !sent.duplicate {
-        push_committed(server, caller, &sent.all()).await;
+    for (_, sent) in writes {
+        if !sent.duplicate {
+            push_committed(server, caller, &sent.all()).await;
+        }
     }
     Ok(answer)
 }
 
-/// Sends a message (text, media, reply, forward) to a chat the caller is a member of; for the
-/// messages service's `sendMessage` and `sendMedia`.
+/// A message for [`send`]: its text, random_id and extras.
+pub(crate) type ChatPost = (String, i64, Extras);
+
+/// Sends messages (text, media, reply, forward), in order, to a chat the caller is a member
+/// of; for the messages service's `sendMessage` and `sendMedia` and for forwards.
 pub(crate) async fn send(
     server: &Arc<Node>,
     caller: Caller,
     chat_id: i64,
-    text: String,
-    random_id: i64,
-    extras: Extras,
+    posts: Vec<ChatPost>,
 ) -> RpcResult {
     let me = caller.user()?;
-    let sent = server
-        .store
-        .run(move |s| s.send_to_chat(chat_id, me, &text, random_id, unix_now(), extras))
-        .await
-        .map_err(chat_error)?;
-    ok(answer(server, &caller, me, sent, Some(random_id)).await?)
+    let mut writes = Vec::with_capacity(posts.len());
+    for (text, random_id, extras) in posts {
+        let sent = server
+            .store
+            .run(move |s| s.send_to_chat(chat_id, me, &text, random_id, unix_now(), extras))
+            .await
+            .map_err(chat_error)?;
+        writes.push((Some(random_id), sent));
+    }
+    ok(answer(server, &caller, me, writes).await?)
 }
 
 /// `messages.invitedUsers` around `updates` (nobody is ever refused here).
@@ -286,7 +297,7 @@ async fn create_chat(
         .run(move |s| s.create_chat(me, &title, &members, unix_now()))
         .await
         .map_err(chat_error)?;
-    invited(answer(server, &caller, me, sent, None).await?)
+    invited(answer(server, &caller, me, vec![(None, sent)]).await?)
 }
 
 async fn add_chat_user(
@@ -311,7 +322,7 @@ async fn add_chat_user(
         .await
         .map_err(chat_error)?
         .ok_or_else(|| RpcError::bad_request("USER_ALREADY_PARTICIPANT"))?;
-    invited(answer(server, &caller, me, sent, None).await?)
+    invited(answer(server, &caller, me, vec![(None, sent)]).await?)
 }
 
 async fn delete_chat_user(
@@ -339,7 +350,7 @@ async fn delete_chat_user(
         .await
         .map_err(chat_error)?
         .ok_or_else(|| RpcError::bad_request("USER_NOT_PARTICIPANT"))?;
-    ok(answer(server, &caller, me, sent, None).await?)
+    ok(answer(server, &caller, me, vec![(None, sent)]).await?)
 }
 
 async fn edit_chat_title(
@@ -357,7 +368,7 @@ async fn edit_chat_title(
         .await
         .map_err(chat_error)?
         .ok_or_else(|| RpcError::bad_request("CHAT_NOT_MODIFIED"))?;
-    ok(answer(server, &caller, me, sent, None).await?)
+    ok(answer(server, &caller, me, vec![(None, sent)]).await?)
 }
 
 async fn get_chats(
@@ -472,7 +483,7 @@ async fn migrate_chat(
         })
         .await
         .map_err(chat_error)?;
-    ok(answer(server, &caller, me, sent, None).await?)
+    ok(answer(server, &caller, me, vec![(None, sent)]).await?)
 }
 
 /// The box peer an `InputPeer` names for reading a box (history, read marks, search): a user

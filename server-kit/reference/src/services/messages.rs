@@ -64,8 +64,8 @@ async fn send_message(
         return super::channels::post(server, caller, channel, vec![post]).await;
     }
     if let enums::InputPeer::Chat(chat) = &call.peer {
-        let (chat_id, text) = (chat.chat_id, call.message);
-        return super::groups::send(server, caller, chat_id, text, call.random_id, extras).await;
+        let post = (call.message, call.random_id, extras);
+        return super::groups::send(server, caller, chat.chat_id, vec![post]).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
     super::users::check_not_blocked(server, me, to.id).await?;
@@ -219,8 +219,8 @@ async fn send_media(
         return super::channels::post(server, caller, channel, vec![post]).await;
     }
     if let enums::InputPeer::Chat(chat) = &call.peer {
-        let (chat_id, text) = (chat.chat_id, call.message);
-        return super::groups::send(server, caller, chat_id, text, call.random_id, extras).await;
+        let post = (call.message, call.random_id, extras);
+        return super::groups::send(server, caller, chat.chat_id, vec![post]).await;
     }
     let to = resolve_peer(server, me, &call.peer).await?;
     super::users::check_not_blocked(server, me, to.id).await?;
