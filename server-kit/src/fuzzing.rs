@@ -50,16 +50,17 @@ struct Harness {
     server: Arc<Node>,
     callers: [Caller; USERS],
     users: [(i64, i64); USERS],
-    /// Marked messages sent so far: (from, to) by number.
-    sent: Vec<(usize, usize)>,
+    /// Marked messages sent so far, by number: who may read each (the two users of a private
+    /// chat; the members of a basic group when it was sent, as the store tells).
+    sent: Vec<BTreeSet<usize>>,
     /// Marks every user may see, beyond their own conversations (what was forwarded).
     shared: BTreeSet<usize>,
 }
 
 /// The server's RPC dispatch fed calls from three signed-in users: marked private messages
-/// (to themselves or to another user), history and difference requests, forwards between
-/// their chats (a forwarded message may then be read by whoever it went to), and arbitrary values
-/// of every method the server implements. Checks that no call panics, that no call answers
+/// (to themselves, to another user, or to a basic group), basic groups created among them,
+/// history and difference requests, forwards between their chats (a forwarded message may then
+/// be read by whoever it went to), and arbitrary values of every method the server implements. Checks that no call panics, that no call answers
 /// `500 INTERNAL`, and that no answer to a user carries a private message of a conversation
 /// that user is not in.
 pub fn dispatch(data: &[u8]) {
@@ -125,24 +126,44 @@ async fn setup() -> Option<Harness> {
     })
 }
 
+/// Whom a peer names.
+enum Target {
+    /// One of the users, by number.
+    User(usize),
+    /// A basic group (maybe none of that id).
+    Chat(i64),
+    /// Anything else.
+    Other,
+}
+
+/// The first basic group id the SQLite store hands out.
+const FIRST_CHAT_ID: i64 = 1_000;
+
 impl Harness {
-    /// A peer as `who` names it: itself, another user (with the right access hash or not),
-    /// or anything.
+    /// A peer as `who` names it: itself, another user (with the right access hash or not), a
+    /// basic group, or anything.
     fn peer(
         &self,
         u: &mut Unstructured<'_>,
         who: usize,
-    ) -> arbitrary::Result<(enums::InputPeer, Option<usize>)> {
-        Ok(match u.int_in_range(0..=7)? {
-            0 | 1 => (types::InputPeerSelf {}.into(), Some(who)),
-            7 => (u.arbitrary()?, None),
+    ) -> arbitrary::Result<(enums::InputPeer, Target)> {
+        Ok(match u.int_in_range(0..=8)? {
+            0 | 1 => (types::InputPeerSelf {}.into(), Target::User(who)),
+            7 => (u.arbitrary()?, Target::Other),
+            8 => {
+                let chat_id = FIRST_CHAT_ID + i64::from(u.int_in_range(0..=3u8)?);
+                (
+                    types::InputPeerChat { chat_id }.into(),
+                    Target::Chat(chat_id),
+                )
+            }
             6 => {
                 let to = u.choose_index(USERS)?;
                 let peer = types::InputPeerUser {
                     user_id: self.users[to].0,
                     access_hash: u.arbitrary()?,
                 };
-                (peer.into(), Some(to))
+                (peer.into(), Target::User(to))
             }
             _ => {
                 let to = u.choose_index(USERS)?;
@@ -150,9 +171,33 @@ impl Harness {
                     user_id: self.users[to].0,
                     access_hash: self.users[to].1,
                 };
-                (peer.into(), Some(to))
+                (peer.into(), Target::User(to))
             }
         })
+    }
+
+    /// Who may read a marked message `who` sends to `target` now.
+    async fn readers(&self, who: usize, target: &Target) -> BTreeSet<usize> {
+        let mut readers = BTreeSet::from([who]);
+        match target {
+            Target::User(to) => {
+                readers.insert(*to);
+            }
+            Target::Chat(chat) => {
+                let chat = *chat;
+                let members = self
+                    .server
+                    .store
+                    .run(move |s| s.chat_members(chat))
+                    .await
+                    .unwrap_or_default();
+                for m in members {
+                    readers.extend(self.users.iter().position(|u| u.0 == m.user_id));
+                }
+            }
+            Target::Other => {}
+        }
+        readers
     }
 
     /// Checks an answer to `who`: every marked message in it is one of `who`'s conversations
@@ -172,12 +217,12 @@ impl Harness {
                 .ok()
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(usize::MAX);
-            let Some(&(from, to)) = self.sent.get(number) else {
+            let Some(readers) = self.sent.get(number) else {
                 panic!("an unknown marked message {number} in an answer to user {who}");
             };
             assert!(
-                who == from || who == to || self.shared.contains(&number),
-                "user {who} read the private message {number} from user {from} to user {to} \
+                readers.contains(&who) || self.shared.contains(&number),
+                "user {who} read the private message {number} meant for users {readers:?} \
                  (method {method:#010x} {:?})",
                 mtproto_api::name_for_id(method)
             );
@@ -198,11 +243,12 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
     let mut known: [BTreeSet<usize>; USERS] = Default::default();
     for _ in 0..u.int_in_range(1..=16)? {
         let who = u.choose_index(USERS)?;
-        let body = match u.int_in_range(0..=10)? {
+        let body = match u.int_in_range(0..=11)? {
             0..=2 => {
-                let (peer, to) = h.peer(u, who)?;
+                let (peer, target) = h.peer(u, who)?;
                 let number = h.sent.len();
-                h.sent.push((who, to.unwrap_or(who)));
+                let readers = h.readers(who, &target).await;
+                h.sent.push(readers);
                 let mut text = format!("{}{number} ", secret());
                 // The fuzzer may learn the mark (it sees the comparisons): only the harness
                 // writes it.
@@ -254,6 +300,27 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
                     functions::messages::ForwardMessages::new(from_peer, id, random_id, to_peer);
                 call.drop_author = u.arbitrary()?;
                 call.to_bytes()
+            }
+            7 => {
+                // A basic group of `who` and some of the others (maybe nobody else).
+                let mut users = Vec::new();
+                for (i, (id, hash)) in h.users.iter().enumerate() {
+                    if i != who && u.arbitrary()? {
+                        users.push(
+                            types::InputUser {
+                                user_id: *id,
+                                access_hash: *hash,
+                            }
+                            .into(),
+                        );
+                    }
+                }
+                functions::messages::CreateChat {
+                    users,
+                    title: u.arbitrary()?,
+                    ttl_period: None,
+                }
+                .to_bytes()
             }
             _ => {
                 if implemented.is_empty() {

@@ -1892,7 +1892,29 @@ impl Store for PgStore {
                 },
                 None,
             )?];
-            if peer != owner {
+            if peer_chat(peer).is_some() {
+                // A basic group: each sender of what was read here sees their messages read
+                // up to the newest of them (the key of a chat copy is the sender's id).
+                let senders = tx.query(
+                    "SELECT from_id, max(copy_id) FROM messages
+                     WHERE owner = $1 AND peer = $2 AND NOT out AND id > $3 AND id <= $4
+                     GROUP BY from_id ORDER BY from_id",
+                    &[&owner, &peer, &current, &newest_incoming],
+                )?;
+                for row in senders {
+                    let (sender, max_id): (i64, Option<i32>) = (col(&row, 0)?, col(&row, 1)?);
+                    let Some(max_id) = max_id else { continue };
+                    let updated = tx.execute(
+                        "UPDATE dialogs SET read_outbox_max_id = $3
+                         WHERE owner = $1 AND peer = $2 AND read_outbox_max_id < $3",
+                        &[&sender, &peer, &max_id],
+                    )?;
+                    if updated > 0 {
+                        let change = Change::ReadOutbox { peer, max_id };
+                        out.push(log_change(tx, sender, 1, date, change, None)?);
+                    }
+                }
+            } else if peer != owner {
                 let read = get_message(tx, owner, newest_incoming)?
                     .ok_or(StoreError::NotFound { what: "message" })?;
                 let outbox_max = match copy_link(tx, &read)? {

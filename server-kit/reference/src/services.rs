@@ -717,7 +717,10 @@ async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
             u.chats = channels::chats_tl(server, c.user_id, named).await.ok()?;
         }
         let mut chats: Vec<i64> = groups::chats_of(c.message.as_ref());
-        if let Change::ReadInbox { peer, .. } | Change::Pin { peer, .. } = &c.entry.change {
+        if let Change::ReadInbox { peer, .. }
+        | Change::ReadOutbox { peer, .. }
+        | Change::Pin { peer, .. } = &c.entry.change
+        {
             chats.extend(crate::store::chats::peer_chat(*peer));
         }
         if !chats.is_empty() {

@@ -1081,7 +1081,38 @@ impl Store for SqliteStore {
                 },
                 None,
             )?];
-            if peer != owner {
+            if peer_chat(peer).is_some() {
+                // A basic group: each sender of what was read here sees their messages read
+                // up to the newest of them (the key of a chat copy is the sender's id).
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT from_id, max(copy_id) FROM messages
+                         WHERE owner = ?1 AND peer = ?2 AND out = 0 AND id > ?3 AND id <= ?4
+                         GROUP BY from_id ORDER BY from_id",
+                    )
+                    .map_err(db)?;
+                let senders = stmt
+                    .query_map(params![owner, peer, current, newest_incoming], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i32>>(1)?))
+                    })
+                    .map_err(db)?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(db)?;
+                for (sender, max_id) in senders {
+                    let Some(max_id) = max_id else { continue };
+                    let updated = tx
+                        .execute(
+                            "UPDATE dialogs SET read_outbox_max_id = ?3
+                             WHERE owner = ?1 AND peer = ?2 AND read_outbox_max_id < ?3",
+                            params![sender, peer, max_id],
+                        )
+                        .map_err(db)?;
+                    if updated > 0 {
+                        let change = Change::ReadOutbox { peer, max_id };
+                        out.push(log_change(tx, sender, 1, date, change, None)?);
+                    }
+                }
+            } else if peer != owner {
                 // The peer's outgoing messages up to its copy of the last one read here.
                 let read = get_message(tx, owner, newest_incoming)?
                     .ok_or(StoreError::NotFound { what: "message" })?;

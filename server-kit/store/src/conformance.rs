@@ -48,7 +48,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod chats;
 mod search;
-pub use chats::{chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_replies};
+pub use chats::{
+    chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
+    chat_replies,
+};
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -112,6 +115,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chat_replies", chat_replies),
     ("chat_member_changes", chat_member_changes),
     ("chat_edit_and_delete", chat_edit_and_delete),
+    ("chat_read_history", chat_read_history),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3003,7 +3007,8 @@ macro_rules! store_conformance_tests {
             chat_create_and_send,
             chat_replies,
             chat_member_changes,
-            chat_edit_and_delete
+            chat_edit_and_delete,
+            chat_read_history
         );
     };
 }

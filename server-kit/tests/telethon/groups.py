@@ -5,7 +5,7 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
   groups   A creates "Team" with B and C (messages.createChat); B and C get the messages A
            sends as NewMessage events in the chat; B replies and every member's copy names
            their own copy of the replied message; typing shows as updateChatUserTyping;
-           forwards out of and into the group; an edit and a revoking delete reach every
+           C's read receipt reaches the senders; forwards out of and into the group; an edit and a revoking delete reach every
            member's copy;
            getFullChat lists the members with A as creator; the title changes
            (editChatTitle, the ChatAction event); A adds D, who gets the chat and its next
@@ -177,6 +177,15 @@ async def groups(state):
     check(reply_c.reply_to_msg_id == got["c"].id, f"C's reply header {reply_c.reply_to_msg_id}")
     replied = await c.get_messages(peer, ids=types.InputMessageReplyTo(reply_c.id))
     check(replied is not None and replied.message == "hello team", f"get_reply: {replied}")
+
+    # C reads the chat: A and B see their messages read.
+    await c.send_read_acknowledge(peer, max_id=reply_c.id)
+    for who, mine in (("a", sent.id), ("b", None)):
+        outbox = await inbox[who].wait_for(f"{who}: read by C", lambda s: [
+            u for u in s.raw
+            if isinstance(u, types.UpdateReadHistoryOutbox) and u.peer == types.PeerChat(chat.id)])
+        if mine is not None:
+            check(outbox[-1].max_id == mine, f"A's outbox read up to {outbox[-1].max_id}")
 
     # Forwards: from the group into a private chat, and from a private chat into the group.
     dee_for_b = await b.get_entity("@groups_dee")

@@ -298,3 +298,41 @@ pub fn chat_edit_and_delete(store: &dyn Store) {
         "b's dialog top after the revoke"
     );
 }
+
+/// Reading a chat marks the reader's inbox and tells each sender of what was read, in their
+/// own box, how far their messages are read (their own ids).
+pub fn chat_read_history(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    let (chat, _) = ok(store.create_chat(a, "Reads", &[b, c], 10));
+    let peer = chat_peer(chat.id);
+    let from_a = ok(store.send_to_chat(chat.id, a, "from a", 1, 11, no_extras()));
+    let from_b = ok(store.send_to_chat(chat.id, b, "from b", 2, 12, no_extras()));
+    let newest_in_c = copy_in(&from_b, c).id;
+    let committed = ok(store.read_history(c, peer, newest_in_c, 13));
+    let mut owners: Vec<i64> = committed.iter().map(|x| x.user_id).collect();
+    owners.sort_unstable();
+    assert_eq!(
+        owners,
+        [a, b, c],
+        "the reader and both senders: {committed:?}"
+    );
+    for x in &committed {
+        let expected = if x.user_id == c {
+            Change::ReadInbox {
+                peer,
+                max_id: newest_in_c,
+            }
+        } else {
+            let sent = if x.user_id == a { &from_a } else { &from_b };
+            Change::ReadOutbox {
+                peer,
+                max_id: copy_in(sent, x.user_id).id,
+            }
+        };
+        assert_eq!(x.entry.change, expected, "entry of {}", x.user_id);
+    }
+    let (dialogs, _) = ok(store.dialogs(b, None, 10));
+    assert_eq!(dialogs[0].read_outbox_max_id, copy_in(&from_b, b).id);
+    // Read again: nothing new.
+    assert!(ok(store.read_history(c, peer, newest_in_c, 14)).is_empty());
+}
