@@ -2,7 +2,8 @@
 //! (`tests/telethon/groups.py`): basic groups — creating one, messages and replies to every
 //! member, typing, the full chat, a new title, adding and removing members (with their
 //! service messages), dialogs, migration to a megagroup; after a server kill -9 the history
-//! is whole on every side and getDifference catches a member up.
+//! is whole on every side and getDifference catches a member up. Drafts (saveDraft,
+//! getAllDrafts, clear_draft, the dialog's draft) ride along and survive the restart.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it);
 //! without it the test fails, naming the install command.

@@ -44,6 +44,7 @@ mod channels;
 mod chats;
 mod contacts;
 mod devices;
+mod drafts;
 mod passwords;
 mod search;
 mod tls;
@@ -78,6 +79,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (9, contacts::SCHEMA_V9),
     (10, search::SCHEMA_V10),
     (11, chats::SCHEMA_V11),
+    (12, drafts::SCHEMA_V12),
 ];
 
 /// Pinned messages (`store::Message::pinned`).

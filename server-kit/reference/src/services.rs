@@ -40,6 +40,7 @@ pub mod auth;
 pub mod bots;
 pub mod channels;
 pub mod devices;
+pub mod drafts;
 pub mod forwards;
 pub mod groups;
 pub mod help;
@@ -78,6 +79,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(messages::MessagesService),
         Arc::new(forwards::ForwardsService),
         Arc::new(groups::GroupsService),
+        Arc::new(drafts::DraftsService),
         Arc::new(password::PasswordService),
         Arc::new(search::SearchService),
         Arc::new(typing::TypingService),

@@ -7,6 +7,7 @@ mod channels;
 mod chats;
 mod contacts;
 mod devices;
+mod drafts;
 mod passwords;
 mod photos;
 mod search;
@@ -146,6 +147,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(db)?;
         conn.execute_batch(channels::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(chats::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(drafts::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(devices::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(passwords::SQLITE_SCHEMA).map_err(db)?;

@@ -47,11 +47,13 @@ use super::{
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod chats;
+mod drafts;
 mod search;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
     chat_replies,
 };
+pub use drafts::drafts;
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -116,6 +118,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chat_member_changes", chat_member_changes),
     ("chat_edit_and_delete", chat_edit_and_delete),
     ("chat_read_history", chat_read_history),
+    ("drafts", drafts),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3008,7 +3011,8 @@ macro_rules! store_conformance_tests {
             chat_replies,
             chat_member_changes,
             chat_edit_and_delete,
-            chat_read_history
+            chat_read_history,
+            drafts
         );
     };
 }

@@ -23,6 +23,7 @@ pub mod chats;
 pub mod conformance;
 pub mod contacts;
 pub mod devices;
+pub mod drafts;
 pub mod passwords;
 pub mod photos;
 pub mod rows;
@@ -33,6 +34,7 @@ pub use channels::ChannelStore;
 pub use chats::{ChatStore, ServiceAction};
 pub use contacts::ContactStore;
 pub use devices::DeviceStore;
+pub use drafts::{Draft, DraftPeer, DraftStore};
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
 pub use search::{MediaFilter, SearchQuery, SearchStore};
@@ -485,6 +487,7 @@ pub trait Store:
     + ChatStore
     + ContactStore
     + DeviceStore
+    + DraftStore
     + PhotoStore
     + PasswordStore
     + SearchStore

@@ -12,10 +12,10 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
            messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
            can no longer write (CHAT_ID_INVALID); dialogs list the group; a second chat is
            migrated to a megagroup (migrateChat) that B can write to, and the old chat takes
-           nothing more
+           nothing more; drafts in the group and a private chat, one cleared by a send
   restart  after kill -9: the history is whole on every member's side (service messages
            included), B catches up with what A sent while B was away, C sees the chat as
-           forbidden
+           forbidden; A's draft is still there (getAllDrafts, the dialog)
 
 State between phases (session strings, ids) lives in a JSON file. Every check raises on
 failure; the last line printed is "PHASE ok".
@@ -283,6 +283,15 @@ async def groups(state):
     await refused(b.send_message(types.InputPeerChat(big_id), "old place"),
                   errors.ChatIdInvalidError, "writing to a migrated chat")
 
+    # Drafts: one per chat; a send with clear_draft clears that chat's.
+    await a(functions.messages.SaveDraftRequest(peer=peer, message="half typed"))
+    await a(functions.messages.SaveDraftRequest(peer=ben, message="for Ben"))
+    texts = sorted(d.text for d in await a.get_drafts())
+    check(texts == ["for Ben", "half typed"], f"A's drafts: {texts}")
+    await a.send_message(ben, "sent at last", clear_draft=True)
+    texts = [d.text for d in await a.get_drafts()]
+    check(texts == ["half typed"], f"A's drafts after the send: {texts}")
+
     for x in (a, b, c, d):
         await x.disconnect()
     # A writes while B is away (B catches up in the next phase).
@@ -315,7 +324,12 @@ async def restart(state):
     history_c = await c.get_messages(peer, limit=20)
     check(history_c[0].action == types.MessageActionChatDeleteUser(ids["c"]),
           f"C's last message is the removal: {history_c[0]}")
-    for x in (b, c):
+    a = await client(state, "a")
+    texts = [d.text for d in await a.get_drafts()]
+    check(texts == ["half typed"], f"A's drafts after the restart: {texts}")
+    team = [x for x in await a.get_dialogs() if x.id == -state["chat"]]
+    check(team and team[0].draft.text == "half typed", "the group's dialog shows the draft")
+    for x in (a, b, c):
         await x.disconnect()
 
 

@@ -9,6 +9,7 @@ use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_array, random_i64, unix_now};
 use crate::store::devices::NotifyScope;
+use crate::store::drafts::DraftPeer;
 use crate::store::{
     DialogPosition, Document, Extras, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
 };
@@ -51,6 +52,9 @@ async fn send_message(
 ) -> RpcResult {
     let me = caller.user()?;
     check_text(&call.message)?;
+    if call.clear_draft {
+        super::drafts::clear_on_send(server, &caller, &call.peer).await;
+    }
     let extras = Extras {
         reply_to: super::replied_id(&call.reply_to),
         ..Extras::default()
@@ -205,6 +209,9 @@ async fn send_media(
         }
         _ => return Err(RpcError::bad_request("MEDIA_INVALID")),
     };
+    if call.clear_draft {
+        super::drafts::clear_on_send(server, &caller, &call.peer).await;
+    }
     let extras = Extras {
         media: Some(attached),
         reply_to: super::replied_id(&call.reply_to),
@@ -613,6 +620,19 @@ async fn get_dialogs(
             })
             .filter(|(key, ..)| offset.is_none_or(|o| o.is_before(*key))),
     );
+    let drafts = super::drafts::by_peer(server, me).await?;
+    for (_, dialog, ..) in &mut entries {
+        if let enums::Dialog::Dialog(d) = dialog {
+            let peer = match &d.peer {
+                enums::Peer::User(p) => DraftPeer::User(p.user_id),
+                enums::Peer::Chat(p) => DraftPeer::Chat(p.chat_id),
+                enums::Peer::Channel(p) => DraftPeer::Channel(p.channel_id),
+            };
+            d.draft = drafts
+                .get(&peer)
+                .map(|draft| super::drafts::draft_tl(Some(draft), draft.date));
+        }
+    }
     entries.sort_by_key(|e| std::cmp::Reverse(e.0));
     entries.truncate(limit.clamp(1, 100) as usize);
     let count = count + channel_count;
