@@ -48,6 +48,7 @@ pub mod messages;
 pub mod password;
 pub mod pins;
 pub mod search;
+pub mod search_global;
 pub mod status;
 pub mod typing;
 pub mod updates;
@@ -82,6 +83,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(drafts::DraftsService),
         Arc::new(password::PasswordService),
         Arc::new(search::SearchService),
+        Arc::new(search_global::SearchGlobalService),
         Arc::new(typing::TypingService),
         Arc::new(status::StatusService),
         Arc::new(pins::PinsService),

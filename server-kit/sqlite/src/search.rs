@@ -92,6 +92,10 @@ fn run<T>(
 ) -> rusqlite::Result<(Vec<T>, i32)> {
     let (scope, mut values) = scope;
     let mut conditions = vec![scope.to_owned()];
+    if table == "messages" {
+        // Service messages (a basic group's changes) are no text to find.
+        conditions.push("action_kind = 0".to_owned());
+    }
     match q.terms() {
         Terms::Any => {}
         Terms::Nothing => return Ok((Vec::new(), 0)),

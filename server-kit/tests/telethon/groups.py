@@ -12,7 +12,7 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
            messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
            can no longer write (CHAT_ID_INVALID); dialogs list the group; a second chat is
            migrated to a megagroup (migrateChat) that B can write to, and the old chat takes
-           nothing more; drafts in the group and a private chat, one cleared by a send
+           nothing more; searchGlobal finds messages of the group and the megagroup; drafts in the group and a private chat, one cleared by a send
   restart  after kill -9: the history is whole on every member's side (service messages
            included), B catches up with what A sent while B was away, C sees the chat as
            forbidden; A's draft is still there (getAllDrafts, the dialog)
@@ -282,6 +282,14 @@ async def groups(state):
     await inbox["a"].message("A: B in the megagroup", "in the megagroup")
     await refused(b.send_message(types.InputPeerChat(big_id), "old place"),
                   errors.ChatIdInvalidError, "writing to a migrated chat")
+
+    # Global search: every chat of A's at once, the megagroup's posts too.
+    found = [m.message async for m in a.iter_messages(None, search="megagroup")]
+    check(found == ["in the megagroup"], f"searchGlobal megagroup: {found}")
+    found = [(m.message, m.chat_id) async for m in a.iter_messages(None, search="hello")]
+    check(found == [("hello team", -chat.id)], f"searchGlobal hello: {found}")
+    found = [m.message async for m in a.iter_messages(None, search="Team")]
+    check(found == ["hello team"], f"service messages are not found: {found}")
 
     # Drafts: one per chat; a send with clear_draft clears that chat's.
     await a(functions.messages.SaveDraftRequest(peer=peer, message="half typed"))

@@ -26,7 +26,7 @@ service!(BotService {
 /// history or contacts of its own to browse (it learns of messages through updates), its
 /// username is set by its owner (here: the operator), and it has no cloud password. Kept
 /// to the methods this server implements.
-pub const USER_ONLY: [(u32, &str); 15] = [
+pub const USER_ONLY: [(u32, &str); 17] = [
     (
         functions::messages::GetDialogs::CONSTRUCTOR_ID,
         "messages.getDialogs",
@@ -83,6 +83,14 @@ pub const USER_ONLY: [(u32, &str); 15] = [
     (
         functions::messages::CreateChat::CONSTRUCTOR_ID,
         "messages.createChat",
+    ),
+    (
+        functions::messages::Search::CONSTRUCTOR_ID,
+        "messages.search",
+    ),
+    (
+        functions::messages::SearchGlobal::CONSTRUCTOR_ID,
+        "messages.searchGlobal",
     ),
 ];
 

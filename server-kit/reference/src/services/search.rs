@@ -27,7 +27,7 @@ service!(SearchService {
 
 /// The store's filter for a client's, or `None` for a kind of message this server does not
 /// tell apart (nothing matches).
-fn media_filter(filter: &enums::MessagesFilter) -> Option<MediaFilter> {
+pub(crate) fn media_filter(filter: &enums::MessagesFilter) -> Option<MediaFilter> {
     use enums::MessagesFilter as F;
     match filter {
         F::InputMessagesFilterEmpty => Some(MediaFilter::Any),

@@ -112,6 +112,17 @@ pub fn chat_create_and_send(store: &dyn Store) {
     assert_eq!(count, 2);
     assert_eq!(history[0].text, "hello all");
     assert!(history[1].action.is_some());
+    // Search finds the message, not the service message that names the same word.
+    let (found, _) = ok(store.search(
+        c,
+        Some(chat_peer(chat.id)),
+        &crate::SearchQuery::text("team hello", 10),
+    ));
+    assert!(found.is_empty(), "no message has both words: {found:?}");
+    let (found, _) = ok(store.search(c, None, &crate::SearchQuery::text("team", 10)));
+    assert!(found.is_empty(), "the title is no message text: {found:?}");
+    let (found, _) = ok(store.search(c, None, &crate::SearchQuery::text("hello", 10)));
+    assert_eq!(found, vec![copy_in(&sent, c)]);
     let (dialogs, _) = ok(store.dialogs(c, None, 10));
     assert_eq!(dialogs.len(), 1);
     assert_eq!(dialogs[0].peer, chat_peer(chat.id));
