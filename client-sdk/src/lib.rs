@@ -46,7 +46,7 @@ pub mod updates;
 pub use auth::LoginToken;
 pub use client::Client;
 pub use config::{Config, InitParams, ReconnectPolicy, TELEGRAM_DCS, TELEGRAM_RSA_KEY, Transport};
-pub use error::{InvocationError, PasswordError, RpcError, SignInError};
+pub use error::{DecodeError, InvocationError, PasswordError, RpcError, SignInError};
 pub use files::{DOWNLOAD_CHUNK, FileLocation, Progress, TransferError};
 pub use messages::{Dialog, DialogIter, MessageIter, PeerRef, message_id_date, peer_key};
 pub use password::PasswordToken;

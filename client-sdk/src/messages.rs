@@ -156,9 +156,11 @@ impl Client {
             })
             .await?;
         self.cache_peers(&resolved.users, &resolved.chats);
-        self.peer_of(&resolved.peer).ok_or_else(|| {
-            InvocationError::Decode(format!("@{name} resolved without an access hash"))
-        })
+        self.peer_of(&resolved.peer)
+            .ok_or(InvocationError::Incomplete {
+                request: "contacts.resolveUsername",
+                missing: "access hash of the resolved peer",
+            })
     }
 
     /// Sets (or with `""` removes) the signed-in user's username.
@@ -177,8 +179,10 @@ impl Client {
         let request =
             functions::messages::SendMessage::new(to.input_peer(), text.to_string(), random_id());
         let updates = self.invoke(&request).await?;
-        sent_id(&updates)
-            .ok_or_else(|| InvocationError::Decode("sendMessage answered without an id".into()))
+        sent_id(&updates).ok_or(InvocationError::Incomplete {
+            request: "messages.sendMessage",
+            missing: "id of the sent message",
+        })
     }
 
     /// Sends an uploaded file as a document, with its file name; returns the message id.
@@ -206,8 +210,10 @@ impl Client {
             random_id(),
         );
         let updates = self.invoke(&request).await?;
-        sent_id(&updates)
-            .ok_or_else(|| InvocationError::Decode("sendMedia answered without an id".into()))
+        sent_id(&updates).ok_or(InvocationError::Incomplete {
+            request: "messages.sendMedia",
+            missing: "id of the sent message",
+        })
     }
 
     /// Replaces the text of a message.
@@ -294,14 +300,20 @@ impl Client {
                 enums::Chat::Channel(c) => self.peer(PeerKind::Channel, c.id),
                 _ => None,
             })
-            .ok_or_else(|| InvocationError::Decode("createChannel answered without it".into()))
+            .ok_or(InvocationError::Incomplete {
+                request: "channels.createChannel",
+                missing: "channel",
+            })
     }
 
     /// Joins a channel.
     pub async fn join_channel(&self, channel: &PeerRef) -> Result<(), InvocationError> {
         let input = channel
             .input_channel()
-            .ok_or_else(|| InvocationError::Usage("not a channel".into()))?;
+            .ok_or(InvocationError::WrongPeerKind {
+                expected: PeerKind::Channel,
+                got: channel.kind,
+            })?;
         self.invoke(&functions::channels::JoinChannel { channel: input })
             .await?;
         Ok(())

@@ -240,9 +240,11 @@ fn login_codes_past_the_limit_are_flood_wait_for_that_number_only() {
         }
         // An hour's wait is past the client's flood_sleep_threshold (60 s): returned.
         let error = client.request_login_code("+1 555 0321").await.unwrap_err();
-        let client_sdk::InvocationError::Rpc(rpc) = &error else {
+        let Some(rpc) = error.rpc() else {
             panic!("{error}");
         };
+        assert_eq!(error.request(), Some("auth.sendCode"));
+        assert!(error.is("FLOOD_WAIT_*"), "{error}");
         assert_eq!(
             (rpc.code, rpc.name.as_str()),
             (420, "FLOOD_WAIT"),
