@@ -39,6 +39,7 @@ mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 mod messages;
+pub mod parse_mode;
 mod password;
 mod storage;
 pub mod updates;
