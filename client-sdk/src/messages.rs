@@ -2,6 +2,8 @@
 
 use crate::client::Client;
 use crate::error::InvocationError;
+use crate::input_message::InputMessage;
+use crate::message::Message;
 use crate::storage::PeerKind;
 use mtproto_api::{enums, functions, types};
 
@@ -64,6 +66,12 @@ impl PeerRef {
     }
 }
 
+impl From<&PeerRef> for PeerRef {
+    fn from(peer: &PeerRef) -> Self {
+        *peer
+    }
+}
+
 /// Kind and id of a `Peer`.
 pub fn peer_key(peer: &enums::Peer) -> (PeerKind, i64) {
     match peer {
@@ -121,6 +129,75 @@ fn sent_id_in(updates: &[enums::Update]) -> Option<i32> {
     })
 }
 
+/// The message a `sendMessage` answer describes: the new message of its updates (the one
+/// whose `updateMessageID` has our `random_id`), or one made of what was sent and what
+/// `updateShortSentMessage` says.
+fn sent_message(
+    self_id: Option<i64>,
+    to: &PeerRef,
+    sent: &InputMessage,
+    random_id: i64,
+    updates: enums::Updates,
+) -> Option<Message> {
+    let local = |id: i32, date: i32| {
+        let mut m = types::Message::new(id, to.to_peer(), date, sent.text.clone());
+        m.out = true;
+        m.silent = sent.silent;
+        m.entities = (!sent.entities.is_empty()).then(|| sent.entities.clone());
+        m.reply_to = sent.reply_to.map(|id| {
+            types::MessageReplyHeader {
+                reply_to_msg_id: Some(id),
+                ..Default::default()
+            }
+            .into()
+        });
+        m
+    };
+    let (updates, users, chats) = match updates {
+        enums::Updates::UpdateShortSentMessage(u) => {
+            let mut m = local(u.id, u.date);
+            m.out = u.out;
+            m.media = u.media;
+            m.ttl_period = u.ttl_period;
+            if u.entities.is_some() {
+                m.entities = u.entities;
+            }
+            return Some(Message::with_self(m.into(), &[], &[], self_id));
+        }
+        enums::Updates::Updates(u) => (u.updates, u.users, u.chats),
+        enums::Updates::Combined(u) => (u.updates, u.users, u.chats),
+        enums::Updates::UpdateShort(u) => (vec![u.update], Vec::new(), Vec::new()),
+        _ => return None,
+    };
+    let id = updates.iter().find_map(|u| match u {
+        enums::Update::MessageID(u) if u.random_id == random_id => Some(u.id),
+        _ => None,
+    });
+    let new = updates.into_iter().find_map(|u| {
+        let message = match u {
+            enums::Update::NewMessage(u) => u.message,
+            enums::Update::NewChannelMessage(u) => u.message,
+            _ => return None,
+        };
+        (id.is_none() || id == Some(message_id_date(&message).0)).then_some(message)
+    });
+    match (new, id) {
+        (Some(message), _) => Some(Message::with_self(message, &users, &chats, self_id)),
+        (None, Some(id)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX));
+            Some(Message::with_self(
+                local(id, now).into(),
+                &users,
+                &chats,
+                self_id,
+            ))
+        }
+        (None, None) => None,
+    }
+}
+
 impl Client {
     /// The peer of a user, chat or channel seen before (in updates, dialogs, history or a
     /// resolved username).
@@ -174,15 +251,80 @@ impl Client {
         Ok(())
     }
 
-    /// Sends a text message; returns its id.
-    pub async fn send_message(&self, to: &PeerRef, text: &str) -> Result<i32, InvocationError> {
-        let request =
-            functions::messages::SendMessage::new(to.input_peer(), text.to_string(), random_id());
+    /// Sends a message (a string, or an [`InputMessage`] with formatting, a reply, ...) and
+    /// returns it as the server stored it.
+    ///
+    /// Mentions (`messageEntityMentionName`, e.g. from `[name](tg://user?id=N)`) are sent
+    /// with the user's access hash when the client has seen the user, else as a
+    /// `tg://user?id=N` link.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "markdown")]
+    /// # async fn demo(client: client_sdk::Client, peer: client_sdk::PeerRef) -> Result<(), client_sdk::InvocationError> {
+    /// use client_sdk::InputMessage;
+    /// let hello = client.send_message(&peer, "Hello").await?;
+    /// client
+    ///     .send_message(&peer, InputMessage::markdown("**bold** reply").reply_to(Some(hello.id())))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_message(
+        &self,
+        to: impl Into<PeerRef>,
+        message: impl Into<InputMessage>,
+    ) -> Result<Message, InvocationError> {
+        let to = to.into();
+        let message = message.into();
+        let random_id = random_id();
+        let mut request =
+            functions::messages::SendMessage::new(to.input_peer(), message.text.clone(), random_id);
+        request.silent = message.silent;
+        request.no_webpage = message.no_webpage;
+        request.reply_to = message.reply_to.map(|id| {
+            enums::InputReplyTo::Message(types::InputReplyToMessage {
+                reply_to_msg_id: id,
+                ..Default::default()
+            })
+        });
+        let entities = self.input_entities(&message.entities);
+        request.entities = (!entities.is_empty()).then_some(entities);
         let updates = self.invoke(&request).await?;
-        sent_id(&updates).ok_or(InvocationError::Incomplete {
-            request: "messages.sendMessage",
-            missing: "id of the sent message",
-        })
+        sent_message(self.user_id(), &to, &message, random_id, updates).ok_or(
+            InvocationError::Incomplete {
+                request: "messages.sendMessage",
+                missing: "id of the sent message",
+            },
+        )
+    }
+
+    /// Entities as the server takes them: mentions with the user's access hash.
+    fn input_entities(&self, entities: &[enums::MessageEntity]) -> Vec<enums::MessageEntity> {
+        entities
+            .iter()
+            .map(|entity| match entity {
+                enums::MessageEntity::MentionName(e) => {
+                    match self.access_hash(PeerKind::User, e.user_id) {
+                        Some(access_hash) => types::InputMessageEntityMentionName {
+                            offset: e.offset,
+                            length: e.length,
+                            user_id: types::InputUser {
+                                user_id: e.user_id,
+                                access_hash,
+                            }
+                            .into(),
+                        }
+                        .into(),
+                        None => types::MessageEntityTextUrl {
+                            offset: e.offset,
+                            length: e.length,
+                            url: format!("tg://user?id={}", e.user_id),
+                        }
+                        .into(),
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect()
     }
 
     /// Sends an uploaded file as a document, with its file name; returns the message id.
@@ -519,5 +661,82 @@ impl DialogIter {
         page.reverse();
         self.buffer = page;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to() -> PeerRef {
+        PeerRef {
+            kind: PeerKind::User,
+            id: 2,
+            access_hash: 20,
+        }
+    }
+
+    #[test]
+    fn a_short_sent_message_becomes_the_message_that_was_sent() {
+        let sent = InputMessage::new("hi").reply_to(Some(4)).silent(true);
+        let answer = types::UpdateShortSentMessage {
+            out: true,
+            id: 9,
+            pts: 1,
+            pts_count: 1,
+            date: 77,
+            media: None,
+            entities: None,
+            ttl_period: None,
+        };
+        let m = sent_message(Some(1), &to(), &sent, 5, answer.into()).expect("a message");
+        assert_eq!((m.id(), m.text(), m.date()), (9, "hi", 77));
+        assert_eq!(m.reply_to_message_id(), Some(4));
+        assert!(m.outgoing() && m.silent());
+        assert_eq!(m.sender_id(), Some((PeerKind::User, 1)));
+        assert_eq!(m.chat_id(), Some((PeerKind::User, 2)));
+    }
+
+    #[test]
+    fn updates_give_the_new_message_with_our_random_id() {
+        let message = |id: i32, text: &str| {
+            let mut m = types::Message::new(id, to().to_peer(), 5, text.into());
+            m.out = true;
+            enums::Update::NewMessage(types::UpdateNewMessage {
+                message: m.into(),
+                pts: id,
+                pts_count: 1,
+            })
+        };
+        let updates = types::Updates {
+            updates: vec![
+                types::UpdateMessageID {
+                    id: 3,
+                    random_id: 111,
+                }
+                .into(),
+                types::UpdateMessageID {
+                    id: 4,
+                    random_id: 222,
+                }
+                .into(),
+                message(3, "other"),
+                message(4, "ours"),
+            ],
+            users: vec![enums::User::User(types::User {
+                id: 2,
+                first_name: Some("Bob".into()),
+                access_hash: Some(20),
+                ..Default::default()
+            })],
+            chats: Vec::new(),
+            date: 5,
+            seq: 0,
+        };
+        let sent = InputMessage::new("ours");
+        let m = sent_message(Some(1), &to(), &sent, 222, updates.into()).expect("a message");
+        assert_eq!((m.id(), m.text()), (4, "ours"));
+        assert_eq!(m.chat().map(crate::Peer::name), Some("Bob".into()));
+        assert!(sent_message(Some(1), &to(), &sent, 333, enums::Updates::TooLong).is_none());
     }
 }
