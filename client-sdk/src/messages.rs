@@ -358,15 +358,20 @@ impl Client {
         })
     }
 
-    /// Replaces the text of a message.
+    /// Replaces the text (and formatting) of a message; the [`InputMessage`]'s reply and
+    /// silence do not apply to edits.
     pub async fn edit_message(
         &self,
-        peer: &PeerRef,
+        peer: impl Into<PeerRef>,
         id: i32,
-        text: &str,
+        message: impl Into<InputMessage>,
     ) -> Result<(), InvocationError> {
-        let mut request = functions::messages::EditMessage::new(peer.input_peer(), id);
-        request.message = Some(text.to_string());
+        let message = message.into();
+        let mut request = functions::messages::EditMessage::new(peer.into().input_peer(), id);
+        request.no_webpage = message.no_webpage;
+        let entities = self.input_entities(&message.entities);
+        request.entities = (!entities.is_empty()).then_some(entities);
+        request.message = Some(message.text);
         self.invoke(&request).await?;
         Ok(())
     }
