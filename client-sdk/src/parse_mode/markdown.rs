@@ -18,7 +18,10 @@
 //! [`unparse`] writes such escapes where they are needed, so `parse(unparse(t, e)) == (t, e)`
 //! for text without surrounding whitespace (and code without backticks).
 //!
-//! What is not markup (a lone `**`, an unclosed `[`) is text: parsing never fails.
+//! What is not markup (a lone `**`, an unclosed `[`) is text: parsing never fails. Like
+//! Telethon's, the parser rewrites the text as it goes: its time grows with the square of the
+//! input's length, which is nothing for a message (4096 characters at most) but adds up for
+//! very long documents (about 80 ms for 18,000 characters in a debug build).
 //!
 //! Where this differs from `telethon.extensions.markdown.parse` (Telethon has no escapes,
 //! underline, spoiler, blockquote or pre languages):
@@ -241,7 +244,8 @@ pub fn unparse(text: &str, entities: &[enums::MessageEntity]) -> String {
     let units: Vec<u16> = text.encode_utf16().collect();
     let spans = spans_of(entities, units.len());
     let mut inserts = Vec::new();
-    let mut code_ranges = Vec::new();
+    // Whether each unit is inside code (written as it is, without escapes).
+    let mut in_code = vec![false; units.len()];
     for (index, span) in spans.iter().enumerate() {
         let (open, close) = match &span.kind {
             Kind::Bold => ("**".to_string(), "**".to_string()),
@@ -285,7 +289,7 @@ pub fn unparse(text: &str, entities: &[enums::MessageEntity]) -> String {
             Kind::Email | Kind::CustomEmoji(_) => continue,
         };
         if matches!(span.kind, Kind::Code | Kind::Pre(_)) {
-            code_ranges.push(span.offset..span.end());
+            in_code[span.offset..span.end()].fill(true);
         }
         inserts.push(Insert {
             at: span.offset,
@@ -310,8 +314,7 @@ pub fn unparse(text: &str, entities: &[enums::MessageEntity]) -> String {
         while let Some(insert) = next.next_if(|i| i.at == at) {
             out.extend(insert.text.encode_utf16());
         }
-        let in_code = code_ranges.iter().any(|r| r.contains(&at));
-        if !in_code && needs_escape(&units, at, &marked) {
+        if !in_code[at] && needs_escape(&units, at, &marked) {
             out.push(unit('\\'));
         }
         out.push(c);
