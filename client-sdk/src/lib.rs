@@ -72,10 +72,10 @@ pub use error::{DecodeError, InvocationError, PasswordError, RpcError, SignInErr
 pub use files::{DOWNLOAD_CHUNK, FileLocation, Progress, TransferError};
 pub use input_message::InputMessage;
 pub use message::Message;
-pub use messages::{Dialog, DialogIter, MessageIter, PeerRef, message_id_date, peer_key};
+pub use messages::{Dialog, DialogIter, MessageIter, message_id_date};
 pub use parse_mode::ParseMode;
 pub use password::PasswordToken;
-pub use peer::Peer;
+pub use peer::{Peer, PeerRef, peer_key};
 pub use storage::{
     DcEntry, FileSessionStore, MemorySessionStore, PeerKind, SessionData, SessionError,
     SessionStore, UpdateState,

@@ -1,7 +1,6 @@
 //! [`Message`]: a message with its sender and chat, and the raw TL message behind it.
 
-use crate::messages::peer_key;
-use crate::peer::{self, Peer};
+use crate::peer::{self, Peer, peer_key};
 use crate::storage::PeerKind;
 use mtproto_api::{enums, types};
 

@@ -4,82 +4,9 @@ use crate::client::Client;
 use crate::error::InvocationError;
 use crate::input_message::InputMessage;
 use crate::message::Message;
+use crate::peer::{PeerRef, peer_key};
 use crate::storage::PeerKind;
 use mtproto_api::{enums, functions, types};
-
-/// A peer the client can address: its kind, id and access hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PeerRef {
-    /// User, basic group or channel.
-    pub kind: PeerKind,
-    /// The id.
-    pub id: i64,
-    /// The access hash (0 for basic groups).
-    pub access_hash: i64,
-}
-
-impl PeerRef {
-    /// As an `InputPeer`.
-    pub fn input_peer(&self) -> enums::InputPeer {
-        match self.kind {
-            PeerKind::User => enums::InputPeer::User(types::InputPeerUser {
-                user_id: self.id,
-                access_hash: self.access_hash,
-            }),
-            PeerKind::Chat => enums::InputPeer::Chat(types::InputPeerChat { chat_id: self.id }),
-            PeerKind::Channel => enums::InputPeer::Channel(types::InputPeerChannel {
-                channel_id: self.id,
-                access_hash: self.access_hash,
-            }),
-        }
-    }
-
-    /// As a `Peer` (what messages carry in `peer_id` / `from_id`).
-    pub fn to_peer(&self) -> enums::Peer {
-        match self.kind {
-            PeerKind::User => enums::Peer::User(types::PeerUser { user_id: self.id }),
-            PeerKind::Chat => enums::Peer::Chat(types::PeerChat { chat_id: self.id }),
-            PeerKind::Channel => enums::Peer::Channel(types::PeerChannel {
-                channel_id: self.id,
-            }),
-        }
-    }
-
-    /// As an `InputChannel` (for channels).
-    pub fn input_channel(&self) -> Option<enums::InputChannel> {
-        (self.kind == PeerKind::Channel).then_some({
-            enums::InputChannel::InputChannel(types::InputChannel {
-                channel_id: self.id,
-                access_hash: self.access_hash,
-            })
-        })
-    }
-
-    /// As an `InputUser` (for users).
-    pub fn input_user(&self) -> Option<enums::InputUser> {
-        (self.kind == PeerKind::User).then_some({
-            enums::InputUser::InputUser(types::InputUser {
-                user_id: self.id,
-                access_hash: self.access_hash,
-            })
-        })
-    }
-}
-
-impl From<&PeerRef> for PeerRef {
-    fn from(peer: &PeerRef) -> Self {
-        *peer
-    }
-}
-
-/// Kind and id of a `Peer`.
-pub fn peer_key(peer: &enums::Peer) -> (PeerKind, i64) {
-    match peer {
-        enums::Peer::User(p) => (PeerKind::User, p.user_id),
-        enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
-        enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
-    }
-}
 
 /// One entry of the dialog list.
 #[derive(Debug, Clone)]
