@@ -257,7 +257,7 @@ impl Client {
     /// Sends an uploaded file as a document, with its file name; returns the message id.
     pub async fn send_file(
         &self,
-        to: &PeerRef,
+        to: impl Into<PeerRef>,
         file: enums::InputFile,
         file_name: &str,
         mime_type: &str,
@@ -273,7 +273,7 @@ impl Client {
             )],
         ));
         let request = functions::messages::SendMedia::new(
-            to.input_peer(),
+            to.into().input_peer(),
             media,
             caption.to_string(),
             random_id(),
@@ -304,7 +304,12 @@ impl Client {
     }
 
     /// Marks everything up to `max_id` (0: everything) read.
-    pub async fn read_history(&self, peer: &PeerRef, max_id: i32) -> Result<(), InvocationError> {
+    pub async fn read_history(
+        &self,
+        peer: impl Into<PeerRef>,
+        max_id: i32,
+    ) -> Result<(), InvocationError> {
+        let peer = peer.into();
         match peer.input_channel() {
             Some(channel) => {
                 self.invoke(&functions::channels::ReadHistory { channel, max_id })
@@ -324,11 +329,11 @@ impl Client {
     /// Deletes messages (for everyone when `revoke`; channel messages always are).
     pub async fn delete_messages(
         &self,
-        peer: &PeerRef,
+        peer: impl Into<PeerRef>,
         ids: &[i32],
         revoke: bool,
     ) -> Result<(), InvocationError> {
-        match peer.input_channel() {
+        match peer.into().input_channel() {
             Some(channel) => {
                 self.invoke(&functions::channels::DeleteMessages {
                     channel,
@@ -381,7 +386,8 @@ impl Client {
     }
 
     /// Joins a channel.
-    pub async fn join_channel(&self, channel: &PeerRef) -> Result<(), InvocationError> {
+    pub async fn join_channel(&self, channel: impl Into<PeerRef>) -> Result<(), InvocationError> {
+        let channel = channel.into();
         let input = channel
             .input_channel()
             .ok_or(InvocationError::WrongPeerKind {
@@ -394,10 +400,10 @@ impl Client {
     }
 
     /// Iterates a chat's history, newest first, fetching 100 messages at a time.
-    pub fn iter_messages(&self, peer: &PeerRef) -> MessageIter {
+    pub fn iter_messages(&self, peer: impl Into<PeerRef>) -> MessageIter {
         MessageIter {
             client: self.clone(),
-            peer: *peer,
+            peer: peer.into(),
             buffer: Vec::new(),
             offset_id: 0,
             done: false,
