@@ -36,20 +36,21 @@ impl Client {
                 phone_code_hash: sent.phone_code_hash,
             }),
             enums::auth::SentCode::Success(success) => {
-                // Signed in without a code (a future-auth token was accepted).
-                self.signed_in(success.authorization)
-                    .await
-                    .map_err(|e| match e {
-                        SignInError::Other(e) => e,
-                        other => InvocationError::Usage(other.to_string()),
-                    })?;
-                Err(InvocationError::Usage(
-                    "already signed in: the server accepted the login without a code".into(),
-                ))
+                // Signed in without a code (a future-auth token was accepted): the session
+                // is signed in, and there is no code to ask for.
+                let answer = "auth.sentCodeSuccess";
+                match self.signed_in(success.authorization).await {
+                    Err(SignInError::Other(e)) => Err(e),
+                    _ => Err(InvocationError::UnexpectedAnswer {
+                        request: "auth.sendCode",
+                        answer,
+                    }),
+                }
             }
-            enums::auth::SentCode::PaymentRequired(_) => Err(InvocationError::Usage(
-                "the server asks for a payment before sending a code".into(),
-            )),
+            enums::auth::SentCode::PaymentRequired(_) => Err(InvocationError::UnexpectedAnswer {
+                request: "auth.sendCode",
+                answer: "auth.sentCodePaymentRequired",
+            }),
         }
     }
 
@@ -135,10 +136,10 @@ impl Client {
             })
             .await?;
         self.cache_peers(&users, &[]);
-        users
-            .into_iter()
-            .next()
-            .ok_or_else(|| InvocationError::Decode("users.getUsers returned no user".into()))
+        users.into_iter().next().ok_or(InvocationError::Incomplete {
+            request: "users.getUsers",
+            missing: "user",
+        })
     }
 
     /// Takes the authorization a sign-in step returned: remembers the user and fetches the

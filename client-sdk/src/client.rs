@@ -54,6 +54,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The TL name of a request (its Rust type name for types generated outside `mtproto-api`).
+fn request_name<R>(body: &[u8]) -> &'static str {
+    id_of(body)
+        .and_then(mtproto_api::name_for_id)
+        .unwrap_or_else(std::any::type_name::<R>)
+}
+
 fn id_of(body: &[u8]) -> Option<u32> {
     body.get(..4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -63,11 +70,7 @@ impl Client {
     /// Loads the session, connects to its home DC (creating an auth key if there is none)
     /// and starts receiving updates. Fails if the first connection attempt fails.
     pub async fn connect(config: Config) -> Result<Client, InvocationError> {
-        let mut data = config
-            .session
-            .load()
-            .map_err(|e| InvocationError::Usage(format!("cannot load the session: {e}")))?
-            .unwrap_or_default();
+        let mut data = config.session.load()?.unwrap_or_default();
         if data.home_dc == 0 {
             data.home_dc = config.dc;
         }
@@ -122,8 +125,12 @@ impl Client {
     /// retry there. Answers that carry updates also feed the update machinery.
     pub async fn invoke<R: RemoteCall>(&self, request: &R) -> Result<R::Return, InvocationError> {
         let body = request.to_bytes();
-        let answer = self.invoke_raw(None, body).await?;
-        R::Return::from_bytes(answer).map_err(|e| InvocationError::Decode(e.to_string()))
+        let name = request_name::<R>(&body);
+        let answer = self.invoke_raw(None, body, name).await?;
+        R::Return::from_bytes(answer).map_err(|error| InvocationError::Decode {
+            request: name,
+            error,
+        })
     }
 
     /// Calls `request` in DC `dc` (exporting the account's authorization there first if
@@ -134,8 +141,12 @@ impl Client {
         request: &R,
     ) -> Result<R::Return, InvocationError> {
         let body = request.to_bytes();
-        let answer = self.invoke_raw(Some(dc), body).await?;
-        R::Return::from_bytes(answer).map_err(|e| InvocationError::Decode(e.to_string()))
+        let name = request_name::<R>(&body);
+        let answer = self.invoke_raw(Some(dc), body, name).await?;
+        R::Return::from_bytes(answer).map_err(|error| InvocationError::Decode {
+            request: name,
+            error,
+        })
     }
 
     /// The home DC's id.
@@ -143,7 +154,12 @@ impl Client {
         lock(&self.0.data).home_dc
     }
 
-    async fn invoke_raw(&self, dc: Option<i32>, body: Vec<u8>) -> Result<Vec<u8>, InvocationError> {
+    async fn invoke_raw(
+        &self,
+        dc: Option<i32>,
+        body: Vec<u8>,
+        name: &'static str,
+    ) -> Result<Vec<u8>, InvocationError> {
         let mut dc = dc;
         let mut migrations = 0;
         loop {
@@ -151,24 +167,24 @@ impl Client {
             if target != self.home_dc() {
                 self.authorize_in(target).await?;
             }
-            match self.0.call(target, body.clone()).await {
+            match self.0.call(target, body.clone(), name).await {
                 Ok(answer) => {
                     self.observe(&body, &answer);
                     return Ok(answer);
                 }
-                Err(InvocationError::Rpc(e))
-                    if e.code == 420 && e.name.contains("WAIT") && e.value.is_some() =>
-                {
-                    let wait = Duration::from_secs(u64::from(e.value.unwrap_or(0)));
+                Err(e) if e.flood_wait().is_some() => {
+                    let wait = e.flood_wait().unwrap_or_default();
                     if wait > self.0.config.flood_sleep_threshold {
-                        return Err(InvocationError::Rpc(e));
+                        return Err(e);
                     }
-                    info!("{}: waiting {wait:?} before retrying", e.message);
+                    info!("{e}: waiting {wait:?} before retrying");
                     tokio::time::sleep(wait).await;
                 }
-                Err(InvocationError::Rpc(e)) if e.code == 303 && migrations < 3 => {
+                Err(InvocationError::Rpc { request, error: e })
+                    if e.code == 303 && migrations < 3 =>
+                {
                     let Some(to) = e.value.map(|v| v as i32) else {
-                        return Err(InvocationError::Rpc(e));
+                        return Err(InvocationError::rpc_of(request, e));
                     };
                     migrations += 1;
                     if e.name == "FILE_MIGRATE" || e.name == "STATS_MIGRATE" {
@@ -223,16 +239,23 @@ impl Client {
         }
         let home = self.home_dc();
         let export = functions::auth::ExportAuthorization { dc_id: dc }.to_bytes();
-        let answer = self.0.call(home, export).await?;
+        let answer = self
+            .0
+            .call(home, export, "auth.exportAuthorization")
+            .await?;
         let enums::auth::ExportedAuthorization::ExportedAuthorization(exported) =
-            enums::auth::ExportedAuthorization::from_bytes(answer)
-                .map_err(|e| InvocationError::Decode(e.to_string()))?;
+            enums::auth::ExportedAuthorization::from_bytes(answer).map_err(|error| {
+                InvocationError::Decode {
+                    request: "auth.exportAuthorization",
+                    error,
+                }
+            })?;
         let import = functions::auth::ImportAuthorization {
             id: exported.id,
             bytes: exported.bytes,
         }
         .to_bytes();
-        self.0.call(dc, import).await?;
+        self.0.call(dc, import, "auth.importAuthorization").await?;
         done.insert(dc);
         Ok(())
     }
@@ -443,20 +466,27 @@ impl Inner {
     }
 
     /// Sends a serialized request to DC `dc` and waits for its answer.
-    async fn call(&self, dc: i32, body: Vec<u8>) -> Result<Vec<u8>, InvocationError> {
+    async fn call(
+        &self,
+        dc: i32,
+        body: Vec<u8>,
+        request: &'static str,
+    ) -> Result<Vec<u8>, InvocationError> {
         let sender = {
             let ready = self.open_dc(dc);
             drop(ready);
             lock(&self.dcs).get(&dc).cloned()
         };
         let Some(sender) = sender else {
-            return Err(InvocationError::Usage(format!(
-                "no address known for DC {dc}"
-            )));
+            return Err(InvocationError::UnknownDc { dc });
         };
         let (reply, answer) = oneshot::channel();
         sender
-            .send(Command::Invoke { body, reply })
+            .send(Command::Invoke {
+                body,
+                request,
+                reply,
+            })
             .await
             .map_err(|_| InvocationError::Dropped)?;
         answer.await.map_err(|_| InvocationError::Dropped)?

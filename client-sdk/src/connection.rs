@@ -31,6 +31,8 @@ pub(crate) enum Command {
     /// Send this serialized request and answer on `reply`.
     Invoke {
         body: Vec<u8>,
+        /// The request's TL name, for its errors.
+        request: &'static str,
         reply: oneshot::Sender<Reply>,
     },
 }
@@ -141,10 +143,11 @@ impl From<LinkError> for InvocationError {
     fn from(e: LinkError) -> Self {
         match e {
             LinkError::Io(e) => e.into(),
-            LinkError::Timeout => InvocationError::Io {
-                kind: std::io::ErrorKind::TimedOut,
-                message: "timed out".into(),
-            },
+            LinkError::Timeout => std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the TCP connection took longer than 10 s",
+            )
+            .into(),
             LinkError::Protocol(e) => InvocationError::Transport(e),
         }
     }
@@ -156,7 +159,8 @@ struct Task {
     config: ConnectionConfig,
     commands: mpsc::Receiver<Command>,
     conn: ClientConnection,
-    pending: HashMap<RequestId, oneshot::Sender<Reply>>,
+    /// Who waits for which answer, and the request's TL name.
+    pending: HashMap<RequestId, (&'static str, oneshot::Sender<Reply>)>,
     init_request: Option<RequestId>,
     /// The first connection attempt's outcome goes here once it is known.
     ready: Option<oneshot::Sender<Result<(), InvocationError>>>,
@@ -245,13 +249,16 @@ async fn run(
         task.report_ready(Err(InvocationError::from(ended)));
         let policy = &task.config.reconnect;
         if policy.max_attempts.is_some_and(|max| failures >= max) {
-            task.fail_all(InvocationError::Io {
-                kind: std::io::ErrorKind::NotConnected,
-                message: format!(
-                    "gave up connecting to DC {} after {failures} attempts",
-                    task.config.dc
-                ),
-            });
+            task.fail_all(
+                std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    format!(
+                        "gave up connecting to DC {} after {failures} attempts",
+                        task.config.dc
+                    ),
+                )
+                .into(),
+            );
             // Wait for the next request before trying again.
             match task.commands.recv().await {
                 Some(command) => task.accept(command),
@@ -300,7 +307,7 @@ impl Task {
         // The server never ran these (it did not know the key they were sent with).
         let error = InvocationError::Transport(ClientConnectionError::TransportCode(-404));
         for id in self.conn.forget_key() {
-            if let Some(reply) = self.pending.remove(&id) {
+            if let Some((_, reply)) = self.pending.remove(&id) {
                 let _ = reply.send(Err(error.clone()));
             }
         }
@@ -312,7 +319,7 @@ impl Task {
     }
 
     fn fail_all(&mut self, error: InvocationError) {
-        for (id, reply) in self.pending.drain() {
+        for (id, (_, reply)) in self.pending.drain() {
             self.conn.cancel(id);
             let _ = reply.send(Err(error.clone()));
         }
@@ -320,14 +327,18 @@ impl Task {
 
     /// Queues a request on the connection (it waits there for the key if there is none yet).
     fn accept(&mut self, command: Command) {
-        let Command::Invoke { body, reply } = command;
+        let Command::Invoke {
+            body,
+            request,
+            reply,
+        } = command;
         let id = self.conn.invoke(body);
-        self.pending.insert(id, reply);
+        self.pending.insert(id, (request, reply));
     }
 
     fn drop_cancelled(&mut self) {
         let conn = &mut self.conn;
-        self.pending.retain(|id, reply| {
+        self.pending.retain(|id, (_, reply)| {
             if reply.is_closed() {
                 conn.cancel(*id);
                 false
@@ -377,7 +388,7 @@ impl Task {
                         dc: self.config.dc,
                         body,
                     });
-                } else if let Some(reply) = self.pending.remove(&request) {
+                } else if let Some((_, reply)) = self.pending.remove(&request) {
                     let _ = reply.send(Ok(body));
                 }
             }
@@ -385,13 +396,16 @@ impl Task {
                 if self.init_request == Some(request) {
                     self.init_request = None;
                     warn!(dc = self.config.dc, "initConnection failed: {error}");
-                } else if let Some(reply) = self.pending.remove(&request) {
-                    let _ = reply.send(Err(error.into()));
+                } else if let Some((name, reply)) = self.pending.remove(&request) {
+                    let _ = reply.send(Err(InvocationError::rpc_of(name, error)));
                 }
             }
             ClientEvent::Failed { request, code } => {
-                if let Some(reply) = self.pending.remove(&request) {
-                    let _ = reply.send(Err(InvocationError::Refused(code)));
+                if let Some((name, reply)) = self.pending.remove(&request) {
+                    let _ = reply.send(Err(InvocationError::Refused {
+                        request: name,
+                        code,
+                    }));
                 }
             }
             ClientEvent::Update { body } => {

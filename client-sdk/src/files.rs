@@ -34,6 +34,16 @@ pub enum TransferError {
     /// The server said a part was not saved.
     #[error("the server did not save part {0}")]
     PartNotSaved(u32),
+    /// `upload.getFile` returned a chunk of another size than the file's size implies.
+    #[error("upload.getFile at offset {offset} returned {got} bytes, expected {expected}")]
+    WrongChunkSize {
+        /// The chunk's offset in the file.
+        offset: u64,
+        /// The bytes it had.
+        got: u64,
+        /// The bytes it should have had.
+        expected: u64,
+    },
 }
 
 /// Where a message's file is and what it is.
@@ -254,19 +264,20 @@ impl Client {
             let bytes = match answer? {
                 enums::upload::File::File(f) => f.bytes,
                 enums::upload::File::CdnRedirect(_) => {
-                    return Err(InvocationError::Usage(
-                        "the server redirected to a CDN, which this client does not ask for".into(),
-                    )
+                    return Err(InvocationError::UnexpectedAnswer {
+                        request: "upload.getFile",
+                        answer: "upload.fileCdnRedirect",
+                    }
                     .into());
                 }
             };
             let expected = (file.size - offset).min(chunk);
             if bytes.len() as u64 != expected {
-                return Err(InvocationError::Decode(format!(
-                    "upload.getFile at {offset} returned {} bytes, expected {expected}",
-                    bytes.len()
-                ))
-                .into());
+                return Err(TransferError::WrongChunkSize {
+                    offset,
+                    got: bytes.len() as u64,
+                    expected,
+                });
             }
             ready.insert(offset, bytes);
             while let Some(bytes) = ready.remove(&written) {

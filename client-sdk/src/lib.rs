@@ -25,6 +25,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Messages come back as [`Message`] values (text, entities, sender, chat, reply, forward
+//! header, media, with the raw TL message behind them); [`InputMessage`] builds what to send,
+//! from plain text or from Markdown / HTML ([`parse_mode`], features `markdown` and `html`,
+//! both on by default):
+//!
+//! ```no_run
+//! # #[cfg(feature = "markdown")]
+//! # async fn demo(client: client_sdk::Client, peer: client_sdk::PeerRef) -> Result<(), client_sdk::InvocationError> {
+//! use client_sdk::InputMessage;
+//! let sent = client.send_message(&peer, InputMessage::markdown("**Hi** 👋")).await?;
+//! assert_eq!(sent.text(), "Hi 👋");
+//! match client.send_message(&peer, "again").await {
+//!     Err(e) if e.is("FLOOD_WAIT_*") => println!("{} asks to wait {:?}", e.request().unwrap_or("?"), e.flood_wait()),
+//!     other => { other?; }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Each DC has its own connection task; calls are queued to it and answered through a
 //! channel, so a slow DC never blocks another. A lost connection is re-established with
 //! backoff and the requests the server had not acknowledged are sent again.
@@ -38,18 +56,26 @@ mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+mod input_message;
+mod message;
 mod messages;
+pub mod parse_mode;
 mod password;
+mod peer;
 mod storage;
 pub mod updates;
 
 pub use auth::LoginToken;
 pub use client::Client;
 pub use config::{Config, InitParams, ReconnectPolicy, TELEGRAM_DCS, TELEGRAM_RSA_KEY, Transport};
-pub use error::{InvocationError, PasswordError, RpcError, SignInError};
+pub use error::{DecodeError, InvocationError, PasswordError, RpcError, SignInError};
 pub use files::{DOWNLOAD_CHUNK, FileLocation, Progress, TransferError};
-pub use messages::{Dialog, DialogIter, MessageIter, PeerRef, message_id_date, peer_key};
+pub use input_message::InputMessage;
+pub use message::Message;
+pub use messages::{Dialog, DialogIter, MessageIter, message_id_date};
+pub use parse_mode::ParseMode;
 pub use password::PasswordToken;
+pub use peer::{Peer, PeerRef, peer_key};
 pub use storage::{
     DcEntry, FileSessionStore, MemorySessionStore, PeerKind, SessionData, SessionError,
     SessionStore, UpdateState,

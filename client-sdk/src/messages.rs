@@ -2,76 +2,11 @@
 
 use crate::client::Client;
 use crate::error::InvocationError;
+use crate::input_message::InputMessage;
+use crate::message::Message;
+use crate::peer::{PeerRef, peer_key};
 use crate::storage::PeerKind;
 use mtproto_api::{enums, functions, types};
-
-/// A peer the client can address: its kind, id and access hash.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PeerRef {
-    /// User, basic group or channel.
-    pub kind: PeerKind,
-    /// The id.
-    pub id: i64,
-    /// The access hash (0 for basic groups).
-    pub access_hash: i64,
-}
-
-impl PeerRef {
-    /// As an `InputPeer`.
-    pub fn input_peer(&self) -> enums::InputPeer {
-        match self.kind {
-            PeerKind::User => enums::InputPeer::User(types::InputPeerUser {
-                user_id: self.id,
-                access_hash: self.access_hash,
-            }),
-            PeerKind::Chat => enums::InputPeer::Chat(types::InputPeerChat { chat_id: self.id }),
-            PeerKind::Channel => enums::InputPeer::Channel(types::InputPeerChannel {
-                channel_id: self.id,
-                access_hash: self.access_hash,
-            }),
-        }
-    }
-
-    /// As a `Peer` (what messages carry in `peer_id` / `from_id`).
-    pub fn to_peer(&self) -> enums::Peer {
-        match self.kind {
-            PeerKind::User => enums::Peer::User(types::PeerUser { user_id: self.id }),
-            PeerKind::Chat => enums::Peer::Chat(types::PeerChat { chat_id: self.id }),
-            PeerKind::Channel => enums::Peer::Channel(types::PeerChannel {
-                channel_id: self.id,
-            }),
-        }
-    }
-
-    /// As an `InputChannel` (for channels).
-    pub fn input_channel(&self) -> Option<enums::InputChannel> {
-        (self.kind == PeerKind::Channel).then_some({
-            enums::InputChannel::InputChannel(types::InputChannel {
-                channel_id: self.id,
-                access_hash: self.access_hash,
-            })
-        })
-    }
-
-    /// As an `InputUser` (for users).
-    pub fn input_user(&self) -> Option<enums::InputUser> {
-        (self.kind == PeerKind::User).then_some({
-            enums::InputUser::InputUser(types::InputUser {
-                user_id: self.id,
-                access_hash: self.access_hash,
-            })
-        })
-    }
-}
-
-/// Kind and id of a `Peer`.
-pub fn peer_key(peer: &enums::Peer) -> (PeerKind, i64) {
-    match peer {
-        enums::Peer::User(p) => (PeerKind::User, p.user_id),
-        enums::Peer::Chat(p) => (PeerKind::Chat, p.chat_id),
-        enums::Peer::Channel(p) => (PeerKind::Channel, p.channel_id),
-    }
-}
 
 /// One entry of the dialog list.
 #[derive(Debug, Clone)]
@@ -121,6 +56,75 @@ fn sent_id_in(updates: &[enums::Update]) -> Option<i32> {
     })
 }
 
+/// The message a `sendMessage` answer describes: the new message of its updates (the one
+/// whose `updateMessageID` has our `random_id`), or one made of what was sent and what
+/// `updateShortSentMessage` says.
+fn sent_message(
+    self_id: Option<i64>,
+    to: &PeerRef,
+    sent: &InputMessage,
+    random_id: i64,
+    updates: enums::Updates,
+) -> Option<Message> {
+    let local = |id: i32, date: i32| {
+        let mut m = types::Message::new(id, to.to_peer(), date, sent.text.clone());
+        m.out = true;
+        m.silent = sent.silent;
+        m.entities = (!sent.entities.is_empty()).then(|| sent.entities.clone());
+        m.reply_to = sent.reply_to.map(|id| {
+            types::MessageReplyHeader {
+                reply_to_msg_id: Some(id),
+                ..Default::default()
+            }
+            .into()
+        });
+        m
+    };
+    let (updates, users, chats) = match updates {
+        enums::Updates::UpdateShortSentMessage(u) => {
+            let mut m = local(u.id, u.date);
+            m.out = u.out;
+            m.media = u.media;
+            m.ttl_period = u.ttl_period;
+            if u.entities.is_some() {
+                m.entities = u.entities;
+            }
+            return Some(Message::with_self(m.into(), &[], &[], self_id));
+        }
+        enums::Updates::Updates(u) => (u.updates, u.users, u.chats),
+        enums::Updates::Combined(u) => (u.updates, u.users, u.chats),
+        enums::Updates::UpdateShort(u) => (vec![u.update], Vec::new(), Vec::new()),
+        _ => return None,
+    };
+    let id = updates.iter().find_map(|u| match u {
+        enums::Update::MessageID(u) if u.random_id == random_id => Some(u.id),
+        _ => None,
+    });
+    let new = updates.into_iter().find_map(|u| {
+        let message = match u {
+            enums::Update::NewMessage(u) => u.message,
+            enums::Update::NewChannelMessage(u) => u.message,
+            _ => return None,
+        };
+        (id.is_none() || id == Some(message_id_date(&message).0)).then_some(message)
+    });
+    match (new, id) {
+        (Some(message), _) => Some(Message::with_self(message, &users, &chats, self_id)),
+        (None, Some(id)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX));
+            Some(Message::with_self(
+                local(id, now).into(),
+                &users,
+                &chats,
+                self_id,
+            ))
+        }
+        (None, None) => None,
+    }
+}
+
 impl Client {
     /// The peer of a user, chat or channel seen before (in updates, dialogs, history or a
     /// resolved username).
@@ -156,9 +160,11 @@ impl Client {
             })
             .await?;
         self.cache_peers(&resolved.users, &resolved.chats);
-        self.peer_of(&resolved.peer).ok_or_else(|| {
-            InvocationError::Decode(format!("@{name} resolved without an access hash"))
-        })
+        self.peer_of(&resolved.peer)
+            .ok_or(InvocationError::Incomplete {
+                request: "contacts.resolveUsername",
+                missing: "access hash of the resolved peer",
+            })
     }
 
     /// Sets (or with `""` removes) the signed-in user's username.
@@ -172,19 +178,86 @@ impl Client {
         Ok(())
     }
 
-    /// Sends a text message; returns its id.
-    pub async fn send_message(&self, to: &PeerRef, text: &str) -> Result<i32, InvocationError> {
-        let request =
-            functions::messages::SendMessage::new(to.input_peer(), text.to_string(), random_id());
+    /// Sends a message (a string, or an [`InputMessage`] with formatting, a reply, ...) and
+    /// returns it as the server stored it.
+    ///
+    /// Mentions (`messageEntityMentionName`, e.g. from `[name](tg://user?id=N)`) are sent
+    /// with the user's access hash when the client has seen the user, else as a
+    /// `tg://user?id=N` link.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "markdown")]
+    /// # async fn demo(client: client_sdk::Client, peer: client_sdk::PeerRef) -> Result<(), client_sdk::InvocationError> {
+    /// use client_sdk::InputMessage;
+    /// let hello = client.send_message(&peer, "Hello").await?;
+    /// client
+    ///     .send_message(&peer, InputMessage::markdown("**bold** reply").reply_to(Some(hello.id())))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_message(
+        &self,
+        to: impl Into<PeerRef>,
+        message: impl Into<InputMessage>,
+    ) -> Result<Message, InvocationError> {
+        let to = to.into();
+        let message = message.into();
+        let random_id = random_id();
+        let mut request =
+            functions::messages::SendMessage::new(to.input_peer(), message.text.clone(), random_id);
+        request.silent = message.silent;
+        request.no_webpage = message.no_webpage;
+        request.reply_to = message.reply_to.map(|id| {
+            enums::InputReplyTo::Message(types::InputReplyToMessage {
+                reply_to_msg_id: id,
+                ..Default::default()
+            })
+        });
+        let entities = self.input_entities(&message.entities);
+        request.entities = (!entities.is_empty()).then_some(entities);
         let updates = self.invoke(&request).await?;
-        sent_id(&updates)
-            .ok_or_else(|| InvocationError::Decode("sendMessage answered without an id".into()))
+        sent_message(self.user_id(), &to, &message, random_id, updates).ok_or(
+            InvocationError::Incomplete {
+                request: "messages.sendMessage",
+                missing: "id of the sent message",
+            },
+        )
+    }
+
+    /// Entities as the server takes them: mentions with the user's access hash.
+    fn input_entities(&self, entities: &[enums::MessageEntity]) -> Vec<enums::MessageEntity> {
+        entities
+            .iter()
+            .map(|entity| match entity {
+                enums::MessageEntity::MentionName(e) => {
+                    match self.access_hash(PeerKind::User, e.user_id) {
+                        Some(access_hash) => types::InputMessageEntityMentionName {
+                            offset: e.offset,
+                            length: e.length,
+                            user_id: types::InputUser {
+                                user_id: e.user_id,
+                                access_hash,
+                            }
+                            .into(),
+                        }
+                        .into(),
+                        None => types::MessageEntityTextUrl {
+                            offset: e.offset,
+                            length: e.length,
+                            url: format!("tg://user?id={}", e.user_id),
+                        }
+                        .into(),
+                    }
+                }
+                other => other.clone(),
+            })
+            .collect()
     }
 
     /// Sends an uploaded file as a document, with its file name; returns the message id.
     pub async fn send_file(
         &self,
-        to: &PeerRef,
+        to: impl Into<PeerRef>,
         file: enums::InputFile,
         file_name: &str,
         mime_type: &str,
@@ -200,31 +273,43 @@ impl Client {
             )],
         ));
         let request = functions::messages::SendMedia::new(
-            to.input_peer(),
+            to.into().input_peer(),
             media,
             caption.to_string(),
             random_id(),
         );
         let updates = self.invoke(&request).await?;
-        sent_id(&updates)
-            .ok_or_else(|| InvocationError::Decode("sendMedia answered without an id".into()))
+        sent_id(&updates).ok_or(InvocationError::Incomplete {
+            request: "messages.sendMedia",
+            missing: "id of the sent message",
+        })
     }
 
-    /// Replaces the text of a message.
+    /// Replaces the text (and formatting) of a message; the [`InputMessage`]'s reply and
+    /// silence do not apply to edits.
     pub async fn edit_message(
         &self,
-        peer: &PeerRef,
+        peer: impl Into<PeerRef>,
         id: i32,
-        text: &str,
+        message: impl Into<InputMessage>,
     ) -> Result<(), InvocationError> {
-        let mut request = functions::messages::EditMessage::new(peer.input_peer(), id);
-        request.message = Some(text.to_string());
+        let message = message.into();
+        let mut request = functions::messages::EditMessage::new(peer.into().input_peer(), id);
+        request.no_webpage = message.no_webpage;
+        let entities = self.input_entities(&message.entities);
+        request.entities = (!entities.is_empty()).then_some(entities);
+        request.message = Some(message.text);
         self.invoke(&request).await?;
         Ok(())
     }
 
     /// Marks everything up to `max_id` (0: everything) read.
-    pub async fn read_history(&self, peer: &PeerRef, max_id: i32) -> Result<(), InvocationError> {
+    pub async fn read_history(
+        &self,
+        peer: impl Into<PeerRef>,
+        max_id: i32,
+    ) -> Result<(), InvocationError> {
+        let peer = peer.into();
         match peer.input_channel() {
             Some(channel) => {
                 self.invoke(&functions::channels::ReadHistory { channel, max_id })
@@ -244,11 +329,11 @@ impl Client {
     /// Deletes messages (for everyone when `revoke`; channel messages always are).
     pub async fn delete_messages(
         &self,
-        peer: &PeerRef,
+        peer: impl Into<PeerRef>,
         ids: &[i32],
         revoke: bool,
     ) -> Result<(), InvocationError> {
-        match peer.input_channel() {
+        match peer.into().input_channel() {
             Some(channel) => {
                 self.invoke(&functions::channels::DeleteMessages {
                     channel,
@@ -294,24 +379,31 @@ impl Client {
                 enums::Chat::Channel(c) => self.peer(PeerKind::Channel, c.id),
                 _ => None,
             })
-            .ok_or_else(|| InvocationError::Decode("createChannel answered without it".into()))
+            .ok_or(InvocationError::Incomplete {
+                request: "channels.createChannel",
+                missing: "channel",
+            })
     }
 
     /// Joins a channel.
-    pub async fn join_channel(&self, channel: &PeerRef) -> Result<(), InvocationError> {
+    pub async fn join_channel(&self, channel: impl Into<PeerRef>) -> Result<(), InvocationError> {
+        let channel = channel.into();
         let input = channel
             .input_channel()
-            .ok_or_else(|| InvocationError::Usage("not a channel".into()))?;
+            .ok_or(InvocationError::WrongPeerKind {
+                expected: PeerKind::Channel,
+                got: channel.kind,
+            })?;
         self.invoke(&functions::channels::JoinChannel { channel: input })
             .await?;
         Ok(())
     }
 
     /// Iterates a chat's history, newest first, fetching 100 messages at a time.
-    pub fn iter_messages(&self, peer: &PeerRef) -> MessageIter {
+    pub fn iter_messages(&self, peer: impl Into<PeerRef>) -> MessageIter {
         MessageIter {
             client: self.clone(),
-            peer: *peer,
+            peer: peer.into(),
             buffer: Vec::new(),
             offset_id: 0,
             done: false,
@@ -507,5 +599,82 @@ impl DialogIter {
         page.reverse();
         self.buffer = page;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to() -> PeerRef {
+        PeerRef {
+            kind: PeerKind::User,
+            id: 2,
+            access_hash: 20,
+        }
+    }
+
+    #[test]
+    fn a_short_sent_message_becomes_the_message_that_was_sent() {
+        let sent = InputMessage::new("hi").reply_to(Some(4)).silent(true);
+        let answer = types::UpdateShortSentMessage {
+            out: true,
+            id: 9,
+            pts: 1,
+            pts_count: 1,
+            date: 77,
+            media: None,
+            entities: None,
+            ttl_period: None,
+        };
+        let m = sent_message(Some(1), &to(), &sent, 5, answer.into()).expect("a message");
+        assert_eq!((m.id(), m.text(), m.date()), (9, "hi", 77));
+        assert_eq!(m.reply_to_message_id(), Some(4));
+        assert!(m.outgoing() && m.silent());
+        assert_eq!(m.sender_id(), Some((PeerKind::User, 1)));
+        assert_eq!(m.chat_id(), Some((PeerKind::User, 2)));
+    }
+
+    #[test]
+    fn updates_give_the_new_message_with_our_random_id() {
+        let message = |id: i32, text: &str| {
+            let mut m = types::Message::new(id, to().to_peer(), 5, text.into());
+            m.out = true;
+            enums::Update::NewMessage(types::UpdateNewMessage {
+                message: m.into(),
+                pts: id,
+                pts_count: 1,
+            })
+        };
+        let updates = types::Updates {
+            updates: vec![
+                types::UpdateMessageID {
+                    id: 3,
+                    random_id: 111,
+                }
+                .into(),
+                types::UpdateMessageID {
+                    id: 4,
+                    random_id: 222,
+                }
+                .into(),
+                message(3, "other"),
+                message(4, "ours"),
+            ],
+            users: vec![enums::User::User(types::User {
+                id: 2,
+                first_name: Some("Bob".into()),
+                access_hash: Some(20),
+                ..Default::default()
+            })],
+            chats: Vec::new(),
+            date: 5,
+            seq: 0,
+        };
+        let sent = InputMessage::new("ours");
+        let m = sent_message(Some(1), &to(), &sent, 222, updates.into()).expect("a message");
+        assert_eq!((m.id(), m.text()), (4, "ours"));
+        assert_eq!(m.chat().map(crate::Peer::name), Some("Bob".into()));
+        assert!(sent_message(Some(1), &to(), &sent, 333, enums::Updates::TooLong).is_none());
     }
 }

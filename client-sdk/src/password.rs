@@ -53,9 +53,10 @@ async fn current_check(
         return Err(PasswordError::UnknownAlgorithm);
     };
     let (Some(srp_b), Some(srp_id)) = (state.srp_b.clone(), state.srp_id) else {
-        return Err(InvocationError::Decode(
-            "account.password has a password but no srp_B or srp_id".into(),
-        )
+        return Err(InvocationError::Incomplete {
+            request: "account.getPassword",
+            missing: "srp_B and srp_id (the account has a password)",
+        }
         .into());
     };
     let password = password.as_bytes().to_vec();
@@ -188,10 +189,7 @@ impl Client {
             tries += 1;
             let state = self.password_state().await?;
             if !state.has_password {
-                return Err(InvocationError::Usage(
-                    "the server asks for a password but says the account has none".into(),
-                )
-                .into());
+                return Err(PasswordError::NoPassword);
             }
             let check = current_check(&state, Some(password)).await?;
             match self
@@ -201,7 +199,11 @@ impl Client {
                 Ok(authorization) => {
                     return self.signed_in(authorization).await.map_err(|e| match e {
                         SignInError::Other(e) => PasswordError::Other(e),
-                        other => PasswordError::Other(InvocationError::Usage(other.to_string())),
+                        // signed_in fails otherwise only with SignUpRequired.
+                        _ => PasswordError::Other(InvocationError::UnexpectedAnswer {
+                            request: "auth.checkPassword",
+                            answer: "auth.authorizationSignUpRequired",
+                        }),
                     });
                 }
                 Err(e) if stale_check(&e) && tries < TRIES => continue,

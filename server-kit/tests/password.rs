@@ -85,7 +85,7 @@ async fn log_in(
 
 fn rpc_error(e: &InvocationError) -> (i32, &str) {
     match e {
-        InvocationError::Rpc(rpc) => (rpc.code, rpc.name.as_str()),
+        InvocationError::Rpc { error: rpc, .. } => (rpc.code, rpc.name.as_str()),
         other => panic!("not an RPC error: {other}"),
     }
 }
@@ -296,9 +296,7 @@ fn wrong_passwords_are_rate_limited() {
         for password in ["guess 5", "right"] {
             match guesser.check_password(&token, password).await {
                 Err(PasswordError::Other(e)) => {
-                    let InvocationError::Rpc(rpc) = &e else {
-                        panic!("{e}")
-                    };
+                    let Some(rpc) = e.rpc() else { panic!("{e}") };
                     assert_eq!((rpc.code, rpc.name.as_str()), (420, "FLOOD_WAIT"), "{e}");
                     assert!(rpc.value.is_some_and(|s| (1..=300).contains(&s)), "{e}");
                 }

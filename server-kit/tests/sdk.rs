@@ -93,7 +93,10 @@ fn two_sdk_clients_chat_and_catch_up_exactly_once() {
         // A writes B by username; B, online, gets it pushed.
         let to_b = a.resolve_username("@Bob_SDK").await.unwrap();
         assert_eq!((to_b.kind, to_b.id), (PeerKind::User, b_id));
-        a.send_message(&to_b, "hello bob").await.unwrap();
+        let sent = a.send_message(&to_b, "hello bob").await.unwrap();
+        assert_eq!((sent.text(), sent.outgoing()), ("hello bob", true));
+        assert_eq!(sent.chat_id(), Some((PeerKind::User, b_id)));
+        assert_eq!(sent.sender_id(), Some((PeerKind::User, a_id)));
         let (peer, text, _) = next_message(&b, Duration::from_secs(10))
             .await
             .expect("pushed");
@@ -102,7 +105,12 @@ fn two_sdk_clients_chat_and_catch_up_exactly_once() {
             .peer_of(&peer)
             .expect("A's access hash came with the update");
         assert_eq!(to_a.id, a_id);
-        b.send_message(&to_a, "hello alice").await.unwrap();
+        // A formatted reply: the sent message has the parsed text and the reply id (its
+        // entities are what the server kept: the reference server keeps none yet).
+        let reply = client_sdk::InputMessage::markdown("hello **alice**").reply_to(Some(sent.id()));
+        let replied = b.send_message(&to_a, reply).await.unwrap();
+        assert_eq!(replied.text(), "hello alice");
+        assert_eq!(replied.reply_to_message_id(), Some(sent.id()));
         let (_, text, _) = next_message(&a, Duration::from_secs(10))
             .await
             .expect("reply");
@@ -151,7 +159,7 @@ fn two_sdk_clients_chat_and_catch_up_exactly_once() {
 
         // Reading and editing; the other side sees the edit.
         b.read_history(&to_a, 0).await.unwrap();
-        let id = a.send_message(&to_b, "typo").await.unwrap();
+        let id = a.send_message(&to_b, "typo").await.unwrap().id();
         let _ = next_message(&b, Duration::from_secs(5))
             .await
             .expect("typo");
@@ -192,7 +200,10 @@ fn a_channel_post_reaches_a_member() {
         let found = b.resolve_username("news_sdk").await.unwrap();
         assert_eq!(found.id, channel.id);
         b.join_channel(&found).await.unwrap();
-        a.send_message(&channel, "first post").await.unwrap();
+        let post = a.send_message(&channel, "first post").await.unwrap();
+        assert_eq!(post.text(), "first post");
+        assert_eq!(post.chat_id(), Some((PeerKind::Channel, channel.id)));
+        assert_eq!(post.chat().map(|c| c.name()), Some("News".into()));
         let (peer, text, _) = loop {
             let got = next_message(&b, Duration::from_secs(10))
                 .await
@@ -240,9 +251,11 @@ fn login_codes_past_the_limit_are_flood_wait_for_that_number_only() {
         }
         // An hour's wait is past the client's flood_sleep_threshold (60 s): returned.
         let error = client.request_login_code("+1 555 0321").await.unwrap_err();
-        let client_sdk::InvocationError::Rpc(rpc) = &error else {
+        let Some(rpc) = error.rpc() else {
             panic!("{error}");
         };
+        assert_eq!(error.request(), Some("auth.sendCode"));
+        assert!(error.is("FLOOD_WAIT_*"), "{error}");
         assert_eq!(
             (rpc.code, rpc.name.as_str()),
             (420, "FLOOD_WAIT"),
