@@ -6,7 +6,8 @@
 // updates, read history and dialogs, page a chat of 160 messages sent at once with GramJS's
 // own iterator both ways, send a 3 MiB file with 4 parallel upload workers and
 // download it; A creates a broadcast channel and posts, B joins, reads and gets a new post
-// pushed. Meanwhile a Telethon user (layer 229, tests/gramjs/telethon_peer.py) chats with A:
+// pushed; A creates a basic group with B and writes in it. Meanwhile a Telethon user
+// (layer 229, tests/gramjs/telethon_peer.py) chats with A:
 // it writes WORK_DIR/tele.ready when signed up; A writes it, it answers, A says bye.
 // Every check throws; the last line printed is "gramjs ok".
 "use strict";
@@ -234,6 +235,24 @@ async function main() {
   await pushed;
   await b.invoke(new Api.channels.ReadHistory({ channel: "gram_news", maxId: 0 }));
   log("channel ok");
+
+  // A basic group (layer 198 answers messages.invitedUsers too): A creates it with B, B gets
+  // A's message in it, both see the members.
+  const invited = await a.invoke(
+    new Api.messages.CreateChat({ users: ["gram_b"], title: "Gram group" }),
+  );
+  const group = invited.updates.chats[0];
+  check(group.className === "Chat" && group.title === "Gram group", `the group: ${group.className}`);
+  const inGroup = waitMessage(b, (m) => m.message === "hello group", "A's group message at B");
+  await a.sendMessage(new Api.InputPeerChat({ chatId: group.id }), { message: "hello group" });
+  const groupMsg = await inGroup;
+  check(
+    groupMsg.peerId.className === "PeerChat" && groupMsg.peerId.chatId.equals(group.id),
+    `B's copy is in the group: ${groupMsg.peerId.className}`,
+  );
+  const full = await b.invoke(new Api.messages.GetFullChat({ chatId: group.id }));
+  check(full.fullChat.participants.participants.length === 2, "two members");
+  log("group ok");
 
   await a.disconnect();
   await b.disconnect();

@@ -10,6 +10,8 @@ every other client family), in a work directory of its own. Usage: flow.py PORT 
      its media session; the bytes match.
   4. K sends 160 messages at once and pages the whole chat with its own history iterator:
      each message once, newest first.
+  5. kurigram runs a channel Telethon joins and reads, and a basic group Telethon gets
+     kurigram's message in.
 
 Every check raises; the last line printed is "kurigram ok".
 """
@@ -153,6 +155,22 @@ async def main():
     full = await k.get_chat(ch.id)
     check(full.username == "kuri_news", f"kurigram's get_chat: {full.username!r}")
     print("kurigram channel", flush=True)
+
+    # A basic group made by kurigram (messages.createChat): Telethon gets its message in the
+    # group, kurigram reads the group's history (service message included) and its members.
+    group = await k.create_group("Kuri group", ["tele_k"])
+    check(group.id < 0 and group.title == "Kuri group", f"kurigram's group: {group.id}")
+    await k.send_message(group.id, "hello group")
+    # (The burst above is still queued at Telethon: skip to the group's message.)
+    got = await asyncio.wait_for(tbox.get(), 30)
+    while got.raw_text != "hello group":
+        got = await asyncio.wait_for(tbox.get(), 30)
+    check(got.chat_id == group.id, f"Telethon sees it in the group: {got.chat_id}")
+    texts = [m.text async for m in k.get_chat_history(group.id)]
+    check(texts[0] == "hello group" and len(texts) == 2, f"the group's history: {texts}")
+    members = [m.user.id async for m in k.get_chat_members(group.id)]
+    check(sorted(members) == sorted([me.id, tme.id]), f"members: {members}")
+    print("kurigram group", flush=True)
 
     await t.disconnect()
     await k.stop()
