@@ -135,7 +135,7 @@ fn two_sdk_clients_chat_and_catch_up_exactly_once() {
 
         // History, newest first, across pages; dialogs.
         let mut history = Vec::new();
-        let mut iter = b.iter_messages(&to_a);
+        let mut iter = b.iter_messages(to_a);
         while let Some(m) = iter.next().await.unwrap() {
             if let enums::Message::Message(m) = m {
                 history.push(m.message);
@@ -145,7 +145,7 @@ fn two_sdk_clients_chat_and_catch_up_exactly_once() {
         expected.extend(want);
         expected.reverse();
         assert_eq!(history, expected);
-        let mut limited = b.iter_messages(&to_a).limit(3);
+        let mut limited = b.iter_messages(to_a).limit(3);
         let mut n = 0;
         while limited.next().await.unwrap().is_some() {
             n += 1;
@@ -226,7 +226,7 @@ fn a_channel_post_reaches_a_member() {
             "{refused}"
         );
         let mut history = Vec::new();
-        let mut iter = b.iter_messages(&found);
+        let mut iter = b.iter_messages(found);
         while let Some(enums::Message::Message(m)) = iter.next().await.unwrap() {
             history.push(m.message);
         }

@@ -46,6 +46,7 @@ mod contacts;
 mod devices;
 mod drafts;
 mod passwords;
+mod profile_photos;
 mod search;
 mod tls;
 
@@ -80,6 +81,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (10, search::SCHEMA_V10),
     (11, chats::SCHEMA_V11),
     (12, drafts::SCHEMA_V12),
+    (13, profile_photos::SCHEMA_V13),
 ];
 
 /// Pinned messages (`store::Message::pinned`).

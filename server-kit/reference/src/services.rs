@@ -47,6 +47,7 @@ pub mod help;
 pub mod messages;
 pub mod password;
 pub mod pins;
+pub mod profile_photos;
 pub mod search;
 pub mod search_global;
 pub mod status;
@@ -82,6 +83,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(groups::GroupsService),
         Arc::new(drafts::DraftsService),
         Arc::new(password::PasswordService),
+        Arc::new(profile_photos::ProfilePhotosService),
         Arc::new(search::SearchService),
         Arc::new(search_global::SearchGlobalService),
         Arc::new(typing::TypingService),
@@ -221,6 +223,16 @@ pub(crate) fn user_tl(user: &User, viewer: i64) -> enums::User {
         // A bot's phone is a placeholder (store::bots), and a bot shows no status.
         phone: (is_self && !bot).then(|| user.phone.clone()),
         status: (!bot).then(|| status::at_rest(user)),
+        photo: user.photo.map(|photo_id| {
+            types::UserProfilePhoto {
+                has_video: false,
+                personal: false,
+                photo_id,
+                stripped_thumb: None,
+                dc_id: 2,
+            }
+            .into()
+        }),
         ..Default::default()
     }
     .into()

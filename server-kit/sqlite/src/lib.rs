@@ -10,6 +10,7 @@ mod devices;
 mod drafts;
 mod passwords;
 mod photos;
+mod profile_photos;
 mod search;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -92,6 +93,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     // ordinary message) and the ids it names.
     ("messages", "action_kind", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "action_ids", "TEXT NOT NULL DEFAULT ''"),
+    // The head of the user's profile photos (store::User::photo).
+    ("users", "photo_id", "INTEGER"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -149,6 +152,8 @@ impl SqliteStore {
         conn.execute_batch(chats::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(drafts::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(profile_photos::SQLITE_SCHEMA)
+            .map_err(db)?;
         conn.execute_batch(devices::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(passwords::SQLITE_SCHEMA).map_err(db)?;
         contacts::setup(&conn)?;

@@ -48,12 +48,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod chats;
 mod drafts;
+mod profile_photos;
 mod search;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
     chat_replies,
 };
 pub use drafts::drafts;
+pub use profile_photos::profile_photos;
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -119,6 +121,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chat_edit_and_delete", chat_edit_and_delete),
     ("chat_read_history", chat_read_history),
     ("drafts", drafts),
+    ("profile_photos", profile_photos),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -467,6 +470,7 @@ pub fn users(store: &dyn Store) {
             about: String::new(),
             bot_info_version: None,
             last_seen: 0,
+            photo: None,
         }
     );
     let b = ok(store.create_user("15550002", "Bob", "", 222));
@@ -560,6 +564,7 @@ pub fn bots(store: &dyn Store) {
             about: String::new(),
             bot_info_version: Some(FIRST_BOT_INFO_VERSION),
             last_seen: 0,
+            photo: None,
         }
     );
     assert_eq!(ok(store.user(bot.id)), Some(bot.clone()));
@@ -3012,7 +3017,8 @@ macro_rules! store_conformance_tests {
             chat_member_changes,
             chat_edit_and_delete,
             chat_read_history,
-            drafts
+            drafts,
+            profile_photos
         );
     };
 }

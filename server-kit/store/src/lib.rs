@@ -26,6 +26,7 @@ pub mod devices;
 pub mod drafts;
 pub mod passwords;
 pub mod photos;
+pub mod profile_photos;
 pub mod rows;
 pub mod search;
 
@@ -37,6 +38,7 @@ pub use devices::DeviceStore;
 pub use drafts::{Draft, DraftPeer, DraftStore};
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
+pub use profile_photos::ProfilePhotoStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
 
 use std::sync::Arc;
@@ -137,6 +139,8 @@ pub struct User {
     pub bot_info_version: Option<i32>,
     /// When the user was last seen online (Unix seconds; 0: never recorded).
     pub last_seen: i32,
+    /// Their current profile photo ([`ProfilePhotoStore`]).
+    pub photo: Option<i64>,
 }
 
 /// A pending login code.
@@ -489,6 +493,7 @@ pub trait Store:
     + DeviceStore
     + DraftStore
     + PhotoStore
+    + ProfilePhotoStore
     + PasswordStore
     + SearchStore
     + Send

@@ -112,7 +112,8 @@ pub fn key_at(r: &dyn Row, at: usize) -> Result<StoredKey, StoreError> {
 
 /// The columns of a [`User`].
 pub const USER_COLUMNS: &str =
-    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version, last_seen";
+    "id, access_hash, phone, first_name, last_name, username, about, bot_info_version, last_seen,
+     photo_id";
 
 /// A user from the [`USER_COLUMNS`] starting at `at`.
 pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
@@ -126,6 +127,7 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
         about: r.text(at + 6)?,
         bot_info_version: r.opt_int32(at + 7)?,
         last_seen: r.int32(at + 8)?,
+        photo: r.opt_int(at + 9)?,
     })
 }
 

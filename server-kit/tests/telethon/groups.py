@@ -12,7 +12,7 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
            messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
            can no longer write (CHAT_ID_INVALID); dialogs list the group; a second chat is
            migrated to a megagroup (migrateChat) that B can write to, and the old chat takes
-           nothing more; searchGlobal finds messages of the group and the megagroup; drafts in the group and a private chat, one cleared by a send
+           nothing more; a profile photo uploaded, seen and downloaded, deleted; searchGlobal finds messages of the group and the megagroup; drafts in the group and a private chat, one cleared by a send
   restart  after kill -9: the history is whole on every member's side (service messages
            included), B catches up with what A sent while B was away, C sees the chat as
            forbidden; A's draft is still there (getAllDrafts, the dialog)
@@ -290,6 +290,26 @@ async def groups(state):
     check(found == [("hello team", -chat.id)], f"searchGlobal hello: {found}")
     found = [m.message async for m in a.iter_messages(None, search="Team")]
     check(found == ["hello team"], f"service messages are not found: {found}")
+
+    # A profile photo: A uploads one; B sees it on A's user and downloads it (JPEG sizes
+    # made by the server); A's list has it; once deleted, A has none.
+    avatar = os.path.join(os.path.dirname(STATE), "avatar.png")
+    uploaded = await a(functions.photos.UploadProfilePhotoRequest(file=await a.upload_file(avatar)))
+    check(isinstance(uploaded.photo, types.Photo), f"the new photo: {uploaded.photo}")
+    check(uploaded.users[0].photo.photo_id == uploaded.photo.id, "A's user carries it")
+    ann = await b.get_entity("@groups_ann")
+    check(ann.photo and ann.photo.photo_id == uploaded.photo.id, f"B sees A's photo: {ann.photo}")
+    for big in (False, True):
+        data = await b.download_profile_photo(ann, file=bytes, download_big=big)
+        check(data and data[:2] == b"\xff\xd8", f"a JPEG (big {big}): {data[:4] if data else data}")
+    photos = await b.get_profile_photos(ann)
+    check([p.id for p in photos] == [uploaded.photo.id], f"A's photos: {photos}")
+    p = uploaded.photo
+    deleted = await a(functions.photos.DeletePhotosRequest(
+        id=[types.InputPhoto(p.id, p.access_hash, p.file_reference)]))
+    check(deleted == [p.id], f"deleted: {deleted}")
+    ann = await b.get_entity("@groups_ann")
+    check(not ann.photo or isinstance(ann.photo, types.UserProfilePhotoEmpty), f"{ann.photo}")
 
     # Drafts: one per chat; a send with clear_draft clears that chat's.
     await a(functions.messages.SaveDraftRequest(peer=peer, message="half typed"))

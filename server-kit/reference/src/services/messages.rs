@@ -241,7 +241,7 @@ async fn send_media(
 
 /// Assembles an uploaded photo, makes its standard sizes, stores them, and returns the
 /// photo's id.
-async fn uploaded_photo(
+pub(crate) async fn uploaded_photo(
     server: &Arc<Node>,
     me: i64,
     file: enums::InputFile,

@@ -135,7 +135,7 @@ async fn get_file(
     caller: Caller,
     call: functions::upload::GetFile,
 ) -> RpcResult {
-    caller.user()?;
+    let me = caller.user()?;
     check_get_file(call.offset, call.limit, call.precise).map_err(file_error)?;
     let (content, mtime) = match call.location {
         enums::InputFileLocation::InputDocumentFileLocation(location) => {
@@ -162,6 +162,9 @@ async fn get_file(
                 .find(|s| s.kind == location.thumb_size)
                 .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
             (size.content.clone(), photo.date)
+        }
+        enums::InputFileLocation::InputPeerPhotoFileLocation(location) => {
+            super::profile_photos::peer_photo_content(server, me, &location).await?
         }
         _ => return Err(RpcError::bad_request("LOCATION_INVALID")),
     };
