@@ -1,8 +1,8 @@
 //! The HTTP Bot API frontend (`--bot-api ADDR`, crate `server-kit-botapi`) over raw HTTP/1.1
 //! against the real binary: the error shapes and statuses frameworks pick exceptions from,
 //! getMe, getUpdates long polling (an empty answer after the timeout, an early one when a
-//! message arrives), offsets confirming updates, and sendMessage replying, seen by the user
-//! over MTProto.
+//! message arrives), offsets confirming updates, 409 for a second concurrent getUpdates, and
+//! sendMessage replying, seen by the user over MTProto.
 
 mod common;
 
@@ -234,6 +234,13 @@ async fn long_polling_offsets_and_replies() {
     say(&mut user, &bot, "/start", 1).await;
     say(&mut user, &bot, "hello", 2).await;
 
+    let info = tokio::task::spawn_blocking({
+        let token = token.clone();
+        move || call(bot_port, &token, "getWebhookInfo", "").expect("getWebhookInfo")
+    })
+    .await
+    .unwrap();
+    assert_eq!(info["pending_update_count"], 2, "{info}");
     // Both are pending, in order, with what frameworks check.
     let (updates, _) = poll(bot_port, &token, "timeout=0").await;
     assert_eq!(updates.len(), 2, "{updates:?}");
@@ -337,5 +344,36 @@ async fn long_polling_offsets_and_replies() {
     )
     .await;
     assert!(updates.is_empty(), "{updates:?}");
+
+    // A second getUpdates ends the first with 409, as Telegram's.
+    let first = tokio::task::spawn_blocking({
+        let token = token.clone();
+        move || {
+            let started = Instant::now();
+            (
+                call(bot_port, &token, "getUpdates", "timeout=20"),
+                started.elapsed(),
+            )
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (second, _) = poll(bot_port, &token, "timeout=0").await;
+    assert!(second.is_empty(), "{second:?}");
+    let (first, took) = first.await.unwrap();
+    let (status, body) = first.expect_err("the first poll ends in a conflict");
+    assert_eq!(
+        (status, &body["error_code"]),
+        (409, &Value::from(409)),
+        "{body}"
+    );
+    assert!(
+        body["description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Conflict: terminated by other getUpdates")),
+        "{body}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let info = call(bot_port, &token, "getWebhookInfo", "").unwrap();
+    assert_eq!(info["pending_update_count"], 0);
     server.kill();
 }

@@ -18,6 +18,7 @@ use server_kit_reference::bot_token::BotToken;
 use server_kit_store::chats::peer_chat;
 use server_kit_store::{Change, LoggedChange, Message, StoreError, User};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tl_runtime::{Deserialize, Serialize};
@@ -38,6 +39,10 @@ pub struct BotApi {
     watch: Arc<BoxWatch>,
     /// Per bot: the pts below which every update is confirmed (or was never an update).
     confirmed: Mutex<HashMap<i64, i32>>,
+    /// Per bot: the getUpdates call that runs (a later one ends it with 409).
+    polls: Mutex<HashMap<i64, u64>>,
+    /// Numbers getUpdates calls.
+    next_poll: AtomicU64,
 }
 
 impl std::fmt::Debug for BotApi {
@@ -59,6 +64,8 @@ impl BotApi {
             node,
             watch,
             confirmed: Mutex::new(HashMap::new()),
+            polls: Mutex::new(HashMap::new()),
+            next_poll: AtomicU64::new(0),
         })
     }
 
@@ -70,11 +77,15 @@ impl BotApi {
             "getupdates" => self.get_updates(&bot, &params).await,
             "sendmessage" => self.send_message(&bot, &params).await,
             "deletewebhook" => Ok(Value::Bool(true)),
-            "getwebhookinfo" => Ok(json!({
-                "url": "",
-                "has_custom_certificate": false,
-                "pending_update_count": 0,
-            })),
+            "getwebhookinfo" => {
+                let from = self.confirm(bot.id, 0);
+                let pending = self.collect(bot.id, from, 100).await?.len();
+                Ok(json!({
+                    "url": "",
+                    "has_custom_certificate": false,
+                    "pending_update_count": pending,
+                }))
+            }
             _ => Err(ApiError::NotFound("method not found")),
         }
     }
@@ -103,11 +114,21 @@ impl BotApi {
         let from = self.confirm(bot.id, offset);
         let deadline = Instant::now() + Duration::from_secs(timeout);
         let notify = self.watch.watch(bot.id);
+        // This call is the bot's poll now: an earlier one still waiting ends with 409.
+        let poll = self.next_poll.fetch_add(1, Ordering::Relaxed);
+        self.lock_polls().insert(bot.id, poll);
+        self.watch.changed(bot.id);
         loop {
             // Listening before reading: a change committed meanwhile still wakes us.
             let changed = notify.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
+            if self.lock_polls().get(&bot.id) != Some(&poll) {
+                return Err(ApiError::Conflict(
+                    "terminated by other getUpdates request; make sure that only one bot \
+                     instance is running",
+                ));
+            }
             let updates = self.collect(bot.id, from, limit).await?;
             if !updates.is_empty() || Instant::now() >= deadline {
                 return Ok(Value::Array(updates));
@@ -117,6 +138,10 @@ impl BotApi {
                 _ = tokio::time::sleep_until(deadline) => {}
             }
         }
+    }
+
+    fn lock_polls(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u64>> {
+        self.polls.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Records that the bot confirmed every update below `offset` (when positive); the pts

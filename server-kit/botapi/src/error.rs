@@ -19,6 +19,9 @@ pub enum ApiError {
     /// The bot may not do this (403).
     #[error("Forbidden: {0}")]
     Forbidden(String),
+    /// Another getUpdates of the same bot started: this one ends (409).
+    #[error("Conflict: {0}")]
+    Conflict(&'static str),
     /// Too many calls: try again after `retry_after` seconds (429).
     #[error("Too Many Requests: retry after {retry_after}")]
     TooManyRequests {
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::BadRequest(_) => 400,
             ApiError::Forbidden(_) => 403,
+            ApiError::Conflict(_) => 409,
             ApiError::TooManyRequests { .. } => 429,
             ApiError::TooLarge => 413,
             ApiError::Internal => 500,
