@@ -274,7 +274,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(addr), Some(watch)) = (args.bot_api, box_watch) {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(bot_api = %listener.local_addr()?, "Bot API");
-        let api = server_kit_botapi::BotApi::new(server.clone(), watch);
+        let offsets = server_kit_botapi::Offsets::load(&args.data.join("bot-api-offsets"))?;
+        let api = server_kit_botapi::BotApi::new(server.clone(), watch, offsets);
         tokio::spawn(server_kit_botapi::serve(listener, api));
     }
     let stop = stop_signal()?;

@@ -1,7 +1,7 @@
 //! The HTTP Bot API frontend (`--bot-api ADDR`, crate `server-kit-botapi`) over raw HTTP/1.1
 //! against the real binary: the error shapes and statuses frameworks pick exceptions from,
 //! getMe, getUpdates long polling (an empty answer after the timeout, an early one when a
-//! message arrives), offsets confirming updates, 409 for a second concurrent getUpdates, and
+//! message arrives), offsets confirming updates (kept across a SIGKILL), 409 for a second concurrent getUpdates, and
 //! sendMessage replying, seen by the user over MTProto.
 
 mod common;
@@ -375,5 +375,39 @@ async fn long_polling_offsets_and_replies() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     let info = call(bot_port, &token, "getWebhookInfo", "").unwrap();
     assert_eq!(info["pending_update_count"], 0);
+    server.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_updates_stay_confirmed_across_a_kill() {
+    let (server, data, port, bot_port, token) = start("botapi-restart");
+    let (mut user, bot) = user_and_bot(port, &data).await;
+    say(&mut user, &bot, "one", 1).await;
+    say(&mut user, &bot, "two", 2).await;
+    drop(user);
+    let (updates, _) = poll(bot_port, &token, "timeout=0").await;
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    let second = updates[1]["update_id"].as_i64().unwrap();
+    // "one" confirmed, "two" not; then SIGKILL.
+    poll(bot_port, &token, &format!("offset={second}&timeout=0")).await;
+    server.kill();
+    let flags = ["--bot-api".to_owned(), format!("127.0.0.1:{bot_port}")];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = ServerProcess::start_with(BINARY, port, &data, &flags);
+    // A bot starting over from offset 0 gets "two" only: nothing lost, nothing twice.
+    let (updates, _) = poll(bot_port, &token, "timeout=0").await;
+    let texts: Vec<&Value> = updates.iter().map(|u| &u["message"]["text"]).collect();
+    assert_eq!(texts, [&Value::from("two")]);
+    assert_eq!(updates[0]["update_id"], second);
+    poll(
+        bot_port,
+        &token,
+        &format!("offset={}&timeout=0", second + 1),
+    )
+    .await;
+    server.kill();
+    let server = ServerProcess::start_with(BINARY, port, &data, &flags);
+    let (updates, _) = poll(bot_port, &token, "timeout=0").await;
+    assert!(updates.is_empty(), "{updates:?}");
     server.kill();
 }

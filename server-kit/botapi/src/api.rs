@@ -7,6 +7,7 @@
 //! survive restarts with the store, and `offset` confirms every entry below it.
 
 use crate::error::ApiError;
+use crate::offsets::Offsets;
 use crate::params::{Params, member_int};
 use crate::watch::BoxWatch;
 use mtproto_api::{enums, functions, types};
@@ -38,7 +39,7 @@ pub struct BotApi {
     node: Arc<Node>,
     watch: Arc<BoxWatch>,
     /// Per bot: the pts below which every update is confirmed (or was never an update).
-    confirmed: Mutex<HashMap<i64, i32>>,
+    offsets: Offsets,
     /// Per bot: the getUpdates call that runs (a later one ends it with 409).
     polls: Mutex<HashMap<i64, u64>>,
     /// Numbers getUpdates calls.
@@ -58,12 +59,14 @@ fn store_error(e: StoreError) -> ApiError {
 }
 
 impl BotApi {
-    /// The Bot API over `node`, whose box changes `watch` hears (see [`BoxWatch`]).
-    pub fn new(node: Arc<Node>, watch: Arc<BoxWatch>) -> Arc<Self> {
+    /// The Bot API over `node`, whose box changes `watch` hears (see [`BoxWatch`]), keeping
+    /// the bots' confirmed offsets in `offsets` ([`Offsets::load`] for a file, or
+    /// `Offsets::default()` for memory only).
+    pub fn new(node: Arc<Node>, watch: Arc<BoxWatch>, offsets: Offsets) -> Arc<Self> {
         Arc::new(BotApi {
             node,
             watch,
-            confirmed: Mutex::new(HashMap::new()),
+            offsets,
             polls: Mutex::new(HashMap::new()),
             next_poll: AtomicU64::new(0),
         })
@@ -78,7 +81,7 @@ impl BotApi {
             "sendmessage" => self.send_message(&bot, &params).await,
             "deletewebhook" => Ok(Value::Bool(true)),
             "getwebhookinfo" => {
-                let from = self.confirm(bot.id, 0);
+                let from = self.confirm(bot.id, 0).await;
                 let pending = self.collect(bot.id, from, 100).await?.len();
                 Ok(json!({
                     "url": "",
@@ -111,7 +114,7 @@ impl BotApi {
         let offset = p.int("offset")?.unwrap_or(0);
         let limit = p.int("limit")?.unwrap_or(100).clamp(1, 100) as usize;
         let timeout = p.int("timeout")?.unwrap_or(0).clamp(0, MAX_POLL_TIMEOUT) as u64;
-        let from = self.confirm(bot.id, offset);
+        let from = self.confirm(bot.id, offset).await;
         let deadline = Instant::now() + Duration::from_secs(timeout);
         let notify = self.watch.watch(bot.id);
         // This call is the bot's poll now: an earlier one still waiting ends with 409.
@@ -146,28 +149,14 @@ impl BotApi {
 
     /// Records that the bot confirmed every update below `offset` (when positive); the pts
     /// to read the log from.
-    fn confirm(&self, bot: i64, offset: i64) -> i32 {
-        let mut confirmed = self
-            .confirmed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let entry = confirmed.entry(bot).or_insert(0);
+    async fn confirm(&self, bot: i64, offset: i64) -> i32 {
         if offset > 0 {
             let below = i32::try_from(offset - 1).unwrap_or(i32::MAX);
-            *entry = (*entry).max(below);
+            if self.offsets.raise(bot, below) {
+                self.offsets.save().await;
+            }
         }
-        *entry
-    }
-
-    /// Entries of the log after `from` that are no update for the bot need not be read
-    /// again.
-    fn skip_to(&self, bot: i64, pts: i32) {
-        let mut confirmed = self
-            .confirmed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let entry = confirmed.entry(bot).or_insert(0);
-        *entry = (*entry).max(pts);
+        self.offsets.get(bot)
     }
 
     /// Up to `limit` updates of the bot after pts `from`.
@@ -211,8 +200,10 @@ impl BotApi {
                 break;
             }
         }
+        // Entries that are no update for the bot need not be read again (kept in memory:
+        // saved with the next confirmation).
         if skippable > from {
-            self.skip_to(bot, skippable);
+            self.offsets.raise(bot, skippable);
         }
         Ok(out)
     }

@@ -10,25 +10,27 @@
 //! ```no_run
 //! # async fn run(builder: server_kit_core::NodeBuilder, bus: std::sync::Arc<dyn server_kit_core::bus::Bus>)
 //! # -> Result<(), Box<dyn std::error::Error>> {
-//! use server_kit_botapi::{BotApi, BoxWatch};
+//! use server_kit_botapi::{BotApi, BoxWatch, Offsets};
 //! use std::sync::Arc;
 //! let watch = Arc::new(BoxWatch::default());
 //! let node = builder.bus(watch.wrap_bus(bus)).build()?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
-//! tokio::spawn(server_kit_botapi::serve(listener, BotApi::new(node, watch)));
+//! tokio::spawn(server_kit_botapi::serve(listener, BotApi::new(node, watch, Offsets::default())));
 //! # Ok(()) }
 //! ```
 //!
 //! This slice has getMe, getUpdates (long polling), sendMessage, deleteWebhook and
-//! getWebhookInfo; confirmed offsets are kept in memory.
+//! getWebhookInfo; confirmed offsets are kept in a file ([`Offsets`]).
 
 pub mod api;
 pub mod error;
 pub mod http;
+pub mod offsets;
 pub mod params;
 pub mod watch;
 
 pub use api::BotApi;
 pub use error::ApiError;
 pub use http::serve;
+pub use offsets::Offsets;
 pub use watch::BoxWatch;
