@@ -1,7 +1,7 @@
 //! The HTTP Bot API frontend (`--bot-api ADDR`, crate `server-kit-botapi`) over raw HTTP/1.1
 //! against the real binary: the error shapes and statuses frameworks pick exceptions from,
 //! getMe, getUpdates long polling (an empty answer after the timeout, an early one when a
-//! message arrives), offsets confirming updates (kept across a SIGKILL), 409 for a second concurrent getUpdates, and
+//! message arrives), offsets confirming updates (kept across a SIGKILL; negative ones), 409 for a second concurrent getUpdates, and
 //! sendMessage replying, seen by the user over MTProto.
 
 mod common;
@@ -375,6 +375,18 @@ async fn long_polling_offsets_and_replies() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     let info = call(bot_port, &token, "getWebhookInfo", "").unwrap();
     assert_eq!(info["pending_update_count"], 0);
+
+    // A negative offset drops all but the last -offset pending updates.
+    for (i, text) in ["a", "b", "c"].into_iter().enumerate() {
+        say(&mut user, &bot, text, 10 + i as i64).await;
+    }
+    for _ in 0..2 {
+        let (updates, _) = poll(bot_port, &token, "offset=-2&timeout=0").await;
+        let texts: Vec<&Value> = updates.iter().map(|u| &u["message"]["text"]).collect();
+        assert_eq!(texts, [&Value::from("b"), &Value::from("c")]);
+    }
+    let (updates, _) = poll(bot_port, &token, "timeout=0").await;
+    assert_eq!(updates.len(), 2, "{updates:?}");
     server.kill();
 }
 

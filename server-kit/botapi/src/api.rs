@@ -81,7 +81,7 @@ impl BotApi {
             "sendmessage" => self.send_message(&bot, &params).await,
             "deletewebhook" => Ok(Value::Bool(true)),
             "getwebhookinfo" => {
-                let from = self.confirm(bot.id, 0).await;
+                let from = self.confirm(bot.id, 0).await?;
                 let pending = self.collect(bot.id, from, 100).await?.len();
                 Ok(json!({
                     "url": "",
@@ -109,12 +109,13 @@ impl BotApi {
         }
     }
 
-    /// `getUpdates`: offset, limit 1..100, timeout 0..50 s (held until an update arrives).
+    /// `getUpdates`: offset (negative: keep only the last -offset), limit 1..100, timeout
+    /// 0..50 s (held until an update arrives).
     async fn get_updates(&self, bot: &User, p: &Params) -> Result<Value, ApiError> {
         let offset = p.int("offset")?.unwrap_or(0);
         let limit = p.int("limit")?.unwrap_or(100).clamp(1, 100) as usize;
         let timeout = p.int("timeout")?.unwrap_or(0).clamp(0, MAX_POLL_TIMEOUT) as u64;
-        let from = self.confirm(bot.id, offset).await;
+        let from = self.confirm(bot.id, offset).await?;
         let deadline = Instant::now() + Duration::from_secs(timeout);
         let notify = self.watch.watch(bot.id);
         // This call is the bot's poll now: an earlier one still waiting ends with 409.
@@ -147,16 +148,27 @@ impl BotApi {
         self.polls.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records that the bot confirmed every update below `offset` (when positive); the pts
-    /// to read the log from.
-    async fn confirm(&self, bot: i64, offset: i64) -> i32 {
-        if offset > 0 {
-            let below = i32::try_from(offset - 1).unwrap_or(i32::MAX);
-            if self.offsets.raise(bot, below) {
-                self.offsets.save().await;
-            }
+    /// Records that the bot confirmed every update below `offset` when positive, or all but
+    /// the last `-offset` pending ones when negative (as Telegram); the pts to read the log
+    /// from.
+    async fn confirm(&self, bot: i64, offset: i64) -> Result<i32, ApiError> {
+        let below = if offset > 0 {
+            Some(i32::try_from(offset - 1).unwrap_or(i32::MAX))
+        } else if offset < 0 {
+            let keep = usize::try_from(offset.unsigned_abs()).unwrap_or(usize::MAX);
+            let pending = self.collect(bot, self.offsets.get(bot), usize::MAX).await?;
+            let dropped = pending.len().saturating_sub(keep);
+            dropped
+                .checked_sub(1)
+                .and_then(|last| pending.get(last)?["update_id"].as_i64())
+                .and_then(|id| i32::try_from(id).ok())
+        } else {
+            None
+        };
+        if below.is_some_and(|below| self.offsets.raise(bot, below)) {
+            self.offsets.save().await;
         }
-        self.offsets.get(bot)
+        Ok(self.offsets.get(bot))
     }
 
     /// Up to `limit` updates of the bot after pts `from`.
