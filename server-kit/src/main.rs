@@ -1,7 +1,7 @@
 //! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
 //! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT] [--metrics ADDR]
-//! [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
+//! [--bot-api ADDR] [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
 //! redis with the cargo feature `cluster`, FCM, APNs and SMS with `providers`). `--config
 //! FILE` reads the same flags from a TOML file. SIGTERM or SIGINT stops it gracefully within
 //! `--shutdown-timeout SECS` (`server_kit::gateway::serve_until`); a second signal exits at
@@ -90,6 +90,11 @@ struct Args {
     /// e.g. 127.0.0.1:9430: the pages are not authenticated.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    /// Serve the HTTP Bot API (core.telegram.org/bots/api) at http://ADDR/bot<token>/<method>,
+    /// for bots written with Bot API frameworks (their base URL: http://ADDR/bot). The tokens
+    /// are those `create-bot` prints. Plain HTTP: put TLS in front of it for other hosts.
+    #[arg(long, value_name = "ADDR")]
+    bot_api: Option<SocketAddr>,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
     #[command(flatten)]
@@ -227,9 +232,24 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.difference_too_long = args.difference_too_long;
     let files = args.deploy.file_storage(&args.data)?;
     let mut builder = server_kit::reference(NodeBuilder::new(options, store, files, rsa))
-        .bus(args.deploy.bus()?)
         .presence(args.deploy.presence(&args.data)?)
         .shared_store(args.deploy.bus.is_some());
+    // The Bot API's long polls hear of changes to bots' boxes on their way to the bus
+    // (committed here) and from it (committed by other nodes).
+    let bus = args.deploy.bus()?;
+    let box_watch = match args.bot_api {
+        Some(_) => {
+            let watch = Arc::new(server_kit_botapi::BoxWatch::default());
+            builder = builder
+                .bus(watch.wrap_bus(bus))
+                .remote_changes(watch.wrap_remote(Arc::new(server_kit::services::RemotePushes)));
+            Some(watch)
+        }
+        None => {
+            builder = builder.bus(bus);
+            None
+        }
+    };
     let fallback: Arc<dyn server_kit::push::PushProvider> = match webhook {
         Some(webhook) => {
             tracing::info!(url = webhook.url(), "push notifications go to the webhook");
@@ -250,6 +270,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             exporter,
             server.clone(),
         ));
+    }
+    if let (Some(addr), Some(watch)) = (args.bot_api, box_watch) {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(bot_api = %listener.local_addr()?, "Bot API");
+        let offsets = server_kit_botapi::Offsets::load(&args.data.join("bot-api-offsets"))?;
+        let api = server_kit_botapi::BotApi::new(server.clone(), watch, offsets);
+        tokio::spawn(server_kit_botapi::serve(listener, api));
     }
     let stop = stop_signal()?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
