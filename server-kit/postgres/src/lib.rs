@@ -44,6 +44,7 @@ mod channels;
 mod contacts;
 mod devices;
 mod passwords;
+mod reactions;
 mod search;
 mod tls;
 
@@ -75,6 +76,8 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (8, SCHEMA_V8),
     (9, contacts::SCHEMA_V9),
     (10, search::SCHEMA_V10),
+    // 11: basic groups, on their own branch (the loop takes any step above the version).
+    (12, reactions::SCHEMA_V12),
 ];
 
 /// Pinned messages (`store::Message::pinned`).

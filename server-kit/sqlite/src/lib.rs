@@ -8,6 +8,7 @@ mod contacts;
 mod devices;
 mod passwords;
 mod photos;
+mod reactions;
 mod search;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -159,6 +160,7 @@ impl SqliteStore {
         }
         conn.execute_batch(bots::SQLITE_SCHEMA).map_err(db)?;
         search::setup(&conn)?;
+        conn.execute_batch(reactions::SQLITE_SCHEMA).map_err(db)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })

@@ -46,7 +46,11 @@ use super::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod reactions;
 mod search;
+pub use reactions::{
+    reactions_channel, reactions_isolation, reactions_private, reactions_single_copy,
+};
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -106,6 +110,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("search_edits_and_deletes", search_edits_and_deletes),
     ("search_channel", search_channel),
     ("search_odd_text", search_odd_text),
+    ("reactions_private", reactions_private),
+    ("reactions_single_copy", reactions_single_copy),
+    ("reactions_channel", reactions_channel),
+    ("reactions_isolation", reactions_isolation),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -2990,7 +2998,11 @@ macro_rules! store_conformance_tests {
             search_paging,
             search_edits_and_deletes,
             search_channel,
-            search_odd_text
+            search_odd_text,
+            reactions_private,
+            reactions_single_copy,
+            reactions_channel,
+            reactions_isolation
         );
     };
 }

@@ -24,6 +24,7 @@ pub mod contacts;
 pub mod devices;
 pub mod passwords;
 pub mod photos;
+pub mod reactions;
 pub mod rows;
 pub mod search;
 
@@ -33,6 +34,7 @@ pub use contacts::ContactStore;
 pub use devices::DeviceStore;
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
+pub use reactions::ReactionStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
 
 use std::sync::Arc;
@@ -482,6 +484,7 @@ pub trait Store:
     + DeviceStore
     + PhotoStore
     + PasswordStore
+    + ReactionStore
     + SearchStore
     + Send
     + Sync
