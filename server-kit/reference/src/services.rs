@@ -45,6 +45,7 @@ pub mod help;
 pub mod messages;
 pub mod password;
 pub mod pins;
+pub mod reactions;
 pub mod search;
 pub mod status;
 pub mod typing;
@@ -81,6 +82,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(typing::TypingService),
         Arc::new(status::StatusService),
         Arc::new(pins::PinsService),
+        Arc::new(reactions::ReactionsService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]
@@ -723,6 +725,9 @@ impl crate::state::RemoteChanges for RemotePushes {
                     if let Some(action) = typing::action_from_code(action, progress) {
                         typing::show(server, to, from, &action).await;
                     }
+                }
+                ChangeNotice::Reactions { to, msg_id } => {
+                    reactions::push_remote(server, to, msg_id).await
                 }
                 // The node reloads changed keys itself.
                 ChangeNotice::Key { .. } => {}

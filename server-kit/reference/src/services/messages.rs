@@ -372,6 +372,7 @@ pub(crate) async fn messages_answer(
     let chats = super::channels::chats_tl(server, me, forwarded_channels(&messages)).await?;
     let media = media_of(server, &messages).await?;
     let mut list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
+    super::reactions::attach_private(server, me, &mut list).await?;
     if let Some(requested) = requested {
         list = super::in_request_order(requested, list);
     }

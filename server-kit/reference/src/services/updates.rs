@@ -122,6 +122,7 @@ async fn get_difference(
             user_ids.push(peer);
         }
     }
+    super::reactions::attach_private(server, me, &mut new_messages).await?;
     let last = changes.last().map_or(current, |c| c.pts);
     user_ids.extend(super::messages::forwarded_users(&messages));
     let users = users_tl(server, me, user_ids).await?;
