@@ -674,8 +674,11 @@ pub(crate) async fn push_committed(server: &Arc<Node>, caller: &Caller, committe
 /// The `Updates` pushed for one committed change.
 async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
     let media = media_of(server, c.message.as_ref()).await.ok()?;
-    let update = update_tl(&c.entry, c.message.as_ref(), &media)?;
-    let mut updates = updates_tl(server, c.user_id, vec![update], users_of(c))
+    let mut update = vec![update_tl(&c.entry, c.message.as_ref(), &media)?];
+    reactions::attach_to_edits(server, c.user_id, &mut update)
+        .await
+        .ok()?;
+    let mut updates = updates_tl(server, c.user_id, update, users_of(c))
         .await
         .ok()?;
     // A message forwarded from a channel names it: the channel goes with it.

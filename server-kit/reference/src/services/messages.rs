@@ -672,11 +672,12 @@ async fn edit_message(
         })?;
     push_committed(server, &caller, &committed).await;
     let media = media_of(server, committed.iter().filter_map(|c| c.message.as_ref())).await?;
-    let own: Vec<enums::Update> = committed
+    let mut own: Vec<enums::Update> = committed
         .iter()
         .filter(|c| c.user_id == me)
         .filter_map(|c| update_tl(&c.entry, c.message.as_ref(), &media))
         .collect();
+    super::reactions::attach_to_edits(server, me, &mut own).await?;
     let users = committed
         .iter()
         .filter_map(|c| c.message.as_ref())

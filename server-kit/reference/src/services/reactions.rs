@@ -724,13 +724,36 @@ pub(crate) async fn attach_private(
     owner: i64,
     list: &mut [enums::Message],
 ) -> Result<(), RpcError> {
-    let ids: Vec<i32> = list
-        .iter()
-        .filter_map(|m| match m {
-            enums::Message::Message(m) if matches!(m.peer_id, enums::Peer::User(_)) => Some(m.id),
+    attach_private_to(server, owner, list.iter_mut().collect()).await
+}
+
+/// [`attach_private`] for the messages of the edits among `updates` (`updateEditMessage`
+/// carries the whole message, its reactions included).
+pub(crate) async fn attach_to_edits(
+    server: &Arc<Node>,
+    owner: i64,
+    updates: &mut [enums::Update],
+) -> Result<(), RpcError> {
+    let messages = updates
+        .iter_mut()
+        .filter_map(|u| match u {
+            enums::Update::EditMessage(u) => Some(&mut u.message),
             _ => None,
         })
         .collect();
+    attach_private_to(server, owner, messages).await
+}
+
+async fn attach_private_to(
+    server: &Arc<Node>,
+    owner: i64,
+    mut list: Vec<&mut enums::Message>,
+) -> Result<(), RpcError> {
+    let private = |m: &enums::Message| match m {
+        enums::Message::Message(m) if matches!(m.peer_id, enums::Peer::User(_)) => Some(m.id),
+        _ => None,
+    };
+    let ids: Vec<i32> = list.iter().filter_map(|m| private(m)).collect();
     if ids.is_empty() {
         return Ok(());
     }
@@ -738,8 +761,8 @@ pub(crate) async fn attach_private(
     let by_id: HashMap<i32, Vec<Reaction>> =
         found.into_iter().map(|r| (r.id, r.reactions)).collect();
     for m in list.iter_mut() {
-        if let enums::Message::Message(m) = m {
-            if let (enums::Peer::User(_), Some(reactions)) = (&m.peer_id, by_id.get(&m.id)) {
+        if let Some(reactions) = private(m).and_then(|id| by_id.get(&id)) {
+            if let enums::Message::Message(m) = &mut **m {
                 m.reactions = Some(reactions_tl(reactions, owner, true));
             }
         }
