@@ -467,6 +467,10 @@ async def reactions_kept(state):
     group = await chat_of(b, state["a"]["group"])
     vote = await b.get_messages(group, ids=state["a"]["voted"])
     check(counts(vote.reactions) == {"👍": (2, True)}, f"the group's after a restart: {vote.reactions}")
+    # The dialog list's top message of the chat carries them too.
+    top = next(d.message for d in await a.get_dialogs() if d.id == state["b"]["id"])
+    check(top.id == state["a"]["reacted"] and counts(top.reactions) == {"🔥": (1, True)},
+          f"the dialog's top message: {top.id} {top.reactions}")
     for x in (a, b, c):
         await x.disconnect()
 

@@ -599,6 +599,7 @@ async fn get_dialogs(
         messages.extend(top);
         chats.extend(chat);
     }
+    super::reactions::attach_private(server, me, &mut messages).await?;
     if count as usize > list.len() {
         ok(enums::messages::Dialogs::Slice(
             types::messages::DialogsSlice {
