@@ -3,7 +3,7 @@
 //! Premium: a new one replaces the old, an empty list takes it back; custom emoji and paid
 //! reactions are refused with `REACTION_INVALID`); `messages.getMessagesReactions`,
 //! `messages.getMessageReactionsList`, `messages.getAvailableReactions`; and the `reactions`
-//! of every message the server answers with ([`attach_private`], [`attach_channel`]).
+//! of every message the server answers with (`attach_private`, `attach_channel`).
 //!
 //! Reactions move no pts, as on Telegram, where `updateMessageReactions` is never part of
 //! the pts sequence and `updates.getDifference` does not replay it: the sessions connected
