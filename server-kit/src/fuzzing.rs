@@ -60,9 +60,12 @@ struct Harness {
 /// The server's RPC dispatch fed calls from three signed-in users: marked private messages
 /// (to themselves, to another user, or to a basic group), basic groups created among them,
 /// history and difference requests, forwards between their chats (a forwarded message may then
-/// be read by whoever it went to), and arbitrary values of every method the server implements. Checks that no call panics, that no call answers
-/// `500 INTERNAL`, and that no answer to a user carries a private message of a conversation
-/// that user is not in.
+/// be read by whoever it went to), reactions to low message ids, and arbitrary values of every
+/// method the server implements. Checks that no call panics, that no call answers
+/// `500 INTERNAL`, that no answer to a user carries a private message of a conversation that
+/// user is not in (for a group: was not a member of when it was sent), and that nobody reacts
+/// to a message of a chat they cannot read (a reaction accepted names a message of the
+/// caller's own chat with that peer).
 pub fn dispatch(data: &[u8]) {
     let mut u = Unstructured::new(data);
     runtime().block_on(async {
@@ -243,7 +246,9 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
     let mut known: [BTreeSet<usize>; USERS] = Default::default();
     for _ in 0..u.int_in_range(1..=16)? {
         let who = u.choose_index(USERS)?;
-        let body = match u.int_in_range(0..=11)? {
+        // A reaction asked for: the chat (the other user, by number) and the message id.
+        let mut reaction = None;
+        let body = match u.int_in_range(0..=12)? {
             0..=2 => {
                 let (peer, target) = h.peer(u, who)?;
                 let number = h.sent.len();
@@ -322,6 +327,31 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
                 }
                 .to_bytes()
             }
+            8 => {
+                // A reaction (allowed, not allowed, or none) to a low id of some chat.
+                let (peer, target) = h.peer(u, who)?;
+                let msg_id = u.int_in_range(0..=12)?;
+                let emoji = ["👍", "🔥", "🦖", ""][u.choose_index(4)?];
+                reaction = match target {
+                    Target::User(to) => Some((to, msg_id)),
+                    Target::Chat(_) | Target::Other => None,
+                };
+                functions::messages::SendReaction {
+                    big: false,
+                    add_to_recent: false,
+                    peer,
+                    msg_id,
+                    reaction: (!emoji.is_empty()).then(|| {
+                        vec![
+                            types::ReactionEmoji {
+                                emoticon: emoji.into(),
+                            }
+                            .into(),
+                        ]
+                    }),
+                }
+                .to_bytes()
+            }
             _ => {
                 if implemented.is_empty() {
                     return Ok(());
@@ -346,6 +376,15 @@ async fn run(h: &mut Harness, u: &mut Unstructured<'_>) -> arbitrary::Result<()>
         }
         match h.server.dispatch(caller, body).await {
             Ok(answer) => {
+                if let Some((to, msg_id)) = reaction {
+                    let (me, peer) = (h.users[who].0, h.users[to].0);
+                    let store = h.server.store.clone();
+                    let found = store.run(move |s| s.messages(me, &[msg_id])).await;
+                    assert!(
+                        found.is_ok_and(|m| m.iter().any(|m| m.peer == peer)),
+                        "user {who} reacted to message {msg_id}, not one of their chat with {to}"
+                    );
+                }
                 let seen = h.check_answer(who, method, &answer);
                 known[who].extend(seen);
                 if mtproto_api::name_for_id(method).is_some_and(|n| n.contains("forward")) {

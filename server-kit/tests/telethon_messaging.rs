@@ -4,7 +4,8 @@
 //! forwards from a channel and from a private chat, forwarded on, without their author, and
 //! into a megagroup; typing shown to the other user and to a group's members; online status
 //! following connections and `account.updateStatus`, last seen kept across restarts; pins for
-//! both sides and for one. The server is
+//! both sides and for one; reactions in a private chat and a megagroup, pushed to the other
+//! side, replaced, taken back, refused when bad, and kept across a restart. The server is
 //! killed (SIGKILL) and restarted between phases.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it).
@@ -14,7 +15,7 @@ mod common;
 use common::{ServerProcess, free_port, run_telethon_phase, scratch_dir};
 
 #[test]
-fn replies_forwards_typing_status_and_pins_through_telethon() {
+fn replies_forwards_typing_status_pins_and_reactions_through_telethon() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/telethon/messaging.py");
     let dir = scratch_dir("telethon-messaging");
     let data = dir.join("data");
@@ -31,6 +32,8 @@ fn replies_forwards_typing_status_and_pins_through_telethon() {
         "status",
         "last_seen",
         "pins",
+        "reactions",
+        "reactions_kept",
     ] {
         run_telethon_phase(script, port, &data, &state, phase);
         server.kill();

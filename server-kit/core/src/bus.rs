@@ -63,9 +63,17 @@ pub enum ChangeNotice {
         /// Its progress, for the upload actions that carry one (0 otherwise).
         progress: i32,
     },
+    /// The reactions to a message changed: shown to the sessions connected now (reactions
+    /// move no pts), read from the store.
+    Reactions {
+        /// Who sees it: the owner of the box the message is in, or a channel's members.
+        to: TypingTo,
+        /// The message, by its id in that box or channel.
+        msg_id: i32,
+    },
 }
 
-/// Who sees a [`ChangeNotice::Typing`].
+/// Who sees a [`ChangeNotice::Typing`] or [`ChangeNotice::Reactions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypingTo {
     /// The other user of a private chat.
@@ -85,6 +93,10 @@ impl ChangeNotice {
             ChangeNotice::Channel { channel, .. } => channel,
             ChangeNotice::Key { key_id } => key_id,
             ChangeNotice::Typing {
+                to: TypingTo::User(id) | TypingTo::Channel(id) | TypingTo::Chat(id),
+                ..
+            }
+            | ChangeNotice::Reactions {
                 to: TypingTo::User(id) | TypingTo::Channel(id) | TypingTo::Chat(id),
                 ..
             } => id,
@@ -149,8 +161,8 @@ impl Bus for LocalBus {
 
 /// A notice as sent on the wire: the sending node and the change, as ASCII text
 /// (`u NODE USER PTS COUNT`, `c NODE CHANNEL PTS COUNT`, `k NODE KEY 0 0`, or for typing
-/// `t NODE USER FROM ACTION PROGRESS` / `T NODE CHANNEL FROM ACTION PROGRESS`; node and
-/// action in hex).
+/// `t NODE USER FROM ACTION PROGRESS` / `T NODE CHANNEL FROM ACTION PROGRESS`, for reactions
+/// `r NODE USER MSG` / `R NODE CHANNEL MSG`; node and action in hex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notice {
     /// The node that committed the change (random per process).
@@ -187,6 +199,14 @@ impl fmt::Display for Notice {
                 };
                 write!(f, "{kind} {node:x} {id} {from} {action:x} {progress}")
             }
+            ChangeNotice::Reactions { to, msg_id } => {
+                let (kind, id) = match to {
+                    TypingTo::User(id) => ('r', id),
+                    TypingTo::Channel(id) => ('R', id),
+                    TypingTo::Chat(id) => ('q', id),
+                };
+                write!(f, "{kind} {node:x} {id} {msg_id}")
+            }
         }
     }
 }
@@ -219,6 +239,19 @@ impl std::str::FromStr for Notice {
                 action,
                 progress,
             };
+            return Ok(Notice { node, change });
+        }
+        if kind == "r" || kind == "R" || kind == "q" {
+            let msg_id: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            if words.next().is_some() {
+                return Err(bad());
+            }
+            let to = match kind {
+                "r" => TypingTo::User(id),
+                "q" => TypingTo::Chat(id),
+                _ => TypingTo::Channel(id),
+            };
+            let change = ChangeNotice::Reactions { to, msg_id };
             return Ok(Notice { node, change });
         }
         let pts: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
@@ -309,6 +342,14 @@ mod tests {
                 action: u32::MAX,
                 progress: 55,
             },
+            ChangeNotice::Reactions {
+                to: TypingTo::User(7),
+                msg_id: 12,
+            },
+            ChangeNotice::Reactions {
+                to: TypingTo::Channel(-1_000_001),
+                msg_id: i32::MAX,
+            },
         ] {
             let notice = Notice {
                 node: u64::MAX - 3,
@@ -329,6 +370,9 @@ mod tests {
             "t 1 2 3",
             "t 1 2 3 zz 0",
             "T 1 2 3 16bf744e 0 9",
+            "r 1 2",
+            "r 1 2 x",
+            "R 1 2 3 4",
         ] {
             assert!(bad.parse::<Notice>().is_err(), "{bad:?}");
         }

@@ -47,6 +47,7 @@ mod devices;
 mod drafts;
 mod passwords;
 mod profile_photos;
+mod reactions;
 mod search;
 mod tls;
 
@@ -82,6 +83,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (11, chats::SCHEMA_V11),
     (12, drafts::SCHEMA_V12),
     (13, profile_photos::SCHEMA_V13),
+    (14, reactions::SCHEMA_V14),
 ];
 
 /// Pinned messages (`store::Message::pinned`).

@@ -48,6 +48,7 @@ pub mod messages;
 pub mod password;
 pub mod pins;
 pub mod profile_photos;
+pub mod reactions;
 pub mod search;
 pub mod search_global;
 pub mod status;
@@ -89,6 +90,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(typing::TypingService),
         Arc::new(status::StatusService),
         Arc::new(pins::PinsService),
+        Arc::new(reactions::ReactionsService),
         Arc::new(updates::UpdatesService),
         Arc::new(upload::UploadService),
     ]
@@ -721,8 +723,11 @@ pub(crate) async fn push_committed(server: &Arc<Node>, caller: &Caller, committe
 /// The `Updates` pushed for one committed change.
 async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
     let media = media_of(server, c.message.as_ref()).await.ok()?;
-    let update = update_tl(&c.entry, c.message.as_ref(), &media)?;
-    let mut updates = updates_tl(server, c.user_id, vec![update], users_of(c))
+    let mut update = vec![update_tl(&c.entry, c.message.as_ref(), &media)?];
+    reactions::attach_to_edits(server, c.user_id, &mut update)
+        .await
+        .ok()?;
+    let mut updates = updates_tl(server, c.user_id, update, users_of(c))
         .await
         .ok()?;
     // The channels a message names (a forward's origin, a migrated chat's megagroup) go with
@@ -781,6 +786,9 @@ impl crate::state::RemoteChanges for RemotePushes {
                     if let Some(action) = typing::action_from_code(action, progress) {
                         typing::show(server, to, from, &action).await;
                     }
+                }
+                ChangeNotice::Reactions { to, msg_id } => {
+                    reactions::push_remote(server, to, msg_id).await
                 }
                 // The node reloads changed keys itself.
                 ChangeNotice::Key { .. } => {}

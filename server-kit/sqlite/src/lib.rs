@@ -11,6 +11,7 @@ mod drafts;
 mod passwords;
 mod photos;
 mod profile_photos;
+mod reactions;
 mod search;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -173,6 +174,7 @@ impl SqliteStore {
         }
         conn.execute_batch(bots::SQLITE_SCHEMA).map_err(db)?;
         search::setup(&conn)?;
+        conn.execute_batch(reactions::SQLITE_SCHEMA).map_err(db)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })

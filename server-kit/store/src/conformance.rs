@@ -49,6 +49,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 mod chats;
 mod drafts;
 mod profile_photos;
+mod reactions;
 mod search;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
@@ -56,6 +57,9 @@ pub use chats::{
 };
 pub use drafts::drafts;
 pub use profile_photos::profile_photos;
+pub use reactions::{
+    reactions_channel, reactions_isolation, reactions_private, reactions_single_copy,
+};
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -122,6 +126,10 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chat_read_history", chat_read_history),
     ("drafts", drafts),
     ("profile_photos", profile_photos),
+    ("reactions_private", reactions_private),
+    ("reactions_single_copy", reactions_single_copy),
+    ("reactions_channel", reactions_channel),
+    ("reactions_isolation", reactions_isolation),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3018,7 +3026,11 @@ macro_rules! store_conformance_tests {
             chat_edit_and_delete,
             chat_read_history,
             drafts,
-            profile_photos
+            profile_photos,
+            reactions_private,
+            reactions_single_copy,
+            reactions_channel,
+            reactions_isolation
         );
     };
 }

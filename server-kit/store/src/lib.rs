@@ -27,6 +27,7 @@ pub mod drafts;
 pub mod passwords;
 pub mod photos;
 pub mod profile_photos;
+pub mod reactions;
 pub mod rows;
 pub mod search;
 
@@ -39,6 +40,7 @@ pub use drafts::{Draft, DraftPeer, DraftStore};
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
 pub use profile_photos::ProfilePhotoStore;
+pub use reactions::ReactionStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
 
 use std::sync::Arc;
@@ -495,6 +497,7 @@ pub trait Store:
     + PhotoStore
     + ProfilePhotoStore
     + PasswordStore
+    + ReactionStore
     + SearchStore
     + Send
     + Sync

@@ -17,6 +17,12 @@ restarts the server between phases:
   last_seen after a restart, A shows as last seen when it left
   pins      A pins a message for both (B told, both copies pinned, pinned_msg_id), B pins one
             for itself only (pm_oneside), A unpins all
+  reactions B reacts to A's message (A, online, is told; get_messages shows the count), changes
+            it (replaced), A reacts too, B takes it back, A edits it (still there); a bad emoji, a custom emoji, an unknown
+            message and a channel C is not in are refused; in the megagroup B reacts to A's
+            post and C, online, is told, then reacts too; getMessagesReactions,
+            getMessageReactionsList, getAvailableReactions (and its hash)
+  reactions_kept  after a restart, the reactions are still there, each viewer's own marked
 
 State between phases lives in a JSON file; the last line printed is "PHASE ok".
 """
@@ -334,11 +340,147 @@ async def pins(state):
         await x.disconnect()
 
 
+def counts(reactions):
+    """A message's reactions as {emoji: (count, chosen by the viewer)}."""
+    if reactions is None:
+        return {}
+    return {r.reaction.emoticon: (r.count, r.chosen_order is not None) for r in reactions.results}
+
+
+async def reactions(state):
+    a, b, c = await online(state, "a"), await client(state, "b"), await online(state, "c")
+    try:
+        pushed = {"a": [], "c": []}
+        arrived = {"a": asyncio.Event(), "c": asyncio.Event()}
+
+        def watch(who, x):
+            @x.on(events.Raw(types.UpdateMessageReactions))
+            async def on_reactions(update):
+                pushed[who].append(update)
+                arrived[who].set()
+
+        watch("a", a)
+        watch("c", c)
+
+        async def told(who, msg_id, want):
+            """Waits until `who` is told the reactions of `msg_id` are `want`."""
+            for _ in range(150):
+                seen = [u for u in pushed[who] if u.msg_id == msg_id]
+                if seen and counts(seen[-1].reactions) == want:
+                    return seen[-1]
+                arrived[who].clear()
+                try:
+                    await asyncio.wait_for(arrived[who].wait(), 0.1)
+                except asyncio.TimeoutError:
+                    pass
+            raise AssertionError(f"{who} was not told {want} for {msg_id}: {pushed[who]}")
+
+        ben = await a.get_entity("@" + USERS["b"][1])
+        ann = await b.get_entity("@" + USERS["a"][1])
+        mine = await a.send_message(ben, "react to this")
+        copy = (await b.get_messages(ann, limit=1))[0]
+        check(copy.text == "react to this", f"B's copy: {copy.text}")
+
+        def react(x, peer, msg_id, *emoji):
+            return x(functions.messages.SendReactionRequest(
+                peer=peer, msg_id=msg_id, reaction=[types.ReactionEmoji(e) for e in emoji]))
+
+        answer = await react(b, ann, copy.id, "👍")
+        own = [u for u in answer.updates if isinstance(u, types.UpdateMessageReactions)]
+        check(len(own) == 1 and own[0].msg_id == copy.id, f"B's answer: {answer}")
+        check(counts(own[0].reactions) == {"👍": (1, True)}, f"B sees its own: {own[0].reactions}")
+        update = await told("a", mine.id, {"👍": (1, False)})
+        check(update.peer == types.PeerUser(state["b"]["id"]), f"the chat with B: {update.peer}")
+        recent = update.reactions.recent_reactions or []
+        check([r.peer_id for r in recent] == [types.PeerUser(state["b"]["id"])], f"who: {recent}")
+        got = await a.get_messages(ben, ids=mine.id)
+        check(counts(got.reactions) == {"👍": (1, False)}, f"get_messages: {got.reactions}")
+        # A new one replaces the old; A reacts too; B takes it back.
+        await react(b, ann, copy.id, "🔥")
+        await told("a", mine.id, {"🔥": (1, False)})
+        check(counts((await a.get_messages(ben, ids=mine.id)).reactions) == {"🔥": (1, False)}, "replaced")
+        await react(a, ben, mine.id, "🔥")
+        check(counts((await b.get_messages(ann, ids=copy.id)).reactions) == {"🔥": (2, True)}, "both react")
+        await react(b, ann, copy.id)
+        await told("a", mine.id, {"🔥": (1, True)})
+        check(counts((await b.get_messages(ann, ids=copy.id)).reactions) == {"🔥": (1, False)}, "taken back")
+        # An edit keeps them: the edited message comes with its reactions.
+        edited = await a.edit_message(ben, mine.id, "react to this!")
+        check(counts(edited.reactions) == {"🔥": (1, True)}, f"the edit carries them: {edited.reactions}")
+        # Refused: an emoji not offered, a custom emoji, two at once, an unknown message.
+        for bad, error in [([types.ReactionEmoji("🦖")], "ReactionInvalidError"),
+                           ([types.ReactionCustomEmoji(5368324170671202286)], "ReactionInvalidError"),
+                           ([types.ReactionEmoji("👍"), types.ReactionEmoji("🔥")], "ReactionsTooManyError")]:
+            try:
+                await b(functions.messages.SendReactionRequest(peer=ann, msg_id=copy.id, reaction=bad))
+                raise AssertionError(f"{bad} accepted")
+            except Exception as e:
+                check(type(e).__name__ == error, f"{bad} -> {type(e).__name__}")
+        try:
+            await react(b, ann, 987654, "👍")
+            raise AssertionError("reacting to a message that does not exist succeeded")
+        except Exception as e:
+            check(type(e).__name__ == "MessageIdInvalidError", f"unknown id -> {type(e).__name__}")
+        # A channel C is not in.
+        menu = await c.get_entity("@lunch_menu")
+        soup = (await c.get_messages(menu, limit=1))[0]
+        try:
+            await react(c, menu, soup.id, "👍")
+            raise AssertionError("reacting in a channel one is not in succeeded")
+        except Exception as e:
+            check(type(e).__name__ == "ChannelPrivateError", f"not a member -> {type(e).__name__}")
+        # The megagroup: B reacts to A's post, C (online) is told, then reacts too.
+        post = await a.send_message(await chat_of(a, state["a"]["group"]), "vote")
+        group_b, group_c = await chat_of(b, state["a"]["group"]), await chat_of(c, state["a"]["group"])
+        await react(b, group_b, post.id, "👍")
+        update = await told("c", post.id, {"👍": (1, False)})
+        check(update.peer == types.PeerChannel(state["a"]["group"]), f"the group: {update.peer}")
+        await react(c, group_c, post.id, "👍")
+        seen = await c.get_messages(group_c, ids=post.id)
+        check(counts(seen.reactions) == {"👍": (2, True)}, f"C sees both: {seen.reactions}")
+        check(seen.reactions.can_see_list, "a small group lists who reacted")
+        listed = await c(functions.messages.GetMessageReactionsListRequest(group_c, post.id, limit=10))
+        check(listed.count == 2 and {u.id for u in listed.users} == {state["b"]["id"], state["c"]["id"]},
+              f"getMessageReactionsList: {listed}")
+        asked = await a(functions.messages.GetMessagesReactionsRequest(ben, [mine.id]))
+        check([counts(u.reactions) for u in asked.updates] == [{"🔥": (1, True)}], f"getMessagesReactions: {asked}")
+        offered = await a(functions.messages.GetAvailableReactionsRequest(hash=0))
+        check(any(r.reaction == "👍" for r in offered.reactions) and offered.hash != 0, "the offered reactions")
+        again = await a(functions.messages.GetAvailableReactionsRequest(hash=offered.hash))
+        check(isinstance(again, types.messages.AvailableReactionsNotModified), f"same hash: {again}")
+        state["a"]["reacted"], state["b"]["reacted"], state["a"]["voted"] = mine.id, copy.id, post.id
+        save(state)
+    finally:
+        # Also when a check fails: clients left receiving updates keep the script running.
+        for x in (a, b, c):
+            await x.disconnect()
+
+
+async def reactions_kept(state):
+    a, b, c = await client(state, "a"), await client(state, "b"), await client(state, "c")
+    ben = await a.get_entity("@" + USERS["b"][1])
+    ann = await b.get_entity("@" + USERS["a"][1])
+    check(counts((await a.get_messages(ben, ids=state["a"]["reacted"])).reactions) == {"🔥": (1, True)},
+          "A's reaction after a restart")
+    check(counts((await b.get_messages(ann, ids=state["b"]["reacted"])).reactions) == {"🔥": (1, False)},
+          "on B's copy too")
+    group = await chat_of(b, state["a"]["group"])
+    vote = await b.get_messages(group, ids=state["a"]["voted"])
+    check(counts(vote.reactions) == {"👍": (2, True)}, f"the group's after a restart: {vote.reactions}")
+    # The dialog list's top message of the chat carries them too.
+    top = next(d.message for d in await a.get_dialogs() if d.id == state["b"]["id"])
+    check(top.id == state["a"]["reacted"] and counts(top.reactions) == {"🔥": (1, True)},
+          f"the dialog's top message: {top.id} {top.reactions}")
+    for x in (a, b, c):
+        await x.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
     phases = {"signup": signup, "replies": replies, "restarted": restarted, "forwards": forwards,
-              "typing": typing, "status": status, "last_seen": last_seen, "pins": pins}
+              "typing": typing, "status": status, "last_seen": last_seen, "pins": pins,
+              "reactions": reactions, "reactions_kept": reactions_kept}
     await phases[PHASE](state)
     print(PHASE, "ok")
 

@@ -8,6 +8,9 @@ server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to
                             downloads it through node 2; the SHA-256 matches
   channel PORT1 PORT2       A makes a broadcast channel through node 1, B joins through node 2;
                             A's posts reach B pushed (through the bus), and a deletion too
+  reactions PORT1 PORT2     A reacts through node 1 to its message to B: B, on node 2, is told
+                            (through the bus); B reacts through node 2 to A's channel post:
+                            A, on node 1, is told
   roam PORT1 PORT2          A's key (made on node 1) works on node 2; a new key gets its code
                             through node 1 and signs in through node 2, then works on node 1;
                             signed out through node 2, it is at once signed out on node 1
@@ -171,6 +174,35 @@ async def channel(state, port1, port2):
     await b.disconnect()
 
 
+async def reactions(state, port1, port2):
+    a, b, inbox = await pair(state, port1, port2)
+    told = {"a": asyncio.Queue(), "b": asyncio.Queue()}
+    for who, c in (("a", a), ("b", b)):
+        c.add_event_handler(lambda u, who=who: told[who].put(u), events.Raw(types.UpdateMessageReactions))
+
+    def counts(update):
+        return {r.reaction.emoticon: r.count for r in update.reactions.results}
+
+    b_on_a = await a.get_input_entity(NAMES["b"])
+    sent = await a.send_message(b_on_a, "react across nodes")
+    got = await wait_for(inbox["b"], lambda m: m.message == "react across nodes", "the message to B")
+    await a(functions.messages.SendReactionRequest(peer=b_on_a, msg_id=sent.id,
+                                                   reaction=[types.ReactionEmoji("👍")]))
+    update = await wait_for(told["b"], lambda u: u.msg_id == got.id, "A's reaction to B on node 2")
+    check(update.peer == types.PeerUser(state["a"]["id"]) and counts(update) == {"👍": 1},
+          f"B is told of A's reaction: {update}")
+    # A channel post: B (a member, on node 2) reacts, A (its creator, on node 1) is told.
+    news = await b.get_entity("@nodes_news")
+    post = (await b.get_messages(news, limit=1))[0]
+    await b(functions.messages.SendReactionRequest(peer=news, msg_id=post.id,
+                                                   reaction=[types.ReactionEmoji("🔥")]))
+    update = await wait_for(told["a"], lambda u: u.msg_id == post.id, "B's reaction to A on node 1")
+    check(update.peer == types.PeerChannel(news.id) and counts(update) == {"🔥": 1},
+          f"A is told of B's reaction: {update}")
+    await a.disconnect()
+    await b.disconnect()
+
+
 async def roam(state, port1, port2):
     a2 = await client(state, "a", port2)
     check((await a2.get_me()).id == state["a"]["id"], "A's key from node 1 works on node 2")
@@ -318,6 +350,8 @@ async def main():
         await file(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
     elif STEP == "channel":
         await channel(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "reactions":
+        await reactions(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "roam":
         await roam(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "receive":

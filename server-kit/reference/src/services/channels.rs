@@ -508,18 +508,18 @@ pub(crate) async fn channel_messages_answer(
     requested: Option<&[i32]>,
 ) -> RpcResult {
     let media = media_of_posts(server, &posts).await?;
-    let users = users_tl(server, me, posts.iter().map(|p| p.from_id).chain([me])).await?;
+    let mut list: Vec<enums::Message> = posts.iter().map(|p| post_tl(p, ch, me, &media)).collect();
+    let reactors = super::reactions::attach_channel(server, ch, me, &mut list).await?;
+    let senders = posts.iter().map(|p| p.from_id).chain([me]);
+    let users = users_tl(server, me, senders.chain(reactors)).await?;
     ok(types::messages::ChannelMessages {
         inexact: false,
         pts: ch.pts,
         count,
         offset_id_offset: None,
-        messages: {
-            let list = posts.iter().map(|p| post_tl(p, ch, me, &media)).collect();
-            match requested {
-                Some(requested) => super::in_request_order(requested, list),
-                None => list,
-            }
+        messages: match requested {
+            Some(requested) => super::in_request_order(requested, list),
+            None => list,
         },
         topics: Vec::new(),
         chats: vec![channel_tl(ch, member)],
@@ -895,12 +895,16 @@ async fn get_channel_difference(
         let top = posts.first().map_or(0, |p| p.id);
         let notify = super::devices::stored_settings_tl(server, me, NotifyScope::Channel(ch.id));
         let dialog = channel_dialog(&ch, top, read, (top - read).max(0), notify.await?);
+        let mut list: Vec<enums::Message> =
+            posts.iter().map(|p| post_tl(p, &ch, me, &media)).collect();
+        let reactors = super::reactions::attach_channel(server, &ch, me, &mut list).await?;
+        let senders = posts.iter().map(|p| p.from_id);
         return ok(enums::updates::ChannelDifference::TooLong(
             types::updates::ChannelDifferenceTooLong::new(
                 dialog,
-                posts.iter().map(|p| post_tl(p, &ch, me, &media)).collect(),
+                list,
                 vec![channel_tl(&ch, member.as_ref())],
-                users_tl(server, me, posts.iter().map(|p| p.from_id)).await?,
+                users_tl(server, me, senders.chain(reactors)).await?,
             ),
         ));
     }
@@ -924,6 +928,7 @@ async fn get_channel_difference(
             }
         }
     }
+    let reactors = super::reactions::attach_channel(server, &ch, me, &mut new_messages).await?;
     let last = changes.last().map_or(ch.pts, |c| c.pts);
     ok(enums::updates::ChannelDifference::ChannelDifference(
         types::updates::ChannelDifference {
@@ -933,7 +938,12 @@ async fn get_channel_difference(
             new_messages,
             other_updates,
             chats: vec![channel_tl(&ch, member.as_ref())],
-            users: users_tl(server, me, posts.iter().map(|p| p.from_id).chain([me])).await?,
+            users: users_tl(
+                server,
+                me,
+                posts.iter().map(|p| p.from_id).chain([me]).chain(reactors),
+            )
+            .await?,
         },
     ))
 }

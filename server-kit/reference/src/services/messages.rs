@@ -389,6 +389,7 @@ pub(crate) async fn messages_answer(
     chats.extend(super::groups::chats_tl(server, me, super::groups::chats_of(&messages)).await?);
     let media = media_of(server, &messages).await?;
     let mut list: Vec<enums::Message> = messages.iter().map(|m| message_tl(m, &media)).collect();
+    super::reactions::attach_private(server, me, &mut list).await?;
     if let Some(requested) = requested {
         list = super::in_request_order(requested, list);
     }
@@ -644,6 +645,7 @@ async fn get_dialogs(
         messages.extend(top);
         chats.extend(chat);
     }
+    super::reactions::attach_private(server, me, &mut messages).await?;
     if count as usize > list.len() {
         ok(enums::messages::Dialogs::Slice(
             types::messages::DialogsSlice {
@@ -717,11 +719,12 @@ async fn edit_message(
         })?;
     push_committed(server, &caller, &committed).await;
     let media = media_of(server, committed.iter().filter_map(|c| c.message.as_ref())).await?;
-    let own: Vec<enums::Update> = committed
+    let mut own: Vec<enums::Update> = committed
         .iter()
         .filter(|c| c.user_id == me)
         .filter_map(|c| update_tl(&c.entry, c.message.as_ref(), &media))
         .collect();
+    super::reactions::attach_to_edits(server, me, &mut own).await?;
     let messages: Vec<&Message> = committed
         .iter()
         .filter_map(|c| c.message.as_ref())

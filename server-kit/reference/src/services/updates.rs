@@ -125,6 +125,8 @@ async fn get_difference(
             chat_ids.extend(crate::store::chats::peer_chat(peer));
         }
     }
+    super::reactions::attach_private(server, me, &mut new_messages).await?;
+    super::reactions::attach_to_edits(server, me, &mut other_updates).await?;
     let last = changes.last().map_or(current, |c| c.pts);
     user_ids.extend(super::messages::forwarded_users(&messages));
     let users = users_tl(server, me, user_ids).await?;
