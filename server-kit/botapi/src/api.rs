@@ -481,6 +481,7 @@ mod tests {
             bot_info_version: Some(1),
             last_seen: 0,
             photo: None,
+            status_visibility: server_kit_store::Visibility::Everybody,
         };
         let me = me_json(&user);
         assert_eq!(me["id"], 100_005);

@@ -84,7 +84,13 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (12, drafts::SCHEMA_V12),
     (13, profile_photos::SCHEMA_V13),
     (14, reactions::SCHEMA_V14),
+    (15, SCHEMA_V15),
 ];
+
+/// Who sees a user's status (`store::Visibility::code`).
+const SCHEMA_V15: &str = "
+ALTER TABLE users ADD COLUMN status_privacy INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Pinned messages (`store::Message::pinned`).
 const SCHEMA_V8: &str = "
@@ -1291,6 +1297,21 @@ fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Sent> {
         peer: None,
         duplicate: true,
     })
+}
+
+impl PrivacyStore for PgStore {
+    fn set_status_visibility(&self, user: i64, visibility: Visibility) -> Result<(), StoreError> {
+        let changed = self.read(|c| {
+            Ok(c.execute(
+                "UPDATE users SET status_privacy = $2 WHERE id = $1",
+                &[&user, &visibility.code()],
+            )?)
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        Ok(())
+    }
 }
 
 impl Store for PgStore {

@@ -47,6 +47,7 @@ pub mod help;
 pub mod messages;
 pub mod password;
 pub mod pins;
+pub mod privacy;
 pub mod profile_photos;
 pub mod reactions;
 pub mod search;
@@ -84,6 +85,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(groups::GroupsService),
         Arc::new(drafts::DraftsService),
         Arc::new(password::PasswordService),
+        Arc::new(privacy::PrivacyService),
         Arc::new(profile_photos::ProfilePhotosService),
         Arc::new(search::SearchService),
         Arc::new(search_global::SearchGlobalService),
@@ -585,13 +587,26 @@ pub(crate) async fn users_seen(
         .map(|u| u.id)
         .collect();
     let online = server.online_anywhere(people).await;
+    // Users who hide their status from the viewer show "recently" (a failed lookup hides).
+    let hidden = match privacy::hidden_from(server, viewer, users).await {
+        Ok(hidden) => hidden,
+        Err(_) => users
+            .iter()
+            .map(|u| u.id)
+            .filter(|id| *id != viewer)
+            .collect(),
+    };
     let now = unix_now();
     users
         .iter()
         .map(|u| {
             let mut user = user_tl(u, viewer);
-            if online.contains(&u.id) {
-                if let enums::User::User(user) = &mut user {
+            if let enums::User::User(user) = &mut user {
+                if hidden.contains(&u.id) {
+                    if user.status.is_some() {
+                        user.status = Some(types::UserStatusRecently::default().into());
+                    }
+                } else if online.contains(&u.id) {
                     user.status = Some(status::online(now));
                 }
             }

@@ -96,6 +96,8 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("messages", "action_ids", "TEXT NOT NULL DEFAULT ''"),
     // The head of the user's profile photos (store::User::photo).
     ("users", "photo_id", "INTEGER"),
+    // Who sees the user's status (store::Visibility::code).
+    ("users", "status_privacy", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -628,6 +630,21 @@ impl SqliteStore {
                 duplicate: false,
             })
         })
+    }
+}
+
+impl PrivacyStore for SqliteStore {
+    fn set_status_visibility(&self, user: i64, visibility: Visibility) -> Result<(), StoreError> {
+        let changed = self.with(|c| {
+            c.execute(
+                "UPDATE users SET status_privacy = ?2 WHERE id = ?1",
+                params![user, visibility.code()],
+            )
+        })?;
+        if changed == 0 {
+            return Err(StoreError::NotFound { what: "user" });
+        }
+        Ok(())
     }
 }
 

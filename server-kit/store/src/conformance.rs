@@ -48,6 +48,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod chats;
 mod drafts;
+mod privacy;
 mod profile_photos;
 mod reactions;
 mod search;
@@ -56,6 +57,7 @@ pub use chats::{
     chat_replies,
 };
 pub use drafts::drafts;
+pub use privacy::status_visibility;
 pub use profile_photos::profile_photos;
 pub use reactions::{
     reactions_channel, reactions_isolation, reactions_private, reactions_single_copy,
@@ -126,6 +128,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chat_read_history", chat_read_history),
     ("drafts", drafts),
     ("profile_photos", profile_photos),
+    ("status_visibility", status_visibility),
     ("reactions_private", reactions_private),
     ("reactions_single_copy", reactions_single_copy),
     ("reactions_channel", reactions_channel),
@@ -479,6 +482,7 @@ pub fn users(store: &dyn Store) {
             bot_info_version: None,
             last_seen: 0,
             photo: None,
+            status_visibility: crate::Visibility::Everybody,
         }
     );
     let b = ok(store.create_user("15550002", "Bob", "", 222));
@@ -573,6 +577,7 @@ pub fn bots(store: &dyn Store) {
             bot_info_version: Some(FIRST_BOT_INFO_VERSION),
             last_seen: 0,
             photo: None,
+            status_visibility: crate::Visibility::Everybody,
         }
     );
     assert_eq!(ok(store.user(bot.id)), Some(bot.clone()));
@@ -3027,6 +3032,7 @@ macro_rules! store_conformance_tests {
             chat_read_history,
             drafts,
             profile_photos,
+            status_visibility,
             reactions_private,
             reactions_single_copy,
             reactions_channel,

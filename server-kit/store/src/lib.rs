@@ -26,6 +26,7 @@ pub mod devices;
 pub mod drafts;
 pub mod passwords;
 pub mod photos;
+pub mod privacy;
 pub mod profile_photos;
 pub mod reactions;
 pub mod rows;
@@ -39,6 +40,7 @@ pub use devices::DeviceStore;
 pub use drafts::{Draft, DraftPeer, DraftStore};
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
+pub use privacy::{PrivacyStore, Visibility};
 pub use profile_photos::ProfilePhotoStore;
 pub use reactions::ReactionStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
@@ -143,6 +145,8 @@ pub struct User {
     pub last_seen: i32,
     /// Their current profile photo ([`ProfilePhotoStore`]).
     pub photo: Option<i64>,
+    /// Who sees their status ([`PrivacyStore`]).
+    pub status_visibility: Visibility,
 }
 
 /// A pending login code.
@@ -496,6 +500,7 @@ pub trait Store:
     + DraftStore
     + PhotoStore
     + ProfilePhotoStore
+    + PrivacyStore
     + PasswordStore
     + ReactionStore
     + SearchStore

@@ -113,7 +113,7 @@ pub fn key_at(r: &dyn Row, at: usize) -> Result<StoredKey, StoreError> {
 /// The columns of a [`User`].
 pub const USER_COLUMNS: &str =
     "id, access_hash, phone, first_name, last_name, username, about, bot_info_version, last_seen,
-     photo_id";
+     photo_id, status_privacy";
 
 /// A user from the [`USER_COLUMNS`] starting at `at`.
 pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
@@ -128,6 +128,7 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
         bot_info_version: r.opt_int32(at + 7)?,
         last_seen: r.int32(at + 8)?,
         photo: r.opt_int(at + 9)?,
+        status_visibility: crate::Visibility::from_code(r.int32(at + 10)?)?,
     })
 }
 

@@ -7,7 +7,8 @@ server-kit/tests/telethon_contacts.rs, which restarts the server between phases:
             shows B online while B is connected; A blocks B: B's message to A fails with
             USER_IS_BLOCKED, A's to B with YOU_BLOCKED_USER, getBlocked and getFullUser show
             it; A unblocks B and messages flow both ways; B blocks A and hides its status
-            from A; deleteContacts removes B from A's contacts; A blocks C
+            from A; B hides its status (account.setPrivacy: nobody, contacts) and shows it
+            again; deleteContacts removes B from A's contacts; A blocks C
   restart   after a restart C is still blocked (getBlocked, C's message refused)
 
 State between phases (session strings, ids) lives in a JSON file. Every check raises on
@@ -185,6 +186,30 @@ async def contacts(state):
     check(await b(functions.contacts.UnblockRequest(id=alice_for_b)) is True, "B unblocks A")
     st = await statuses(a)
     check(isinstance(st[ids["b"]], types.UserStatusOnline), f"B shows again: {st[ids['b']]}")
+
+    # B hides its status: from everybody, then from non-contacts (A is not B's contact);
+    # A sees "recently" though B is online, and the rule reads back; then B shows it again.
+    rules = await b(functions.account.SetPrivacyRequest(
+        key=types.InputPrivacyKeyStatusTimestamp(), rules=[types.InputPrivacyValueDisallowAll()]))
+    check([type(r) for r in rules.rules] == [types.PrivacyValueDisallowAll], f"{rules.rules}")
+    st = await statuses(a)
+    check(isinstance(st[ids["b"]], types.UserStatusRecently), f"B hidden: {st[ids['b']]}")
+    seen = await a.get_entity(bob)
+    check(isinstance(seen.status, types.UserStatusRecently), f"B's user: {seen.status}")
+    await b(functions.account.SetPrivacyRequest(
+        key=types.InputPrivacyKeyStatusTimestamp(),
+        rules=[types.InputPrivacyValueAllowContacts(), types.InputPrivacyValueDisallowAll()]))
+    read = await b(functions.account.GetPrivacyRequest(types.InputPrivacyKeyStatusTimestamp()))
+    check([type(r) for r in read.rules] == [types.PrivacyValueAllowContacts,
+                                            types.PrivacyValueDisallowAll], f"{read.rules}")
+    st = await statuses(a)
+    check(isinstance(st[ids["b"]], types.UserStatusRecently), f"not B's contact: {st[ids['b']]}")
+    await refused(b(functions.account.GetPrivacyRequest(types.InputPrivacyKeyPhoneNumber())),
+                  errors.PrivacyKeyInvalidError, "a key the server does not keep")
+    await b(functions.account.SetPrivacyRequest(
+        key=types.InputPrivacyKeyStatusTimestamp(), rules=[types.InputPrivacyValueAllowAll()]))
+    st = await statuses(a)
+    check(isinstance(st[ids["b"]], types.UserStatusOnline), f"B shown again: {st[ids['b']]}")
 
     # B goes away: no longer online.
     await b.disconnect()

@@ -203,7 +203,7 @@ async fn open_chat(
     };
     let name = names.of(client, &peer_of_ref(&peer)).await;
     let mut history = Vec::new();
-    let mut iter = client.iter_messages(&peer).limit(HISTORY);
+    let mut iter = client.iter_messages(peer).limit(HISTORY);
     while let Some(message) = iter.next().await? {
         history.push(message);
     }

@@ -96,7 +96,7 @@ async fn main() -> Result<(), Error> {
 /// The newest message with a document in the chat with `username`.
 async fn find_in_history(client: &Client, username: &str) -> Result<(i32, FileLocation), Error> {
     let peer = client.resolve_username(username).await?;
-    let mut messages = client.iter_messages(&peer);
+    let mut messages = client.iter_messages(peer);
     while let Some(message) = messages.next().await? {
         if let Some((m, file)) = document_of(&message) {
             return Ok((m.id, file));

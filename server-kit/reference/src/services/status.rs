@@ -9,7 +9,7 @@
 use super::{bool_true, push_short};
 use crate::rpc::{Caller, RpcResult};
 use crate::state::{Node, unix_now};
-use crate::store::User;
+use crate::store::{User, Visibility};
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 
@@ -67,12 +67,32 @@ pub(crate) fn at_rest(user: &User) -> enums::UserStatus {
 
 /// Pushes `user`'s new status to the watchers connected to this node.
 async fn tell_watchers(server: &Arc<Node>, user: i64, status: enums::UserStatus) {
-    let watchers = match server.store.run(move |s| s.status_watchers(user)).await {
-        Ok(watchers) => watchers,
+    let found = server
+        .store
+        .run(move |s| {
+            let watchers = s.status_watchers(user)?;
+            let (visibility, contacts) = match s.user(user)?.map(|u| u.status_visibility) {
+                Some(Visibility::Contacts) => (Visibility::Contacts, s.contacts(user)?),
+                other => (other.unwrap_or_default(), Vec::new()),
+            };
+            Ok((watchers, visibility, contacts))
+        })
+        .await;
+    let (watchers, visibility, contacts) = match found {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!("status watchers of {user}: {e}");
             return;
         }
+    };
+    // Those the user hides their status from hear nothing.
+    let watchers: Vec<i64> = match visibility {
+        Visibility::Everybody => watchers,
+        Visibility::Contacts => watchers
+            .into_iter()
+            .filter(|w| contacts.contains(w))
+            .collect(),
+        Visibility::Nobody => Vec::new(),
     };
     let update: enums::Update = types::UpdateUserStatus {
         user_id: user,

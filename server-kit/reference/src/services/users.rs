@@ -460,12 +460,15 @@ async fn get_statuses(
         .filter(|id| !blocked_me.contains(id))
         .collect();
     let online = server.online_anywhere(visible).await;
+    let hidden = super::privacy::hidden_from(server, me, &people).await?;
     let now = unix_now();
     let statuses: Vec<enums::ContactStatus> = people
         .iter()
         .map(|user| {
             let status: enums::UserStatus = if blocked_me.contains(&user.id) {
                 types::UserStatusEmpty {}.into()
+            } else if hidden.contains(&user.id) {
+                types::UserStatusRecently::default().into()
             } else if online.contains(&user.id) {
                 super::status::online(now)
             } else {
