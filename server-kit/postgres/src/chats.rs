@@ -207,13 +207,6 @@ fn write(tx: &mut Tx<'_, '_>, w: &ChatWrite<'_>) -> R<ChatSent> {
     })
 }
 
-/// The members' boxes with `from`'s first.
-fn boxes_from(members: &[i64], from: i64) -> Vec<i64> {
-    std::iter::once(from)
-        .chain(members.iter().copied().filter(|m| *m != from))
-        .collect()
-}
-
 /// A service message from `by` to `boxes`.
 fn service(
     chat: i64,
@@ -283,17 +276,7 @@ impl ChatStore for PgStore {
         members: &[i64],
         date: i32,
     ) -> Result<(Chat, ChatSent), StoreError> {
-        let mut users = vec![creator];
-        for m in members {
-            if !users.contains(m) {
-                users.push(*m);
-            }
-        }
-        if users.len() > MAX_MEMBERS {
-            return Err(StoreError::Taken {
-                what: "member slot",
-            });
-        }
+        let users = first_members(creator, members)?;
         self.tx(|tx| {
             check_users(tx, &users)?;
             let id: i64 = col(
@@ -388,22 +371,11 @@ impl ChatStore for PgStore {
     ) -> Result<Option<ChatSent>, StoreError> {
         self.tx(|tx| {
             let (_, mut members) = lock_open_chat(tx, chat, inviter)?;
-            let mut added: Vec<i64> = Vec::new();
-            for user in users {
-                if !members.contains(user) && !added.contains(user) {
-                    added.push(*user);
-                }
-            }
+            let added = new_members(&members, users)?;
             if added.is_empty() {
                 return Ok(None);
             }
             check_users(tx, &added)?;
-            if members.len() + added.len() > MAX_MEMBERS {
-                return Err(StoreError::Taken {
-                    what: "member slot",
-                }
-                .into());
-            }
             tx.execute(
                 "INSERT INTO chat_members(chat, user_id, inviter, date)
                  SELECT $1, u, $2, $3 FROM unnest($4::BIGINT[]) AS u",

@@ -147,13 +147,6 @@ fn write(tx: &Transaction<'_>, w: ChatWrite<'_>) -> Result<ChatSent, StoreError>
     })
 }
 
-/// The members' boxes with `from`'s first.
-fn boxes_from(members: Vec<i64>, from: i64) -> Vec<i64> {
-    std::iter::once(from)
-        .chain(members.into_iter().filter(|m| *m != from))
-        .collect()
-}
-
 fn bump_version(tx: &Transaction<'_>, chat: i64) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE chats SET version = version + 1 WHERE id = ?1",
@@ -172,17 +165,7 @@ impl ChatStore for SqliteStore {
         date: i32,
     ) -> Result<(Chat, ChatSent), StoreError> {
         self.tx(|tx| {
-            let mut users = vec![creator];
-            for m in members {
-                if !users.contains(m) {
-                    users.push(*m);
-                }
-            }
-            if users.len() > MAX_MEMBERS {
-                return Err(StoreError::Taken {
-                    what: "member slot",
-                });
-            }
+            let users = first_members(creator, members)?;
             for user in &users {
                 let exists = tx
                     .query_row("SELECT 1 FROM users WHERE id = ?1", [user], |_| Ok(()))
@@ -304,7 +287,7 @@ impl ChatStore for SqliteStore {
                 });
             }
             open_chat_of(tx, chat, from)?;
-            let boxes = boxes_from(member_ids(tx, chat)?, from);
+            let boxes = boxes_from(&member_ids(tx, chat)?, from);
             write(
                 tx,
                 ChatWrite {
@@ -331,11 +314,11 @@ impl ChatStore for SqliteStore {
         self.tx(|tx| {
             open_chat_of(tx, chat, inviter)?;
             let mut members = member_ids(tx, chat)?;
-            let mut added = Vec::new();
-            for user in users {
-                if members.contains(user) || added.contains(user) {
-                    continue;
-                }
+            let added = match new_members(&members, users) {
+                Ok(added) if added.is_empty() => return Ok(None),
+                other => other?,
+            };
+            for user in &added {
                 let exists = tx
                     .query_row("SELECT 1 FROM users WHERE id = ?1", [user], |_| Ok(()))
                     .optional()
@@ -343,15 +326,6 @@ impl ChatStore for SqliteStore {
                 if exists.is_none() {
                     return Err(StoreError::NotFound { what: "user" });
                 }
-                added.push(*user);
-            }
-            if added.is_empty() {
-                return Ok(None);
-            }
-            if members.len() + added.len() > MAX_MEMBERS {
-                return Err(StoreError::Taken {
-                    what: "member slot",
-                });
             }
             for user in &added {
                 tx.execute(
@@ -372,7 +346,7 @@ impl ChatStore for SqliteStore {
                     date,
                     extras: Extras::default(),
                     action: Some(ServiceAction::AddUsers { users: added }),
-                    boxes: boxes_from(members, inviter),
+                    boxes: boxes_from(&members, inviter),
                 },
             )?;
             Ok(Some(sent))
@@ -409,7 +383,7 @@ impl ChatStore for SqliteStore {
                     date,
                     extras: Extras::default(),
                     action: Some(ServiceAction::DeleteUser { user }),
-                    boxes: boxes_from(members, by),
+                    boxes: boxes_from(&members, by),
                 },
             )?;
             Ok(Some(sent))
@@ -433,7 +407,7 @@ impl ChatStore for SqliteStore {
                 params![chat, title],
             )
             .map_err(db)?;
-            let boxes = boxes_from(member_ids(tx, chat)?, by);
+            let boxes = boxes_from(&member_ids(tx, chat)?, by);
             let sent = write(
                 tx,
                 ChatWrite {
@@ -462,7 +436,7 @@ impl ChatStore for SqliteStore {
     ) -> Result<ChatSent, StoreError> {
         self.tx(|tx| {
             open_chat_of(tx, chat, by)?;
-            let boxes = boxes_from(member_ids(tx, chat)?, by);
+            let boxes = boxes_from(&member_ids(tx, chat)?, by);
             let sent = write(
                 tx,
                 ChatWrite {

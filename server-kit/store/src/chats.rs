@@ -180,6 +180,47 @@ impl ChatSent {
     }
 }
 
+/// The boxes a chat write goes to: `from`'s first, then the other members in their order.
+pub fn boxes_from(members: &[i64], from: i64) -> Vec<i64> {
+    std::iter::once(from)
+        .chain(members.iter().copied().filter(|m| *m != from))
+        .collect()
+}
+
+/// The first members of a new chat: the creator, then `members` in order, each once;
+/// [`StoreError::Taken`] (`member slot`) beyond [`MAX_MEMBERS`].
+pub fn first_members(creator: i64, members: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut users = vec![creator];
+    for m in members {
+        if !users.contains(m) {
+            users.push(*m);
+        }
+    }
+    if users.len() > MAX_MEMBERS {
+        return Err(StoreError::Taken {
+            what: "member slot",
+        });
+    }
+    Ok(users)
+}
+
+/// The users of `users` a chat with `members` does not have yet, each once; [`StoreError::Taken`]
+/// (`member slot`) when adding them would pass [`MAX_MEMBERS`].
+pub fn new_members(members: &[i64], users: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut added: Vec<i64> = Vec::new();
+    for user in users {
+        if !members.contains(user) && !added.contains(user) {
+            added.push(*user);
+        }
+    }
+    if members.len() + added.len() > MAX_MEMBERS {
+        return Err(StoreError::Taken {
+            what: "member slot",
+        });
+    }
+    Ok(added)
+}
+
 /// Basic group storage. Every change of a chat that members see is a service message written
 /// to each member's box in the same transaction.
 pub trait ChatStore {

@@ -12,7 +12,9 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
            messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
            can no longer write (CHAT_ID_INVALID); dialogs list the group; a second chat is
            migrated to a megagroup (migrateChat) that B can write to, and the old chat takes
-           nothing more; a profile photo uploaded, seen and downloaded, deleted; searchGlobal finds messages of the group and the megagroup; drafts in the group and a private chat, one cleared by a send
+           nothing more; a profile photo uploaded, seen and downloaded, deleted; searchGlobal
+           finds messages of the group and the megagroup; drafts in the group and a private
+           chat, one cleared by a send
   restart  after kill -9: the history is whole on every member's side (service messages
            included), B catches up with what A sent while B was away, C sees the chat as
            forbidden; A's draft is still there (getAllDrafts, the dialog)
@@ -21,55 +23,17 @@ State between phases (session strings, ids) lives in a JSON file. Every check ra
 failure; the last line printed is "PHASE ok".
 """
 import asyncio, json, os, sys, traceback
-import rsa as pyrsa
-from telethon import TelegramClient, errors, events, functions, types
-from telethon.crypto import rsa
-from telethon.sessions import StringSession
+from telethon import errors, events, functions, types
 
-PORT, DATA, STATE, PHASE = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-CODE = "12345"
+from common import (CODE, DATA, PHASE, PORT, STATE, check, client, load, refused, save,
+                    trust_server_key)
+
 PEOPLE = {
     "a": ("+1 555 0610", "Ann", "groups_ann"),
     "b": ("+1 555 0620", "Ben", "groups_ben"),
     "c": ("+1 555 0630", "Cid", "groups_cid"),
     "d": ("+1 555 0640", "Dee", "groups_dee"),
 }
-
-
-def trust_server_key():
-    key = pyrsa.PublicKey.load_pkcs1(open(os.path.join(DATA, "rsa-public.pem"), "rb").read())
-    rsa._server_keys[rsa._compute_fingerprint(key)] = (key, False)
-
-
-def load():
-    return json.load(open(STATE)) if os.path.exists(STATE) else {}
-
-
-def save(state):
-    json.dump(state, open(STATE, "w"))
-
-
-async def client(state, who):
-    session = StringSession(state.get(who, {}).get("session"))
-    session.set_dc(2, "127.0.0.1", PORT)
-    c = TelegramClient(session, 1, "x")
-    await c.connect()
-    return c
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
-
-async def refused(call, error, what):
-    try:
-        await call
-    except error:
-        return
-    except Exception as e:
-        raise AssertionError(f"{what}: expected {error.__name__}, got {type(e).__name__}: {e}")
-    raise AssertionError(f"{what}: expected {error.__name__}, the call succeeded")
 
 
 async def signup(state):
