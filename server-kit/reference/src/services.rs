@@ -38,6 +38,7 @@ macro_rules! service {
 pub mod account;
 pub mod auth;
 pub mod bots;
+mod channel_access;
 pub mod channels;
 pub mod devices;
 pub mod drafts;
@@ -69,6 +70,31 @@ use mtproto_api::{enums, types};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tl_runtime::Serialize;
+
+/// The longest message text.
+pub const MAX_MESSAGE_LENGTH: usize = 4096;
+
+/// The users forwarded messages come from (their `fwd_from` names them).
+pub(crate) fn forwarded_users(messages: &[Message]) -> Vec<i64> {
+    messages
+        .iter()
+        .filter_map(|m| match m.forward?.from {
+            crate::store::ForwardFrom::User(user) => Some(user),
+            crate::store::ForwardFrom::Channel { .. } => None,
+        })
+        .collect()
+}
+
+/// The channels forwarded messages come from (their `fwd_from` names them).
+pub(crate) fn forwarded_channels<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Vec<i64> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m.forward?.from {
+            crate::store::ForwardFrom::Channel { channel, .. } => Some(channel),
+            crate::store::ForwardFrom::User(_) => None,
+        })
+        .collect()
+}
 
 /// Every built-in service.
 pub fn builtin() -> Vec<Arc<dyn Service>> {

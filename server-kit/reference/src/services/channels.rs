@@ -2,6 +2,8 @@
 //! posts (stored once, pushed to the online members), history, reading, deleting, and
 //! `updates.getChannelDifference` from the channel's own pts box.
 
+use super::channel_access::{all_rights, membership};
+pub(crate) use super::channel_access::{channel_tl, readable};
 use super::{MediaMap, ok, resolve_channel, resolve_channel_peer, resolve_input_user, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_i64, unix_now};
@@ -36,38 +38,6 @@ service!(ChannelsService {
     functions::channels::DeleteMessages => delete_messages,
     functions::updates::GetChannelDifference => get_channel_difference,
 });
-
-fn all_rights() -> enums::ChatAdminRights {
-    types::ChatAdminRights {
-        change_info: true,
-        post_messages: true,
-        edit_messages: true,
-        delete_messages: true,
-        ban_users: true,
-        invite_users: true,
-        pin_messages: true,
-        add_admins: true,
-        ..Default::default()
-    }
-    .into()
-}
-
-/// A channel as a member (or a visitor, `member` = `None`) sees it.
-pub(crate) fn channel_tl(ch: &Channel, member: Option<&Member>) -> enums::Chat {
-    let role = member.map(|m| m.role);
-    let mut c = types::Channel::new(ch.id, ch.title.clone(), enums::ChatPhoto::Empty, ch.date);
-    c.creator = role == Some(Role::Creator);
-    c.left = member.is_none();
-    c.broadcast = ch.broadcast;
-    c.megagroup = ch.megagroup;
-    c.access_hash = Some(ch.access_hash);
-    c.username = ch.username.clone();
-    c.participants_count = Some(ch.members);
-    if role >= Some(Role::Admin) {
-        c.admin_rights = Some(all_rights());
-    }
-    c.into()
-}
 
 fn peer_channel(id: i64) -> enums::Peer {
     types::PeerChannel { channel_id: id }.into()
@@ -122,27 +92,6 @@ fn updates(
         seq: 0,
     }
     .into()
-}
-
-async fn membership(
-    server: &Arc<Node>,
-    channel: i64,
-    user: i64,
-) -> Result<Option<Member>, RpcError> {
-    Ok(server.store.run(move |s| s.member(channel, user)).await?)
-}
-
-/// Reading needs membership unless the channel is public.
-pub(crate) async fn readable(
-    server: &Arc<Node>,
-    ch: &Channel,
-    user: i64,
-) -> Result<Option<Member>, RpcError> {
-    let member = membership(server, ch.id, user).await?;
-    if member.is_none() && ch.username.is_none() {
-        return Err(RpcError::bad_request("CHANNEL_PRIVATE"));
-    }
-    Ok(member)
 }
 
 /// Sends an update to every online member except the caller's own session.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use tl_runtime::Serialize;
 
 /// The longest draft (as a message).
-pub const MAX_DRAFT_LENGTH: usize = super::messages::MAX_MESSAGE_LENGTH;
+pub const MAX_DRAFT_LENGTH: usize = super::MAX_MESSAGE_LENGTH;
 
 /// The drafts service.
 #[derive(Debug, Clone, Copy)]

@@ -222,7 +222,7 @@ async fn answer(
         users.extend(action_users(message.action.as_ref()));
         users.push(message.from_id);
     }
-    users.extend(super::messages::forwarded_users(&own));
+    users.extend(super::forwarded_users(&own));
     let mut answer = updates_tl(server, me, updates, users).await?;
     if let enums::Updates::Updates(u) = &mut answer {
         u.chats = chats_tl(server, me, chats_of(&own)).await?;

@@ -17,8 +17,7 @@ use mtproto_api::{enums, functions, types};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The longest message text.
-pub const MAX_MESSAGE_LENGTH: usize = 4096;
+pub use super::MAX_MESSAGE_LENGTH;
 
 /// The messages service.
 #[derive(Debug, Clone, Copy)]
@@ -117,7 +116,8 @@ pub(crate) async fn answer_sent(
         }
     }
     let mut answer = updates_tl(server, me, updates, users).await?;
-    let channels = forwarded_channels(sent.iter().filter_map(|(_, s)| s.own.message.as_ref()));
+    let channels =
+        super::forwarded_channels(sent.iter().filter_map(|(_, s)| s.own.message.as_ref()));
     if let enums::Updates::Updates(u) = &mut answer {
         u.chats = super::channels::chats_tl(server, me, channels).await?;
     }
@@ -129,28 +129,6 @@ pub(crate) async fn answer_sent(
         }
     }
     ok(answer)
-}
-
-/// The users forwarded messages come from (their `fwd_from` names them).
-pub(crate) fn forwarded_users(messages: &[Message]) -> Vec<i64> {
-    messages
-        .iter()
-        .filter_map(|m| match m.forward?.from {
-            crate::store::ForwardFrom::User(user) => Some(user),
-            crate::store::ForwardFrom::Channel { .. } => None,
-        })
-        .collect()
-}
-
-/// The channels forwarded messages come from (their `fwd_from` names them).
-pub(crate) fn forwarded_channels<'a>(messages: impl IntoIterator<Item = &'a Message>) -> Vec<i64> {
-    messages
-        .into_iter()
-        .filter_map(|m| match m.forward?.from {
-            crate::store::ForwardFrom::Channel { channel, .. } => Some(channel),
-            crate::store::ForwardFrom::User(_) => None,
-        })
-        .collect()
 }
 
 /// The longest media caption.
@@ -380,7 +358,7 @@ pub(crate) async fn messages_answer(
     let users: Vec<i64> = messages
         .iter()
         .flat_map(|m| [m.from_id, m.peer])
-        .chain(forwarded_users(&messages))
+        .chain(super::forwarded_users(&messages))
         .chain([me])
         .collect();
     let users = users_tl(server, me, users).await?;

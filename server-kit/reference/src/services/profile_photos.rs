@@ -2,7 +2,7 @@
 //! sizes, becomes the current photo), `photos.updateProfilePhoto` (an earlier one again, or
 //! `inputPhotoEmpty` to drop the current one), `photos.getUserPhotos`, `photos.deletePhotos`.
 //! Users carry their current photo (`userProfilePhoto`), which anyone who sees the user may
-//! download with `inputPeerPhotoFileLocation` (see the upload service). Video avatars and
+//! download with `inputPeerPhotoFileLocation` (the upload service serves it). Video avatars and
 //! photos set for bots are refused.
 
 use super::{ok, photo_tl, resolve_input_user, users_tl};
@@ -156,36 +156,4 @@ async fn delete_photos(
         .run(move |s| s.delete_profile_photos(me, &ids))
         .await?;
     ok(deleted)
-}
-
-/// The content to serve for `inputPeerPhotoFileLocation`: the user's profile photo, its
-/// largest size for `big`, else its smallest; `LOCATION_INVALID` for a photo that is not one
-/// of theirs.
-pub(crate) async fn peer_photo_content(
-    server: &Arc<Node>,
-    me: i64,
-    location: &types::InputPeerPhotoFileLocation,
-) -> Result<(String, i32), RpcError> {
-    let user = super::resolve_peer(server, me, &location.peer)
-        .await
-        .map_err(|_| RpcError::bad_request("LOCATION_INVALID"))?;
-    let (owner, id) = (user.id, location.photo_id);
-    let photo = server
-        .store
-        .run(move |s| {
-            Ok(if s.is_profile_photo(owner, id)? {
-                s.photo(id)?
-            } else {
-                None
-            })
-        })
-        .await?
-        .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
-    let size = if location.big {
-        photo.sizes.iter().max_by_key(|s| s.w)
-    } else {
-        photo.sizes.iter().min_by_key(|s| s.w)
-    }
-    .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
-    Ok((size.content.clone(), photo.date))
 }

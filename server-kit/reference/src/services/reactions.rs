@@ -17,7 +17,7 @@
 //! megagroups of at most [`SMALL_GROUP`] members (`can_see_list`), the
 //! [`RECENT_REACTIONS`] newest reactors.
 
-use super::channels::{channel_tl, readable};
+use super::channel_access::{channel_tl, readable};
 use super::{ok, resolve_channel_peer, resolve_peer, user_tl, users_tl};
 use crate::bus::{ChangeNotice, TypingTo};
 use crate::rpc::{Caller, RpcError, RpcResult};

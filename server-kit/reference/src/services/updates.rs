@@ -128,7 +128,7 @@ async fn get_difference(
     super::reactions::attach_private(server, me, &mut new_messages).await?;
     super::reactions::attach_to_edits(server, me, &mut other_updates).await?;
     let last = changes.last().map_or(current, |c| c.pts);
-    user_ids.extend(super::messages::forwarded_users(&messages));
+    user_ids.extend(super::forwarded_users(&messages));
     let users = users_tl(server, me, user_ids).await?;
     let mut forwarded_from =
         super::channels::chats_tl(server, me, super::groups::channels_of(&messages)).await?;

@@ -164,7 +164,7 @@ async fn get_file(
             (size.content.clone(), photo.date)
         }
         enums::InputFileLocation::InputPeerPhotoFileLocation(location) => {
-            super::profile_photos::peer_photo_content(server, me, &location).await?
+            peer_photo_content(server, me, &location).await?
         }
         _ => return Err(RpcError::bad_request("LOCATION_INVALID")),
     };
@@ -181,4 +181,36 @@ async fn get_file(
         mtime,
         bytes: bytes.into(),
     })
+}
+
+/// The content to serve for `inputPeerPhotoFileLocation`: the user's profile photo, its
+/// largest size for `big`, else its smallest; `LOCATION_INVALID` for a photo that is not one
+/// of theirs.
+pub(crate) async fn peer_photo_content(
+    server: &Arc<Node>,
+    me: i64,
+    location: &types::InputPeerPhotoFileLocation,
+) -> Result<(String, i32), RpcError> {
+    let user = super::resolve_peer(server, me, &location.peer)
+        .await
+        .map_err(|_| RpcError::bad_request("LOCATION_INVALID"))?;
+    let (owner, id) = (user.id, location.photo_id);
+    let photo = server
+        .store
+        .run(move |s| {
+            Ok(if s.is_profile_photo(owner, id)? {
+                s.photo(id)?
+            } else {
+                None
+            })
+        })
+        .await?
+        .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
+    let size = if location.big {
+        photo.sizes.iter().max_by_key(|s| s.w)
+    } else {
+        photo.sizes.iter().min_by_key(|s| s.w)
+    }
+    .ok_or_else(|| RpcError::bad_request("LOCATION_INVALID"))?;
+    Ok((size.content.clone(), photo.date))
 }
