@@ -2,10 +2,10 @@
 //! its member list or its messages are written, then the members' boxes in id order (as a
 //! private send locks them), so writers on several nodes take turns.
 
-use super::{PgStore, R, Sql, Tx, col, lock_users, message_from_row, via};
+use super::{PgStore, R, Sql, Tx, col, lock_users, sent_earlier, via};
 use ::postgres::GenericClient;
 use server_kit_store::chats::*;
-use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS, MESSAGE_COLUMNS};
+use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS};
 use server_kit_store::{Change, Committed, Extras, Forward, LoggedChange, MediaRef, Message};
 use server_kit_store::{StoreError, search::index_words};
 
@@ -236,38 +236,6 @@ fn check_users(tx: &mut Tx<'_, '_>, ids: &[i64]) -> R<()> {
     Ok(())
 }
 
-/// The message sent before with this random_id, as a duplicate send's answer.
-fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Option<ChatSent>> {
-    let Some(row) = tx.query_opt(
-        &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND random_id = $2"),
-        &[&from, &random_id],
-    )?
-    else {
-        return Ok(None);
-    };
-    let message = message_from_row(&row)?;
-    let entry = tx
-        .query_opt(
-            "SELECT pts, pts_count, date FROM changes WHERE owner = $1 AND kind = $2 AND value = $3",
-            &[&from, &rows::kind::NEW, &message.id],
-        )?
-        .ok_or(StoreError::NotFound { what: "change" })?;
-    Ok(Some(ChatSent {
-        own: Committed {
-            user_id: from,
-            entry: LoggedChange {
-                pts: col(&entry, 0)?,
-                pts_count: col(&entry, 1)?,
-                date: col(&entry, 2)?,
-                change: Change::NewMessage { id: message.id },
-            },
-            message: Some(message),
-        },
-        others: Vec::new(),
-        duplicate: true,
-    }))
-}
-
 impl ChatStore for PgStore {
     fn create_chat(
         &self,
@@ -345,8 +313,12 @@ impl ChatStore for PgStore {
             let (_, members) = lock_open_chat(tx, chat, from)?;
             // Under the chat's lock: a second send with the same random_id waits, then finds
             // the first.
-            if let Some(before) = sent_before(tx, from, random_id)? {
-                return Ok(before);
+            if let Some(own) = sent_earlier(tx, from, random_id)? {
+                return Ok(ChatSent {
+                    own,
+                    others: Vec::new(),
+                    duplicate: true,
+                });
             }
             let w = ChatWrite {
                 chat,

@@ -1264,15 +1264,15 @@ impl PgStore {
     }
 }
 
-/// The answer to a send that took nothing: the message sent before with this random_id
-/// (and its log entry), or [`StoreError::NotFound`] if there is none (a user is missing).
-fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Sent> {
+/// The sender's copy and log entry of the message `from` sent before with `random_id`, if any
+/// (a repeated send answers with it and writes nothing).
+pub(crate) fn sent_earlier(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Option<Committed>> {
     let existing = tx.query_opt(
         &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = $1 AND random_id = $2"),
         &[&from, &random_id],
     )?;
     let Some(row) = existing else {
-        return Err(StoreError::NotFound { what: "user" }.into());
+        return Ok(None);
     };
     let message = message_from_row(&row)?;
     let entry = tx
@@ -1288,12 +1288,19 @@ fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Sent> {
         date: col(&entry, 2)?,
         change: Change::NewMessage { id: message.id },
     };
+    Ok(Some(Committed {
+        user_id: from,
+        entry,
+        message: Some(message),
+    }))
+}
+
+/// The answer to a send that took nothing: the message sent before with this random_id
+/// (and its log entry), or [`StoreError::NotFound`] if there is none (a user is missing).
+fn sent_before(tx: &mut Tx<'_, '_>, from: i64, random_id: i64) -> R<Sent> {
+    let own = sent_earlier(tx, from, random_id)?.ok_or(StoreError::NotFound { what: "user" })?;
     Ok(Sent {
-        own: Committed {
-            user_id: from,
-            entry,
-            message: Some(message),
-        },
+        own,
         peer: None,
         duplicate: true,
     })

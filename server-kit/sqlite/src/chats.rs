@@ -1,10 +1,10 @@
 //! Basic groups in SQLite: see [`server_kit_store::chats`].
 
-use crate::{SqliteStore, db, insert_message, log_change, message_from_row, via};
+use crate::{SqliteStore, db, insert_message, log_change, sent_before, via};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use server_kit_store::chats::*;
-use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS, MESSAGE_COLUMNS, join_ids};
-use server_kit_store::{Change, Committed, Extras, StoreError};
+use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS, join_ids};
+use server_kit_store::{Change, Extras, StoreError};
 
 /// The SQLite tables of this module, created when the store opens.
 pub(crate) const SQLITE_SCHEMA: &str = "
@@ -147,6 +147,26 @@ fn write(tx: &Transaction<'_>, w: ChatWrite<'_>) -> Result<ChatSent, StoreError>
     })
 }
 
+/// A service message from `by` to `boxes`.
+fn service(
+    chat: i64,
+    by: i64,
+    date: i32,
+    action: ServiceAction,
+    boxes: Vec<i64>,
+) -> ChatWrite<'static> {
+    ChatWrite {
+        chat,
+        from: by,
+        text: "",
+        random_id: None,
+        date,
+        extras: Extras::default(),
+        action: Some(action),
+        boxes,
+    }
+}
+
 fn bump_version(tx: &Transaction<'_>, chat: i64) -> Result<(), StoreError> {
     tx.execute(
         "UPDATE chats SET version = version + 1 WHERE id = ?1",
@@ -194,22 +214,11 @@ impl ChatStore for SqliteStore {
                 )
                 .map_err(db)?;
             }
-            let sent = write(
-                tx,
-                ChatWrite {
-                    chat: id,
-                    from: creator,
-                    text: "",
-                    random_id: None,
-                    date,
-                    extras: Extras::default(),
-                    action: Some(ServiceAction::ChatCreate {
-                        title: title.to_owned(),
-                        users: users.clone(),
-                    }),
-                    boxes: users,
-                },
-            )?;
+            let action = ServiceAction::ChatCreate {
+                title: title.to_owned(),
+                users: users.clone(),
+            };
+            let sent = write(tx, service(id, creator, date, action, users))?;
             let chat = get_chat(tx, id)?.ok_or(StoreError::NotFound { what: "chat" })?;
             Ok((chat, sent))
         })
@@ -252,36 +261,9 @@ impl ChatStore for SqliteStore {
         extras: Extras,
     ) -> Result<ChatSent, StoreError> {
         self.tx(|tx| {
-            let existing = tx
-                .query_row(
-                    &format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND random_id = ?2"
-                    ),
-                    params![from, random_id],
-                    message_from_row,
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some(message) = existing {
-                let entry = tx
-                    .query_row(
-                        "SELECT pts, pts_count, date FROM changes
-                         WHERE owner = ?1 AND kind = ?2 AND value = ?3",
-                        params![from, rows::kind::NEW, message.id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .map_err(db)?;
+            if let Some(own) = sent_before(tx, from, random_id)? {
                 return Ok(ChatSent {
-                    own: Committed {
-                        user_id: from,
-                        entry: server_kit_store::LoggedChange {
-                            pts: entry.0,
-                            pts_count: entry.1,
-                            date: entry.2,
-                            change: Change::NewMessage { id: message.id },
-                        },
-                        message: Some(message),
-                    },
+                    own,
                     others: Vec::new(),
                     duplicate: true,
                 });
@@ -336,20 +318,9 @@ impl ChatStore for SqliteStore {
             }
             bump_version(tx, chat)?;
             members.extend(&added);
-            let sent = write(
-                tx,
-                ChatWrite {
-                    chat,
-                    from: inviter,
-                    text: "",
-                    random_id: None,
-                    date,
-                    extras: Extras::default(),
-                    action: Some(ServiceAction::AddUsers { users: added }),
-                    boxes: boxes_from(&members, inviter),
-                },
-            )?;
-            Ok(Some(sent))
+            let action = ServiceAction::AddUsers { users: added };
+            let boxes = boxes_from(&members, inviter);
+            write(tx, service(chat, inviter, date, action, boxes)).map(Some)
         })
     }
 
@@ -375,16 +346,13 @@ impl ChatStore for SqliteStore {
             // The removed member gets the service message too: the last they see of it.
             let sent = write(
                 tx,
-                ChatWrite {
+                service(
                     chat,
-                    from: by,
-                    text: "",
-                    random_id: None,
+                    by,
                     date,
-                    extras: Extras::default(),
-                    action: Some(ServiceAction::DeleteUser { user }),
-                    boxes: boxes_from(&members, by),
-                },
+                    ServiceAction::DeleteUser { user },
+                    boxes_from(&members, by),
+                ),
             )?;
             Ok(Some(sent))
         })
@@ -410,18 +378,15 @@ impl ChatStore for SqliteStore {
             let boxes = boxes_from(&member_ids(tx, chat)?, by);
             let sent = write(
                 tx,
-                ChatWrite {
+                service(
                     chat,
-                    from: by,
-                    text: "",
-                    random_id: None,
+                    by,
                     date,
-                    extras: Extras::default(),
-                    action: Some(ServiceAction::EditTitle {
+                    ServiceAction::EditTitle {
                         title: title.to_owned(),
-                    }),
+                    },
                     boxes,
-                },
+                ),
             )?;
             Ok(Some(sent))
         })
@@ -439,16 +404,7 @@ impl ChatStore for SqliteStore {
             let boxes = boxes_from(&member_ids(tx, chat)?, by);
             let sent = write(
                 tx,
-                ChatWrite {
-                    chat,
-                    from: by,
-                    text: "",
-                    random_id: None,
-                    date,
-                    extras: Extras::default(),
-                    action: Some(ServiceAction::MigrateTo { channel }),
-                    boxes,
-                },
+                service(chat, by, date, ServiceAction::MigrateTo { channel }, boxes),
             )?;
             tx.execute(
                 "UPDATE chats SET migrated_to = ?2, version = version + 1 WHERE id = ?1",

@@ -531,6 +531,45 @@ fn other_copies(c: &Connection, m: &Message) -> Result<Vec<(i64, i32)>, StoreErr
     Ok(copies)
 }
 
+/// The sender's copy and log entry of the message `from` sent before with `random_id`, if
+/// any (a repeated send answers with it and writes nothing).
+pub(crate) fn sent_before(
+    tx: &Transaction<'_>,
+    from: i64,
+    random_id: i64,
+) -> Result<Option<Committed>, StoreError> {
+    let existing = tx
+        .query_row(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND random_id = ?2"),
+            params![from, random_id],
+            message_from_row,
+        )
+        .optional()
+        .map_err(db)?;
+    let Some(message) = existing else {
+        return Ok(None);
+    };
+    let entry = tx
+        .query_row(
+            "SELECT pts, pts_count, date FROM changes WHERE owner = ?1 AND kind = ?2 AND value = ?3",
+            params![from, rows::kind::NEW, message.id],
+            |r| {
+                Ok(LoggedChange {
+                    pts: r.get(0)?,
+                    pts_count: r.get(1)?,
+                    date: r.get(2)?,
+                    change: Change::NewMessage { id: message.id },
+                })
+            },
+        )
+        .map_err(db)?;
+    Ok(Some(Committed {
+        user_id: from,
+        entry,
+        message: Some(message),
+    }))
+}
+
 impl SqliteStore {
     /// Sends a message with optional media: both copies, log entries and dialogs in one
     /// transaction, idempotent on (`from`, `random_id`).
@@ -544,39 +583,10 @@ impl SqliteStore {
         extras: Extras,
     ) -> Result<Sent, StoreError> {
         self.tx(|tx| {
-            let existing = tx
-                .query_row(
-                    &format!(
-                        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = ?1 AND random_id = ?2"
-                    ),
-                    params![from, random_id],
-                    message_from_row,
-                )
-                .optional()
-                .map_err(db)?;
-            if let Some(message) = existing {
+            if let Some(own) = sent_before(tx, from, random_id)? {
                 // Already sent: answer as before, from the log entry it made.
-                let entry = tx
-                    .query_row(
-                        "SELECT pts, pts_count, date FROM changes
-                         WHERE owner = ?1 AND kind = ?2 AND value = ?3",
-                        params![from, rows::kind::NEW, message.id],
-                        |r| {
-                            Ok(LoggedChange {
-                                pts: r.get(0)?,
-                                pts_count: r.get(1)?,
-                                date: r.get(2)?,
-                                change: Change::NewMessage { id: message.id },
-                            })
-                        },
-                    )
-                    .map_err(db)?;
                 return Ok(Sent {
-                    own: Committed {
-                        user_id: from,
-                        entry,
-                        message: Some(message),
-                    },
+                    own,
                     peer: None,
                     duplicate: true,
                 });

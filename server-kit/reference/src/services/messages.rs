@@ -449,7 +449,7 @@ async fn get_messages(
 type DialogKey = (i32, i32, i64);
 
 /// The peer part of a channel's [`DialogKey`]: below every user id.
-fn channel_key(channel_id: i64) -> i64 {
+pub(crate) fn channel_key(channel_id: i64) -> i64 {
     -1_000_000_000_000 - channel_id
 }
 

@@ -7,6 +7,7 @@
 //! search needs something to look for).
 
 use super::channels::{channel_tl, post_tl};
+use super::messages::channel_key;
 use super::search::media_filter;
 use super::{media_of, media_of_refs, message_tl, ok, users_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
@@ -36,11 +37,6 @@ enum Found {
 /// Where a match stands in the newest-first order: date, peer, id (ids of different chats
 /// may meet within one second; the peer decides between them).
 type Key = (i32, i64, i32);
-
-/// The order key of a channel's peer: below every user and chat.
-fn channel_key(channel: i64) -> i64 {
-    -1_000_000_000_000 - channel
-}
 
 impl Found {
     fn key(&self, channels: &[(Channel, Member)]) -> Key {
