@@ -262,6 +262,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.sms(sms);
     }
     let server = builder.build()?;
+    // Scheduled messages are sent by whichever node claims them first.
+    tokio::spawn(server_kit::services::scheduled_sending::run(server.clone()));
     if let (Some(addr), Some(exporter)) = (args.metrics, exporter) {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(metrics = %listener.local_addr()?, "metrics, /healthz and /readyz");

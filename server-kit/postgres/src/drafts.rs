@@ -1,8 +1,9 @@
 //! Drafts in PostgreSQL: see [`server_kit_store::drafts`].
 
 use super::{PgStore, col, text};
+use server_kit_store::DialogPeer;
 use server_kit_store::StoreError;
-use server_kit_store::drafts::{Draft, DraftPeer, DraftStore};
+use server_kit_store::drafts::{Draft, DraftStore};
 
 /// Drafts, one per user and chat (the text as UTF-8 bytes, as every user-written string).
 pub(crate) const SCHEMA_V12: &str = "
@@ -16,7 +17,7 @@ impl DraftStore for PgStore {
     fn save_draft(
         &self,
         owner: i64,
-        peer: DraftPeer,
+        peer: DialogPeer,
         draft: Option<&Draft>,
     ) -> Result<bool, StoreError> {
         let (kind, id) = peer.to_columns();
@@ -46,7 +47,7 @@ impl DraftStore for PgStore {
         })
     }
 
-    fn drafts(&self, owner: i64) -> Result<Vec<(DraftPeer, Draft)>, StoreError> {
+    fn drafts(&self, owner: i64) -> Result<Vec<(DialogPeer, Draft)>, StoreError> {
         self.read(|c| {
             c.query(
                 "SELECT peer_kind, peer, text, reply_to, no_webpage, date FROM drafts
@@ -55,7 +56,7 @@ impl DraftStore for PgStore {
             )?
             .iter()
             .map(|r| {
-                let peer = DraftPeer::from_columns(col(r, 0)?, col(r, 1)?)?;
+                let peer = DialogPeer::from_columns(col(r, 0)?, col(r, 1)?)?;
                 let draft = Draft {
                     text: text(r, 2)?,
                     reply_to: col(r, 3)?,

@@ -48,6 +48,7 @@ mod drafts;
 mod passwords;
 mod profile_photos;
 mod reactions;
+mod scheduled;
 mod search;
 mod tls;
 
@@ -85,6 +86,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (13, profile_photos::SCHEMA_V13),
     (14, reactions::SCHEMA_V14),
     (15, SCHEMA_V15),
+    (18, scheduled::SCHEMA_V18),
 ];
 
 /// Who sees a user's status (`store::Visibility::code`).

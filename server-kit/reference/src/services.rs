@@ -41,6 +41,7 @@ pub mod bots;
 mod channel_access;
 pub mod channels;
 pub mod devices;
+mod dialog_peer;
 pub mod drafts;
 pub mod forwards;
 pub mod groups;
@@ -51,6 +52,8 @@ pub mod pins;
 pub mod privacy;
 pub mod profile_photos;
 pub mod reactions;
+pub mod scheduled;
+pub mod scheduled_sending;
 pub mod search;
 pub mod search_global;
 pub mod status;
@@ -113,6 +116,8 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(password::PasswordService),
         Arc::new(privacy::PrivacyService),
         Arc::new(profile_photos::ProfilePhotosService),
+        Arc::new(scheduled::ScheduledService),
+        Arc::new(scheduled_sending::ScheduledSendingService),
         Arc::new(search::SearchService),
         Arc::new(search_global::SearchGlobalService),
         Arc::new(typing::TypingService),

@@ -2,8 +2,9 @@
 
 use crate::SqliteStore;
 use rusqlite::params;
+use server_kit_store::DialogPeer;
 use server_kit_store::StoreError;
-use server_kit_store::drafts::{Draft, DraftPeer, DraftStore};
+use server_kit_store::drafts::{Draft, DraftStore};
 
 /// The SQLite tables of this module, created when the store opens.
 pub(crate) const SQLITE_SCHEMA: &str = "
@@ -17,7 +18,7 @@ impl DraftStore for SqliteStore {
     fn save_draft(
         &self,
         owner: i64,
-        peer: DraftPeer,
+        peer: DialogPeer,
         draft: Option<&Draft>,
     ) -> Result<bool, StoreError> {
         let (kind, id) = peer.to_columns();
@@ -37,7 +38,7 @@ impl DraftStore for SqliteStore {
         .map(|changed| changed > 0)
     }
 
-    fn drafts(&self, owner: i64) -> Result<Vec<(DraftPeer, Draft)>, StoreError> {
+    fn drafts(&self, owner: i64) -> Result<Vec<(DialogPeer, Draft)>, StoreError> {
         let rows = self.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT peer_kind, peer, text, reply_to, no_webpage, date FROM drafts
@@ -58,7 +59,7 @@ impl DraftStore for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         rows.into_iter()
-            .map(|(kind, id, draft)| Ok((DraftPeer::from_columns(kind, id)?, draft)))
+            .map(|(kind, id, draft)| Ok((DialogPeer::from_columns(kind, id)?, draft)))
             .collect()
     }
 }

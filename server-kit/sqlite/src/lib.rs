@@ -12,6 +12,7 @@ mod passwords;
 mod photos;
 mod profile_photos;
 mod reactions;
+mod scheduled;
 mod search;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -154,6 +155,7 @@ impl SqliteStore {
         conn.execute_batch(channels::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(chats::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(drafts::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(scheduled::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(profile_photos::SQLITE_SCHEMA)
             .map_err(db)?;

@@ -51,6 +51,7 @@ mod drafts;
 mod privacy;
 mod profile_photos;
 mod reactions;
+mod scheduled;
 mod search;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
@@ -62,6 +63,7 @@ pub use profile_photos::profile_photos;
 pub use reactions::{
     reactions_channel, reactions_isolation, reactions_private, reactions_single_copy,
 };
+pub use scheduled::{scheduled_claims, scheduled_keep_and_list};
 pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
@@ -133,6 +135,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("reactions_single_copy", reactions_single_copy),
     ("reactions_channel", reactions_channel),
     ("reactions_isolation", reactions_isolation),
+    ("scheduled_keep_and_list", scheduled_keep_and_list),
+    ("scheduled_claims", scheduled_claims),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3036,7 +3040,9 @@ macro_rules! store_conformance_tests {
             reactions_private,
             reactions_single_copy,
             reactions_channel,
-            reactions_isolation
+            reactions_isolation,
+            scheduled_keep_and_list,
+            scheduled_claims
         );
     };
 }

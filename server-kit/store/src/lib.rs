@@ -23,6 +23,7 @@ pub mod chats;
 pub mod conformance;
 pub mod contacts;
 pub mod devices;
+pub mod dialog_peer;
 pub mod drafts;
 pub mod passwords;
 pub mod photos;
@@ -30,6 +31,7 @@ pub mod privacy;
 pub mod profile_photos;
 pub mod reactions;
 pub mod rows;
+pub mod scheduled;
 pub mod search;
 
 pub use bots::BotStore;
@@ -37,12 +39,14 @@ pub use channels::ChannelStore;
 pub use chats::{ChatStore, ServiceAction};
 pub use contacts::ContactStore;
 pub use devices::DeviceStore;
-pub use drafts::{Draft, DraftPeer, DraftStore};
+pub use dialog_peer::DialogPeer;
+pub use drafts::{Draft, DraftStore};
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
 pub use privacy::{PrivacyStore, Visibility};
 pub use profile_photos::ProfilePhotoStore;
 pub use reactions::ReactionStore;
+pub use scheduled::ScheduledStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
 
 use std::sync::Arc;
@@ -503,6 +507,7 @@ pub trait Store:
     + PrivacyStore
     + PasswordStore
     + ReactionStore
+    + ScheduledStore
     + SearchStore
     + Send
     + Sync

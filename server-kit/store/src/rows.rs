@@ -10,8 +10,10 @@ use crate::channels::{Channel, ChannelChange, ChannelLogged, ChannelMessage, Mem
 use crate::chats::{Chat, ChatMember, ServiceAction};
 use crate::devices::{Device, NotifySettings, NotifySound};
 use crate::passwords::{Password, SrpCheck};
+use crate::scheduled::{NewScheduled, ScheduledMessage};
 use crate::{
-    Change, ClientInfo, Forward, LoggedChange, MediaRef, Message, StoreError, StoredKey, User,
+    Change, ClientInfo, DialogPeer, Forward, LoggedChange, MediaRef, Message, StoreError,
+    StoredKey, User,
 };
 
 /// One database row as the mapping reads it: each backend adapts its driver's row. Integers
@@ -204,6 +206,27 @@ pub fn chat_member_at(r: &dyn Row, at: usize) -> Result<ChatMember, StoreError> 
         user_id: r.int(at)?,
         inviter: r.int(at + 1)?,
         date: r.int32(at + 2)?,
+    })
+}
+
+/// The columns of a [`ScheduledMessage`].
+pub const SCHEDULED_COLUMNS: &str =
+    "owner, id, peer_kind, peer, text, random_id, date, media_kind, media_id, reply_to";
+
+/// A scheduled message from the [`SCHEDULED_COLUMNS`] starting at `at`.
+pub fn scheduled_at(r: &dyn Row, at: usize) -> Result<ScheduledMessage, StoreError> {
+    let kind = r.int32(at + 2)?;
+    Ok(ScheduledMessage {
+        owner: r.int(at)?,
+        id: r.int32(at + 1)?,
+        message: NewScheduled {
+            peer: DialogPeer::from_columns(kind, r.int(at + 3)?)?,
+            text: r.text(at + 4)?,
+            random_id: r.int(at + 5)?,
+            date: r.int32(at + 6)?,
+            media: MediaRef::from_columns(r.int(at + 7)?, r.int(at + 8)?),
+            reply_to: r.opt_int32(at + 9)?,
+        },
     })
 }
 

@@ -17,8 +17,7 @@ failure; the last line printed is "PHASE ok".
 import asyncio, json, os, sys, time, traceback
 from telethon import errors, events, functions, types
 
-from common import (CODE, DATA, PHASE, PORT, STATE, check, client, load, refused, save,
-                    trust_server_key)
+from common import (PHASE, check, client, load, refused, sign_up, save, trust_server_key)
 
 PEOPLE = {
     "a": ("+1 555 0300", "Alice", "Cooper", "alice_ct"),
@@ -29,20 +28,7 @@ PEOPLE = {
 
 async def signup(state):
     for who, (phone, first, last, username) in PEOPLE.items():
-        c = await client(state, who)
-        sent = await c.send_code_request(phone)
-        try:
-            await c.sign_in(phone, CODE, phone_code_hash=sent.phone_code_hash)
-            raise AssertionError("sign in of an unknown number succeeded")
-        except errors.PhoneNumberUnoccupiedError:
-            pass
-        await c(functions.auth.SignUpRequest(
-            phone_number=phone, phone_code_hash=sent.phone_code_hash,
-            first_name=first, last_name=last))
-        await c(functions.account.UpdateUsernameRequest(username))
-        me = await c.get_me()
-        state[who] = {"session": c.session.save(), "id": me.id}
-        await c.disconnect()
+        await sign_up(state, who, phone, first, last, username)
     save(state)
 
 

@@ -25,7 +25,7 @@ failure; the last line printed is "PHASE ok".
 import asyncio, json, os, sys, traceback
 from telethon import errors, events, functions, types
 
-from common import (CODE, DATA, PHASE, PORT, STATE, check, client, load, refused, save,
+from common import (PHASE, STATE, Inbox, check, client, load, refused, sign_up, save,
                     trust_server_key)
 
 PEOPLE = {
@@ -38,63 +38,8 @@ PEOPLE = {
 
 async def signup(state):
     for who, (phone, first, username) in PEOPLE.items():
-        c = await client(state, who)
-        sent = await c.send_code_request(phone)
-        try:
-            await c.sign_in(phone, CODE, phone_code_hash=sent.phone_code_hash)
-            raise AssertionError("sign in of an unknown number succeeded")
-        except errors.PhoneNumberUnoccupiedError:
-            pass
-        await c(functions.auth.SignUpRequest(
-            phone_number=phone, phone_code_hash=sent.phone_code_hash,
-            first_name=first, last_name=""))
-        await c(functions.account.UpdateUsernameRequest(username))
-        me = await c.get_me()
-        state[who] = {"session": c.session.save(), "id": me.id}
-        await c.disconnect()
+        await sign_up(state, who, phone, first, "", username)
     save(state)
-
-
-class Inbox:
-    """The NewMessage events and raw updates a client gets, awaitable."""
-
-    def __init__(self, c):
-        self.messages, self.raw = [], []
-        self.changed = asyncio.Event()
-
-        @c.on(events.NewMessage())
-        async def on_message(event):
-            self.messages.append(event.message)
-            self.changed.set()
-
-        @c.on(events.Raw())
-        async def on_raw(update):
-            self.raw.append(update)
-            self.changed.set()
-
-    async def wait_for(self, what, pick):
-        for _ in range(150):
-            found = pick(self)
-            if found:
-                return found
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), 0.1)
-            except asyncio.TimeoutError:
-                pass
-        raise AssertionError(f"never arrived: {what}")
-
-    async def message(self, what, text):
-        found = await self.wait_for(what, lambda s: [m for m in s.messages if m.message == text])
-        return found[0]
-
-    async def action(self, what, kind):
-        # Service messages come as raw updates (Telethon's NewMessage leaves them out).
-        found = await self.wait_for(what, lambda s: [
-            u.message for u in s.raw
-            if isinstance(u, types.UpdateNewMessage)
-            and isinstance(getattr(u.message, "action", None), kind)])
-        return found[-1]
 
 
 async def groups(state):

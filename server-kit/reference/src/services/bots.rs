@@ -26,7 +26,7 @@ service!(BotService {
 /// history or contacts of its own to browse (it learns of messages through updates), its
 /// username is set by its owner (here: the operator), and it has no cloud password. Kept
 /// to the methods this server implements.
-pub const USER_ONLY: [(u32, &str); 17] = [
+pub const USER_ONLY: [(u32, &str); 21] = [
     (
         functions::messages::GetDialogs::CONSTRUCTOR_ID,
         "messages.getDialogs",
@@ -91,6 +91,22 @@ pub const USER_ONLY: [(u32, &str); 17] = [
     (
         functions::messages::SearchGlobal::CONSTRUCTOR_ID,
         "messages.searchGlobal",
+    ),
+    (
+        functions::messages::GetScheduledHistory::CONSTRUCTOR_ID,
+        "messages.getScheduledHistory",
+    ),
+    (
+        functions::messages::GetScheduledMessages::CONSTRUCTOR_ID,
+        "messages.getScheduledMessages",
+    ),
+    (
+        functions::messages::DeleteScheduledMessages::CONSTRUCTOR_ID,
+        "messages.deleteScheduledMessages",
+    ),
+    (
+        functions::messages::SendScheduledMessages::CONSTRUCTOR_ID,
+        "messages.sendScheduledMessages",
     ),
 ];
 

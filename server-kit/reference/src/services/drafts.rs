@@ -3,61 +3,18 @@
 //! `messages.getAllDrafts` lists them; `getDialogs` shows each in its dialog; a send with
 //! `clear_draft` clears the chat's draft. Entities and media of a draft are not kept.
 
-use super::{bool_true, ok, replied_id, resolve_channel_peer, resolve_peer, updates_tl};
+use super::dialog_peer::{chats_tl, dialog_peer, peer_tl, split};
+use super::{bool_true, ok, replied_id, updates_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, unix_now};
-use crate::store::drafts::{Draft, DraftPeer};
+use crate::store::DialogPeer;
+use crate::store::drafts::Draft;
 use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 use tl_runtime::Serialize;
 
 /// The longest draft (as a message).
 pub const MAX_DRAFT_LENGTH: usize = super::MAX_MESSAGE_LENGTH;
-
-/// The drafts service.
-#[derive(Debug, Clone, Copy)]
-pub struct DraftsService;
-
-service!(DraftsService {
-    functions::messages::SaveDraft => save_draft,
-    functions::messages::GetAllDrafts => get_all_drafts,
-});
-
-/// The chat an `InputPeer` names for a draft, if `me` may write there.
-async fn draft_peer(
-    server: &Arc<Node>,
-    me: i64,
-    peer: &enums::InputPeer,
-) -> Result<DraftPeer, RpcError> {
-    match peer {
-        enums::InputPeer::Chat(chat) => {
-            let chat_id = chat.chat_id;
-            let members = server.store.run(move |s| s.chat_members(chat_id)).await?;
-            if !members.iter().any(|m| m.user_id == me) {
-                return Err(RpcError::bad_request("CHAT_ID_INVALID"));
-            }
-            Ok(DraftPeer::Chat(chat_id))
-        }
-        enums::InputPeer::Channel(channel) => {
-            let ch = resolve_channel_peer(server, channel).await?;
-            let id = ch.id;
-            if server.store.run(move |s| s.member(id, me)).await?.is_none() {
-                return Err(RpcError::bad_request("CHANNEL_PRIVATE"));
-            }
-            Ok(DraftPeer::Channel(id))
-        }
-        other => Ok(DraftPeer::User(resolve_peer(server, me, other).await?.id)),
-    }
-}
-
-/// The `Peer` of a draft's chat.
-pub(crate) fn peer_tl(peer: DraftPeer) -> enums::Peer {
-    match peer {
-        DraftPeer::User(user_id) => types::PeerUser { user_id }.into(),
-        DraftPeer::Chat(chat_id) => types::PeerChat { chat_id }.into(),
-        DraftPeer::Channel(channel_id) => types::PeerChannel { channel_id }.into(),
-    }
-}
 
 /// A draft as TL (`None`: the empty draft of a cleared one, dated `date`).
 pub(crate) fn draft_tl(draft: Option<&Draft>, date: i32) -> enums::DraftMessage {
@@ -85,8 +42,17 @@ pub(crate) fn draft_tl(draft: Option<&Draft>, date: i32) -> enums::DraftMessage 
     }
 }
 
+/// The drafts service.
+#[derive(Debug, Clone, Copy)]
+pub struct DraftsService;
+
+service!(DraftsService {
+    functions::messages::SaveDraft => save_draft,
+    functions::messages::GetAllDrafts => get_all_drafts,
+});
+
 /// Tells the owner's other sessions (on this node) that a chat's draft changed.
-fn push_draft(server: &Node, caller: &Caller, me: i64, peer: DraftPeer, draft: Option<&Draft>) {
+fn push_draft(server: &Node, caller: &Caller, me: i64, peer: DialogPeer, draft: Option<&Draft>) {
     let now = unix_now();
     let update = types::UpdateDraftMessage {
         peer: peer_tl(peer),
@@ -111,7 +77,7 @@ async fn save_draft(
     if call.message.chars().count() > MAX_DRAFT_LENGTH {
         return Err(RpcError::bad_request("MESSAGE_TOO_LONG"));
     }
-    let peer = draft_peer(server, me, &call.peer).await?;
+    let peer = dialog_peer(server, me, &call.peer).await?;
     let reply_to = replied_id(&call.reply_to);
     let draft = (!call.message.is_empty() || reply_to.is_some()).then(|| Draft {
         text: call.message,
@@ -137,15 +103,11 @@ async fn get_all_drafts(
 ) -> RpcResult {
     let me = caller.user()?;
     let drafts = server.store.run(move |s| s.drafts(me)).await?;
-    let (mut users, mut chats, mut channels) = (vec![me], Vec::new(), Vec::new());
+    let (mut users, chats, channels) = split(drafts.iter().map(|(peer, _)| *peer));
+    users.push(me);
     let updates = drafts
         .iter()
         .map(|(peer, draft)| {
-            match *peer {
-                DraftPeer::User(id) => users.push(id),
-                DraftPeer::Chat(id) => chats.push(id),
-                DraftPeer::Channel(id) => channels.push(id),
-            }
             types::UpdateDraftMessage {
                 peer: peer_tl(*peer),
                 top_msg_id: None,
@@ -157,9 +119,7 @@ async fn get_all_drafts(
         .collect();
     let mut answer = updates_tl(server, me, updates, users).await?;
     if let enums::Updates::Updates(u) = &mut answer {
-        u.chats = super::groups::chats_tl(server, me, chats).await?;
-        u.chats
-            .extend(super::channels::chats_tl(server, me, channels).await?);
+        u.chats = chats_tl(server, me, chats, channels).await?;
     }
     ok(answer)
 }
@@ -168,7 +128,7 @@ async fn get_all_drafts(
 /// sessions. Failures are logged, not answered: the message was what mattered.
 pub(crate) async fn clear_on_send(server: &Arc<Node>, caller: &Caller, peer: &enums::InputPeer) {
     let Ok(me) = caller.user() else { return };
-    let Ok(peer) = draft_peer(server, me, peer).await else {
+    let Ok(peer) = dialog_peer(server, me, peer).await else {
         return;
     };
     match server
@@ -186,7 +146,7 @@ pub(crate) async fn clear_on_send(server: &Arc<Node>, caller: &Caller, peer: &en
 pub(crate) async fn by_peer(
     server: &Arc<Node>,
     me: i64,
-) -> Result<std::collections::HashMap<DraftPeer, Draft>, RpcError> {
+) -> Result<std::collections::HashMap<DialogPeer, Draft>, RpcError> {
     Ok(server
         .store
         .run(move |s| s.drafts(me))

@@ -1,15 +1,16 @@
 //! Private chats: `messages.sendMessage` (idempotent on random_id), `getHistory` (newest
 //! first, every offset argument), `getDialogs`, `getMessages`, `readHistory`, `editMessage`,
-//! `deleteMessages`.
+//! `deleteMessages`; a send with `schedule_date` goes to [`scheduled`](super::scheduled).
 
+use super::scheduled::ToSchedule;
 use super::{
     media_of, message_tl, ok, push_committed, resolve_peer, update_tl, updates_tl, users_tl,
 };
 use crate::media::{AssembleError, Stored};
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_array, random_i64, unix_now};
+use crate::store::DialogPeer;
 use crate::store::devices::NotifyScope;
-use crate::store::drafts::DraftPeer;
 use crate::store::{
     DialogPosition, Document, Extras, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
 };
@@ -58,6 +59,16 @@ async fn send_message(
         reply_to: super::replied_id(&call.reply_to),
         ..Extras::default()
     };
+    if let Some(date) = call.schedule_date {
+        let later = ToSchedule {
+            text: call.message,
+            random_id: call.random_id,
+            date,
+            media: None,
+            reply_to: extras.reply_to,
+        };
+        return super::scheduled::schedule(server, caller, &call.peer, later).await;
+    }
     if let enums::InputPeer::Channel(channel) = &call.peer {
         let post = super::channels::NewPost {
             text: call.message,
@@ -195,6 +206,16 @@ async fn send_media(
         reply_to: super::replied_id(&call.reply_to),
         ..Extras::default()
     };
+    if let Some(date) = call.schedule_date {
+        let later = ToSchedule {
+            text: call.message,
+            random_id: call.random_id,
+            date,
+            media: extras.media,
+            reply_to: extras.reply_to,
+        };
+        return super::scheduled::schedule(server, caller, &call.peer, later).await;
+    }
     if let enums::InputPeer::Channel(channel) = &call.peer {
         let post = super::channels::NewPost {
             text: call.message,
@@ -603,9 +624,9 @@ async fn get_dialogs(
     for (_, dialog, ..) in &mut entries {
         if let enums::Dialog::Dialog(d) = dialog {
             let peer = match &d.peer {
-                enums::Peer::User(p) => DraftPeer::User(p.user_id),
-                enums::Peer::Chat(p) => DraftPeer::Chat(p.chat_id),
-                enums::Peer::Channel(p) => DraftPeer::Channel(p.channel_id),
+                enums::Peer::User(p) => DialogPeer::User(p.user_id),
+                enums::Peer::Chat(p) => DialogPeer::Chat(p.chat_id),
+                enums::Peer::Channel(p) => DialogPeer::Channel(p.channel_id),
             };
             d.draft = drafts
                 .get(&peer)

@@ -7,7 +7,8 @@ use crate::Store;
 /// different chats), replaced by a new one, cleared with `None` (`false` when there was
 /// none), listed newest first, each owner's alone.
 pub fn drafts(store: &dyn Store) {
-    use crate::drafts::{Draft, DraftPeer};
+    use crate::DialogPeer;
+    use crate::drafts::Draft;
     let [a, b] = new_users(store);
     let draft = |text: &str, date| Draft {
         text: text.into(),
@@ -17,9 +18,9 @@ pub fn drafts(store: &dyn Store) {
     };
     assert!(ok(store.drafts(a)).is_empty());
     let peers = [
-        DraftPeer::User(b),
-        DraftPeer::Chat(b),
-        DraftPeer::Channel(b),
+        DialogPeer::User(b),
+        DialogPeer::Chat(b),
+        DialogPeer::Channel(b),
     ];
     for (i, peer) in peers.iter().enumerate() {
         assert!(ok(store.save_draft(
@@ -33,21 +34,21 @@ pub fn drafts(store: &dyn Store) {
         no_webpage: true,
         ..draft("typing more", 20)
     };
-    ok(store.save_draft(a, DraftPeer::Chat(b), Some(&replaced)));
+    ok(store.save_draft(a, DialogPeer::Chat(b), Some(&replaced)));
     let listed = ok(store.drafts(a));
     assert_eq!(
         listed,
         vec![
-            (DraftPeer::Chat(b), replaced),
-            (DraftPeer::Channel(b), draft("typing", 12)),
-            (DraftPeer::User(b), draft("typing", 10)),
+            (DialogPeer::Chat(b), replaced),
+            (DialogPeer::Channel(b), draft("typing", 12)),
+            (DialogPeer::User(b), draft("typing", 10)),
         ]
     );
     assert!(ok(store.drafts(b)).is_empty(), "b's drafts are b's");
-    assert!(ok(store.save_draft(a, DraftPeer::User(b), None)));
-    assert!(!ok(store.save_draft(a, DraftPeer::User(b), None)));
+    assert!(ok(store.save_draft(a, DialogPeer::User(b), None)));
+    assert!(!ok(store.save_draft(a, DialogPeer::User(b), None)));
     assert_eq!(ok(store.drafts(a)).len(), 2);
     let odd = draft("nul \0 and emoji 👍", 30);
-    ok(store.save_draft(b, DraftPeer::User(a), Some(&odd)));
-    assert_eq!(ok(store.drafts(b)), vec![(DraftPeer::User(a), odd)]);
+    ok(store.save_draft(b, DialogPeer::User(a), Some(&odd)));
+    assert_eq!(ok(store.drafts(b)), vec![(DialogPeer::User(a), odd)]);
 }
