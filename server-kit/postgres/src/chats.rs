@@ -2,7 +2,7 @@
 //! its member list or its messages are written, then the members' boxes in id order (as a
 //! private send locks them), so writers on several nodes take turns.
 
-use super::{PgStore, R, Sql, Tx, col, lock_users, sent_earlier, via};
+use super::{PgStore, R, Sql, Tx, col, lock_users, pin_in_box, sent_earlier, via};
 use ::postgres::GenericClient;
 use server_kit_store::chats::*;
 use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS};
@@ -440,6 +440,61 @@ impl ChatStore for PgStore {
                 &[&chat, &channel],
             )?;
             Ok(sent)
+        })
+    }
+    fn pin_chat_message(
+        &self,
+        chat: i64,
+        by: i64,
+        id: Option<i32>,
+        pinned: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        let peer = chat_peer(chat);
+        self.tx(|tx| {
+            let (_, members) = lock_open_chat(tx, chat, by)?;
+            lock_users(tx, &members)?;
+            // The key every copy of the message shares: its sender and the sender's id.
+            let key: Option<(i64, i32)> = match id {
+                Some(id) => {
+                    let row = tx
+                        .query_opt(
+                            "SELECT from_id, coalesce(copy_id, id) FROM messages
+                             WHERE owner = $1 AND id = $2 AND peer = $3",
+                            &[&by, &id, &peer],
+                        )?
+                        .ok_or(StoreError::NotFound { what: "message" })?;
+                    Some((col(&row, 0)?, col(&row, 1)?))
+                }
+                None => None,
+            };
+            let (sender, shared) = key.unzip();
+            let mut committed = Vec::new();
+            for &owner in &members {
+                let changed: Vec<i32> = tx
+                    .query(
+                        "SELECT id FROM messages WHERE owner = $1 AND peer = $2
+                         AND ($3::BIGINT IS NULL OR (from_id = $3 AND coalesce(copy_id, id) = $4))
+                         AND pinned != $5 ORDER BY id",
+                        &[&owner, &peer, &sender, &shared, &pinned],
+                    )?
+                    .iter()
+                    .map(|r| col(r, 0))
+                    .collect::<R<_>>()?;
+                committed.extend(pin_in_box(tx, owner, peer, &changed, pinned, date)?);
+            }
+            if let (Some(id), true) = (id, pinned) {
+                let mut notice = service(
+                    chat,
+                    by,
+                    date,
+                    ServiceAction::PinMessage,
+                    boxes_from(&members, by),
+                );
+                notice.extras.reply_to = Some(id);
+                committed.extend(write(tx, &notice)?.all());
+            }
+            Ok(committed)
         })
     }
 }

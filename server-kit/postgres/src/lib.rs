@@ -925,7 +925,7 @@ fn lock_users(tx: &mut Tx<'_, '_>, ids: &[i64]) -> R<BTreeSet<i64>> {
 /// Appends a change to `owner`'s log, taking the next `pts_count` pts.
 /// Sets the pinned flag of `ids` in `owner`'s chat with `peer` and logs it (nothing when
 /// `ids` is empty).
-fn pin_in_box(
+pub(crate) fn pin_in_box(
     tx: &mut Tx<'_, '_>,
     owner: i64,
     peer: i64,

@@ -469,7 +469,7 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
             from_id: Some(peer_user(m.from_id)),
             peer_id: box_peer_tl(m.peer),
             saved_peer_id: None,
-            reply_to: None,
+            reply_to: reply_header_tl(m.reply_to),
             date: m.date,
             action: groups::action_tl(action),
             reactions: None,

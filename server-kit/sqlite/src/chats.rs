@@ -1,10 +1,10 @@
 //! Basic groups in SQLite: see [`server_kit_store::chats`].
 
-use crate::{SqliteStore, db, insert_message, log_change, sent_before, via};
+use crate::{SqliteStore, db, insert_message, log_change, pin_in_box, sent_before, via};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use server_kit_store::chats::*;
 use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS, join_ids};
-use server_kit_store::{Change, Extras, StoreError};
+use server_kit_store::{Change, Committed, Extras, StoreError};
 
 /// The SQLite tables of this module, created when the store opens.
 pub(crate) const SQLITE_SCHEMA: &str = "
@@ -412,6 +412,65 @@ impl ChatStore for SqliteStore {
             )
             .map_err(db)?;
             Ok(sent)
+        })
+    }
+    fn pin_chat_message(
+        &self,
+        chat: i64,
+        by: i64,
+        id: Option<i32>,
+        pinned: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError> {
+        let peer = chat_peer(chat);
+        self.tx(|tx| {
+            open_chat_of(tx, chat, by)?;
+            let members = member_ids(tx, chat)?;
+            // The key every copy of the message shares: its sender and the sender's id.
+            let key: Option<(i64, i32)> = match id {
+                Some(id) => Some(
+                    tx.query_row(
+                        "SELECT from_id, coalesce(copy_id, id) FROM messages
+                         WHERE owner = ?1 AND id = ?2 AND peer = ?3",
+                        params![by, id, peer],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(db)?
+                    .ok_or(StoreError::NotFound { what: "message" })?,
+                ),
+                None => None,
+            };
+            let mut committed = Vec::new();
+            for &owner in &members {
+                let changed: Vec<i32> = {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "SELECT id FROM messages WHERE owner = ?1 AND peer = ?2
+                             AND (?3 IS NULL OR (from_id = ?3 AND coalesce(copy_id, id) = ?4))
+                             AND pinned != ?5",
+                        )
+                        .map_err(db)?;
+                    let (sender, shared) = key.unzip();
+                    let rows = stmt
+                        .query_map(params![owner, peer, sender, shared, pinned], |r| r.get(0))
+                        .map_err(db)?;
+                    rows.collect::<rusqlite::Result<_>>().map_err(db)?
+                };
+                committed.extend(pin_in_box(tx, owner, peer, &changed, pinned, date)?);
+            }
+            if let (Some(id), true) = (id, pinned) {
+                let mut notice = service(
+                    chat,
+                    by,
+                    date,
+                    ServiceAction::PinMessage,
+                    boxes_from(&members, by),
+                );
+                notice.extras.reply_to = Some(id);
+                committed.extend(write(tx, notice)?.all());
+            }
+            Ok(committed)
         })
     }
 }

@@ -411,7 +411,7 @@ pub(crate) fn insert_message(
 
 /// Sets the pinned flag of `ids` in `owner`'s chat with `peer` and logs it (nothing when
 /// `ids` is empty).
-fn pin_in_box(
+pub(crate) fn pin_in_box(
     tx: &Transaction<'_>,
     owner: i64,
     peer: i64,

@@ -85,6 +85,8 @@ pub enum ServiceAction {
         /// The megagroup.
         channel: i64,
     },
+    /// A message was pinned (`messageActionPinMessage`; the message replies to it).
+    PinMessage,
 }
 
 /// How an action is kept in a message row: a kind (0: an ordinary message), a list of ids,
@@ -100,6 +102,8 @@ pub mod action_kind {
     pub const EDIT_TITLE: i32 = 4;
     /// [`ServiceAction::MigrateTo`](super::ServiceAction::MigrateTo).
     pub const MIGRATE_TO: i32 = 5;
+    /// [`ServiceAction::PinMessage`](super::ServiceAction::PinMessage).
+    pub const PIN_MESSAGE: i32 = 6;
 }
 
 impl ServiceAction {
@@ -117,6 +121,7 @@ impl ServiceAction {
             Some(ServiceAction::MigrateTo { channel }) => {
                 (MIGRATE_TO, vec![*channel], String::new())
             }
+            Some(ServiceAction::PinMessage) => (PIN_MESSAGE, Vec::new(), String::new()),
         }
     }
 
@@ -149,6 +154,7 @@ impl ServiceAction {
             MIGRATE_TO => ServiceAction::MigrateTo {
                 channel: one(&ids)?,
             },
+            PIN_MESSAGE => ServiceAction::PinMessage,
             other => {
                 return Err(StoreError::Database(format!(
                     "unknown service action {other} in a message row"
@@ -300,6 +306,19 @@ pub trait ChatStore {
         channel: i64,
         date: i32,
     ) -> Result<ChatSent, StoreError>;
+    /// Pins (or unpins) a message of the chat for every member, by member `by` naming it by
+    /// its id in their box (`None`: unpins every pinned message, in every box): one log entry
+    /// in each box where something changed, then for a pin the `PinMessage` service message
+    /// (replying to each box's copy). [`StoreError::NotFound`] if `by` is not a member of the
+    /// live chat or `id` is not a message of it.
+    fn pin_chat_message(
+        &self,
+        chat: i64,
+        by: i64,
+        id: Option<i32>,
+        pinned: bool,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError>;
 }
 
 #[cfg(test)]
@@ -321,6 +340,7 @@ mod tests {
                 title: "Team 2".into(),
             },
             ServiceAction::MigrateTo { channel: 1_000_000 },
+            ServiceAction::PinMessage,
         ];
         for action in actions {
             let (kind, ids, text) = ServiceAction::to_columns(Some(&action));

@@ -54,7 +54,7 @@ mod reactions;
 mod scheduled;
 mod search;
 pub use chats::{
-    chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
+    chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_pins, chat_read_history,
     chat_replies,
 };
 pub use drafts::drafts;
@@ -128,6 +128,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chat_member_changes", chat_member_changes),
     ("chat_edit_and_delete", chat_edit_and_delete),
     ("chat_read_history", chat_read_history),
+    ("chat_pins", chat_pins),
     ("drafts", drafts),
     ("profile_photos", profile_photos),
     ("status_visibility", status_visibility),
@@ -3034,6 +3035,7 @@ macro_rules! store_conformance_tests {
             chat_member_changes,
             chat_edit_and_delete,
             chat_read_history,
+            chat_pins,
             drafts,
             profile_photos,
             status_visibility,

@@ -5,7 +5,9 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
   groups   A creates "Team" with B and C (messages.createChat); B and C get the messages A
            sends as NewMessage events in the chat; B replies and every member's copy names
            their own copy of the replied message; typing shows as updateChatUserTyping;
-           C's read receipt reaches the senders; forwards out of and into the group; an edit and a revoking delete reach every
+           C's read receipt reaches the senders; forwards out of and into the group; B pins
+           A's message for everyone (a notice replying to it, chatFull.pinned_msg_id) and C
+           unpins all; an edit and a revoking delete reach every
            member's copy;
            getFullChat lists the members with A as creator; the title changes
            (editChatTitle, the ChatAction event); A adds D, who gets the chat and its next
@@ -118,6 +120,26 @@ async def groups(state):
         u for u in s.raw if isinstance(u, types.UpdateChatUserTyping)])
     check(typing[0].chat_id == chat.id and typing[0].from_id == types.PeerUser(ids["c"]),
           f"typing: {typing[0]}")
+
+    # B pins A's message (by B's copy): every member's copy is pinned, with a notice that
+    # replies to it; C unpins everything.
+    notice = await b.pin_message(peer, got["b"].id)
+    check(isinstance(notice.action, types.MessageActionPinMessage), f"B's notice: {notice}")
+    check(notice.reply_to_msg_id == got["b"].id, f"B's notice replies to {notice.reply_to_msg_id}")
+    pinned_c = await inbox["c"].action("C: the pin notice", types.MessageActionPinMessage)
+    check(pinned_c.reply_to.reply_to_msg_id == got["c"].id, f"C's notice: {pinned_c}")
+    await inbox["a"].wait_for("A: updatePinnedMessages", lambda s: [
+        u for u in s.raw if isinstance(u, types.UpdatePinnedMessages) and u.pinned
+        and u.messages == [sent.id] and u.peer == types.PeerChat(chat.id)])
+    full_c = await c(functions.messages.GetFullChatRequest(chat.id))
+    check(full_c.full_chat.pinned_msg_id == got["c"].id, f"C's pinned: {full_c.full_chat}")
+    pinned_a = await a.get_messages(peer, ids=sent.id)
+    check(pinned_a.pinned, "A's copy is pinned")
+    await c.unpin_message(peer)
+    await inbox["b"].wait_for("B: the unpin", lambda s: [
+        u for u in s.raw if isinstance(u, types.UpdatePinnedMessages) and not u.pinned])
+    full_b = await b(functions.messages.GetFullChatRequest(chat.id))
+    check(full_b.full_chat.pinned_msg_id is None, f"nothing pinned: {full_b.full_chat}")
 
     # A edits then revokes a message: every member's copy changes, then goes.
     typo = await a.send_message(peer, "tpyo")
@@ -248,7 +270,8 @@ async def restart(state):
           f"B's history: {texts}")
     actions = [type(m.action).__name__ for m in history if m.action]
     check(actions == ["MessageActionChatDeleteUser", "MessageActionChatAddUser",
-                      "MessageActionChatEditTitle", "MessageActionChatCreate"],
+                      "MessageActionChatEditTitle", "MessageActionPinMessage",
+                      "MessageActionChatCreate"],
           f"B's service messages: {actions}")
     diff = await b(functions.updates.GetDifferenceRequest(pts=1, date=0, qts=0))
     check(any(getattr(m, "message", None) == "while you were away" for m in diff.new_messages),

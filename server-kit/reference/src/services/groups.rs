@@ -188,6 +188,7 @@ pub(crate) fn action_tl(action: &ServiceAction) -> enums::MessageAction {
             channel_id: *channel,
         }
         .into(),
+        ServiceAction::PinMessage => types::MessageActionPinMessage {}.into(),
     }
 }
 
@@ -413,6 +414,10 @@ async fn get_full_chat(
         .collect();
     let notify_settings =
         super::devices::stored_settings_tl(server, me, NotifyScope::Chat(chat_id)).await?;
+    let pinned = server
+        .store
+        .run(move |s| s.pinned(me, chat_peer(chat_id)))
+        .await?;
     let full = types::ChatFull {
         can_set_username: false,
         has_scheduled: false,
@@ -430,7 +435,7 @@ async fn get_full_chat(
         notify_settings,
         exported_invite: None,
         bot_info: None,
-        pinned_msg_id: None,
+        pinned_msg_id: pinned.first().copied(),
         folder_id: None,
         call: None,
         ttl_period: None,

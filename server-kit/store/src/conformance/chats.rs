@@ -347,3 +347,53 @@ pub fn chat_read_history(store: &dyn Store) {
     // Read again: nothing new.
     assert!(ok(store.read_history(c, peer, newest_in_c, 14)).is_empty());
 }
+
+/// Pins: a member pins a message by their copy's id and every member's copy is pinned (one
+/// `Pin` entry in each box), then the `PinMessage` service message replies to each box's
+/// copy; pinning it again changes nothing but writes a new notice; unpinning every message
+/// (by another member) unpins every copy with no notice; non-members and unknown ids are
+/// refused with nothing written.
+pub fn chat_pins(store: &dyn Store) {
+    let [a, b, c, outsider] = new_users(store);
+    let (chat, _) = ok(store.create_chat(a, "Pins", &[b, c], 10));
+    let peer = chat_peer(chat.id);
+    let sent = ok(store.send_to_chat(chat.id, a, "pin me", 1, 11, no_extras()));
+    let in_b = copy_in(&sent, b).id;
+    let committed = ok(store.pin_chat_message(chat.id, b, Some(in_b), true, 12));
+    for owner in [a, b, c] {
+        let copy = copy_in(&sent, owner).id;
+        assert_eq!(ok(store.pinned(owner, peer)), vec![copy], "{owner}'s pins");
+        let mine: Vec<_> = committed.iter().filter(|e| e.user_id == owner).collect();
+        assert!(
+            matches!(&mine[0].entry.change, Change::Pin { ids, pinned: true, .. } if ids == &[copy]),
+            "{owner}'s pin entry: {mine:?}"
+        );
+        let notice = mine[1].message.as_ref().expect("the notice's message");
+        assert_eq!(notice.action, Some(ServiceAction::PinMessage));
+        assert_eq!(
+            (notice.reply_to, notice.from_id, notice.out),
+            (Some(copy), b, owner == b)
+        );
+    }
+    let again = ok(store.pin_chat_message(chat.id, a, Some(copy_in(&sent, a).id), true, 13));
+    assert!(
+        again
+            .iter()
+            .all(|e| !matches!(e.entry.change, Change::Pin { .. })),
+        "nothing to pin again: {again:?}"
+    );
+    expect_not_found(
+        store.pin_chat_message(chat.id, outsider, Some(in_b), true, 14),
+        "pin by a non-member",
+    );
+    expect_not_found(
+        store.pin_chat_message(chat.id, b, Some(9_999), true, 14),
+        "pin of an unknown id",
+    );
+    let unpinned = ok(store.pin_chat_message(chat.id, c, None, false, 15));
+    assert_eq!(unpinned.len(), 3, "one unpin entry per box: {unpinned:?}");
+    assert!(unpinned.iter().all(|e| e.message.is_none()), "no notice");
+    for owner in [a, b, c] {
+        assert!(ok(store.pinned(owner, peer)).is_empty(), "{owner} unpinned");
+    }
+}
