@@ -46,6 +46,7 @@ mod contacts;
 mod devices;
 mod drafts;
 mod passwords;
+mod pinned_dialogs;
 mod profile_photos;
 mod reactions;
 mod scheduled;
@@ -87,6 +88,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (14, reactions::SCHEMA_V14),
     (15, SCHEMA_V15),
     (18, scheduled::SCHEMA_V18),
+    (19, pinned_dialogs::SCHEMA_V19),
 ];
 
 /// Who sees a user's status (`store::Visibility::code`).
@@ -920,6 +922,38 @@ fn lock_users(tx: &mut Tx<'_, '_>, ids: &[i64]) -> R<BTreeSet<i64>> {
     .iter()
     .map(|r| col(r, 0))
     .collect()
+}
+
+/// The owner's dialogs (`$1`) that `picked` (a condition over `$2`... with its `ORDER BY`
+/// and `LIMIT`) selects, each with its top message and unread count.
+fn dialog_rows(
+    c: &mut Sql<'_, impl GenericClient>,
+    picked: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> R<Vec<Dialog>> {
+    let rows = c.query(
+        &format!(
+            "SELECT d.peer, d.read_inbox_max_id, d.read_outbox_max_id,
+                (SELECT count(*) FROM messages u WHERE u.owner = d.owner
+                 AND u.peer = d.peer AND NOT u.out AND u.id > d.read_inbox_max_id),
+                {}
+             FROM dialogs d JOIN messages m ON m.owner = d.owner AND m.id = d.top_message
+             WHERE d.owner = $1 AND {picked}",
+            rows::prefixed(MESSAGE_COLUMNS, "m")
+        ),
+        params,
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Dialog {
+                peer: col(r, 0)?,
+                top_message: message_at(r, 4)?,
+                read_inbox_max_id: col(r, 1)?,
+                read_outbox_max_id: col(r, 2)?,
+                unread_count: count(r, 3)?,
+            })
+        })
+        .collect()
 }
 
 /// Appends a change to `owner`'s log, taking the next `pts_count` pts.
@@ -2032,6 +2066,17 @@ impl Store for PgStore {
         })
     }
 
+    fn dialogs_of(&self, owner: i64, peers: &[i64]) -> Result<Vec<Dialog>, StoreError> {
+        let peers = peers.to_vec();
+        self.snapshot(|c| {
+            dialog_rows(
+                c,
+                "d.peer = ANY($2) ORDER BY d.top_date DESC, d.top_message DESC",
+                &[&owner, &peers],
+            )
+        })
+    }
+
     fn messages(&self, owner: i64, ids: &[i32]) -> Result<Vec<Message>, StoreError> {
         self.read(|c| get_messages(c, owner, ids))
     }
@@ -2051,17 +2096,10 @@ impl Store for PgStore {
                 date: i32::MAX,
                 id: i32::MAX,
             });
-            let rows = c.query(
-                &format!(
-                    "SELECT d.peer, d.read_inbox_max_id, d.read_outbox_max_id,
-                        (SELECT count(*) FROM messages u WHERE u.owner = d.owner
-                         AND u.peer = d.peer AND NOT u.out AND u.id > d.read_inbox_max_id),
-                        {}
-                     FROM dialogs d JOIN messages m ON m.owner = d.owner AND m.id = d.top_message
-                     WHERE d.owner = $1 AND (d.top_date, d.top_message) < ($2, $3)
-                     ORDER BY d.top_date DESC, d.top_message DESC LIMIT $4",
-                    rows::prefixed(MESSAGE_COLUMNS, "m")
-                ),
+            let out = dialog_rows(
+                c,
+                "(d.top_date, d.top_message) < ($2, $3)
+                 ORDER BY d.top_date DESC, d.top_message DESC LIMIT $4",
                 &[
                     &owner,
                     &upper.date,
@@ -2069,17 +2107,6 @@ impl Store for PgStore {
                     &i64::from(limit.clamp(1, 100)),
                 ],
             )?;
-            let mut out = Vec::new();
-            for r in &rows {
-                let top = message_at(r, 4)?;
-                out.push(Dialog {
-                    peer: col(r, 0)?,
-                    top_message: top,
-                    read_inbox_max_id: col(r, 1)?,
-                    read_outbox_max_id: col(r, 2)?,
-                    unread_count: count(r, 3)?,
-                });
-            }
             Ok((out, total))
         })
     }

@@ -42,6 +42,7 @@ mod channel_access;
 pub mod channels;
 pub mod devices;
 mod dialog_peer;
+pub mod dialog_pins;
 pub mod drafts;
 pub mod forwards;
 pub mod groups;
@@ -113,6 +114,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(forwards::ForwardsService),
         Arc::new(groups::GroupsService),
         Arc::new(drafts::DraftsService),
+        Arc::new(dialog_pins::DialogPinsService),
         Arc::new(password::PasswordService),
         Arc::new(privacy::PrivacyService),
         Arc::new(profile_photos::ProfilePhotosService),

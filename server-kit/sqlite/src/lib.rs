@@ -10,6 +10,7 @@ mod devices;
 mod drafts;
 mod passwords;
 mod photos;
+mod pinned_dialogs;
 mod profile_photos;
 mod reactions;
 mod scheduled;
@@ -156,6 +157,8 @@ impl SqliteStore {
         conn.execute_batch(chats::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(drafts::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(scheduled::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(pinned_dialogs::SQLITE_SCHEMA)
+            .map_err(db)?;
         conn.execute_batch(photos::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(profile_photos::SQLITE_SCHEMA)
             .map_err(db)?;
@@ -407,6 +410,49 @@ pub(crate) fn insert_message(
         pinned: false,
         action: None,
     })
+}
+
+/// The owner's dialogs (`?1`) that `picked` (a condition over `?2`... with its `ORDER BY`
+/// and `LIMIT`) selects, each with its top message and unread count.
+fn dialog_rows(
+    c: &Connection,
+    owner: i64,
+    picked: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Dialog>, StoreError> {
+    let mut stmt = c
+        .prepare(&format!(
+            "SELECT peer, top_message, read_inbox_max_id, read_outbox_max_id,
+                (SELECT count(*) FROM messages m WHERE m.owner = d.owner AND m.peer = d.peer
+                 AND m.out = 0 AND m.id > d.read_inbox_max_id)
+             FROM dialogs d WHERE owner = ?1 AND {picked}"
+        ))
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i32>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+            ))
+        })
+        .map_err(db)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (peer, top, read_in, read_out, unread) = row.map_err(db)?;
+        if let Some(top_message) = get_message(c, owner, top)? {
+            out.push(Dialog {
+                peer,
+                top_message,
+                read_inbox_max_id: read_in,
+                read_outbox_max_id: read_out,
+                unread_count: unread,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Sets the pinned flag of `ids` in `owner`'s chat with `peer` and logs it (nothing when
@@ -1346,43 +1392,27 @@ impl Store for SqliteStore {
                 date: i32::MAX,
                 id: i32::MAX,
             });
-            let mut stmt = c
-                .prepare(
-                    "SELECT peer, top_message, read_inbox_max_id, read_outbox_max_id,
-                        (SELECT count(*) FROM messages m WHERE m.owner = d.owner AND m.peer = d.peer
-                         AND m.out = 0 AND m.id > d.read_inbox_max_id)
-                 FROM dialogs d WHERE owner = ?1 AND (top_date, top_message) < (?2, ?3)
-                 ORDER BY top_date DESC, top_message DESC LIMIT ?4",
-                )
-                .map_err(db)?;
-            let rows = stmt
-                .query_map(
-                    params![owner, upper.date, upper.id, limit.clamp(1, 100)],
-                    |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i32>(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                        ))
-                    },
-                )
-                .map_err(db)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (peer, top, read_in, read_out, unread) = row.map_err(db)?;
-                if let Some(top_message) = get_message(c, owner, top)? {
-                    out.push(Dialog {
-                        peer,
-                        top_message,
-                        read_inbox_max_id: read_in,
-                        read_outbox_max_id: read_out,
-                        unread_count: unread,
-                    });
-                }
-            }
+            let out = dialog_rows(
+                c,
+                owner,
+                "(top_date, top_message) < (?2, ?3) ORDER BY top_date DESC, top_message DESC
+                 LIMIT ?4",
+                params![owner, upper.date, upper.id, limit.clamp(1, 100)],
+            )?;
             Ok((out, count))
+        })
+    }
+
+    fn dialogs_of(&self, owner: i64, peers: &[i64]) -> Result<Vec<Dialog>, StoreError> {
+        let wanted = format!("[{}]", join_ids(peers));
+        self.read(|c| {
+            dialog_rows(
+                c,
+                owner,
+                "peer IN (SELECT value FROM json_each(?2))
+                 ORDER BY top_date DESC, top_message DESC",
+                params![owner, wanted],
+            )
         })
     }
 

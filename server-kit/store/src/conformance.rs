@@ -48,6 +48,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod chats;
 mod drafts;
+mod pinned_dialogs;
 mod privacy;
 mod profile_photos;
 mod reactions;
@@ -58,6 +59,7 @@ pub use chats::{
     chat_replies,
 };
 pub use drafts::drafts;
+pub use pinned_dialogs::pinned_dialogs;
 pub use privacy::status_visibility;
 pub use profile_photos::profile_photos;
 pub use reactions::{
@@ -138,6 +140,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("reactions_isolation", reactions_isolation),
     ("scheduled_keep_and_list", scheduled_keep_and_list),
     ("scheduled_claims", scheduled_claims),
+    ("pinned_dialogs", pinned_dialogs),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3044,7 +3047,8 @@ macro_rules! store_conformance_tests {
             reactions_channel,
             reactions_isolation,
             scheduled_keep_and_list,
-            scheduled_claims
+            scheduled_claims,
+            pinned_dialogs
         );
     };
 }

@@ -27,6 +27,7 @@ pub mod dialog_peer;
 pub mod drafts;
 pub mod passwords;
 pub mod photos;
+pub mod pinned_dialogs;
 pub mod privacy;
 pub mod profile_photos;
 pub mod reactions;
@@ -43,6 +44,7 @@ pub use dialog_peer::DialogPeer;
 pub use drafts::{Draft, DraftStore};
 pub use passwords::PasswordStore;
 pub use photos::{Photo, PhotoSize, PhotoStore};
+pub use pinned_dialogs::PinnedDialogStore;
 pub use privacy::{PrivacyStore, Visibility};
 pub use profile_photos::ProfilePhotoStore;
 pub use reactions::ReactionStore;
@@ -503,6 +505,7 @@ pub trait Store:
     + DeviceStore
     + DraftStore
     + PhotoStore
+    + PinnedDialogStore
     + ProfilePhotoStore
     + PrivacyStore
     + PasswordStore
@@ -692,6 +695,8 @@ pub trait Store:
         offset: Option<DialogPosition>,
         limit: i32,
     ) -> Result<(Vec<Dialog>, i32), StoreError>;
+    /// The owner's chats with these peers (those that have messages), newest first.
+    fn dialogs_of(&self, owner: i64, peers: &[i64]) -> Result<Vec<Dialog>, StoreError>;
     /// The owner's pts.
     fn pts(&self, owner: i64) -> Result<i32, StoreError>;
     /// Log entries after `pts`, oldest first, at most `limit`, with the messages they name.

@@ -7,7 +7,9 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
            their own copy of the replied message; typing shows as updateChatUserTyping;
            C's read receipt reaches the senders; forwards out of and into the group; B pins
            A's message for everyone (a notice replying to it, chatFull.pinned_msg_id) and C
-           unpins all; an edit and a revoking delete reach every
+           unpins all; B pins dialogs (toggleDialogPin, reorderPinnedDialogs,
+           getPinnedDialogs, on top of the first page of getDialogs); an edit and a revoking
+           delete reach every
            member's copy;
            getFullChat lists the members with A as creator; the title changes
            (editChatTitle, the ChatAction event); A adds D, who gets the chat and its next
@@ -196,6 +198,28 @@ async def groups(state):
     check([x.name for x in groups_] == ["Team Two"], f"B's groups: {[x.name for x in groups_]}")
     check(groups_[0].message.action == types.MessageActionChatDeleteUser(ids["c"]),
           f"top: C's removal, not {groups_[0].message}")
+
+    # B pins the group and the private chat with Dee on top of its dialog list (the last
+    # pinned on top), sees them first on the first page only, reorders, unpins.
+    dee_b = await b.get_input_entity("@groups_dee")
+    await b(functions.messages.ToggleDialogPinRequest(types.InputDialogPeer(peer), pinned=True))
+    await b(functions.messages.ToggleDialogPinRequest(types.InputDialogPeer(dee_b), pinned=True))
+    dialogs = await b.get_dialogs()
+    top = [(x.id, x.pinned) for x in dialogs]
+    check(top[:2] == [(ids["d"], True), (-chat.id, True)], f"B's pinned dialogs first: {top}")
+    every = [x.id for x in dialogs]
+    check(len(every) == len(set(every)), f"each dialog once: {every}")
+    page = await b(functions.messages.GetDialogsRequest(
+        offset_date=dialogs[-1].date, offset_id=0, offset_peer=types.InputPeerEmpty(),
+        limit=10, hash=0))
+    check(all(not d.pinned for d in page.dialogs), "no pins past the first page")
+    await b(functions.messages.ReorderPinnedDialogsRequest(
+        folder_id=0, order=[types.InputDialogPeer(peer)], force=True))
+    pinned = await b(functions.messages.GetPinnedDialogsRequest(folder_id=0))
+    check([d.peer for d in pinned.dialogs] == [types.PeerChat(chat.id)],
+          f"B's pins after the reorder: {pinned.dialogs}")
+    await b(functions.messages.ToggleDialogPinRequest(types.InputDialogPeer(peer), pinned=False))
+    check(not any(x.pinned for x in await b.get_dialogs()), "nothing pinned")
 
     # A second chat becomes a megagroup.
     big = await a(functions.messages.CreateChatRequest(users=[ben], title="Big"))

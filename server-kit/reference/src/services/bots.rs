@@ -26,7 +26,7 @@ service!(BotService {
 /// history or contacts of its own to browse (it learns of messages through updates), its
 /// username is set by its owner (here: the operator), and it has no cloud password. Kept
 /// to the methods this server implements.
-pub const USER_ONLY: [(u32, &str); 21] = [
+pub const USER_ONLY: [(u32, &str); 24] = [
     (
         functions::messages::GetDialogs::CONSTRUCTOR_ID,
         "messages.getDialogs",
@@ -107,6 +107,18 @@ pub const USER_ONLY: [(u32, &str); 21] = [
     (
         functions::messages::SendScheduledMessages::CONSTRUCTOR_ID,
         "messages.sendScheduledMessages",
+    ),
+    (
+        functions::messages::ToggleDialogPin::CONSTRUCTOR_ID,
+        "messages.toggleDialogPin",
+    ),
+    (
+        functions::messages::ReorderPinnedDialogs::CONSTRUCTOR_ID,
+        "messages.reorderPinnedDialogs",
+    ),
+    (
+        functions::messages::GetPinnedDialogs::CONSTRUCTOR_ID,
+        "messages.getPinnedDialogs",
     ),
 ];
 

@@ -480,7 +480,7 @@ pub(crate) fn channel_key(channel_id: i64) -> i64 {
 /// and its peer, so dialogs whose top messages share one second are neither skipped nor
 /// repeated.
 #[derive(Debug, Clone, Copy)]
-struct DialogOffset {
+pub(crate) struct DialogOffset {
     /// The date and id part, which the store filters by.
     position: DialogPosition,
     /// The peer part: `i64::MIN` when the call names no peer (then a dialog with the same
@@ -518,19 +518,135 @@ impl DialogOffset {
     }
 }
 
+/// Which dialogs a [`dialog_page`] holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum DialogPage {
+    /// A `getDialogs` page: the dialogs after `offset` (`None`: the first page, which starts
+    /// with the pinned dialogs unless `exclude_pinned`), pinned ones left out of the rest.
+    List {
+        /// Where the page starts.
+        offset: Option<DialogOffset>,
+        /// How many dialogs past the pinned ones.
+        limit: i32,
+        /// No pinned dialogs on the first page either.
+        exclude_pinned: bool,
+    },
+    /// The pinned dialogs alone, top first (`getPinnedDialogs`).
+    Pinned,
+}
+
+/// A page of dialogs as TL, with the messages, chats and users it names, and how many
+/// dialogs there are in all.
+pub(crate) struct DialogsTl {
+    /// The dialogs, in order.
+    pub dialogs: Vec<enums::Dialog>,
+    /// Their top messages.
+    pub messages: Vec<enums::Message>,
+    /// The groups and channels they name.
+    pub chats: Vec<enums::Chat>,
+    /// The users they name.
+    pub users: Vec<enums::User>,
+    /// Every dialog of the user.
+    pub count: i32,
+}
+
+/// The order key of a pinned dialog's peer (see [`DialogKey`]).
+fn pinned_key(peer: DialogPeer) -> i64 {
+    match peer {
+        DialogPeer::User(id) => id,
+        DialogPeer::Chat(id) => crate::store::chats::chat_peer(id),
+        DialogPeer::Channel(id) => channel_key(id),
+    }
+}
+
 async fn get_dialogs(
     server: &Arc<Node>,
     caller: Caller,
     call: functions::messages::GetDialogs,
 ) -> RpcResult {
     let me = caller.user()?;
-    let limit = call.limit;
-    let offset = DialogOffset::of(&call, me);
-    let position = offset.map(|o| o.position);
-    let (dialogs, count) = server
-        .store
-        .run(move |s| s.dialogs(me, position, limit))
-        .await?;
+    let page = DialogPage::List {
+        offset: DialogOffset::of(&call, me),
+        limit: call.limit,
+        exclude_pinned: call.exclude_pinned,
+    };
+    let DialogsTl {
+        dialogs,
+        messages,
+        chats,
+        users,
+        count,
+    } = dialog_page(server, me, page).await?;
+    if count as usize > dialogs.len() {
+        ok(enums::messages::Dialogs::Slice(
+            types::messages::DialogsSlice {
+                count,
+                dialogs,
+                messages,
+                chats,
+                users,
+            },
+        ))
+    } else {
+        ok(enums::messages::Dialogs::Dialogs(
+            types::messages::Dialogs {
+                dialogs,
+                messages,
+                chats,
+                users,
+            },
+        ))
+    }
+}
+
+/// The dialogs of `page`: private chats and groups from the store, channels from the
+/// memberships, newest first by top message, the pinned ones (flagged) on top of the first
+/// page.
+pub(crate) async fn dialog_page(
+    server: &Arc<Node>,
+    me: i64,
+    page: DialogPage,
+) -> Result<DialogsTl, RpcError> {
+    let pinned = server.store.run(move |s| s.pinned_dialogs(me)).await?;
+    let pinned_keys: Vec<i64> = pinned.iter().map(|p| pinned_key(*p)).collect();
+    let (offset, limit, with_pinned) = match page {
+        DialogPage::List {
+            offset,
+            limit,
+            exclude_pinned,
+        } => (
+            offset,
+            limit.clamp(1, 100),
+            offset.is_none() && !exclude_pinned,
+        ),
+        DialogPage::Pinned => (None, 0, true),
+    };
+    // The page's private chats and groups past the pinned ones (fetched until `limit` of
+    // them, as the pinned ones are left out), then the pinned ones.
+    let mut dialogs = Vec::new();
+    let mut count = 0;
+    let mut position = offset.map(|o| o.position);
+    while (dialogs.len() as i32) < limit {
+        let want = limit - dialogs.len() as i32;
+        let (found, all) = server
+            .store
+            .run(move |s| s.dialogs(me, position, want))
+            .await?;
+        count = all;
+        let exhausted = (found.len() as i32) < want.min(100);
+        position = found.last().map(|d| DialogPosition {
+            date: d.top_message.date,
+            id: d.top_message.id,
+        });
+        dialogs.extend(found.into_iter().filter(|d| !pinned_keys.contains(&d.peer)));
+        if exhausted || position.is_none() {
+            break;
+        }
+    }
+    if with_pinned && !pinned_keys.is_empty() {
+        let keys = pinned_keys.clone();
+        dialogs.extend(server.store.run(move |s| s.dialogs_of(me, &keys)).await?);
+    }
     let users = users_tl(
         server,
         me,
@@ -618,7 +734,10 @@ async fn get_dialogs(
                 };
                 ((date, top_id, key), dialog, top, Some(chat))
             })
-            .filter(|(key, ..)| offset.is_none_or(|o| o.is_before(*key))),
+            .filter(|(key, ..)| {
+                (with_pinned && pinned_keys.contains(&key.2))
+                    || offset.is_none_or(|o| o.is_before(*key))
+            }),
     );
     let drafts = super::drafts::by_peer(server, me).await?;
     for (_, dialog, ..) in &mut entries {
@@ -633,38 +752,39 @@ async fn get_dialogs(
                 .map(|draft| super::drafts::draft_tl(Some(draft), draft.date));
         }
     }
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0));
-    entries.truncate(limit.clamp(1, 100) as usize);
+    // The pinned ones on top in their order, then the rest newest first.
+    let (mut on_top, mut rest): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .partition(|(key, ..)| pinned_keys.contains(&key.2));
+    if with_pinned {
+        on_top.sort_by_key(|(key, ..)| pinned_keys.iter().position(|k| *k == key.2));
+        for (_, dialog, ..) in &mut on_top {
+            if let enums::Dialog::Dialog(d) = dialog {
+                d.pinned = true;
+            }
+        }
+    } else {
+        on_top.clear();
+    }
+    rest.sort_by_key(|e| std::cmp::Reverse(e.0));
+    rest.truncate(limit as usize);
     let count = count + channel_count;
     let mut list = Vec::new();
     let mut messages = Vec::new();
     let mut chats = group_chats;
-    for (_, dialog, top, chat) in entries {
+    for (_, dialog, top, chat) in on_top.into_iter().chain(rest) {
         list.push(dialog);
         messages.extend(top);
         chats.extend(chat);
     }
     super::reactions::attach_private(server, me, &mut messages).await?;
-    if count as usize > list.len() {
-        ok(enums::messages::Dialogs::Slice(
-            types::messages::DialogsSlice {
-                count,
-                dialogs: list,
-                messages,
-                chats,
-                users,
-            },
-        ))
-    } else {
-        ok(enums::messages::Dialogs::Dialogs(
-            types::messages::Dialogs {
-                dialogs: list,
-                messages,
-                chats,
-                users,
-            },
-        ))
-    }
+    Ok(DialogsTl {
+        dialogs: list,
+        messages,
+        chats,
+        users,
+        count,
+    })
 }
 
 fn affected(

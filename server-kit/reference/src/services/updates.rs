@@ -19,7 +19,8 @@ service!(UpdatesService {
     functions::updates::GetDifference => get_difference,
 });
 
-fn state(pts: i32) -> types::updates::State {
+/// The `updates.state` at `pts` now (no qts, seq or unread count kept here).
+pub(crate) fn state(pts: i32) -> types::updates::State {
     types::updates::State {
         pts,
         qts: 0,
