@@ -266,23 +266,23 @@ pub async fn serve_listeners_until(
                 let server = server.clone();
                 let (phases, reading) = (phases.clone(), readers.start());
                 conns.spawn(async move {
+                    // Counted as open (transport unknown) from the accept, upgrade included.
+                    let id = server.next_conn_id();
+                    let conn = Connection::new(server.clone(), id, peer);
                     let opened = tokio::select! {
                         opened = open_carrier(&server, stream, accepts) => opened,
                         () = stopping(phases.clone()) => Err(UpgradeError::Refused(
                             std::io::Error::other("the server is stopping").into(),
                         )),
                     };
-                    match opened {
-                        Ok(carrier) => {
-                            let id = server.next_conn_id();
-                            let conn = Connection::new(server.clone(), id, peer);
-                            if let Err(e) = conn.run(carrier, phases, reading).await {
-                                tracing::debug!(%peer, "connection {id} ended: {e}");
-                            }
-                            server.connection_closed(ConnId(id));
-                        }
-                        Err(e) => tracing::debug!(%peer, "{e}"),
+                    let ended = match opened {
+                        Ok(carrier) => conn.run(carrier, phases, reading).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    if let Err(e) = ended {
+                        tracing::debug!(%peer, "connection {id} ended: {e}");
                     }
+                    server.connection_closed(ConnId(id));
                     server.connection_gone(peer.ip());
                 });
             }
@@ -409,6 +409,8 @@ enum ConnError {
     Endpoint(#[from] mtproto::CloseReason),
     #[error("closed by the server")]
     Closed,
+    #[error(transparent)]
+    Upgrade(#[from] UpgradeError),
 }
 
 /// One connection's task: its [`ServerConnection`] (transport, key exchange) runs here, outside
