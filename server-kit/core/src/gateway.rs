@@ -1,7 +1,7 @@
 //! The gateway: accepts TCP connections and drives mtproto's sans-IO server: one
 //! [`ServerConnection`] per connection task (transport, key exchange), the shared
 //! `ServerEndpoint` in [`Node`] (keys, sessions, timers). A connection's bytes come straight
-//! on TCP or in WebSocket messages ([`Carrier`]); a listener ([`Accepts`]) takes either, told
+//! on TCP or in WebSocket messages (`carrier`); a listener ([`Accepts`]) takes either, told
 //! apart by the first bytes, or WebSocket only. [`serve_until`] stops it gracefully: the calls
 //! in flight answered, the connections closed after whole frames.
 
