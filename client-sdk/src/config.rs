@@ -29,8 +29,14 @@ pub const TELEGRAM_DCS: [(i32, &str); 5] = [
     (5, "91.108.56.130:443"),
 ];
 
-/// The transport framing, and whether it is obfuscated (obfuscated2, what MTProxy and
-/// censored networks need). The full transport cannot be obfuscated.
+/// The transport framing, whether it is obfuscated (obfuscated2, what MTProxy and censored
+/// networks need), and whether it goes in WebSocket messages. The full transport cannot be
+/// obfuscated.
+///
+/// The WebSocket ones connect to `ws://ADDR/apiws` (ADDR being the DC's `host:port`; an
+/// address that is already a `ws://` URL is used as it is) with the subprotocol `binary`, as
+/// Telegram's web clients do, e.g. through HTTP proxies that pass WebSocket only. Plain `ws://`
+/// only: client-sdk carries no TLS stack, so `wss://` is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Transport {
@@ -49,9 +55,25 @@ pub enum Transport {
     ObfuscatedIntermediate,
     /// Obfuscated padded intermediate (what Telegram's own apps use).
     ObfuscatedPadded,
+    /// Obfuscated abridged in WebSocket messages (what GramJS's browser build speaks).
+    WebSocketAbridged,
+    /// Obfuscated intermediate in WebSocket messages (what mtcute's web transport speaks).
+    WebSocketIntermediate,
+    /// Obfuscated padded intermediate in WebSocket messages.
+    WebSocketPadded,
 }
 
 impl Transport {
+    /// Whether it goes in WebSocket messages.
+    pub fn is_websocket(self) -> bool {
+        matches!(
+            self,
+            Transport::WebSocketAbridged
+                | Transport::WebSocketIntermediate
+                | Transport::WebSocketPadded
+        )
+    }
+
     /// A fresh client codec for one connection.
     pub(crate) fn codec(self, dc: i32, rng: &mut impl Random) -> Codec {
         let (kind, obfuscated) = match self {
@@ -61,7 +83,11 @@ impl Transport {
             Transport::Abridged => (Kind::Abridged, false),
             Transport::ObfuscatedAbridged => (Kind::Abridged, true),
             Transport::ObfuscatedIntermediate => (Kind::Intermediate, true),
-            Transport::ObfuscatedPadded => (Kind::PaddedIntermediate, true),
+            Transport::ObfuscatedPadded | Transport::WebSocketPadded => {
+                (Kind::PaddedIntermediate, true)
+            }
+            Transport::WebSocketAbridged => (Kind::Abridged, true),
+            Transport::WebSocketIntermediate => (Kind::Intermediate, true),
         };
         match obfuscated
             .then(|| client_header(kind, dc as i16, None, rng))

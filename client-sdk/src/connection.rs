@@ -5,7 +5,7 @@
 
 use crate::config::{InitParams, ReconnectPolicy, Transport};
 use crate::error::InvocationError;
-use bytes::BytesMut;
+use crate::link::{Link, LinkError};
 use mtproto::client::{
     ClientConnection, ClientConnectionConfig, ClientConnectionError, ClientConnectionEvent,
     StoredKey,
@@ -17,9 +17,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -104,55 +101,6 @@ pub(crate) fn spawn(
     tx
 }
 
-/// A live socket.
-struct Link {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
-    inbuf: BytesMut,
-    outbuf: BytesMut,
-}
-
-impl Link {
-    async fn open(addr: &str) -> Result<Link, LinkError> {
-        let stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(addr))
-            .await
-            .map_err(|_| LinkError::Timeout)??;
-        stream.set_nodelay(true)?;
-        let (reader, writer) = stream.into_split();
-        Ok(Link {
-            reader,
-            writer,
-            inbuf: BytesMut::with_capacity(64 * 1024),
-            outbuf: BytesMut::with_capacity(64 * 1024),
-        })
-    }
-}
-
-/// Why a connection ended.
-#[derive(Debug, thiserror::Error)]
-enum LinkError {
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
-    #[error(transparent)]
-    Protocol(#[from] ClientConnectionError),
-    #[error("timed out")]
-    Timeout,
-}
-
-impl From<LinkError> for InvocationError {
-    fn from(e: LinkError) -> Self {
-        match e {
-            LinkError::Io(e) => e.into(),
-            LinkError::Timeout => std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the TCP connection took longer than 10 s",
-            )
-            .into(),
-            LinkError::Protocol(e) => InvocationError::Transport(e),
-        }
-    }
-}
-
 /// The task's state across reconnects: the sans-IO connection (transport, key exchange,
 /// session) and who waits for which answer.
 struct Task {
@@ -207,7 +155,7 @@ async fn run(
     let mut failures = 0u32;
     let mut connected_before = false;
     loop {
-        let ended = match Link::open(&task.config.addr).await {
+        let ended = match Link::open(&task.config.addr, task.config.transport).await {
             Ok(mut link) => {
                 let codec = task.config.transport.codec(task.config.dc, &mut os_rng);
                 task.conn.connect(now(), codec, &mut os_rng);
@@ -353,8 +301,7 @@ impl Task {
             .conn
             .poll_transmit(now(), &mut os_rng, &mut link.outbuf)
         {
-            link.writer.write_all(&link.outbuf).await?;
-            link.outbuf.clear();
+            link.write_out().await?;
         }
         Ok(())
     }
@@ -450,13 +397,13 @@ impl Task {
                     }
                     None => return Ended::Shutdown,
                 },
-                read = link.reader.read_buf(&mut link.inbuf) => match read {
+                read = link.read() => match read {
                     Ok(0) => return Ended::Lost(LinkError::Io(std::io::ErrorKind::UnexpectedEof.into())),
                     Ok(_) => {
                         self.conn.handle(now(), &link.inbuf, &mut os_rng);
                         link.inbuf.clear();
                     }
-                    Err(e) => return Ended::Lost(e.into()),
+                    Err(e) => return Ended::Lost(e),
                 },
                 _ = tokio::time::sleep(wait) => self.conn.handle_timeout(now()),
                 _ = sweep.tick() => self.drop_cancelled(),

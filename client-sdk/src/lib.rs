@@ -57,6 +57,7 @@ mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 mod input_message;
+mod link;
 mod message;
 mod messages;
 pub mod parse_mode;

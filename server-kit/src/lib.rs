@@ -15,7 +15,9 @@
 //!   [`provider_flags`] and, with the feature `providers`, `providers` (FCM, APNs, Twilio,
 //!   an HTTP template).
 
-pub use server_kit_core::{gateway, keys, observe, push, push_routing, rpc, sms, state, stats};
+pub use server_kit_core::{
+    gateway, keys, observe, push, push_routing, rpc, sms, state, stats, websocket,
+};
 pub use server_kit_reference::{bot_token, photos, reference, services};
 
 /// How server nodes tell each other that something changed ([`server_kit_core::bus`]; the

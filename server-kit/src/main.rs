@@ -1,4 +1,5 @@
-//! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--data DIR]
+//! The reference server: `cargo run --release -p server-kit -- [--listen ADDR] [--ws ADDR]
+//! [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
 //! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT] [--metrics ADDR]
 //! [--bot-api ADDR] [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
@@ -27,9 +28,19 @@ struct Args {
     /// the long flag names; flags on the command line win over the file.
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<PathBuf>,
-    /// Where to listen.
+    /// Where to listen: MTProto on TCP, and MTProto over WebSocket (`ws://ADDR/apiws`,
+    /// subprotocol `binary`, obfuscated transports) from connections that open with an HTTP
+    /// `GET `, as Telegram's own ports serve both.
     #[arg(long, default_value = "127.0.0.1:4430")]
     listen: SocketAddr,
+    /// Also listen here for MTProto over WebSocket only (`ws://ADDR/apiws`; may be given
+    /// more than once). Plain `ws://`: put a TLS proxy in front for `wss://`.
+    #[arg(long, value_name = "ADDR")]
+    ws: Vec<SocketAddr>,
+    /// A WebSocket client must finish its upgrade request within this many seconds (from
+    /// its first byte on --listen, from the connect on --ws), or it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    ws_upgrade_timeout: u64,
     /// Where data lives (database, RSA keys, media).
     #[arg(long, default_value = "./data", global = true)]
     data: PathBuf,
@@ -229,6 +240,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     options.user_calls_per_second = args.user_calls_per_second;
     options.user_call_burst = args.user_call_burst;
     options.connections_per_ip = args.connections_per_ip;
+    options.websocket_upgrade_timeout = std::time::Duration::from_secs(args.ws_upgrade_timeout);
     options.difference_too_long = args.difference_too_long;
     let files = args.deploy.file_storage(&args.data)?;
     let mut builder = server_kit::reference(NodeBuilder::new(options, store, files, rsa))
@@ -281,10 +293,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(server_kit_botapi::serve(listener, api));
     }
     let stop = stop_signal()?;
+    use server_kit::gateway::Accepts;
+    let mut listeners = Vec::new();
+    for addr in &args.ws {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(ws = %listener.local_addr()?, "serving MTProto over WebSocket at /apiws");
+        listeners.push((listener, Accepts::WebSocket));
+    }
+    // Logged last: "serving" is the sign that every listener is bound.
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     tracing::info!(listen = %listener.local_addr()?, "serving");
+    listeners.push((listener, Accepts::TcpAndWebSocket));
     let timeout = std::time::Duration::from_secs(args.shutdown_timeout);
-    server_kit::gateway::serve_until(server, listener, stop, timeout).await;
+    server_kit::gateway::serve_listeners_until(server, listeners, stop, timeout).await;
     Ok(())
 }
 

@@ -1,17 +1,20 @@
 //! The gateway: accepts TCP connections and drives mtproto's sans-IO server: one
 //! [`ServerConnection`] per connection task (transport, key exchange), the shared
-//! `ServerEndpoint` in [`Node`] (keys, sessions, timers). [`serve_until`] stops it
-//! gracefully: the calls in flight answered, the connections closed after whole frames.
+//! `ServerEndpoint` in [`Node`] (keys, sessions, timers). A connection's bytes come straight
+//! on TCP or in WebSocket messages (`carrier`); a listener ([`Accepts`]) takes either, told
+//! apart by the first bytes, or WebSocket only. [`serve_until`] stops it gracefully: the calls
+//! in flight answered, the connections closed after whole frames.
 
+use crate::carrier::{Carrier, CarrierError, Received};
 use crate::in_flight::{InFlight, Working};
 use crate::state::{Node, Outbound, now, rng};
+use crate::websocket::UpgradeError;
 use mtproto::endpoint::decrypt_client_packet;
 use mtproto::{CloseReason, ConnId, ConnectionEvent, ServerConnection};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -168,6 +171,17 @@ fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
     }
 }
 
+/// What a listening socket serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accepts {
+    /// MTProto on TCP, and MTProto over WebSocket ([`websocket`](crate::websocket)) from a
+    /// connection that opens with an HTTP `GET ` (as Telegram's own ports do).
+    TcpAndWebSocket,
+    /// MTProto over WebSocket only.
+    WebSocket,
+}
+
 /// Serves like [`serve`] until `stop` completes, then stops gracefully within `timeout`:
 ///
 /// 1. The listener is closed: new connections are refused at once.
@@ -188,9 +202,24 @@ fn spawn_background(server: &Arc<Node>, tasks: &mut JoinSet<()>) {
 /// it when the calls took it all. Each phase is logged. What did not finish in time is
 /// counted in the returned [`Drained`] (and logged); calls still running then go on in
 /// the background until the runtime stops, but their answers are not sent.
+///
+/// The listener takes TCP and WebSocket ([`Accepts::TcpAndWebSocket`]);
+/// [`serve_listeners_until`] serves several listeners.
 pub async fn serve_until(
     server: Arc<Node>,
     listener: TcpListener,
+    stop: impl Future<Output = ()>,
+    timeout: Duration,
+) -> Drained {
+    let listeners = vec![(listener, Accepts::TcpAndWebSocket)];
+    serve_listeners_until(server, listeners, stop, timeout).await
+}
+
+/// Like [`serve_until`], on several listeners, each serving what its [`Accepts`] says
+/// (`--listen` and `--ws` of the server binary).
+pub async fn serve_listeners_until(
+    server: Arc<Node>,
+    listeners: Vec<(TcpListener, Accepts)>,
     stop: impl Future<Output = ()>,
     timeout: Duration,
 ) -> Drained {
@@ -201,39 +230,67 @@ pub async fn serve_until(
     let readers = InFlight::default();
     let mut conns = JoinSet::new();
     let mut stop = std::pin::pin!(stop);
+    // One task accepts on each listener; dropping them closes the listeners.
+    let (accepted_tx, mut accepted) = mpsc::channel::<(TcpStream, SocketAddr, Accepts)>(64);
+    let mut acceptors = JoinSet::new();
+    for (listener, accepts) in listeners {
+        let accepted = accepted_tx.clone();
+        acceptors.spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, peer)) => {
+                        if accepted.send((stream, peer, accepts)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        });
+    }
+    drop(accepted_tx);
     loop {
         tokio::select! {
             () = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    if !server.connection_opened(peer.ip()) {
-                        tracing::debug!(%peer, "too many connections from this address");
-                        metrics::counter!(crate::stats::CONNECTIONS_REFUSED).increment(1);
-                        drop(stream);
-                        continue;
+            Some((stream, peer, accepts)) = accepted.recv() => {
+                let _ = stream.set_nodelay(true);
+                if !server.connection_opened(peer.ip()) {
+                    tracing::debug!(%peer, "too many connections from this address");
+                    metrics::counter!(crate::stats::CONNECTIONS_REFUSED).increment(1);
+                    drop(stream);
+                    continue;
+                }
+                let server = server.clone();
+                let (phases, reading) = (phases.clone(), readers.start());
+                conns.spawn(async move {
+                    // Counted as open (transport unknown) from the accept, upgrade included.
+                    let id = server.next_conn_id();
+                    let conn = Connection::new(server.clone(), id, peer);
+                    let opened = tokio::select! {
+                        opened = open_carrier(&server, stream, accepts) => opened,
+                        () = stopping(phases.clone()) => Err(UpgradeError::Refused(
+                            std::io::Error::other("the server is stopping").into(),
+                        )),
+                    };
+                    let ended = match opened {
+                        Ok(carrier) => conn.run(carrier, phases, reading).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    if let Err(e) = ended {
+                        tracing::debug!(%peer, "connection {id} ended: {e}");
                     }
-                    let server = server.clone();
-                    let (phases, reading) = (phases.clone(), readers.start());
-                    conns.spawn(async move {
-                        let id = server.next_conn_id();
-                        let conn = Connection::new(server.clone(), id, peer);
-                        if let Err(e) = conn.run(stream, phases, reading).await {
-                            tracing::debug!(%peer, "connection {id} ended: {e}");
-                        }
-                        server.connection_closed(ConnId(id));
-                        server.connection_gone(peer.ip());
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
+                    server.connection_closed(ConnId(id));
+                    server.connection_gone(peer.ip());
+                });
+            }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }
     }
-    drop(listener);
+    acceptors.shutdown().await;
+    drop(accepted);
     let deadline = Instant::now() + timeout;
     let mut drained = Drained {
         connections: conns.len(),
@@ -302,36 +359,58 @@ pub async fn serve_until(
     drained
 }
 
+/// Completes once a graceful stop has begun (or the server is gone).
+async fn stopping(mut phases: watch::Receiver<Phase>) {
+    let _ = phases.wait_for(|phase| *phase != Phase::Serving).await;
+}
+
+/// What carries an accepted connection: TCP, or WebSocket after an upgrade (on a
+/// [`Accepts::TcpAndWebSocket`] listener when the first bytes are an HTTP `GET `). Each
+/// upgrade is counted ([`crate::stats::WEBSOCKET_UPGRADES`]).
+async fn open_carrier(
+    server: &Node,
+    stream: TcpStream,
+    accepts: Accepts,
+) -> Result<Carrier, UpgradeError> {
+    let timeout = server.options.websocket_upgrade_timeout;
+    if accepts == Accepts::TcpAndWebSocket
+        && !crate::websocket::starts_with_get(&stream, timeout).await?
+    {
+        return Ok(Carrier::Tcp(stream));
+    }
+    let upgraded = crate::websocket::accept(stream, server.options.max_frame, timeout).await;
+    let outcome = match &upgraded {
+        Ok(_) => "accepted",
+        Err(UpgradeError::TimedOut(_)) => "timed_out",
+        Err(_) => "refused",
+    };
+    metrics::counter!(crate::stats::WEBSOCKET_UPGRADES, "outcome" => outcome).increment(1);
+    Ok(Carrier::WebSocket(Box::new(upgraded?)))
+}
+
 /// Counts a key exchange's `outcome` ([`crate::stats::KEY_EXCHANGES`]).
 fn key_exchange(outcome: &'static str) {
     metrics::counter!(crate::stats::KEY_EXCHANGES, "outcome" => outcome).increment(1);
 }
 
-/// The most one read takes from a socket.
-const READ_CHUNK: usize = 64 << 10;
-
 /// An output buffer larger than this is given back after its write instead of kept.
 const KEEP_OUT: usize = 16 << 10;
-
-thread_local! {
-    /// The read buffer of every connection served on this thread: a connection waits for
-    /// its socket to be readable without a buffer, and what it reads goes straight to its
-    /// [`ServerConnection`], which keeps only the part of a frame not yet complete. An idle
-    /// connection so holds no read buffer of its own.
-    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; READ_CHUNK]);
-}
 
 /// Why a connection was closed.
 #[derive(Debug, thiserror::Error)]
 enum ConnError {
-    #[error("i/o: {0}")]
-    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Carrier(#[from] CarrierError),
+    #[error("a plain {0:?} transport over WebSocket (only obfuscated ones are served there)")]
+    PlainOverWebSocket(mtproto::transport::Kind),
     #[error(transparent)]
     Connection(#[from] mtproto::ConnectionError),
     #[error(transparent)]
     Endpoint(#[from] mtproto::CloseReason),
     #[error("closed by the server")]
     Closed,
+    #[error(transparent)]
+    Upgrade(#[from] UpgradeError),
 }
 
 /// One connection's task: its [`ServerConnection`] (transport, key exchange) runs here, outside
@@ -370,7 +449,7 @@ impl Connection {
     /// [`close`](Self::close)s.
     async fn run(
         mut self,
-        mut stream: TcpStream,
+        mut carrier: Carrier,
         mut phase: watch::Receiver<Phase>,
         reading: Working,
     ) -> Result<(), ConnError> {
@@ -382,20 +461,22 @@ impl Connection {
             match now_in {
                 Phase::Serving => {}
                 Phase::Draining => reading = None,
-                Phase::Closing => return self.close(stream).await,
+                Phase::Closing => return self.close(carrier).await,
             }
             let result = tokio::select! {
-                ready = stream.readable(), if reading.is_some() => {
-                    ready?;
-                    match self.read_now(&stream) {
-                        Ok(0) => return Ok(()),
-                        Ok(_) => {}
-                        // Readiness can be spurious: wait again.
-                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                        Err(e) => return Err(e.into()),
+                received = carrier.recv(&mut self.conn), if reading.is_some() => {
+                    match received? {
+                        Received::End => return Ok(()),
+                        Received::Nothing => continue,
+                        Received::Bytes => {}
                     }
-                    if let Some((kind, obfuscated)) = self.conn.transport() {
-                        self.open.recognised(kind, obfuscated);
+                    match self.conn.transport() {
+                        // Telegram serves only obfuscated transports over WebSocket.
+                        Some((kind, false)) if carrier.is_websocket() => {
+                            return Err(ConnError::PlainOverWebSocket(kind));
+                        }
+                        Some((kind, obfuscated)) => self.open.recognised(kind, obfuscated),
+                        None => {}
                     }
                     self.on_events().await
                 }
@@ -425,7 +506,7 @@ impl Connection {
                 changed = phase.changed() => {
                     if changed.is_err() {
                         // The server is gone without a stop: close as in one.
-                        return self.close(stream).await;
+                        return self.close(carrier).await;
                     }
                     Ok(())
                 }
@@ -433,7 +514,7 @@ impl Connection {
             self.out.clear();
             self.conn.poll_transmit(&mut self.out);
             if !self.out.is_empty() {
-                stream.write_all(&self.out).await?;
+                carrier.send(&self.out).await?;
                 if self.out.capacity() > KEEP_OUT {
                     // A file chunk went out: the next write is likely small.
                     self.out = Vec::new();
@@ -443,36 +524,17 @@ impl Connection {
         }
     }
 
-    /// Reads what the socket has into this thread's read buffer and hands it to the
-    /// connection: the number of bytes (0 at the end of the stream).
-    fn read_now(&mut self, stream: &TcpStream) -> std::io::Result<usize> {
-        READ_BUF.with_borrow_mut(|buf| {
-            let n = stream.try_read(buf)?;
-            if n > 0 {
-                self.conn.handle(now(), &buf[..n], &mut rng());
-            }
-            Ok(n)
-        })
-    }
-
     /// The end of a graceful stop: everything the endpoint has for this connection goes out
-    /// in whole frames, then the write half is shut (TCP FIN). What the client still sends
-    /// is read away unread until it closes too (at most [`LINGER`]): closing a socket with
-    /// unread input would send a reset, which may make the client drop answers it has not
-    /// read yet.
-    async fn close(mut self, mut stream: TcpStream) -> Result<(), ConnError> {
+    /// in whole frames, then the carrier closes our side and lingers for the client's close
+    /// ([`Carrier::close`], at most [`LINGER`]).
+    async fn close(mut self, mut carrier: Carrier) -> Result<(), ConnError> {
         self.transmit();
         self.out.clear();
         self.conn.poll_transmit(&mut self.out);
         if !self.out.is_empty() {
-            stream.write_all(&self.out).await?;
+            carrier.send(&self.out).await?;
         }
-        stream.shutdown().await?;
-        let mut sink = vec![0u8; 16 << 10];
-        let _ = tokio::time::timeout(LINGER, async {
-            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-        })
-        .await;
+        carrier.close(LINGER).await?;
         Ok(())
     }
 

@@ -4,10 +4,11 @@
 //! a store (any [`store::Store`]: `server-kit-sqlite`, `server-kit-postgres` or your own) and
 //! your services, or take the reference ones from `server-kit-reference`.
 //!
-//! - [`gateway`]: TCP listener, transport detection (every transport of the mtproto crate,
+//! - [`gateway`]: TCP listeners, transport detection (every transport of the mtproto crate,
 //!   obfuscated2 included), the key exchange with per-IP rate limiting, sessions per
 //!   (auth key, session id), several connections per key; a graceful stop
-//!   ([`gateway::serve_until`]).
+//!   ([`gateway::serve_until`]). [`websocket`]: MTProto over WebSocket (`/apiws`) on the
+//!   same ports or one of its own ([`gateway::Accepts`]).
 //! - [`state`]: the shared [`Node`]: keys, sessions, who is online, pushes, dispatch.
 //! - [`rpc`]: per-method [`Policy`](rpc::Policy), who is calling, RPC errors with Telegram's
 //!   names; the [`Service`] trait is [`state`]'s, beside the [`Node`] that calls it.
@@ -88,6 +89,7 @@
 
 pub mod bus;
 mod call_order;
+mod carrier;
 pub mod gateway;
 mod in_flight;
 pub mod keys;
@@ -101,6 +103,7 @@ pub mod rpc;
 pub mod sms;
 pub mod state;
 pub mod stats;
+pub mod websocket;
 
 /// The storage interface: the `server-kit-store` crate.
 pub use server_kit_store as store;

@@ -41,8 +41,12 @@ pub struct Options {
     pub user_call_burst: u32,
     /// The largest transport frame accepted.
     pub max_frame: usize,
-    /// Open connections allowed per client IP.
+    /// Open connections allowed per client IP (TCP and WebSocket together).
     pub connections_per_ip: usize,
+    /// How long a WebSocket client may take to send its whole upgrade request (from its
+    /// first byte on a port that also takes TCP; from the accept on a WebSocket-only port):
+    /// a slower one is closed.
+    pub websocket_upgrade_timeout: std::time::Duration,
     /// A client more than this many pts behind gets `updates.differenceTooLong`.
     pub difference_too_long: i32,
     /// Session settings.
@@ -63,6 +67,7 @@ impl Options {
             user_call_burst: 500,
             max_frame: 2 << 20,
             connections_per_ip: 1024,
+            websocket_upgrade_timeout: std::time::Duration::from_secs(10),
             difference_too_long: 10_000,
             session: ServerSessionConfig::default(),
         }

@@ -20,6 +20,9 @@ pub const CONNECTIONS_ACCEPTED: &str = "server_kit_connections_accepted_total";
 pub const CONNECTIONS_OPEN: &str = "server_kit_connections_open";
 /// Counter: connections refused at once because their IP has too many open.
 pub const CONNECTIONS_REFUSED: &str = "server_kit_connections_refused_total";
+/// Counter: WebSocket upgrades by `outcome`: `accepted`, `refused` (not an upgrade of
+/// `/apiws`, or broken), `timed_out` (the request took longer than the upgrade timeout).
+pub const WEBSOCKET_UPGRADES: &str = "server_kit_websocket_upgrades_total";
 /// Counter: key exchanges by `outcome`: `completed`, `failed` (the protocol went wrong),
 /// `rate_limited` (refused by `--handshakes-per-minute`), `not_stored` (the store failed).
 pub const KEY_EXCHANGES: &str = "server_kit_key_exchanges_total";

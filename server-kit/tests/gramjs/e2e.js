@@ -21,8 +21,7 @@ const { ConnectionTCPFull } = require("telegram/network");
 const { NewMessage } = require("telegram/events");
 const { Logger, LogLevel } = require("telegram/extensions/Logger");
 const { CustomFile } = require("telegram/client/uploads");
-const bigInt = require("big-integer");
-const RSA = require("telegram/crypto/RSA");
+const { trustServerKey } = require("./server_key");
 
 const [PORT, DATA, WORK] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
 const CODE = "12345";
@@ -34,30 +33,6 @@ function check(cond, what) {
 
 function log(...args) {
   console.log(new Date().toISOString().slice(11, 23), ...args);
-}
-
-// TL `bytes` serialization, for the key fingerprint.
-function tlBytes(buf) {
-  const head = buf.length < 254
-    ? Buffer.from([buf.length])
-    : Buffer.from([254, buf.length & 0xff, (buf.length >> 8) & 0xff, (buf.length >> 16) & 0xff]);
-  const body = Buffer.concat([head, buf]);
-  return Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-}
-
-// GramJS has no PEM loader: insert the server key into its map (CLIENTS.md, RSA row).
-function trustServerKey() {
-  const pem = fs.readFileSync(path.join(DATA, "rsa-public.pem"), "utf8");
-  const type = pem.includes("BEGIN RSA PUBLIC KEY") ? "pkcs1" : "spki";
-  const jwk = crypto.createPublicKey({ key: pem, format: "pem", type }).export({ format: "jwk" });
-  const n = Buffer.from(jwk.n, "base64url");
-  const e = Buffer.from(jwk.e, "base64url");
-  const sha = crypto.createHash("sha1").update(Buffer.concat([tlBytes(n), tlBytes(e)])).digest();
-  const fingerprint = sha.subarray(12, 20).readBigInt64LE(0);
-  RSA._serverKeys.set(fingerprint.toString(), {
-    n: bigInt(n.toString("hex"), 16),
-    e: bigInt(e.toString("hex"), 16).toJSNumber(),
-  });
 }
 
 // GramJS dials port 80 for the main connection and 443 for exported senders whatever the
@@ -126,7 +101,7 @@ async function waitFile(file, ms) {
 }
 
 async function main() {
-  trustServerKey();
+  trustServerKey(DATA);
 
   // Sign up A and B; A signs in again on a second key.
   let a = await newClient();
