@@ -4,12 +4,13 @@
 use super::{PgStore, R, Sql, Tx, col, count, taken, via};
 use ::postgres::{GenericClient, Row};
 use server_kit_store::channels::{
-    Channel, ChannelChange, ChannelLogged, ChannelMessage, ChannelStore, Member, Posted, Role,
+    Channel, ChannelChange, ChannelLogged, ChannelMessage, ChannelStore, Member, PinnedPosts,
+    Posted, Role,
 };
 use server_kit_store::rows::{
     self, CHANNEL_COLUMNS, CHANNEL_LOG_COLUMNS, LogColumns, MEMBER_COLUMNS, POST_COLUMNS,
 };
-use server_kit_store::{Extras, Forward, HistoryQuery, MediaRef, StoreError};
+use server_kit_store::{Extras, Forward, HistoryQuery, MediaRef, ServiceAction, StoreError};
 
 fn channel_at(r: &Row, at: usize) -> R<Channel> {
     via(r, rows::channel_at, at)
@@ -95,6 +96,98 @@ fn log(
         pts_count,
         date,
         change,
+    })
+}
+
+/// Pinned posts and service posts (`store::channels::ChannelMessage::pinned`, `action`, as
+/// `store::ServiceAction::to_columns` keeps it).
+pub(crate) const SCHEMA_V20: &str = "
+ALTER TABLE channel_messages
+    ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE,
+    ADD COLUMN action_kind INTEGER NOT NULL DEFAULT 0,
+    ADD COLUMN action_ids BIGINT[] NOT NULL DEFAULT '{}';
+";
+
+/// Writes a new post (a service post with `action`) and its log entry, the channel's row
+/// locked. A reply to an id that names no post of the channel is dropped.
+#[allow(clippy::too_many_arguments)]
+fn insert_post(
+    tx: &mut Tx<'_, '_>,
+    channel: i64,
+    from: i64,
+    text: &str,
+    date: i32,
+    random_id: Option<i64>,
+    extras: Extras,
+    action: Option<ServiceAction>,
+) -> R<Posted> {
+    let id: i32 = col(
+        &tx.query_one(
+            "UPDATE channels SET next_msg_id = next_msg_id + 1 WHERE id = $1
+             RETURNING next_msg_id - 1",
+            &[&channel],
+        )?,
+        0,
+    )?;
+    let reply_to = match extras.reply_to {
+        Some(replied) => get_post(tx, channel, replied)?.map(|p| p.id),
+        None => None,
+    };
+    let (media_kind, media_id) = MediaRef::to_columns(extras.media);
+    let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
+    let (action_kind, action_ids, action_text) = ServiceAction::to_columns(action.as_ref());
+    let text = if action.is_some() {
+        action_text.as_str()
+    } else {
+        text
+    };
+    let words = if action.is_some() {
+        String::new()
+    } else {
+        server_kit_store::search::index_words(text)
+    };
+    tx.execute(
+        "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
+                                      media_kind, media_id, reply_to, fwd_kind, fwd_id,
+                                      fwd_post, fwd_date, action_kind, action_ids, search)
+         VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                 array_to_tsvector(string_to_array($16::text, ' ')))",
+        &[
+            &channel,
+            &id,
+            &from,
+            &text.as_bytes(),
+            &date,
+            &random_id,
+            &media_kind,
+            &media_id,
+            &reply_to,
+            &fwd_kind,
+            &fwd_id,
+            &fwd_post,
+            &fwd_date,
+            &action_kind,
+            &action_ids,
+            &words,
+        ],
+    )?;
+    let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;
+    Ok(Posted {
+        message: ChannelMessage {
+            channel,
+            id,
+            from_id: from,
+            text: text.to_owned(),
+            date,
+            edit_date: None,
+            media: extras.media,
+            reply_to,
+            forward: extras.forward,
+            pinned: false,
+            action,
+        },
+        entry,
+        duplicate: false,
     })
 }
 
@@ -326,59 +419,7 @@ impl ChannelStore for PgStore {
                     duplicate: true,
                 });
             }
-            let id: i32 = col(
-                &tx.query_one(
-                    "UPDATE channels SET next_msg_id = next_msg_id + 1 WHERE id = $1
-                     RETURNING next_msg_id - 1",
-                    &[&channel],
-                )?,
-                0,
-            )?;
-            let reply_to = match extras.reply_to {
-                Some(replied) => get_post(tx, channel, replied)?.map(|p| p.id),
-                None => None,
-            };
-            let (media_kind, media_id) = MediaRef::to_columns(extras.media);
-            let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
-            tx.execute(
-                "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
-                                              media_kind, media_id, reply_to, fwd_kind, fwd_id,
-                                              fwd_post, fwd_date, search)
-                 VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9, $10, $11, $12, $13,
-                         array_to_tsvector(string_to_array($14::text, ' ')))",
-                &[
-                    &channel,
-                    &id,
-                    &from,
-                    &text.as_bytes(),
-                    &date,
-                    &random_id,
-                    &media_kind,
-                    &media_id,
-                    &reply_to,
-                    &fwd_kind,
-                    &fwd_id,
-                    &fwd_post,
-                    &fwd_date,
-                    &server_kit_store::search::index_words(text),
-                ],
-            )?;
-            let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;
-            Ok(Posted {
-                message: ChannelMessage {
-                    channel,
-                    id,
-                    from_id: from,
-                    text: text.to_owned(),
-                    date,
-                    edit_date: None,
-                    media: extras.media,
-                    reply_to,
-                    forward: extras.forward,
-                },
-                entry,
-                duplicate: false,
-            })
+            insert_post(tx, channel, from, text, date, Some(random_id), extras, None)
         })
     }
 
@@ -507,6 +548,73 @@ impl ChannelStore for PgStore {
                 .collect();
             let messages = get_posts(c, channel, &ids)?;
             Ok((changes, messages))
+        })
+    }
+
+    fn pin_channel_messages(
+        &self,
+        channel: i64,
+        by: i64,
+        id: Option<i32>,
+        pinned: bool,
+        date: i32,
+    ) -> Result<PinnedPosts, StoreError> {
+        self.tx(|tx| {
+            tx.query_opt(
+                "SELECT 1 FROM channels WHERE id = $1 FOR UPDATE",
+                &[&channel],
+            )?
+            .ok_or(StoreError::NotFound { what: "channel" })?;
+            if let Some(id) = id {
+                get_post(tx, channel, id)?.ok_or(StoreError::NotFound { what: "post" })?;
+            }
+            let mut changed: Vec<i32> = tx
+                .query(
+                    "UPDATE channel_messages SET pinned = $3
+                     WHERE channel = $1 AND ($2::INTEGER IS NULL OR id = $2) AND pinned != $3
+                     RETURNING id",
+                    &[&channel, &id, &pinned],
+                )?
+                .iter()
+                .map(|r| col(r, 0))
+                .collect::<R<_>>()?;
+            changed.sort_unstable();
+            let entry = match changed.is_empty() {
+                true => None,
+                false => {
+                    let change = ChannelChange::Pin {
+                        ids: changed,
+                        pinned,
+                    };
+                    Some(log(tx, channel, 1, date, change)?)
+                }
+            };
+            let notice = match (id, pinned) {
+                (Some(id), true) => {
+                    let extras = Extras {
+                        reply_to: Some(id),
+                        ..Extras::default()
+                    };
+                    let action = Some(ServiceAction::PinMessage);
+                    Some(insert_post(
+                        tx, channel, by, "", date, None, extras, action,
+                    )?)
+                }
+                _ => None,
+            };
+            Ok(PinnedPosts { entry, notice })
+        })
+    }
+
+    fn channel_pinned(&self, channel: i64) -> Result<Vec<i32>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT id FROM channel_messages WHERE channel = $1 AND pinned ORDER BY id DESC",
+                &[&channel],
+            )?
+            .iter()
+            .map(|r| col(r, 0))
+            .collect()
         })
     }
 }

@@ -89,6 +89,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (15, SCHEMA_V15),
     (18, scheduled::SCHEMA_V18),
     (19, pinned_dialogs::SCHEMA_V19),
+    (20, channels::SCHEMA_V20),
 ];
 
 /// Who sees a user's status (`store::Visibility::code`).

@@ -57,6 +57,7 @@ pub mod scheduled;
 pub mod scheduled_sending;
 pub mod search;
 pub mod search_global;
+mod service_actions;
 pub mod status;
 pub mod typing;
 pub mod updates;
@@ -473,7 +474,7 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
             saved_peer_id: None,
             reply_to: reply_header_tl(m.reply_to),
             date: m.date,
-            action: groups::action_tl(action),
+            action: service_actions::action_tl(action),
             reactions: None,
             ttl_period: None,
         }

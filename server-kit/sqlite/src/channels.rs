@@ -6,7 +6,7 @@ use server_kit_store::channels::*;
 use server_kit_store::rows::{
     self, CHANNEL_COLUMNS, CHANNEL_LOG_COLUMNS, LogColumns, MEMBER_COLUMNS, POST_COLUMNS, join_ids,
 };
-use server_kit_store::{Extras, Forward, HistoryQuery, MediaRef, StoreError};
+use server_kit_store::{Extras, Forward, HistoryQuery, MediaRef, ServiceAction, StoreError};
 
 /// The SQLite tables of this module, created when the store opens.
 pub(crate) const SQLITE_SCHEMA: &str = "
@@ -104,6 +104,85 @@ fn log(
         pts_count,
         date,
         change,
+    })
+}
+
+/// Writes a new post (a service post with `action`) and its log entry. A reply to an id that
+/// names no post of the channel is dropped.
+#[allow(clippy::too_many_arguments)]
+fn insert_post(
+    tx: &Transaction<'_>,
+    channel: i64,
+    from: i64,
+    text: &str,
+    date: i32,
+    random_id: Option<i64>,
+    extras: Extras,
+    action: Option<ServiceAction>,
+) -> Result<Posted, StoreError> {
+    let id: i32 = tx
+        .query_row(
+            "UPDATE channels SET next_msg_id = next_msg_id + 1 WHERE id = ?1
+             RETURNING next_msg_id - 1",
+            [channel],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db)?
+        .ok_or(StoreError::NotFound { what: "channel" })?;
+    let reply_to = match extras.reply_to {
+        Some(replied) => get_post(tx, channel, replied)?.map(|p| p.id),
+        None => None,
+    };
+    let (media_kind, media_id) = MediaRef::to_columns(extras.media);
+    let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
+    let (action_kind, action_ids, action_text) = ServiceAction::to_columns(action.as_ref());
+    let text = if action.is_some() {
+        action_text.as_str()
+    } else {
+        text
+    };
+    tx.execute(
+        "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
+                                      media_kind, media_id, reply_to, fwd_kind, fwd_id,
+                                      fwd_post, fwd_date, action_kind, action_ids)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            channel,
+            id,
+            from,
+            text,
+            date,
+            random_id,
+            media_kind,
+            media_id,
+            reply_to,
+            fwd_kind,
+            fwd_id,
+            fwd_post,
+            fwd_date,
+            action_kind,
+            join_ids(&action_ids)
+        ],
+    )
+    .map_err(db)?;
+    let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;
+    Ok(Posted {
+        message: ChannelMessage {
+            channel,
+            id,
+            from_id: from,
+            text: text.to_owned(),
+            date,
+            edit_date: None,
+            media: extras.media,
+            reply_to,
+            forward: extras.forward,
+            pinned: false,
+            action,
+        },
+        entry,
+        duplicate: false,
     })
 }
 
@@ -334,49 +413,7 @@ impl ChannelStore for SqliteStore {
                     duplicate: true,
                 });
             }
-            let id: i32 = tx
-                .query_row(
-                    "UPDATE channels SET next_msg_id = next_msg_id + 1 WHERE id = ?1
-                     RETURNING next_msg_id - 1",
-                    [channel],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db)?
-                .ok_or(StoreError::NotFound { what: "channel" })?;
-            let reply_to = match extras.reply_to {
-                Some(replied) => get_post(tx, channel, replied)?.map(|p| p.id),
-                None => None,
-            };
-            let (media_kind, media_id) = MediaRef::to_columns(extras.media);
-            let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
-            tx.execute(
-                "INSERT INTO channel_messages(channel, id, from_id, text, date, sender, random_id,
-                                              media_kind, media_id, reply_to, fwd_kind, fwd_id,
-                                              fwd_post, fwd_date)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    channel, id, from, text, date, random_id, media_kind, media_id, reply_to,
-                    fwd_kind, fwd_id, fwd_post, fwd_date
-                ],
-            )
-            .map_err(db)?;
-            let entry = log(tx, channel, 1, date, ChannelChange::NewMessage { id })?;
-            Ok(Posted {
-                message: ChannelMessage {
-                    channel,
-                    id,
-                    from_id: from,
-                    text: text.to_owned(),
-                    date,
-                    edit_date: None,
-                    media: extras.media,
-                    reply_to,
-                    forward: extras.forward,
-                },
-                entry,
-                duplicate: false,
-            })
+            insert_post(tx, channel, from, text, date, Some(random_id), extras, None)
         })
     }
 
@@ -504,6 +541,70 @@ impl ChannelStore for SqliteStore {
             .collect();
         let messages = self.channel_messages(channel, &ids)?;
         Ok((changes, messages))
+    }
+
+    fn pin_channel_messages(
+        &self,
+        channel: i64,
+        by: i64,
+        id: Option<i32>,
+        pinned: bool,
+        date: i32,
+    ) -> Result<PinnedPosts, StoreError> {
+        self.tx(|tx| {
+            if let Some(id) = id {
+                get_post(tx, channel, id)?.ok_or(StoreError::NotFound { what: "post" })?;
+            }
+            let changed: Vec<i32> = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "UPDATE channel_messages SET pinned = ?3
+                         WHERE channel = ?1 AND (?2 IS NULL OR id = ?2) AND pinned != ?3
+                         RETURNING id",
+                    )
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map(params![channel, id, pinned], |r| r.get(0))
+                    .map_err(db)?;
+                let mut ids = rows.collect::<rusqlite::Result<Vec<i32>>>().map_err(db)?;
+                ids.sort_unstable();
+                ids
+            };
+            let entry = match changed.is_empty() {
+                true => None,
+                false => {
+                    let change = ChannelChange::Pin {
+                        ids: changed,
+                        pinned,
+                    };
+                    Some(log(tx, channel, 1, date, change)?)
+                }
+            };
+            let notice = match (id, pinned) {
+                (Some(id), true) => {
+                    let extras = Extras {
+                        reply_to: Some(id),
+                        ..Extras::default()
+                    };
+                    let action = Some(ServiceAction::PinMessage);
+                    Some(insert_post(
+                        tx, channel, by, "", date, None, extras, action,
+                    )?)
+                }
+                _ => None,
+            };
+            Ok(PinnedPosts { entry, notice })
+        })
+    }
+
+    fn channel_pinned(&self, channel: i64) -> Result<Vec<i32>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id FROM channel_messages WHERE channel = ?1 AND pinned ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map([channel], |r| r.get(0))?;
+            rows.collect()
+        })
     }
 }
 

@@ -96,6 +96,14 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     // ordinary message) and the ids it names.
     ("messages", "action_kind", "INTEGER NOT NULL DEFAULT 0"),
     ("messages", "action_ids", "TEXT NOT NULL DEFAULT ''"),
+    // Pinned posts and service posts in channels (store::channels::ChannelMessage).
+    ("channel_messages", "pinned", "INTEGER NOT NULL DEFAULT 0"),
+    (
+        "channel_messages",
+        "action_kind",
+        "INTEGER NOT NULL DEFAULT 0",
+    ),
+    ("channel_messages", "action_ids", "TEXT NOT NULL DEFAULT ''"),
     // The head of the user's profile photos (store::User::photo).
     ("users", "photo_id", "INTEGER"),
     // Who sees the user's status (store::Visibility::code).

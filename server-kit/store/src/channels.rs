@@ -1,6 +1,7 @@
 //! Channels (broadcast channels and megagroups): each has its own pts box; a post is stored
 //! once, whoever reads it, and members catch up through the channel's log.
 
+use crate::chats::ServiceAction;
 use crate::{Extras, Forward, HistoryQuery, MediaRef, StoreError};
 
 /// A channel.
@@ -97,6 +98,10 @@ pub struct ChannelMessage {
     pub reply_to: Option<i32>,
     /// Where it was forwarded from.
     pub forward: Option<Forward>,
+    /// Pinned in the channel.
+    pub pinned: bool,
+    /// What happened, for a service message (its text is then empty or the title it names).
+    pub action: Option<ServiceAction>,
 }
 
 /// What changed in a channel.
@@ -112,6 +117,23 @@ pub enum ChannelChange {
         /// Their ids.
         ids: Vec<i32>,
     },
+    /// Posts pinned or unpinned (`updatePinnedChannelMessages`).
+    Pin {
+        /// Their ids.
+        ids: Vec<i32>,
+        /// Pinned, or unpinned.
+        pinned: bool,
+    },
+}
+
+/// What pinning posts wrote: the log entry of the posts that changed, and for a pin the
+/// `PinMessage` service post replying to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedPosts {
+    /// The `Pin` entry, if any post changed.
+    pub entry: Option<ChannelLogged>,
+    /// The notice.
+    pub notice: Option<Posted>,
 }
 
 /// One entry of a channel's log.
@@ -219,6 +241,19 @@ pub trait ChannelStore {
     ) -> Result<Option<ChannelLogged>, StoreError>;
     /// Marks a channel read by `user` up to `max_id`.
     fn read_channel(&self, channel: i64, user: i64, max_id: i32) -> Result<(), StoreError>;
+    /// Pins (or unpins) post `id` by member `by` (`None`: unpins every pinned post): one
+    /// `Pin` entry if something changed, and for a pin the `PinMessage` service post from `by`
+    /// replying to it. [`StoreError::NotFound`] if `id` names no post of the channel.
+    fn pin_channel_messages(
+        &self,
+        channel: i64,
+        by: i64,
+        id: Option<i32>,
+        pinned: bool,
+        date: i32,
+    ) -> Result<PinnedPosts, StoreError>;
+    /// The channel's pinned posts, newest first.
+    fn channel_pinned(&self, channel: i64) -> Result<Vec<i32>, StoreError>;
     /// Log entries after `pts`, oldest first, at most `limit`, with the posts they name.
     fn channel_changes_since(
         &self,

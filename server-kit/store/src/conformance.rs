@@ -46,6 +46,7 @@ use super::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod channel_pins;
 mod chats;
 mod drafts;
 mod pinned_dialogs;
@@ -54,6 +55,7 @@ mod profile_photos;
 mod reactions;
 mod scheduled;
 mod search;
+pub use channel_pins::channel_pins;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_pins, chat_read_history,
     chat_replies,
@@ -141,6 +143,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("scheduled_keep_and_list", scheduled_keep_and_list),
     ("scheduled_claims", scheduled_claims),
     ("pinned_dialogs", pinned_dialogs),
+    ("channel_pins", channel_pins),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3048,7 +3051,8 @@ macro_rules! store_conformance_tests {
             reactions_isolation,
             scheduled_keep_and_list,
             scheduled_claims,
-            pinned_dialogs
+            pinned_dialogs,
+            channel_pins
         );
     };
 }

@@ -246,7 +246,7 @@ pub fn member_at(r: &dyn Row, at: usize) -> Result<Member, StoreError> {
 
 /// The columns of a [`ChannelMessage`].
 pub const POST_COLUMNS: &str = "channel, id, from_id, text, date, edit_date, media_kind, media_id,
-    reply_to, fwd_kind, fwd_id, fwd_post, fwd_date";
+    reply_to, fwd_kind, fwd_id, fwd_post, fwd_date, pinned, action_kind, action_ids";
 
 /// A forward header from the four columns starting at `at`.
 fn forward_at(r: &dyn Row, at: usize) -> Result<Option<Forward>, StoreError> {
@@ -270,6 +270,8 @@ pub fn post_at(r: &dyn Row, at: usize) -> Result<ChannelMessage, StoreError> {
         media: MediaRef::from_columns(r.int(at + 6)?, r.int(at + 7)?),
         reply_to: r.opt_int32(at + 8)?,
         forward: forward_at(r, at + 9)?,
+        pinned: r.flag(at + 13)?,
+        action: ServiceAction::from_columns(r.int32(at + 14)?, r.ints(at + 15)?, &r.text(at + 3)?)?,
     })
 }
 
@@ -419,6 +421,12 @@ impl LogColumns {
                 ids: ids.clone(),
                 ..LogColumns::default()
             },
+            ChannelChange::Pin { ids, pinned } => LogColumns {
+                kind: kind::PIN,
+                value: i32::from(*pinned),
+                ids: ids.clone(),
+                ..LogColumns::default()
+            },
         }
     }
 
@@ -456,6 +464,10 @@ impl LogColumns {
         Ok(match self.kind {
             kind::NEW => ChannelChange::NewMessage { id: self.value },
             kind::DELETE => ChannelChange::DeleteMessages { ids: self.ids },
+            kind::PIN => ChannelChange::Pin {
+                ids: self.ids,
+                pinned: self.value != 0,
+            },
             other => return Err(unknown_kind(other)),
         })
     }

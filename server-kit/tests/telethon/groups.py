@@ -16,7 +16,8 @@ server-kit/tests/telethon_groups.rs, which kills and restarts the server between
            messages (a second add: USER_ALREADY_PARTICIPANT); A removes C, who sees it and
            can no longer write (CHAT_ID_INVALID); dialogs list the group; a second chat is
            migrated to a megagroup (migrateChat) that B can write to, and the old chat takes
-           nothing more; a profile photo uploaded, seen and downloaded, deleted; searchGlobal
+           nothing more; A pins B's post there (B, no admin, may not); a profile photo
+           uploaded, seen and downloaded, deleted; searchGlobal
            finds messages of the group and the megagroup; drafts in the group and a private
            chat, one cleared by a send
   restart  after kill -9: the history is whole on every member's side (service messages
@@ -237,6 +238,29 @@ async def groups(state):
     await inbox["a"].message("A: B in the megagroup", "in the megagroup")
     await refused(b.send_message(types.InputPeerChat(big_id), "old place"),
                   errors.ChatIdInvalidError, "writing to a migrated chat")
+
+    # A (the megagroup's creator) pins B's post for everyone: B gets the pin and the notice,
+    # channelFull names it; B, no admin, may not pin; A unpins all.
+    posted = await inbox["a"].message("A: B's post", "in the megagroup")
+    mega_a = await a.get_input_entity(types.PeerChannel(channels[0].id))
+    await a.pin_message(mega_a, posted.id, notify=True)
+    notices = await inbox["b"].wait_for("B: the megagroup's pin notice", lambda s: [
+        u.message for u in s.raw if isinstance(u, types.UpdateNewChannelMessage)
+        and isinstance(getattr(u.message, "action", None), types.MessageActionPinMessage)])
+    notice = notices[0]
+    check(notice.reply_to.reply_to_msg_id == posted.id and notice.peer_id.channel_id == mega.id,
+          f"the notice: {notice}")
+    await inbox["b"].wait_for("B: updatePinnedChannelMessages", lambda s: [
+        u for u in s.raw if isinstance(u, types.UpdatePinnedChannelMessages) and u.pinned
+        and u.messages == [posted.id]])
+    full_mega = await b(functions.channels.GetFullChannelRequest(mega))
+    check(full_mega.full_chat.pinned_msg_id == posted.id, f"pinned: {full_mega.full_chat}")
+    check((await b.get_messages(mega, ids=posted.id)).pinned, "the post is pinned")
+    await refused(b.pin_message(mega, posted.id), errors.ChatAdminRequiredError,
+                  "a member pinning in the megagroup")
+    await a.unpin_message(mega_a)
+    full_mega = await b(functions.channels.GetFullChannelRequest(mega))
+    check(full_mega.full_chat.pinned_msg_id is None, "unpinned")
 
     # Global search: every chat of A's at once, the megagroup's posts too.
     found = [m.message async for m in a.iter_messages(None, search="megagroup")]

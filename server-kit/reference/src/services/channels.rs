@@ -50,10 +50,33 @@ pub(crate) fn post_tl(
     viewer: i64,
     media: &MediaMap,
 ) -> enums::Message {
+    let from_id = (!ch.broadcast).then(|| types::PeerUser { user_id: m.from_id }.into());
+    if let Some(action) = &m.action {
+        return types::MessageService {
+            out: m.from_id == viewer,
+            mentioned: false,
+            media_unread: false,
+            reactions_are_possible: false,
+            silent: false,
+            post: ch.broadcast,
+            legacy: false,
+            id: m.id,
+            from_id,
+            peer_id: peer_channel(ch.id),
+            saved_peer_id: None,
+            reply_to: super::reply_header_tl(m.reply_to),
+            date: m.date,
+            action: super::service_actions::action_tl(action),
+            reactions: None,
+            ttl_period: None,
+        }
+        .into();
+    }
     let mut msg = types::Message::new(m.id, peer_channel(ch.id), m.date, m.text.clone());
     msg.out = m.from_id == viewer;
+    msg.pinned = m.pinned;
     msg.post = ch.broadcast;
-    msg.from_id = (!ch.broadcast).then(|| types::PeerUser { user_id: m.from_id }.into());
+    msg.from_id = from_id;
     msg.edit_date = m.edit_date;
     msg.media = super::media_tl(m.media, media);
     msg.reply_to = super::reply_header_tl(m.reply_to);
@@ -70,6 +93,14 @@ fn entry_update(entry: &ChannelLogged, post: Option<enums::Message>) -> Option<e
         }
         .into(),
         ChannelChange::DeleteMessages { ids } => types::UpdateDeleteChannelMessages {
+            channel_id: entry.channel,
+            messages: ids.clone(),
+            pts: entry.pts,
+            pts_count: entry.pts_count,
+        }
+        .into(),
+        ChannelChange::Pin { ids, pinned } => types::UpdatePinnedChannelMessages {
+            pinned: *pinned,
             channel_id: entry.channel,
             messages: ids.clone(),
             pts: entry.pts,
@@ -315,6 +346,12 @@ async fn get_full_channel(
         ch.pts,
     );
     full.participants_count = Some(ch.members);
+    full.pinned_msg_id = server
+        .store
+        .run(move |s| s.channel_pinned(id))
+        .await?
+        .first()
+        .copied();
     full.can_view_participants = true;
     full.can_set_username = member.as_ref().is_some_and(|m| m.role >= Role::Admin);
     ok(types::messages::ChatFull {
@@ -661,6 +698,89 @@ pub(crate) async fn chats_tl(
         .collect())
 }
 
+/// What [`pin_posts`] did: the `updates` answering it (the pin and the notice), and the
+/// channel's pts after it with the pts its pin entry took (0 when nothing changed).
+pub(crate) struct PinAnswer {
+    /// The answer.
+    pub updates: enums::Updates,
+    /// The channel's pts after the call.
+    pub pts: i32,
+    /// The pts of the pin entry.
+    pub pts_count: i32,
+}
+
+/// Pins (or unpins) post `id` (`None`: unpins every one) as admin `caller`: the
+/// `updatePinnedChannelMessages` and, for a pin, the `messageActionPinMessage` service post
+/// go to every member (and other nodes through the bus); the answer carries both.
+pub(crate) async fn pin_posts(
+    server: &Arc<Node>,
+    caller: &Caller,
+    peer: &types::InputPeerChannel,
+    id: Option<i32>,
+    pinned: bool,
+) -> Result<PinAnswer, RpcError> {
+    let me = caller.user()?;
+    let ch = resolve_channel_peer(server, peer).await?;
+    let member = membership(server, ch.id, me).await?;
+    match &member {
+        None => return Err(RpcError::bad_request("CHANNEL_PRIVATE")),
+        Some(m) if m.role < Role::Admin => {
+            return Err(RpcError::bad_request("CHAT_ADMIN_REQUIRED"));
+        }
+        Some(_) => {}
+    }
+    let channel = ch.id;
+    let done = server
+        .store
+        .run(move |s| s.pin_channel_messages(channel, me, id, pinned, unix_now()))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound { what: "post" } => RpcError::bad_request("MESSAGE_ID_INVALID"),
+            other => other.into(),
+        })?;
+    let ch = reload(server, channel).await?;
+    let media_map = MediaMap::default();
+    let users = users_tl(server, me, [me]).await?;
+    let members_view = channel_tl(&ch, None);
+    let mut list = Vec::new();
+    if let Some(entry) = &done.entry {
+        list.extend(entry_update(entry, None));
+        let body = updates(
+            entry_update(entry, None).into_iter().collect(),
+            vec![members_view.clone()],
+            Vec::new(),
+        )
+        .to_bytes();
+        fan_out(server, caller, &ch, |_| body.clone()).await;
+    }
+    if let Some(notice) = &done.notice {
+        list.extend(entry_update(
+            &notice.entry,
+            Some(post_tl(&notice.message, &ch, me, &media_map)),
+        ));
+        fan_out(server, caller, &ch, |user| {
+            post_update(notice, &ch, user, &media_map, &members_view, &users)
+        })
+        .await;
+    }
+    let entries = done
+        .entry
+        .iter()
+        .chain(done.notice.iter().map(|n| &n.entry));
+    for entry in entries {
+        server.bus.publish(crate::bus::ChangeNotice::Channel {
+            channel,
+            pts: entry.pts,
+            pts_count: entry.pts_count,
+        });
+    }
+    Ok(PinAnswer {
+        updates: updates(list, vec![channel_tl(&ch, member.as_ref())], users),
+        pts: ch.pts,
+        pts_count: done.entry.as_ref().map_or(0, |e| e.pts_count),
+    })
+}
+
 /// The `Updates` a member sees for a new post.
 fn post_update(
     posted: &Posted,
@@ -872,7 +992,7 @@ async fn get_channel_difference(
                     new_messages.push(post_tl(p, &ch, me, &media));
                 }
             }
-            ChannelChange::DeleteMessages { .. } => {
+            ChannelChange::DeleteMessages { .. } | ChannelChange::Pin { .. } => {
                 other_updates.extend(entry_update(change, None))
             }
         }

@@ -165,33 +165,6 @@ pub(crate) fn action_users(action: Option<&ServiceAction>) -> Vec<i64> {
     }
 }
 
-/// The `MessageAction` of a service message.
-pub(crate) fn action_tl(action: &ServiceAction) -> enums::MessageAction {
-    match action {
-        ServiceAction::ChatCreate { title, users } => types::MessageActionChatCreate {
-            title: title.clone(),
-            users: users.clone(),
-        }
-        .into(),
-        ServiceAction::AddUsers { users } => types::MessageActionChatAddUser {
-            users: users.clone(),
-        }
-        .into(),
-        ServiceAction::DeleteUser { user } => {
-            types::MessageActionChatDeleteUser { user_id: *user }.into()
-        }
-        ServiceAction::EditTitle { title } => types::MessageActionChatEditTitle {
-            title: title.clone(),
-        }
-        .into(),
-        ServiceAction::MigrateTo { channel } => types::MessageActionChatMigrateTo {
-            channel_id: *channel,
-        }
-        .into(),
-        ServiceAction::PinMessage => types::MessageActionPinMessage {}.into(),
-    }
-}
-
 /// The `updates` answering chat writes, in order: for each, `updateMessageID` when it was a
 /// send with a random_id, and the caller's copy as `updateNewMessage`; with the users and
 /// chats they name. The other members' copies are pushed to them (and to the caller's other

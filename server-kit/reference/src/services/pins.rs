@@ -1,11 +1,12 @@
-//! Pinned messages in private chats and basic groups: `messages.updatePinnedMessage` pins or
+//! Pinned messages in private chats, basic groups and channels: `messages.updatePinnedMessage` pins or
 //! unpins one message — in a private chat for both sides (or only the caller's,
 //! `pm_oneside`), in a group for every member, with a `messageActionPinMessage` notice
 //! replying to it — and `messages.unpinAllMessages` unpins every one. Each box logs
 //! `updatePinnedMessages` (pts-ordered, recoverable through getDifference) and the other
 //! sessions concerned get it pushed; the newest pinned message is `userFull.pinned_msg_id` /
-//! `chatFull.pinned_msg_id`. Pins in channels are not kept yet: those calls are refused with
-//! `PEER_ID_INVALID`.
+//! `chatFull.pinned_msg_id`. In channels and megagroups admins pin posts for everyone
+//! (`updatePinnedChannelMessages` in the channel's pts box, a service post for a pin,
+//! `channelFull.pinned_msg_id`).
 
 use super::{ok, push_committed, resolve_peer, update_tl, updates_tl};
 use crate::rpc::{Caller, RpcError, RpcResult};
@@ -23,12 +24,14 @@ service!(PinsService {
     functions::messages::UnpinAllMessages => unpin_all_messages,
 });
 
-/// The chat a pin call names (channels refused, see the module doc).
+/// The chat a pin call names.
 enum Pinned {
     /// A private chat with this user.
     Private(i64),
     /// A basic group.
     Group(i64),
+    /// A channel or megagroup.
+    Channel(types::InputPeerChannel),
 }
 
 async fn pinned_in(
@@ -37,9 +40,8 @@ async fn pinned_in(
     peer: &enums::InputPeer,
 ) -> Result<Pinned, RpcError> {
     match peer {
-        enums::InputPeer::Channel(_) | enums::InputPeer::ChannelFromMessage(_) => {
-            Err(RpcError::bad_request("PEER_ID_INVALID"))
-        }
+        enums::InputPeer::Channel(channel) => Ok(Pinned::Channel(channel.clone())),
+        enums::InputPeer::ChannelFromMessage(_) => Err(RpcError::bad_request("PEER_ID_INVALID")),
         enums::InputPeer::Chat(chat) => Ok(Pinned::Group(chat.chat_id)),
         other => Ok(Pinned::Private(resolve_peer(server, me, other).await?.id)),
     }
@@ -76,6 +78,10 @@ async fn update_pinned_message(
     let me = caller.user()?;
     let (id, pinned, both_sides) = (call.id, !call.unpin, !call.pm_oneside);
     let (committed, users, chats) = match pinned_in(server, me, &call.peer).await? {
+        Pinned::Channel(channel) => {
+            let done = super::channels::pin_posts(server, &caller, &channel, Some(id), pinned);
+            return ok(done.await?.updates);
+        }
         Pinned::Group(chat) => {
             let committed = pin_in_group(server, &caller, chat, Some(id), pinned).await?;
             (committed, vec![me], vec![chat])
@@ -118,6 +124,9 @@ async fn unpin_all_messages(
 ) -> RpcResult {
     let me = caller.user()?;
     let committed = match pinned_in(server, me, &call.peer).await? {
+        Pinned::Channel(channel) => {
+            return unpin_all_posts(server, &caller, &channel).await;
+        }
         Pinned::Group(chat) => pin_in_group(server, &caller, chat, None, false).await?,
         Pinned::Private(peer) => {
             let committed = server
@@ -136,6 +145,20 @@ async fn unpin_all_messages(
     ok(types::messages::AffectedHistory {
         pts,
         pts_count: own.map_or(0, |c| c.entry.pts_count),
+        offset: 0,
+    })
+}
+
+/// `unpinAllMessages` in a channel: `messages.affectedHistory` at the channel's pts.
+async fn unpin_all_posts(
+    server: &Arc<Node>,
+    caller: &Caller,
+    channel: &types::InputPeerChannel,
+) -> RpcResult {
+    let done = super::channels::pin_posts(server, caller, channel, None, false).await?;
+    ok(types::messages::AffectedHistory {
+        pts: done.pts,
+        pts_count: done.pts_count,
         offset: 0,
     })
 }
