@@ -49,6 +49,7 @@ mod passwords;
 mod profile_photos;
 mod reactions;
 mod search;
+mod secret_chats;
 mod tls;
 
 pub use tls::{CertificateProblem, PgSslMode, PgTlsError};
@@ -85,6 +86,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (13, profile_photos::SCHEMA_V13),
     (14, reactions::SCHEMA_V14),
     (15, SCHEMA_V15),
+    (17, secret_chats::SCHEMA_V17),
 ];
 
 /// Who sees a user's status (`store::Visibility::code`).

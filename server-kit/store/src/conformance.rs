@@ -52,6 +52,7 @@ mod privacy;
 mod profile_photos;
 mod reactions;
 mod search;
+mod secret_chats;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
     chat_replies,
@@ -66,6 +67,7 @@ pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
 };
+pub use secret_chats::{qts_queue, secret_chat_lifecycle};
 
 /// A check: panics if the store, empty when given, behaves otherwise.
 pub type Check = fn(&dyn Store);
@@ -133,6 +135,8 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("reactions_single_copy", reactions_single_copy),
     ("reactions_channel", reactions_channel),
     ("reactions_isolation", reactions_isolation),
+    ("secret_chat_lifecycle", secret_chat_lifecycle),
+    ("qts_queue", qts_queue),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3036,7 +3040,9 @@ macro_rules! store_conformance_tests {
             reactions_private,
             reactions_single_copy,
             reactions_channel,
-            reactions_isolation
+            reactions_isolation,
+            secret_chat_lifecycle,
+            qts_queue
         );
     };
 }

@@ -31,6 +31,7 @@ pub mod profile_photos;
 pub mod reactions;
 pub mod rows;
 pub mod search;
+pub mod secret_chats;
 
 pub use bots::BotStore;
 pub use channels::ChannelStore;
@@ -44,6 +45,7 @@ pub use privacy::{PrivacyStore, Visibility};
 pub use profile_photos::ProfilePhotoStore;
 pub use reactions::ReactionStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
+pub use secret_chats::SecretChatStore;
 
 use std::sync::Arc;
 
@@ -504,6 +506,7 @@ pub trait Store:
     + PasswordStore
     + ReactionStore
     + SearchStore
+    + SecretChatStore
     + Send
     + Sync
     + 'static
