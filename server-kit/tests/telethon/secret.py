@@ -1,0 +1,566 @@
+"""Telethon 1.45 against the reference server: secret chats, the end-to-end layer played in
+Python on Telethon's raw API (the server only relays). Run in phases by
+server-kit/tests/telethon_secret.rs, which kills the server (kill -9) and restarts it
+between phases:
+
+  signup   A and B sign up with usernames; A signs in a second time (A3: another auth key,
+           the third session)
+  chat     A asks getDhConfig (Telegram's prime, g = 3, random bytes; dhConfigNotModified
+           when its version is current), requests a secret chat with B (a repeated
+           random_id is the same chat); B sees encryptedChatRequested, accepts with g_b and
+           the key fingerprint; both derive the key and check the fingerprint against the
+           other's. Each notifies its layer (sendEncryptedService); messages both ways in
+           decryptedMessageLayer/decryptedMessage, MTProto 2.0 end-to-end encrypted
+           (AES-256-IGE, x = 0 from the creator, 8 from the other side), with seq_no and
+           qts checked; typing and a read receipt reach A; receivedQueue acknowledges;
+           then B goes away and A sends three more. A3 is connected all along and sees none
+           of it (no update, qts 0).
+  restart  after kill -9: B's getDifference from its qts gives the three messages queued
+           while it was away (and nothing once acknowledged: the server keeps no copy);
+           A sends an encrypted file (saveFilePart, inputEncryptedFileUploaded) and a big
+           one (saveBigFilePart, inputEncryptedFileBigUploaded): B downloads them with
+           inputEncryptedFileLocation and decrypts them; A3 still sees nothing and its calls
+           on the chat are refused (CHAT_ID_INVALID, ENCRYPTION_ID_INVALID); a message left
+           queued is dropped when A discards the chat with delete_history, which B sees;
+           sends to the discarded chat are refused.
+
+Every text and file holds MARKER, which the Rust side then looks for in the server's data
+directory and log (it must never be there). Every check raises on failure; the last line
+printed is "PHASE ok".
+"""
+import asyncio, hashlib, os, struct, sys, traceback
+from telethon import errors, events, functions, types
+from telethon.crypto import AES
+from telethon.extensions import BinaryReader
+from telethon.tl.tlobject import TLObject
+
+from common import (CODE, PHASE, STATE, check, client, load, refused, save, trust_server_key)
+
+MARKER = "PLAINTEXT-MARKER-5ec7e7"
+PEOPLE = {
+    "a": ("+1 555 0710", "Ann", "secret_ann"),
+    "b": ("+1 555 0720", "Ben", "secret_ben"),
+}
+TELEGRAM_PRIME = int(
+    "c71caeb9c6b1c9048e6c522f70f13f73980d40238e3e21c14934d037563d930f48198a0aa7c14058229493d2"
+    "2530f4dbfa336f6e0ac925139543aed44cce7c3720fd51f69458705ac68cd4fe6b6b13abdc9746512969328454"
+    "f18faf8c595f642477fe96bb2a941d5bcd1d4ac8cc49880708fa9b378e3c4f3a9060bee67cf9a4a4a695811051"
+    "907e162753b56b0f6b410dba74d8a84b2a14b3144e0ef1284754fd17ed950d5965b4b9dd46582db1178d169c6b"
+    "c465b0d6ff9ca3928fef5b9ae4e418fc15e83ebea0f87fa9ff5eed70050ded2849f47bf959d956850ce929851f"
+    "0d8115f635b105ee2e4e15d04b2454bf6f4fadf034b10403119cd8e3b92fcc5b", 16)
+LAYER = 73
+
+# ---------------------------------------------------------------------------------------------
+# The end-to-end layer (core.telegram.org/api/end-to-end), written out here.
+
+
+def tl_bytes(data):
+    return TLObject.serialize_bytes(data)
+
+
+def decrypted_message(random_id, text, media=None):
+    """decryptedMessage#91cc4674 (layer 73)."""
+    flags = (1 << 9) if media else 0
+    return (struct.pack("<IIqi", 0x91cc4674, flags, random_id, 0) + tl_bytes(text.encode())
+            + (media or b""))
+
+
+def notify_layer(random_id):
+    """decryptedMessageService#73164160 with decryptedMessageActionNotifyLayer#f3048883."""
+    return struct.pack("<IqIi", 0x73164160, random_id, 0xf3048883, LAYER)
+
+
+def media_document(size, key, iv, name, mime):
+    """decryptedMessageMediaDocument#7afe8ae2 with one documentAttributeFilename."""
+    return (struct.pack("<I", 0x7afe8ae2) + tl_bytes(b"") + struct.pack("<ii", 0, 0)
+            + tl_bytes(mime.encode()) + struct.pack("<i", size) + tl_bytes(key) + tl_bytes(iv)
+            + struct.pack("<IiI", 0x1cb5c415, 1, 0x15590068) + tl_bytes(name.encode())
+            + tl_bytes(b""))
+
+
+def message_layer(inner, in_seq, out_seq):
+    """decryptedMessageLayer#1be31789."""
+    return (struct.pack("<I", 0x1be31789) + tl_bytes(os.urandom(15))
+            + struct.pack("<iii", LAYER, in_seq, out_seq) + inner)
+
+
+def parse_layer(data):
+    """The fields of a decryptedMessageLayer and the message in it, as a dict."""
+    r = BinaryReader(data)
+    check(r.read_int(signed=False) == 0x1be31789, "a decryptedMessageLayer")
+    r.tgread_bytes()
+    out = {"layer": r.read_int(), "in_seq": r.read_int(), "out_seq": r.read_int()}
+    kind = r.read_int(signed=False)
+    if kind == 0x91cc4674:
+        flags = r.read_int(signed=False)
+        out.update(random_id=r.read_long(), ttl=r.read_int(), text=r.tgread_string())
+        if flags & (1 << 9):
+            check(r.read_int(signed=False) == 0x7afe8ae2, "decryptedMessageMediaDocument")
+            r.tgread_bytes()
+            r.read_int(), r.read_int()
+            media = {"mime": r.tgread_string(), "size": r.read_int(),
+                     "key": r.tgread_bytes(), "iv": r.tgread_bytes()}
+            check(r.read_int(signed=False) == 0x1cb5c415, "an attribute vector")
+            for _ in range(r.read_int()):
+                check(r.read_int(signed=False) == 0x15590068, "documentAttributeFilename")
+                media["name"] = r.tgread_string()
+            r.tgread_string()
+            out["media"] = media
+    elif kind == 0x73164160:
+        out["random_id"] = r.read_long()
+        check(r.read_int(signed=False) == 0xf3048883, "decryptedMessageActionNotifyLayer")
+        out["notify_layer"] = r.read_int()
+    else:
+        raise AssertionError(f"unexpected decrypted message {kind:#x}")
+    return out
+
+
+def fingerprint(key):
+    return struct.unpack("<q", hashlib.sha1(key).digest()[-8:])[0]
+
+
+def check_dh_value(value, what):
+    margin = 1 << (2048 - 64)
+    check(margin <= value <= TELEGRAM_PRIME - margin, f"{what} outside the safe range")
+
+
+def kdf(key, msg_key, x):
+    a = hashlib.sha256(msg_key + key[x:x + 36]).digest()
+    b = hashlib.sha256(key[40 + x:40 + x + 36] + msg_key).digest()
+    return a[:8] + b[8:24] + a[24:32], b[:8] + a[8:24] + b[24:32]
+
+
+def encrypt(key, x, data):
+    """MTProto 2.0 end-to-end: fingerprint, msg_key, AES-256-IGE of length+data+padding."""
+    payload = struct.pack("<I", len(data)) + data
+    padding = 12 + (-(len(payload) + 12)) % 16
+    plain = payload + os.urandom(padding)
+    msg_key = hashlib.sha256(key[88 + x:88 + x + 32] + plain).digest()[8:24]
+    aes_key, aes_iv = kdf(key, msg_key, x)
+    return struct.pack("<q", fingerprint(key)) + msg_key + AES.encrypt_ige(plain, aes_key, aes_iv)
+
+
+def decrypt(key, x, blob):
+    check(struct.unpack("<q", blob[:8])[0] == fingerprint(key), "the key fingerprint")
+    msg_key = blob[8:24]
+    aes_key, aes_iv = kdf(key, msg_key, x)
+    plain = AES.decrypt_ige(blob[24:], aes_key, aes_iv)
+    check(hashlib.sha256(key[88 + x:88 + x + 32] + plain).digest()[8:24] == msg_key,
+          "msg_key matches the plaintext")
+    length = struct.unpack("<I", plain[:4])[0]
+    check(12 <= len(plain) - 4 - length <= 1024, f"padding of {len(plain) - 4 - length} bytes")
+    return plain[4:4 + length]
+
+
+def file_fingerprint(key, iv):
+    digest = hashlib.md5(key + iv).digest()
+    return struct.unpack("<i", bytes(a ^ b for a, b in zip(digest[:4], digest[4:8])))[0]
+
+
+class Side:
+    """One end of the secret chat: its key, which x it sends with, and its seq_no counters
+    (the creator sends even out_seq_no, the other side odd)."""
+
+    def __init__(self, saved):
+        self.key = bytes.fromhex(saved["key"])
+        self.creator = saved["creator"]
+        self.sent = saved["sent"]
+        self.received = saved["received"]
+        self.chat = types.InputEncryptedChat(saved["chat_id"], saved["access_hash"])
+
+    def saved(self):
+        return {"key": self.key.hex(), "creator": self.creator, "sent": self.sent,
+                "received": self.received, "chat_id": self.chat.chat_id,
+                "access_hash": self.chat.access_hash}
+
+    def seal(self, inner):
+        me, them = (0, 1) if self.creator else (1, 0)
+        layer = message_layer(inner, 2 * self.received + them, 2 * self.sent + me)
+        self.sent += 1
+        return encrypt(self.key, 0 if self.creator else 8, layer)
+
+    def open(self, blob):
+        msg = parse_layer(decrypt(self.key, 8 if self.creator else 0, blob))
+        them = 1 if self.creator else 0
+        check(msg["out_seq"] == 2 * self.received + them,
+              f"out_seq_no {msg['out_seq']}, expected {2 * self.received + them}")
+        self.received += 1
+        return msg
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates.
+
+ENCRYPTED_UPDATES = (types.UpdateEncryption, types.UpdateNewEncryptedMessage,
+                     types.UpdateEncryptedChatTyping, types.UpdateEncryptedMessagesRead)
+
+
+class Watch:
+    """The raw updates a client gets, awaitable."""
+
+    def __init__(self, c):
+        self.raw = []
+        self.changed = asyncio.Event()
+
+        @c.on(events.Raw())
+        async def on_raw(update):
+            self.raw.append(update)
+            self.changed.set()
+
+    async def wait_for(self, what, pick, seconds=15):
+        for _ in range(seconds * 10):
+            found = [u for u in self.raw if pick(u)]
+            if found:
+                return found
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+        raise AssertionError(f"never arrived: {what}")
+
+    async def encrypted(self, what, random_id):
+        found = await self.wait_for(what, lambda u: isinstance(u, types.UpdateNewEncryptedMessage)
+                                    and u.message.random_id == random_id)
+        return found[0]
+
+    def secret_ones(self):
+        return [u for u in self.raw if isinstance(u, ENCRYPTED_UPDATES)]
+
+
+async def dh_config(c):
+    dh = await c(functions.messages.GetDhConfigRequest(version=0, random_length=256))
+    check(isinstance(dh, types.messages.DhConfig), f"getDhConfig: {dh}")
+    check(int.from_bytes(dh.p, "big") == TELEGRAM_PRIME and dh.g == 3, "Telegram's prime, g = 3")
+    check(len(dh.random) == 256 and dh.version > 0, f"random {len(dh.random)} version {dh.version}")
+    same = await c(functions.messages.GetDhConfigRequest(version=dh.version, random_length=64))
+    check(isinstance(same, types.messages.DhConfigNotModified) and len(same.random) == 64,
+          f"a current version: {same}")
+    check(same.random != dh.random[:64], "fresh random bytes")
+    return dh
+
+
+def secret_exponent(dh):
+    """A private DH exponent mixing our randomness with the server's."""
+    mine = os.urandom(256)
+    return int.from_bytes(bytes(x ^ y for x, y in zip(mine, dh.random)), "big")
+
+
+async def send_text(c, side, text):
+    random_id = int.from_bytes(os.urandom(8), "little", signed=True)
+    data = side.seal(decrypted_message(random_id, text))
+    sent = await c(functions.messages.SendEncryptedRequest(
+        peer=side.chat, random_id=random_id, data=data))
+    check(isinstance(sent, types.messages.SentEncryptedMessage), f"sendEncrypted: {sent}")
+    return random_id, sent.date
+
+
+async def receive_text(watch, side, random_id, text, qts, what):
+    update = await watch.encrypted(what, random_id)
+    check(update.qts == qts, f"{what}: qts {update.qts}, expected {qts}")
+    check(isinstance(update.message, types.EncryptedMessage), f"{what}: {update.message}")
+    msg = side.open(update.message.bytes)
+    check(msg["text"] == text and msg["random_id"] == random_id, f"{what}: {msg}")
+    return update
+
+
+# ---------------------------------------------------------------------------------------------
+# Phases.
+
+
+async def sign_in(state, who, session_name):
+    phone, first, username = PEOPLE[who]
+    c = await client(state, session_name)
+    sent = await c.send_code_request(phone)
+    try:
+        await c.sign_in(phone, CODE, phone_code_hash=sent.phone_code_hash)
+    except errors.PhoneNumberUnoccupiedError:
+        await c(functions.auth.SignUpRequest(
+            phone_number=phone, phone_code_hash=sent.phone_code_hash,
+            first_name=first, last_name=""))
+        await c(functions.account.UpdateUsernameRequest(username))
+    me = await c.get_me()
+    state[session_name] = {"session": c.session.save(), "id": me.id}
+    await c.disconnect()
+
+
+async def signup(state):
+    await sign_in(state, "a", "a")
+    await sign_in(state, "b", "b")
+    await sign_in(state, "a", "a3")
+    check(state["a3"]["id"] == state["a"]["id"], "A3 is A")
+    save(state)
+
+
+async def chat(state):
+    a, b, a3 = [await client(state, who) for who in ("a", "b", "a3")]
+    watch = {"a": Watch(a), "b": Watch(b), "a3": Watch(a3)}
+    for c in (a, b, a3):
+        await c(functions.updates.GetStateRequest())
+    ben = await a.get_input_entity("@secret_ben")
+
+    # The DH exchange, through the server.
+    dh_a = await dh_config(a)
+    secret_a = secret_exponent(dh_a)
+    g_a = pow(3, secret_a, TELEGRAM_PRIME).to_bytes(256, "big")
+    random_id = struct.unpack("<i", os.urandom(4))[0]
+    await refused(a(functions.messages.RequestEncryptionRequest(
+        user_id=ben, random_id=random_id, g_a=(1).to_bytes(256, "big"))),
+        errors.DhGAInvalidError, "a g_a of 1")
+    waiting = await a(functions.messages.RequestEncryptionRequest(
+        user_id=ben, random_id=random_id, g_a=g_a))
+    check(isinstance(waiting, types.EncryptedChatWaiting), f"requestEncryption: {waiting}")
+    check(waiting.admin_id == state["a"]["id"] and waiting.participant_id == state["b"]["id"],
+          f"the sides: {waiting}")
+    again = await a(functions.messages.RequestEncryptionRequest(
+        user_id=ben, random_id=random_id, g_a=g_a))
+    check(again.id == waiting.id and again.access_hash == waiting.access_hash,
+          f"the same random_id is the same chat: {again}")
+
+    found = await watch["b"].wait_for("B: encryptedChatRequested", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatRequested))
+    requested = found[0].chat
+    check(requested.id == waiting.id and requested.g_a == g_a, f"the request B sees: {requested}")
+    dh_b = await dh_config(b)
+    check_dh_value(int.from_bytes(requested.g_a, "big"), "g_a")
+    secret_b = secret_exponent(dh_b)
+    g_b = pow(3, secret_b, TELEGRAM_PRIME).to_bytes(256, "big")
+    key_b = pow(int.from_bytes(requested.g_a, "big"), secret_b, TELEGRAM_PRIME).to_bytes(256, "big")
+    peer_b = types.InputEncryptedChat(requested.id, requested.access_hash)
+    accepted = await b(functions.messages.AcceptEncryptionRequest(
+        peer=peer_b, g_b=g_b, key_fingerprint=fingerprint(key_b)))
+    check(isinstance(accepted, types.EncryptedChat) and accepted.g_a_or_b == g_a
+          and accepted.key_fingerprint == fingerprint(key_b), f"acceptEncryption: {accepted}")
+    await refused(b(functions.messages.AcceptEncryptionRequest(
+        peer=peer_b, g_b=g_b, key_fingerprint=fingerprint(key_b))),
+        errors.EncryptionAlreadyAcceptedError, "a second accept")
+
+    found = await watch["a"].wait_for("A: the accepted chat", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChat))
+    chat_a = found[0].chat
+    check_dh_value(int.from_bytes(chat_a.g_a_or_b, "big"), "g_b")
+    key_a = pow(int.from_bytes(chat_a.g_a_or_b, "big"), secret_a, TELEGRAM_PRIME).to_bytes(256, "big")
+    check(fingerprint(key_a) == chat_a.key_fingerprint, "A's key has B's fingerprint")
+    check(key_a == key_b, "one key on both sides")
+    side_a = Side({"key": key_a.hex(), "creator": True, "sent": 0, "received": 0,
+                   "chat_id": chat_a.id, "access_hash": chat_a.access_hash})
+    side_b = Side({"key": key_b.hex(), "creator": False, "sent": 0, "received": 0,
+                   "chat_id": peer_b.chat_id, "access_hash": peer_b.access_hash})
+
+    # The layer, as a service message each way.
+    qts = {"a": 0, "b": 0}
+    for me, them, side in (("a", "b", side_a), ("b", "a", side_b)):
+        random_id = int.from_bytes(os.urandom(8), "little", signed=True)
+        c = a if me == "a" else b
+        await c(functions.messages.SendEncryptedServiceRequest(
+            peer=side.chat, random_id=random_id, data=side.seal(notify_layer(random_id))))
+        update = await watch[them].encrypted(f"{them}: the layer", random_id)
+        qts[them] += 1
+        check(update.qts == qts[them] and isinstance(update.message, types.EncryptedMessageService),
+              f"{them}: {update}")
+        msg = (side_b if them == "b" else side_a).open(update.message.bytes)
+        check(msg["notify_layer"] == LAYER, f"{them}: layer {msg}")
+
+    # Messages both ways, received live with the next qts.
+    sent_to = {"a": [], "b": []}
+    for i in range(4):
+        text = f"{MARKER} A to B #{i}"
+        rid, date = await send_text(a, side_a, text)
+        qts["b"] += 1
+        await receive_text(watch["b"], side_b, rid, text, qts["b"], f"B: A's message {i}")
+        sent_to["b"].append(rid)
+        text = f"{MARKER} B to A #{i}"
+        rid, date_b = await send_text(b, side_b, text)
+        qts["a"] += 1
+        await receive_text(watch["a"], side_a, rid, text, qts["a"], f"A: B's message {i}")
+        sent_to["a"].append(rid)
+
+    # Typing and a read receipt reach A.
+    check(await b(functions.messages.SetEncryptedTypingRequest(peer=side_b.chat, typing=True)),
+          "setEncryptedTyping")
+    await watch["a"].wait_for("A: B types", lambda u: isinstance(
+        u, types.UpdateEncryptedChatTyping) and u.chat_id == side_a.chat.chat_id)
+    check(await b(functions.messages.ReadEncryptedHistoryRequest(peer=side_b.chat, max_date=date)),
+          "readEncryptedHistory")
+    await watch["a"].wait_for("A: B read", lambda u: isinstance(
+        u, types.UpdateEncryptedMessagesRead) and u.chat_id == side_a.chat.chat_id
+        and u.max_date == date)
+
+    # qts in getState; receivedQueue acknowledges (returning the random_ids).
+    for me, c in (("a", a), ("b", b)):
+        got = await c(functions.updates.GetStateRequest())
+        check(got.qts == qts[me], f"{me}: getState qts {got.qts}, expected {qts[me]}")
+    acked = await b(functions.messages.ReceivedQueueRequest(max_qts=qts["b"]))
+    check(acked[-4:] == sent_to["b"] and len(acked) == 5, f"B acknowledged {acked}")
+    check(await b(functions.messages.ReceivedQueueRequest(max_qts=qts["b"])) == [], "acked twice")
+    acked = await a(functions.messages.ReceivedQueueRequest(max_qts=qts["a"] - 1))
+    check(acked[-3:] == sent_to["a"][:3], f"A acknowledged {acked}")
+
+    # B goes away; A writes three more, queued for B.
+    b_state = await b(functions.updates.GetStateRequest())
+    await b.disconnect()
+    queued = []
+    for i in range(3):
+        text = f"{MARKER} while B is away #{i}"
+        rid, _ = await send_text(a, side_a, text)
+        queued.append([rid, text])
+
+    # A3, another auth key of A, saw nothing and has no qts.
+    await asyncio.sleep(0.5)
+    check(watch["a3"].secret_ones() == [], f"A3 saw {watch['a3'].secret_ones()}")
+    check((await a3(functions.updates.GetStateRequest())).qts == 0, "A3's qts")
+
+    state["side_a"], state["side_b"] = side_a.saved(), side_b.saved()
+    state["b_state"] = {"pts": b_state.pts, "qts": b_state.qts, "date": int(b_state.date.timestamp())}
+    state["queued"] = queued
+    save(state)
+    for c in (a, a3):
+        await c.disconnect()
+
+
+async def restart(state):
+    side_a, side_b = Side(state["side_a"]), Side(state["side_b"])
+    b = await client(state, "b")
+    watch_b = Watch(b)
+    # The messages queued while B was away, from its qts, across the restart.
+    saved = state["b_state"]
+    diff = await b(functions.updates.GetDifferenceRequest(
+        pts=saved["pts"], date=saved["date"], qts=saved["qts"]))
+    check(isinstance(diff, types.updates.Difference), f"getDifference: {diff}")
+    got = [side_b.open(m.bytes) for m in diff.new_encrypted_messages]
+    check([[m["random_id"], m["text"]] for m in got] == state["queued"],
+          f"the queued messages: {got}")
+    check(diff.state.qts == saved["qts"] + 3, f"qts {diff.state.qts}")
+    again = await b(functions.updates.GetDifferenceRequest(
+        pts=diff.state.pts, date=diff.state.date, qts=diff.state.qts))
+    check(not getattr(again, "new_encrypted_messages", []), f"nothing after the qts: {again}")
+    acked = await b(functions.messages.ReceivedQueueRequest(max_qts=diff.state.qts))
+    check(acked == [rid for rid, _ in state["queued"]], f"acknowledged {acked}")
+    gone = await b(functions.updates.GetDifferenceRequest(pts=saved["pts"], date=saved["date"], qts=0))
+    check(not getattr(gone, "new_encrypted_messages", []), f"kept after the ack: {gone}")
+    qts_b = diff.state.qts
+
+    a = await client(state, "a")
+    a3 = await client(state, "a3")
+    watch_a3 = Watch(a3)
+    await b(functions.updates.GetStateRequest())
+    await a3(functions.updates.GetStateRequest())
+
+    # Encrypted files: a small upload and a big one.
+    for n, (size, big) in enumerate(((300_000, False), (1_200_000, True))):
+        content = (MARKER.encode() + b" file bytes " + bytes([n])) * (size // 36 + 1)
+        content = content[:size]
+        key, iv = os.urandom(32), os.urandom(32)
+        encrypted = AES.encrypt_ige(content + b"\0" * (-len(content) % 16), key, iv)
+        file_id = int.from_bytes(os.urandom(8), "little", signed=True)
+        part = 128 * 1024
+        parts = [encrypted[i:i + part] for i in range(0, len(encrypted), part)]
+        for i, chunk in enumerate(parts):
+            if big:
+                ok = await a(functions.upload.SaveBigFilePartRequest(
+                    file_id=file_id, file_part=i, file_total_parts=len(parts), bytes=chunk))
+            else:
+                ok = await a(functions.upload.SaveFilePartRequest(
+                    file_id=file_id, file_part=i, bytes=chunk))
+            check(ok, f"part {i}")
+        if big:
+            uploaded = types.InputEncryptedFileBigUploaded(
+                id=file_id, parts=len(parts), key_fingerprint=file_fingerprint(key, iv))
+        else:
+            uploaded = types.InputEncryptedFileUploaded(
+                id=file_id, parts=len(parts), md5_checksum=hashlib.md5(encrypted).hexdigest(),
+                key_fingerprint=file_fingerprint(key, iv))
+        random_id = int.from_bytes(os.urandom(8), "little", signed=True)
+        name = f"{MARKER}-{n}.bin"
+        media = media_document(size, key, iv, name, "application/octet-stream")
+        sent = await a(functions.messages.SendEncryptedFileRequest(
+            peer=side_a.chat, random_id=random_id,
+            data=side_a.seal(decrypted_message(random_id, f"{MARKER} a file", media)),
+            file=uploaded))
+        check(isinstance(sent, types.messages.SentEncryptedFile), f"sendEncryptedFile: {sent}")
+        check(sent.file.size == len(encrypted) and sent.file.key_fingerprint == file_fingerprint(key, iv),
+              f"the stored file: {sent.file}")
+        qts_b += 1
+        update = await watch_b.encrypted(f"B: file {n}", random_id)
+        check(update.qts == qts_b, f"file {n}: qts {update.qts}")
+        file = update.message.file
+        check(isinstance(file, types.EncryptedFile) and file.id == sent.file.id, f"file {file}")
+        msg = side_b.open(update.message.bytes)
+        got_media = msg["media"]
+        check(got_media["name"] == name and got_media["size"] == size, f"the media: {got_media}")
+        check(file_fingerprint(got_media["key"], got_media["iv"]) == file.key_fingerprint,
+              "the file key's fingerprint")
+        downloaded = b""
+        while True:
+            chunk = await b(functions.upload.GetFileRequest(
+                location=types.InputEncryptedFileLocation(file.id, file.access_hash),
+                offset=len(downloaded), limit=512 * 1024))
+            downloaded += chunk.bytes
+            if len(chunk.bytes) < 512 * 1024:
+                break
+        check(downloaded == encrypted, f"file {n}: {len(downloaded)} bytes downloaded")
+        plain = AES.decrypt_ige(downloaded, got_media["key"], got_media["iv"])[:got_media["size"]]
+        check(hashlib.sha256(plain).digest() == hashlib.sha256(content).digest(),
+              f"file {n} decrypts to what A sent")
+    await b(functions.messages.ReceivedQueueRequest(max_qts=qts_b))
+
+    # A3, the third session: nothing live, nothing in getDifference, and refused.
+    check(watch_a3.secret_ones() == [], f"A3 saw {watch_a3.secret_ones()}")
+    state3 = await a3(functions.updates.GetStateRequest())
+    check(state3.qts == 0, f"A3's qts {state3.qts}")
+    diff3 = await a3(functions.updates.GetDifferenceRequest(pts=max(state3.pts - 1, 0), date=1, qts=0))
+    check(not getattr(diff3, "new_encrypted_messages", []), f"A3's difference: {diff3}")
+    check(not [u for u in getattr(diff3, "other_updates", []) if isinstance(u, ENCRYPTED_UPDATES)],
+          f"A3's difference: {diff3}")
+    await refused(a3(functions.messages.SendEncryptedRequest(
+        peer=side_a.chat, random_id=1, data=os.urandom(56))), errors.ChatIdInvalidError,
+        "A3 sending in A's secret chat")
+    await refused(a3(functions.messages.ReadEncryptedHistoryRequest(
+        peer=side_a.chat, max_date=1)), errors.ChatIdInvalidError, "A3 reading it")
+    await refused(a3(functions.messages.DiscardEncryptionRequest(
+        chat_id=side_a.chat.chat_id, delete_history=True)), errors.EncryptionIdInvalidError,
+        "A3 discarding it")
+    await refused(b(functions.messages.SendEncryptedRequest(
+        peer=types.InputEncryptedChat(side_b.chat.chat_id, side_b.chat.access_hash + 1),
+        random_id=1, data=os.urandom(56))), errors.ChatIdInvalidError, "a wrong access hash")
+    await refused(b(functions.messages.SendEncryptedRequest(
+        peer=side_b.chat, random_id=1, data=os.urandom(50))), errors.DataInvalidError,
+        "a payload that is not whole blocks")
+
+    # One more stays queued for B; A discards the chat with its history: B sees it, and the
+    # queued message is dropped.
+    rid, _ = await send_text(a, side_a, f"{MARKER} never acknowledged")
+    await watch_b.encrypted("B: the last message", rid)
+    check(await a(functions.messages.DiscardEncryptionRequest(
+        chat_id=side_a.chat.chat_id, delete_history=True)), "discardEncryption")
+    found = await watch_b.wait_for("B: the chat discarded", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatDiscarded))
+    check(found[0].chat.history_deleted and found[0].chat.id == side_b.chat.chat_id,
+          f"B's discarded chat: {found[0].chat}")
+    left = await b(functions.updates.GetDifferenceRequest(pts=saved["pts"], date=saved["date"], qts=0))
+    check(not getattr(left, "new_encrypted_messages", []), f"queued after the discard: {left}")
+    await refused(b(functions.messages.SendEncryptedRequest(
+        peer=side_b.chat, random_id=2, data=side_b.seal(decrypted_message(2, "late")))),
+        errors.EncryptionDeclinedError, "a send to the discarded chat")
+    await refused(a(functions.messages.DiscardEncryptionRequest(
+        chat_id=side_a.chat.chat_id, delete_history=False)),
+        errors.EncryptionAlreadyDeclinedError, "a second discard")
+    await asyncio.sleep(0.5)
+    check(watch_a3.secret_ones() == [], f"A3 saw {watch_a3.secret_ones()}")
+    for c in (a, b, a3):
+        await c.disconnect()
+
+
+async def main():
+    trust_server_key()
+    state = load()
+    await {"signup": signup, "chat": chat, "restart": restart}[PHASE](state)
+    print(f"{PHASE} ok")
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except Exception:
+        traceback.print_exc()
+        sys.exit(1)
