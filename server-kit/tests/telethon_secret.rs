@@ -73,3 +73,27 @@ fn telethon_secret_chats() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A real third-party secret chat peer: `telethon-secret-chat` 0.2.4 (PyPI, pinned in
+/// `.ci/test.sh`) as one user and the raw-API peer of secret.py as the other, each starting
+/// a chat once, messages both ways in each.
+#[test]
+fn telethon_secret_chat_plugin() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/telethon/secret.py");
+    let dir = scratch_dir("telethon-secret-plugin");
+    let data = dir.join("data");
+    let state = dir.join("state.json");
+    let port = free_port();
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let server = ServerProcess::start(env!("CARGO_BIN_EXE_server-kit"), port, &data);
+    for phase in ["signup", "plugin"] {
+        common::run_telethon_phase(script, port, &data, &state, phase);
+    }
+    server.kill();
+    let leaked = files_holding(&data, MARKER);
+    assert!(
+        leaked.is_empty(),
+        "plaintext in the server's files: {leaked:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

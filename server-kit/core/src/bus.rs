@@ -4,7 +4,8 @@
 //! the shared store and pushes them, exactly as the committing node pushes to its own
 //! sessions.
 //!
-//! The bus carries ids and pts only, never the data: the store is the one source of truth.
+//! The bus carries ids and pts (or qts) only, never the data: the store is the one source of
+//! truth.
 //! Correctness never depends on the bus. A lost notice (Redis restarting, a node
 //! reconnecting, a full queue) costs latency only: the client sees a pts gap at its next
 //! update, or asks `updates.getDifference` on its own (after a reconnect, or its idle
@@ -219,7 +220,9 @@ impl Bus for LocalBus {
 /// A notice as sent on the wire: the sending node and the change, as ASCII text
 /// (`u NODE USER PTS COUNT`, `c NODE CHANNEL PTS COUNT`, `k NODE KEY 0 0`, or for typing
 /// `t NODE USER FROM ACTION PROGRESS` / `T NODE CHANNEL FROM ACTION PROGRESS`, for reactions
-/// `r NODE USER MSG` / `R NODE CHANNEL MSG`; node and action in hex).
+/// `r NODE USER MSG` / `R NODE CHANNEL MSG`, for secret chats `e NODE KEY QTS` (an encrypted
+/// message queued for a device) and `x NODE USER KEY CHAT CODE VALUE`
+/// ([`SecretChatEvent::to_code`]); node and action in hex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notice {
     /// The node that committed the change (random per process).

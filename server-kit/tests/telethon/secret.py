@@ -106,8 +106,10 @@ def parse_layer(data):
                 media["name"] = r.tgread_string()
             r.tgread_string()
             out["media"] = media
-    elif kind == 0x73164160:
+    elif kind in (0x73164160, 0xaa48327d):
         out["random_id"] = r.read_long()
+        if kind == 0xaa48327d:  # decryptedMessageService8 carries random_bytes
+            r.tgread_bytes()
         check(r.read_int(signed=False) == 0xf3048883, "decryptedMessageActionNotifyLayer")
         out["notify_layer"] = r.read_int()
     else:
@@ -152,6 +154,23 @@ def decrypt(key, x, blob):
     return plain[4:4 + length]
 
 
+def decrypt_v1(key, blob):
+    """MTProto 1.0 end-to-end (sha1 msg_key, the old key derivation with x = 0)."""
+    check(struct.unpack("<q", blob[:8])[0] == fingerprint(key), "the key fingerprint")
+    msg_key = blob[8:24]
+    a = hashlib.sha1(msg_key + key[0:32]).digest()
+    b = hashlib.sha1(key[32:48] + msg_key + key[48:64]).digest()
+    c = hashlib.sha1(key[64:96] + msg_key).digest()
+    d = hashlib.sha1(msg_key + key[96:128]).digest()
+    aes_key = a[0:8] + b[8:20] + c[4:16]
+    aes_iv = a[8:20] + b[0:8] + c[16:20] + d[0:8]
+    plain = AES.decrypt_ige(blob[24:], aes_key, aes_iv)
+    length = struct.unpack("<I", plain[:4])[0]
+    check(length <= len(plain) - 4, "the length")
+    check(hashlib.sha1(plain[:4 + length]).digest()[-16:] == msg_key, "MTProto 1.0 msg_key")
+    return plain[4:4 + length]
+
+
 def file_fingerprint(key, iv):
     digest = hashlib.md5(key + iv).digest()
     return struct.unpack("<i", bytes(a ^ b for a, b in zip(digest[:4], digest[4:8])))[0]
@@ -159,7 +178,7 @@ def file_fingerprint(key, iv):
 
 class Side:
     """One end of the secret chat: its key, which x it sends with, and its seq_no counters
-    (the creator sends even out_seq_no, the other side odd)."""
+    (the creator sends odd out_seq_no, the other side even: core.telegram.org/api/end-to-end/seq_no)."""
 
     def __init__(self, saved):
         self.key = bytes.fromhex(saved["key"])
@@ -174,14 +193,23 @@ class Side:
                 "access_hash": self.chat.access_hash}
 
     def seal(self, inner):
-        me, them = (0, 1) if self.creator else (1, 0)
+        me, them = (1, 0) if self.creator else (0, 1)
         layer = message_layer(inner, 2 * self.received + them, 2 * self.sent + me)
         self.sent += 1
         return encrypt(self.key, 0 if self.creator else 8, layer)
 
-    def open(self, blob):
-        msg = parse_layer(decrypt(self.key, 8 if self.creator else 0, blob))
-        them = 1 if self.creator else 0
+    def open(self, blob, mtproto1=False):
+        """Decrypts and parses a message of the other side; with `mtproto1`, one the peer may
+        have encrypted with MTProto 1.0 (what telethon-secret-chat does until it learns the
+        layer) is accepted too."""
+        try:
+            data = decrypt(self.key, 8 if self.creator else 0, blob)
+        except AssertionError:
+            if not mtproto1:
+                raise
+            data = decrypt_v1(self.key, blob)
+        msg = parse_layer(data)
+        them = 0 if self.creator else 1
         check(msg["out_seq"] == 2 * self.received + them,
               f"out_seq_no {msg['out_seq']}, expected {2 * self.received + them}")
         self.received += 1
@@ -551,10 +579,127 @@ async def restart(state):
         await c.disconnect()
 
 
+class Plugin:
+    """A's side played by telethon-secret-chat 0.2.4 (PyPI): its SecretChatManager accepts
+    requests on its own and hands decrypted messages to a callback."""
+
+    def __init__(self, c):
+        from telethon_secret_chat import SecretChatManager, SECRET_TYPES
+        self.texts = []
+        self.created = []
+        self.changed = asyncio.Event()
+
+        async def on_message(event):
+            self.texts.append(event.decrypted_event.message)
+            self.changed.set()
+
+        async def on_created(chat, created_by_me):
+            self.created.append((chat.id, created_by_me))
+            self.changed.set()
+
+        self.manager = SecretChatManager(c, auto_accept=True, new_chat_created=on_created)
+        self.manager.add_secret_event_handler(SECRET_TYPES.decrypt, on_message)
+
+    async def wait_for(self, what, pick, seconds=15):
+        for _ in range(seconds * 10):
+            if pick(self):
+                return
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+        raise AssertionError(f"never arrived at telethon-secret-chat: {what}")
+
+
+async def read_from_plugin(watch, side, chat_id, seen, text, what):
+    """Decrypts, in qts order, what the plugin sent in the chat (its notify-layer services and
+    messages, MTProto 1.0 or 2.0) until `text` comes; `seen` keeps the qts already read."""
+    for _ in range(150):
+        fresh = sorted((u for u in watch.raw if isinstance(u, types.UpdateNewEncryptedMessage)
+                        and u.message.chat_id == chat_id and u.qts not in seen),
+                       key=lambda u: u.qts)
+        for u in fresh:
+            seen.add(u.qts)
+            msg = side.open(u.message.bytes, mtproto1=True)
+            if msg.get("text") == text:
+                return msg
+        watch.changed.clear()
+        try:
+            await asyncio.wait_for(watch.changed.wait(), 0.1)
+        except asyncio.TimeoutError:
+            pass
+    raise AssertionError(f"never arrived from telethon-secret-chat: {what}")
+
+
+async def plugin(state):
+    """telethon-secret-chat 0.2.4 as A, our raw-API peer as B: each side starts a chat once,
+    messages go both ways in each."""
+    a, b = await client(state, "a"), await client(state, "b")
+    plugin = Plugin(a)
+    watch = Watch(b)
+    for c in (a, b):
+        await c(functions.updates.GetStateRequest())
+    ann = await b.get_input_entity("@secret_ann")
+
+    # 1. The plugin starts the chat; B accepts it.
+    chat_id = await plugin.manager.start_secret_chat("@secret_ben")
+    found = await watch.wait_for("B: the plugin's request", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatRequested)
+        and u.chat.id == chat_id)
+    requested = found[0].chat
+    dh = await dh_config(b)
+    check_dh_value(int.from_bytes(requested.g_a, "big"), "the plugin's g_a")
+    secret_b = secret_exponent(dh)
+    key = pow(int.from_bytes(requested.g_a, "big"), secret_b, TELEGRAM_PRIME).to_bytes(256, "big")
+    peer = types.InputEncryptedChat(requested.id, requested.access_hash)
+    await b(functions.messages.AcceptEncryptionRequest(
+        peer=peer, g_b=pow(3, secret_b, TELEGRAM_PRIME).to_bytes(256, "big"),
+        key_fingerprint=fingerprint(key)))
+    side = Side({"key": key.hex(), "creator": False, "sent": 0, "received": 0,
+                 "chat_id": peer.chat_id, "access_hash": peer.access_hash})
+    await plugin.wait_for("the chat it started is ready", lambda p: (chat_id, True) in p.created)
+    seen = set()
+    text = f"{MARKER} from telethon-secret-chat, its chat"
+    await plugin.manager.send_secret_message(chat_id, text)
+    await read_from_plugin(watch, side, chat_id, seen, text, "its first message")
+    text = f"{MARKER} to telethon-secret-chat, its chat"
+    await send_text(b, side, text)
+    await plugin.wait_for("B's message", lambda p: text in p.texts)
+    text = f"{MARKER} from telethon-secret-chat again"
+    await plugin.manager.send_secret_message(chat_id, text)
+    await read_from_plugin(watch, side, chat_id, seen, text, "its second message")
+
+    # 2. B starts a chat; the plugin accepts it on its own.
+    dh = await dh_config(b)
+    secret_b = secret_exponent(dh)
+    waiting = await b(functions.messages.RequestEncryptionRequest(
+        user_id=ann, random_id=struct.unpack("<i", os.urandom(4))[0],
+        g_a=pow(3, secret_b, TELEGRAM_PRIME).to_bytes(256, "big")))
+    found = await watch.wait_for("B: the plugin accepted", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChat)
+        and u.chat.id == waiting.id)
+    accepted = found[0].chat
+    check_dh_value(int.from_bytes(accepted.g_a_or_b, "big"), "the plugin's g_b")
+    key = pow(int.from_bytes(accepted.g_a_or_b, "big"), secret_b, TELEGRAM_PRIME).to_bytes(256, "big")
+    check(fingerprint(key) == accepted.key_fingerprint, "the plugin's key fingerprint")
+    side = Side({"key": key.hex(), "creator": True, "sent": 0, "received": 0,
+                 "chat_id": accepted.id, "access_hash": accepted.access_hash})
+    await plugin.wait_for("the chat it accepted", lambda p: (waiting.id, False) in p.created)
+    text = f"{MARKER} to telethon-secret-chat, B's chat"
+    await send_text(b, side, text)
+    await plugin.wait_for("B's message in B's chat", lambda p: text in p.texts)
+    text = f"{MARKER} from telethon-secret-chat, B's chat"
+    await plugin.manager.send_secret_message(waiting.id, text)
+    await read_from_plugin(watch, side, waiting.id, set(), text, "its message in B's chat")
+    for c in (a, b):
+        await c.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
-    await {"signup": signup, "chat": chat, "restart": restart}[PHASE](state)
+    await {"signup": signup, "chat": chat, "restart": restart, "plugin": plugin}[PHASE](state)
     print(f"{PHASE} ok")
 
 
