@@ -276,6 +276,36 @@ impl SecretChatStore for PgStore {
         })
     }
 
+    fn end_secret_device(&self, key: i64, date: i32) -> Result<Vec<SecretChat>, StoreError> {
+        let (discarded, _) = SecretChatState::Discarded {
+            history_deleted: false,
+        }
+        .to_columns();
+        self.tx(|tx| {
+            let mut ended = tx
+                .query(
+                    &format!(
+                        "UPDATE secret_chats SET g_a = ''::bytea, g_b = ''::bytea, state = $2,
+                             history_deleted = FALSE, updated = $3
+                         WHERE (admin_key = $1 OR participant_key = $1) AND state <> $2
+                         RETURNING {SECRET_CHAT_COLUMNS}"
+                    ),
+                    &[&key, &discarded, &date],
+                )?
+                .iter()
+                .map(|r| via(r, secret_chat_at, 0))
+                .collect::<R<Vec<SecretChat>>>()?;
+            ended.sort_by_key(|c| c.id);
+            let ids: Vec<i32> = ended.iter().map(|c| c.id).collect();
+            tx.execute(
+                "DELETE FROM encrypted_queue WHERE chat_id = ANY($1) OR key_id = $2",
+                &[&ids, &key],
+            )?;
+            tx.execute("DELETE FROM qts_boxes WHERE key_id = $1", &[&key])?;
+            Ok(ended)
+        })
+    }
+
     fn insert_encrypted_file(&self, file: &EncryptedFile) -> Result<(), StoreError> {
         self.read(|c| {
             c.execute(

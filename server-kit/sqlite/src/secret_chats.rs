@@ -288,6 +288,46 @@ impl SecretChatStore for SqliteStore {
         })
     }
 
+    fn end_secret_device(&self, key: i64, date: i32) -> Result<Vec<SecretChat>, StoreError> {
+        let (discarded, _) = SecretChatState::Discarded {
+            history_deleted: false,
+        }
+        .to_columns();
+        self.tx(|tx| {
+            let ids = {
+                let mut stmt = tx
+                    .prepare_cached(
+                        "SELECT id FROM secret_chats
+                         WHERE (admin_key = ?1 OR participant_key = ?1) AND state <> ?2
+                         ORDER BY id",
+                    )
+                    .map_err(db)?;
+                let rows = stmt
+                    .query_map(params![key, discarded], |r| r.get::<_, i32>(0))
+                    .map_err(db)?;
+                rows.collect::<rusqlite::Result<Vec<i32>>>().map_err(db)?
+            };
+            let mut ended = Vec::with_capacity(ids.len());
+            for id in ids {
+                tx.execute(
+                    "UPDATE secret_chats SET g_a = x'', g_b = x'', state = ?2,
+                         history_deleted = 0, updated = ?3
+                     WHERE id = ?1",
+                    params![id, discarded, date],
+                )
+                .map_err(db)?;
+                tx.execute("DELETE FROM encrypted_queue WHERE chat_id = ?1", [id])
+                    .map_err(db)?;
+                ended.extend(chat_by_id(tx, id)?);
+            }
+            tx.execute("DELETE FROM encrypted_queue WHERE key_id = ?1", [key])
+                .map_err(db)?;
+            tx.execute("DELETE FROM qts_boxes WHERE key_id = ?1", [key])
+                .map_err(db)?;
+            Ok(ended)
+        })
+    }
+
     fn insert_encrypted_file(&self, file: &EncryptedFile) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(

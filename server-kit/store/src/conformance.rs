@@ -67,7 +67,7 @@ pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
 };
-pub use secret_chats::{qts_queue, secret_chat_lifecycle};
+pub use secret_chats::{qts_queue, secret_chat_lifecycle, secret_device_end};
 
 /// A check: panics if the store, empty when given, behaves otherwise.
 pub type Check = fn(&dyn Store);
@@ -137,6 +137,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("reactions_isolation", reactions_isolation),
     ("secret_chat_lifecycle", secret_chat_lifecycle),
     ("qts_queue", qts_queue),
+    ("secret_device_end", secret_device_end),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3042,7 +3043,8 @@ macro_rules! store_conformance_tests {
             reactions_channel,
             reactions_isolation,
             secret_chat_lifecycle,
-            qts_queue
+            qts_queue,
+            secret_device_end
         );
     };
 }

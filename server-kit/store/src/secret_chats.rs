@@ -207,6 +207,11 @@ pub trait SecretChatStore {
     /// Deletes the entries of `key`'s box up to `max_qts`; returns their random_ids in qts
     /// order.
     fn ack_encrypted(&self, key: i64, max_qts: i32) -> Result<Vec<i64>, StoreError>;
+    /// Ends auth key `key` as a secret chat device (its user signed it out): every chat bound
+    /// to it that is not discarded yet is discarded (DH values forgotten, queues on both sides
+    /// dropped) and the key's qts box is deleted with whatever it still holds, in one
+    /// transaction. Returns the chats it discarded.
+    fn end_secret_device(&self, key: i64, date: i32) -> Result<Vec<SecretChat>, StoreError>;
     /// Stores an encrypted file's description (its bytes are in file storage).
     fn insert_encrypted_file(&self, file: &EncryptedFile) -> Result<(), StoreError>;
     /// An encrypted file by id.

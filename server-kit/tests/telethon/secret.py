@@ -22,7 +22,8 @@ between phases:
            inputEncryptedFileLocation and decrypts them; A3 still sees nothing and its calls
            on the chat are refused (CHAT_ID_INVALID, ENCRYPTION_ID_INVALID); a message left
            queued is dropped when A discards the chat with delete_history, which B sees;
-           sends to the discarded chat are refused.
+           sends to the discarded chat are refused; a second chat ends when A signs out
+           (auth.logOut), and B is told.
 
 Every text and file holds MARKER, which the Rust side then looks for in the server's data
 directory and log (it must never be there). Every check raises on failure; the last line
@@ -375,6 +376,30 @@ async def restart(state):
         chat_id=side_a.chat.chat_id, delete_history=False)),
         errors.EncryptionAlreadyDeclinedError, "a second discard")
     await asyncio.sleep(0.5)
+    check(watch_a3.secret_ones() == [], f"A3 saw {watch_a3.secret_ones()}")
+
+    # A second chat, A to B; then A signs out: the chat ends with A's device, B is told.
+    dh = await dh_config(a)
+    secret_a = secret_exponent(dh)
+    waiting = await a(functions.messages.RequestEncryptionRequest(
+        user_id=await a.get_input_entity("@secret_ben"), random_id=99,
+        g_a=pow(3, secret_a, TELEGRAM_PRIME).to_bytes(256, "big")))
+    found = await watch_b.wait_for("B: the second request", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatRequested)
+        and u.chat.id == waiting.id)
+    secret_b = secret_exponent(await dh_config(b))
+    key = pow(int.from_bytes(found[0].chat.g_a, "big"), secret_b, TELEGRAM_PRIME).to_bytes(256, "big")
+    second = types.InputEncryptedChat(waiting.id, found[0].chat.access_hash)
+    await b(functions.messages.AcceptEncryptionRequest(
+        peer=second, g_b=pow(3, secret_b, TELEGRAM_PRIME).to_bytes(256, "big"),
+        key_fingerprint=fingerprint(key)))
+    await a(functions.auth.LogOutRequest())
+    await watch_b.wait_for("B: the chat ended with A's sign-out", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatDiscarded)
+        and u.chat.id == waiting.id)
+    await refused(b(functions.messages.SendEncryptedRequest(
+        peer=second, random_id=3, data=os.urandom(56))), errors.EncryptionDeclinedError,
+        "a send to a signed-out device")
     check(watch_a3.secret_ones() == [], f"A3 saw {watch_a3.secret_ones()}")
     for c in (a, b, a3):
         await c.disconnect()

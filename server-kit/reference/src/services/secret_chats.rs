@@ -496,6 +496,25 @@ async fn discard_encryption(
     bool_true()
 }
 
+/// Auth key `key` stops being a device (signed out): its secret chats are discarded, their
+/// queues and the key's qts box deleted, and the other device of each chat is told. Called
+/// by `auth.logOut` and `auth.resetAuthorizations` before the key goes.
+pub(crate) async fn end_device(server: &Arc<Node>, key: i64) -> Result<(), RpcError> {
+    let ended = server
+        .store
+        .run(move |s| s.end_secret_device(key, unix_now()))
+        .await?;
+    for chat in ended {
+        let (user, other) = if chat.admin_key == key {
+            (chat.participant, chat.participant_key)
+        } else {
+            (chat.admin, Some(chat.admin_key))
+        };
+        notify(server, user, other, chat.id, SecretChatEvent::Changed, None).await;
+    }
+    Ok(())
+}
+
 /// Checks the shape of an end-to-end encrypted payload without reading it: a key
 /// fingerprint (8 bytes), a msg_key (16) and whole AES blocks, within
 /// [`MAX_ENCRYPTED_BYTES`].

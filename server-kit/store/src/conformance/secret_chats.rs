@@ -209,3 +209,48 @@ pub fn qts_queue(store: &dyn Store) {
     assert_eq!(theirs.qts, 1);
     assert_eq!(ok(store.queued_encrypted(B_KEY, 0, 10)).len(), 1);
 }
+
+/// A device signed out: the chats bound to its key (requested by it, or accepted by it) are
+/// discarded, their queues on both sides dropped, and its qts box deleted; chats of other
+/// keys, discarded ones, and requests still waiting for the participant stay as they are.
+pub fn secret_device_end(store: &dyn Store) {
+    let [a, b, c] = new_users(store);
+    // 21: A's key with B's key, accepted; 22: A's key asking C, waiting; 23: B's key asking
+    // C (A's key not in it); 24: C asking B, waiting for any of B's keys.
+    ok(store.create_secret_chat(&requested(21, a, b, 1)));
+    ok(store.accept_secret_chat(21, B_KEY, &[2; 256], 3, 101));
+    ok(store.create_secret_chat(&requested(22, a, c, 2)));
+    let mut other = requested(23, b, c, 3);
+    other.admin_key = B_KEY;
+    ok(store.create_secret_chat(&other));
+    let mut waiting = requested(24, c, b, 4);
+    waiting.admin_key = 0xC;
+    ok(store.create_secret_chat(&waiting));
+    ok(store.queue_encrypted(B_KEY, &message(21, 1, 102)));
+    ok(store.queue_encrypted(A_KEY, &message(21, 2, 102)));
+    let ended = ok(store.end_secret_device(A_KEY, 150));
+    assert_eq!(ended.iter().map(|c| c.id).collect::<Vec<_>>(), [21, 22]);
+    for chat in &ended {
+        assert_eq!(
+            chat.state,
+            SecretChatState::Discarded {
+                history_deleted: false
+            }
+        );
+        assert!(chat.g_a.is_empty() && chat.g_b.is_empty());
+        assert_eq!(chat.updated, 150);
+    }
+    assert!(ok(store.queued_encrypted(B_KEY, 0, 10)).is_empty());
+    assert!(ok(store.queued_encrypted(A_KEY, 0, 10)).is_empty());
+    assert_eq!(ok(store.qts(A_KEY)), 0);
+    assert_eq!(ok(store.qts(B_KEY)), 1);
+    let state = |id| ok(store.secret_chat(id)).expect("the chat").state;
+    assert_eq!(state(23), SecretChatState::Requested);
+    assert_eq!(state(24), SecretChatState::Requested);
+    assert!(ok(store.end_secret_device(A_KEY, 160)).is_empty());
+    // B's key also ends 23 (its request); 24 waits for any key of B and stays.
+    let ended = ok(store.end_secret_device(B_KEY, 170));
+    assert_eq!(ended.iter().map(|c| c.id).collect::<Vec<_>>(), [23]);
+    assert_eq!(state(24), SecretChatState::Requested);
+    assert_eq!(ok(store.qts(B_KEY)), 0);
+}
