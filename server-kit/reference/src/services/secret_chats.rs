@@ -13,7 +13,7 @@
 //! then told it is gone (`encryptedChatDiscarded`). State changes (`updateEncryption`),
 //! typing and read receipts are pushed to the device's sessions on any node (the bus);
 //! `updates.getDifference` gives the state changes since the client's date and the queued
-//! messages after its qts ([`difference`]).
+//! messages after its qts.
 
 use super::{bool_true, ok, users_tl};
 use crate::bus::{ChangeNotice, SecretChatEvent};
