@@ -3,8 +3,9 @@
 //! through getDhConfig, requestEncryption and acceptEncryption with the key fingerprint
 //! checked on both sides, MTProto 2.0 end-to-end encryption of decryptedMessageLayer,
 //! messages both ways, typing, a read receipt, receivedQueue, the qts box recovered by
-//! getDifference after a kill -9, encrypted files small and big, discard), and a third
-//! session of one user that sees none of it. Afterwards no plaintext the clients exchanged
+//! getDifference after a kill -9, encrypted files small and big, discard, a chat ended by
+//! auth.logOut), a third session of one user that sees none of it, and a second device of
+//! the other that sees the request go once the first accepted it, and nothing more. Afterwards no plaintext the clients exchanged
 //! is anywhere in the server's data directory (database, write-ahead log, media) or its log.
 //!
 //! Needs `python3` with `pip install telethon==1.45.0` (`.ci/test.sh` makes a venv with it);

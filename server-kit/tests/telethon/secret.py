@@ -4,7 +4,7 @@ server-kit/tests/telethon_secret.rs, which kills the server (kill -9) and restar
 between phases:
 
   signup   A and B sign up with usernames; A signs in a second time (A3: another auth key,
-           the third session)
+           the third session), and so does B (B2)
   chat     A asks getDhConfig (Telegram's prime, g = 3, random bytes; dhConfigNotModified
            when its version is current), requests a secret chat with B (a repeated
            random_id is the same chat); B sees encryptedChatRequested, accepts with g_b and
@@ -14,7 +14,8 @@ between phases:
            (AES-256-IGE, x = 0 from the creator, 8 from the other side), with seq_no and
            qts checked; typing and a read receipt reach A; receivedQueue acknowledges;
            then B goes away and A sends three more. A3 is connected all along and sees none
-           of it (no update, qts 0).
+           of it (no update, qts 0); B2 sees the request, then sees it gone once B accepted
+           (and may not accept it itself), and nothing after.
   restart  after kill -9: B's getDifference from its qts gives the three messages queued
            while it was away (and nothing once acknowledged: the server keeps no copy);
            A sends an encrypted file (saveFilePart, inputEncryptedFileUploaded) and a big
@@ -118,14 +119,16 @@ async def signup(state):
     await sign_in(state, "a", "a")
     await sign_in(state, "b", "b")
     await sign_in(state, "a", "a3")
+    await sign_in(state, "b", "b2")
     check(state["a3"]["id"] == state["a"]["id"], "A3 is A")
+    check(state["b2"]["id"] == state["b"]["id"], "B2 is B")
     save(state)
 
 
 async def chat(state):
-    a, b, a3 = [await client(state, who) for who in ("a", "b", "a3")]
-    watch = {"a": Watch(a), "b": Watch(b), "a3": Watch(a3)}
-    for c in (a, b, a3):
+    a, b, a3, b2 = [await client(state, who) for who in ("a", "b", "a3", "b2")]
+    watch = {"a": Watch(a), "b": Watch(b), "a3": Watch(a3), "b2": Watch(b2)}
+    for c in (a, b, a3, b2):
         await c(functions.updates.GetStateRequest())
     ben = await a.get_input_entity("@secret_ben")
 
@@ -164,6 +167,18 @@ async def chat(state):
     await refused(b(functions.messages.AcceptEncryptionRequest(
         peer=peer_b, g_b=g_b, key_fingerprint=fingerprint(key_b))),
         errors.EncryptionAlreadyAcceptedError, "a second accept")
+
+    # B2, B's other device, saw the request too (any device may accept) and now sees it gone;
+    # the chat is B's first device's: B2 can no longer act on it.
+    await watch["b2"].wait_for("B2: the request", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatRequested))
+    await watch["b2"].wait_for("B2: the request gone", lambda u: isinstance(
+        u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChatDiscarded)
+        and u.chat.id == requested.id)
+    await refused(b2(functions.messages.AcceptEncryptionRequest(
+        peer=peer_b, g_b=g_b, key_fingerprint=fingerprint(key_b))),
+        errors.ChatIdInvalidError, "B2 accepting the chat B accepted")
+    b2_seen = len(watch["b2"].secret_ones())
 
     found = await watch["a"].wait_for("A: the accepted chat", lambda u: isinstance(
         u, types.UpdateEncryption) and isinstance(u.chat, types.EncryptedChat))
@@ -239,12 +254,14 @@ async def chat(state):
     await asyncio.sleep(0.5)
     check(watch["a3"].secret_ones() == [], f"A3 saw {watch['a3'].secret_ones()}")
     check((await a3(functions.updates.GetStateRequest())).qts == 0, "A3's qts")
+    check(len(watch["b2"].secret_ones()) == b2_seen, f"B2 saw {watch['b2'].secret_ones()[b2_seen:]}")
+    check((await b2(functions.updates.GetStateRequest())).qts == 0, "B2's qts")
 
     state["side_a"], state["side_b"] = side_a.saved(), side_b.saved()
     state["b_state"] = {"pts": b_state.pts, "qts": b_state.qts, "date": int(b_state.date.timestamp())}
     state["queued"] = queued
     save(state)
-    for c in (a, a3):
+    for c in (a, a3, b2):
         await c.disconnect()
 
 
