@@ -427,7 +427,11 @@ class Plugin:
     requests on its own and hands decrypted messages to a callback."""
 
     def __init__(self, c):
-        from telethon_secret_chat import SecretChatManager, SECRET_TYPES
+        try:
+            from telethon_secret_chat import SecretChatManager, SECRET_TYPES
+        except ImportError as e:
+            raise AssertionError("telethon-secret-chat is missing: `pip install "
+                                 "telethon-secret-chat==0.2.4` (.ci/test.sh installs it)") from e
         self.texts = []
         self.created = []
         self.changed = asyncio.Event()
