@@ -8,8 +8,8 @@
 # 1. Checks for the tools the tests run: cargo, python3 (3.11 or newer, with venv), node and
 #    npm, tmux and a C compiler. If any is missing it names the Debian packages to install
 #    and exits with status 1; it installs no system package itself.
-# 2. Makes the Python venv .venv-test/ (git-ignored) with the pinned Telethon and kurigram,
-#    the clients the end-to-end tests drive, unless it already holds them; and a second venv
+# 2. Makes the Python venv .venv-test/ (git-ignored) with the pinned Telethon, kurigram and
+#    telethon-secret-chat, the clients the end-to-end tests drive, unless it already holds them; and a second venv
 #    .venv-test-pyrotgfork/ with the pinned pyrotgfork, which installs the same `pyrogram`
 #    module as kurigram and so cannot share the first (server-kit/tests/peers.rs runs it, with
 #    every other client family at once; it also builds the grammers program of
@@ -29,7 +29,8 @@ venv="$root/.venv-test"
 # TgCrypto: the C AES the Pyrogram forks use when it is installed, as their users install it
 # (without it they decrypt in pure Python, and a 1 MiB upload.getFile chunk can take longer
 # than their 15 s request timeout on a busy 2-core machine).
-pins=(telethon==1.45.0 kurigram==2.2.26 tgcrypto==1.2.5)
+# telethon-secret-chat: a third-party secret chat peer (server-kit/tests/telethon_secret.rs).
+pins=(telethon==1.45.0 kurigram==2.2.26 tgcrypto==1.2.5 telethon-secret-chat==0.2.4)
 pyro_venv="$root/.venv-test-pyrotgfork"
 pyro_pins=(pyrotgfork==2.2.24.1 tgcrypto==1.2.5)
 # python-telegram-bot, the Bot API framework the HTTP frontend's end-to-end test runs

@@ -9,6 +9,9 @@
 //!   and again after Redis is restarted under them;
 //! - A's broadcast channel posts (and a deletion) made through node 1 reach B on node 2;
 //! - reactions are told across nodes: A's in their private chat to B, B's to A's channel post;
+//! - a secret chat across nodes: the request, the acceptance, encrypted messages both ways
+//!   (each from the other node's qts box), typing, a read receipt and the discard, all pushed
+//!   through the bus;
 //! - a key works on either node: made on one and signed in through the other, signed out
 //!   through one and at once refused by the other;
 //! - a 12 MiB file uploaded through node 1 (24 client parts, re-chunked into 5 MiB S3 parts)
@@ -333,6 +336,7 @@ fn two_nodes_share_store_bus_and_media() {
     step(&dir, &["chat".into(), p1.clone(), p2.clone(), "b".into()]);
     step(&dir, &["channel".into(), p1.clone(), p2.clone()]);
     step(&dir, &["reactions".into(), p1.clone(), p2.clone()]);
+    step(&dir, &["secret".into(), p1.clone(), p2.clone()]);
     step(&dir, &["roam".into(), p1.clone(), p2.clone()]);
     let file = dir.join("file.bin");
     std::fs::write(&file, test_file(12 << 20)).expect("test file");

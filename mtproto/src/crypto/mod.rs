@@ -16,7 +16,10 @@ pub use bind::{
     BIND_MESSAGE_LEN, BindCheck, BindError, BindMessage, encrypt_bind_message, open_bind_message,
 };
 pub use ctr::AesCtr;
-pub use dh::{DhError, check_dh_params, check_g_a, factorize_pq, generate_pq, is_probable_prime};
+pub use dh::{
+    DhError, TELEGRAM_DH_PRIME, check_dh_params, check_g_a, factorize_pq, generate_pq,
+    is_probable_prime,
+};
 pub use ige::{IgeError, ige_decrypt, ige_encrypt};
 pub use kdf::{
     AesKeyIv, Side, auth_key_aux_hash, auth_key_id, kdf_v1, kdf_v2, msg_key_v1, msg_key_v2,

@@ -4,7 +4,8 @@
 //! the shared store and pushes them, exactly as the committing node pushes to its own
 //! sessions.
 //!
-//! The bus carries ids and pts only, never the data: the store is the one source of truth.
+//! The bus carries ids and pts (or qts) only, never the data: the store is the one source of
+//! truth.
 //! Correctness never depends on the bus. A lost notice (Redis restarting, a node
 //! reconnecting, a full queue) costs latency only: the client sees a pts gap at its next
 //! update, or asks `updates.getDifference` on its own (after a reconnect, or its idle
@@ -71,6 +72,61 @@ pub enum ChangeNotice {
         /// The message, by its id in that box or channel.
         msg_id: i32,
     },
+    /// An encrypted message was queued in auth key `key`'s qts box at `qts`: the node with
+    /// that key's sessions reads it from the store and pushes it.
+    Encrypted {
+        /// The auth key (device) it is for.
+        key: i64,
+        /// Its qts.
+        qts: i32,
+    },
+    /// Something one device of a secret chat must see: `key`'s sessions, or, while a request
+    /// waits (`key` 0), every device of `user`.
+    SecretChat {
+        /// The user who sees it.
+        user: i64,
+        /// Their device, or 0 for all of them.
+        key: i64,
+        /// The secret chat.
+        chat: i32,
+        /// What happened.
+        event: SecretChatEvent,
+    },
+}
+
+/// What a [`ChangeNotice::SecretChat`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretChatEvent {
+    /// Its state changed (requested, accepted, discarded): read it from the store.
+    Changed,
+    /// The other side is typing.
+    Typing,
+    /// The other side read the messages sent up to `max_date`.
+    Read {
+        /// The date of the last message read.
+        max_date: i32,
+    },
+}
+
+impl SecretChatEvent {
+    /// Its code and value on the wire (0 changed, 1 typing, 2 read with its date).
+    pub fn to_code(self) -> (u8, i32) {
+        match self {
+            SecretChatEvent::Changed => (0, 0),
+            SecretChatEvent::Typing => (1, 0),
+            SecretChatEvent::Read { max_date } => (2, max_date),
+        }
+    }
+
+    /// The inverse of [`to_code`](Self::to_code).
+    pub fn from_code(code: u8, value: i32) -> Option<Self> {
+        match code {
+            0 => Some(SecretChatEvent::Changed),
+            1 => Some(SecretChatEvent::Typing),
+            2 => Some(SecretChatEvent::Read { max_date: value }),
+            _ => None,
+        }
+    }
 }
 
 /// Who sees a [`ChangeNotice::Typing`] or [`ChangeNotice::Reactions`].
@@ -100,6 +156,8 @@ impl ChangeNotice {
                 to: TypingTo::User(id) | TypingTo::Channel(id) | TypingTo::Chat(id),
                 ..
             } => id,
+            ChangeNotice::Encrypted { key, .. } => key,
+            ChangeNotice::SecretChat { user, .. } => user,
         }
     }
 }
@@ -162,7 +220,9 @@ impl Bus for LocalBus {
 /// A notice as sent on the wire: the sending node and the change, as ASCII text
 /// (`u NODE USER PTS COUNT`, `c NODE CHANNEL PTS COUNT`, `k NODE KEY 0 0`, or for typing
 /// `t NODE USER FROM ACTION PROGRESS` / `T NODE CHANNEL FROM ACTION PROGRESS`, for reactions
-/// `r NODE USER MSG` / `R NODE CHANNEL MSG`; node and action in hex).
+/// `r NODE USER MSG` / `R NODE CHANNEL MSG`, for secret chats `e NODE KEY QTS` (an encrypted
+/// message queued for a device) and `x NODE USER KEY CHAT CODE VALUE`
+/// ([`SecretChatEvent::to_code`]); node and action in hex).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Notice {
     /// The node that committed the change (random per process).
@@ -206,6 +266,16 @@ impl fmt::Display for Notice {
                     TypingTo::Chat(id) => ('q', id),
                 };
                 write!(f, "{kind} {node:x} {id} {msg_id}")
+            }
+            ChangeNotice::Encrypted { key, qts } => write!(f, "e {node:x} {key} {qts}"),
+            ChangeNotice::SecretChat {
+                user,
+                key,
+                chat,
+                event,
+            } => {
+                let (code, value) = event.to_code();
+                write!(f, "x {node:x} {user} {key} {chat} {code} {value}")
             }
         }
     }
@@ -252,6 +322,31 @@ impl std::str::FromStr for Notice {
                 _ => TypingTo::Channel(id),
             };
             let change = ChangeNotice::Reactions { to, msg_id };
+            return Ok(Notice { node, change });
+        }
+        if kind == "e" {
+            let qts: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            if words.next().is_some() {
+                return Err(bad());
+            }
+            let change = ChangeNotice::Encrypted { key: id, qts };
+            return Ok(Notice { node, change });
+        }
+        if kind == "x" {
+            let key: i64 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            let chat: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            let code: u8 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            let value: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+            let event = SecretChatEvent::from_code(code, value).ok_or_else(bad)?;
+            if words.next().is_some() {
+                return Err(bad());
+            }
+            let change = ChangeNotice::SecretChat {
+                user: id,
+                key,
+                chat,
+                event,
+            };
             return Ok(Notice { node, change });
         }
         let pts: i32 = words.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
@@ -350,6 +445,30 @@ mod tests {
                 to: TypingTo::Channel(-1_000_001),
                 msg_id: i32::MAX,
             },
+            ChangeNotice::Encrypted {
+                key: i64::MIN,
+                qts: 17,
+            },
+            ChangeNotice::SecretChat {
+                user: 100_001,
+                key: 0,
+                chat: 77,
+                event: SecretChatEvent::Changed,
+            },
+            ChangeNotice::SecretChat {
+                user: 100_002,
+                key: -5,
+                chat: i32::MAX,
+                event: SecretChatEvent::Typing,
+            },
+            ChangeNotice::SecretChat {
+                user: 100_003,
+                key: 9,
+                chat: 1,
+                event: SecretChatEvent::Read {
+                    max_date: 1_700_000_000,
+                },
+            },
         ] {
             let notice = Notice {
                 node: u64::MAX - 3,
@@ -373,6 +492,11 @@ mod tests {
             "r 1 2",
             "r 1 2 x",
             "R 1 2 3 4",
+            "e 1 2",
+            "e 1 2 3 4",
+            "x 1 2 3 4 9 0",
+            "x 1 2 3 4 0",
+            "x 1 2 3 4 0 0 0",
         ] {
             assert!(bad.parse::<Notice>().is_err(), "{bad:?}");
         }

@@ -760,7 +760,13 @@ impl Node {
     /// `body` is an `Updates` of layer 229; keys whose client speaks an older layer get it
     /// converted to theirs (once per layer), or not at all if it has no form there.
     pub fn push_to_user(&self, user: i64, body: &[u8], skip: Option<(i64, i64)>) {
-        let keys = self.keys_of(user);
+        self.push_to_keys(self.keys_of(user), body, skip);
+    }
+
+    /// Sends an update to the sessions of these auth keys connected to this node (except
+    /// `skip`), converted to each key's layer as [`push_to_user`](Self::push_to_user) does:
+    /// for what belongs to one device only (a secret chat's updates).
+    pub fn push_to_keys(&self, keys: Vec<i64>, body: &[u8], skip: Option<(i64, i64)>) {
         let layers: Vec<i32> = keys
             .iter()
             .map(|k| served_layer(self.key(*k).map_or(0, |k| k.layer)).layer)
@@ -817,6 +823,11 @@ impl Node {
             return false;
         }
         self.with_endpoint(|ep| keys.iter().any(|k| ep.is_connected(*k)))
+    }
+
+    /// Whether auth key `key_id` has a session with a live connection to this node.
+    pub fn key_online(&self, key_id: i64) -> bool {
+        self.with_endpoint(|ep| ep.is_connected(key_id))
     }
 
     /// The users with a session that has a live connection to this node.

@@ -51,6 +51,7 @@ mod profile_photos;
 mod reactions;
 mod scheduled;
 mod search;
+mod secret_chats;
 mod tls;
 
 pub use tls::{CertificateProblem, PgSslMode, PgTlsError};
@@ -87,6 +88,7 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (13, profile_photos::SCHEMA_V13),
     (14, reactions::SCHEMA_V14),
     (15, SCHEMA_V15),
+    (17, secret_chats::SCHEMA_V17),
     (18, scheduled::SCHEMA_V18),
     (19, pinned_dialogs::SCHEMA_V19),
     (20, channels::SCHEMA_V20),

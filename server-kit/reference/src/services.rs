@@ -57,6 +57,7 @@ pub mod scheduled;
 pub mod scheduled_sending;
 pub mod search;
 pub mod search_global;
+pub mod secret_chats;
 mod service_actions;
 pub mod status;
 pub mod typing;
@@ -123,6 +124,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(scheduled_sending::ScheduledSendingService),
         Arc::new(search::SearchService),
         Arc::new(search_global::SearchGlobalService),
+        Arc::new(secret_chats::SecretChatsService),
         Arc::new(typing::TypingService),
         Arc::new(status::StatusService),
         Arc::new(pins::PinsService),
@@ -838,6 +840,18 @@ impl crate::state::RemoteChanges for RemotePushes {
                 }
                 ChangeNotice::Reactions { to, msg_id } => {
                     reactions::push_remote(server, to, msg_id).await
+                }
+                ChangeNotice::Encrypted { key, qts } => {
+                    secret_chats::push_remote(server, key, qts).await
+                }
+                ChangeNotice::SecretChat {
+                    user,
+                    key,
+                    chat,
+                    event,
+                } => {
+                    let key = (key != 0).then_some(key);
+                    secret_chats::show(server, user, key, chat, event, None).await
                 }
                 // The node reloads changed keys itself.
                 ChangeNotice::Key { .. } => {}

@@ -15,6 +15,7 @@ mod profile_photos;
 mod reactions;
 mod scheduled;
 mod search;
+mod secret_chats;
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use server_kit_store::chats::peer_chat;
@@ -122,7 +123,7 @@ pub(crate) fn db(e: rusqlite::Error) -> StoreError {
 }
 
 /// Maps a uniqueness violation to [`StoreError::Taken`], anything else to a database error.
-fn taken(e: rusqlite::Error, what: &'static str) -> StoreError {
+pub(crate) fn taken(e: rusqlite::Error, what: &'static str) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, _)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -190,6 +191,8 @@ impl SqliteStore {
         conn.execute_batch(bots::SQLITE_SCHEMA).map_err(db)?;
         search::setup(&conn)?;
         conn.execute_batch(reactions::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(secret_chats::SQLITE_SCHEMA)
+            .map_err(db)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -209,7 +212,7 @@ impl SqliteStore {
     }
 
     /// Like [`with`](Self::with), for reads that map their own errors.
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

@@ -55,6 +55,7 @@ mod profile_photos;
 mod reactions;
 mod scheduled;
 mod search;
+mod secret_chats;
 pub use channel_pins::channel_pins;
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_pins, chat_read_history,
@@ -72,6 +73,7 @@ pub use search::{
     search_channel, search_edits_and_deletes, search_from_and_filters, search_isolation,
     search_odd_text, search_paging, search_words,
 };
+pub use secret_chats::{qts_queue, secret_chat_lifecycle, secret_device_end};
 
 /// A check: panics if the store, empty when given, behaves otherwise.
 pub type Check = fn(&dyn Store);
@@ -144,6 +146,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("scheduled_claims", scheduled_claims),
     ("pinned_dialogs", pinned_dialogs),
     ("channel_pins", channel_pins),
+    ("secret_chat_lifecycle", secret_chat_lifecycle),
+    ("qts_queue", qts_queue),
+    ("secret_device_end", secret_device_end),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -3052,7 +3057,10 @@ macro_rules! store_conformance_tests {
             scheduled_keep_and_list,
             scheduled_claims,
             pinned_dialogs,
-            channel_pins
+            channel_pins,
+            secret_chat_lifecycle,
+            qts_queue,
+            secret_device_end
         );
     };
 }

@@ -34,6 +34,7 @@ pub mod reactions;
 pub mod rows;
 pub mod scheduled;
 pub mod search;
+pub mod secret_chats;
 
 pub use bots::BotStore;
 pub use channels::ChannelStore;
@@ -50,6 +51,7 @@ pub use profile_photos::ProfilePhotoStore;
 pub use reactions::ReactionStore;
 pub use scheduled::ScheduledStore;
 pub use search::{MediaFilter, SearchQuery, SearchStore};
+pub use secret_chats::SecretChatStore;
 
 use std::sync::Arc;
 
@@ -512,6 +514,7 @@ pub trait Store:
     + ReactionStore
     + ScheduledStore
     + SearchStore
+    + SecretChatStore
     + Send
     + Sync
     + 'static

@@ -25,6 +25,11 @@ server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to
   flood PORT1 PORT2 LIMIT   login codes for one new number, asked alternately through node
                             1 and node 2: LIMIT are sent, the next is FLOOD_WAIT_X (the
                             limit is counted across nodes)
+  secret PORT1 PORT2        a secret chat across nodes (the end-to-end layer of e2e.py): A
+                            requests it through node 1, B sees the request pushed on node 2
+                            and accepts, A sees it accepted; encrypted messages both ways,
+                            B's typing and read receipt, each pushed through the bus from
+                            the other node's qts box or chat; A discards it, B is told
 
 State (session strings, ids) lives in DIR/state.json; DIR holds the server's public key.
 Every check raises on failure; the last line printed is "STEP ok".
@@ -339,6 +344,53 @@ async def flood(state, port1, port2, limit):
         await c.disconnect()
 
 
+async def secret(state, port1, port2):
+    from e2e import (TELEGRAM_PRIME, Side, dh_config, fingerprint, secret_exponent, send_text)
+    a = await client(state, "a", port1)
+    b = await client(state, "b", port2)
+    raw = {"a": asyncio.Queue(), "b": asyncio.Queue()}
+    for who, c in (("a", a), ("b", b)):
+        c.add_event_handler(lambda u, who=who: raw[who].put(u), events.Raw())
+        await c(functions.updates.GetStateRequest())
+    b_on_a = await a.get_input_entity(NAMES["b"])
+    dh = await dh_config(a)
+    secret_a = secret_exponent(dh)
+    waiting = await a(functions.messages.RequestEncryptionRequest(
+        user_id=b_on_a, random_id=7, g_a=pow(3, secret_a, TELEGRAM_PRIME).to_bytes(256, "big")))
+    got = await wait_for(raw["b"], lambda u: isinstance(u, types.UpdateEncryption) and isinstance(
+        u.chat, types.EncryptedChatRequested) and u.chat.id == waiting.id, "the request to B")
+    secret_b = secret_exponent(await dh_config(b))
+    key = pow(int.from_bytes(got.chat.g_a, "big"), secret_b, TELEGRAM_PRIME).to_bytes(256, "big")
+    side_b = Side({"key": key.hex(), "creator": False, "sent": 0, "received": 0,
+                   "chat_id": got.chat.id, "access_hash": got.chat.access_hash})
+    await b(functions.messages.AcceptEncryptionRequest(
+        peer=side_b.chat, g_b=pow(3, secret_b, TELEGRAM_PRIME).to_bytes(256, "big"),
+        key_fingerprint=fingerprint(key)))
+    got = await wait_for(raw["a"], lambda u: isinstance(u, types.UpdateEncryption) and isinstance(
+        u.chat, types.EncryptedChat), "the accepted chat to A")
+    key = pow(int.from_bytes(got.chat.g_a_or_b, "big"), secret_a, TELEGRAM_PRIME).to_bytes(256, "big")
+    check(fingerprint(key) == got.chat.key_fingerprint, "A's key has B's fingerprint")
+    side_a = Side({"key": key.hex(), "creator": True, "sent": 0, "received": 0,
+                   "chat_id": got.chat.id, "access_hash": got.chat.access_hash})
+    for i in range(2):
+        for me, c, side, them, other in (("a", a, side_a, "b", side_b), ("b", b, side_b, "a", side_a)):
+            text = f"secret {me} {i}"
+            rid, date = await send_text(c, side, text)
+            got = await wait_for(raw[them], lambda u: isinstance(u, types.UpdateNewEncryptedMessage)
+                                 and u.message.random_id == rid, f"{text} to {them}")
+            check(other.open(got.message.bytes)["text"] == text, f"{them} decrypts {text}")
+    await b(functions.messages.SetEncryptedTypingRequest(peer=side_b.chat, typing=True))
+    await wait_for(raw["a"], lambda u: isinstance(u, types.UpdateEncryptedChatTyping), "B types")
+    await b(functions.messages.ReadEncryptedHistoryRequest(peer=side_b.chat, max_date=date))
+    await wait_for(raw["a"], lambda u: isinstance(u, types.UpdateEncryptedMessagesRead)
+                   and u.max_date == date, "B read")
+    await a(functions.messages.DiscardEncryptionRequest(chat_id=side_a.chat.chat_id))
+    await wait_for(raw["b"], lambda u: isinstance(u, types.UpdateEncryption) and isinstance(
+        u.chat, types.EncryptedChatDiscarded), "the discard to B")
+    await a.disconnect()
+    await b.disconnect()
+
+
 async def main():
     trust_server_key()
     state = load()
@@ -362,6 +414,8 @@ async def main():
         await presence(state, int(ARGS[0]), int(ARGS[1]), int(ARGS[2]))
     elif STEP == "flood":
         await flood(state, int(ARGS[0]), int(ARGS[1]), int(ARGS[2]))
+    elif STEP == "secret":
+        await secret(state, int(ARGS[0]), int(ARGS[1]))
     else:
         raise SystemExit(f"unknown step {STEP}")
     print(f"{STEP} ok", flush=True)

@@ -200,6 +200,7 @@ async fn sign_up(server: &Arc<Node>, caller: Caller, call: functions::auth::Sign
 }
 
 async fn log_out(server: &Arc<Node>, caller: Caller, _: functions::auth::LogOut) -> RpcResult {
+    super::secret_chats::end_device(server, caller.key_id).await?;
     server.bind_user(caller.key_id, None).await?;
     ok(enums::auth::LoggedOut::LoggedOut(types::auth::LoggedOut {
         future_auth_token: None,
@@ -214,6 +215,7 @@ async fn reset_authorizations(
     let user = caller.user()?;
     for key in server.keys_of(user) {
         if key != caller.key_id {
+            super::secret_chats::end_device(server, key).await?;
             server.drop_key(key).await?;
         }
     }

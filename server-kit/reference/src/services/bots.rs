@@ -26,7 +26,7 @@ service!(BotService {
 /// history or contacts of its own to browse (it learns of messages through updates), its
 /// username is set by its owner (here: the operator), and it has no cloud password. Kept
 /// to the methods this server implements.
-pub const USER_ONLY: [(u32, &str); 24] = [
+pub const USER_ONLY: [(u32, &str); 26] = [
     (
         functions::messages::GetDialogs::CONSTRUCTOR_ID,
         "messages.getDialogs",
@@ -119,6 +119,16 @@ pub const USER_ONLY: [(u32, &str); 24] = [
     (
         functions::messages::GetPinnedDialogs::CONSTRUCTOR_ID,
         "messages.getPinnedDialogs",
+    ),
+    // Secret chats: a bot can neither start one nor be asked into one (requestEncryption
+    // refuses a bot peer), so it has no secret chat for the other methods to name.
+    (
+        functions::messages::GetDhConfig::CONSTRUCTOR_ID,
+        "messages.getDhConfig",
+    ),
+    (
+        functions::messages::RequestEncryption::CONSTRUCTOR_ID,
+        "messages.requestEncryption",
     ),
 ];
 

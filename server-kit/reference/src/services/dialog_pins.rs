@@ -145,14 +145,18 @@ async fn get_pinned_dialogs(
         users,
         ..
     } = dialog_page(server, me, DialogPage::Pinned).await?;
-    let pts = server.store.run(move |s| s.pts(me)).await?;
+    let key = caller.key_id;
+    let (pts, qts) = server
+        .store
+        .run(move |s| Ok((s.pts(me)?, s.qts(key)?)))
+        .await?;
     ok(enums::messages::PeerDialogs::from(
         types::messages::PeerDialogs {
             dialogs,
             messages,
             chats,
             users,
-            state: super::updates::state(pts).into(),
+            state: super::updates::state(pts, qts).into(),
         },
     ))
 }

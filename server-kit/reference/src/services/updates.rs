@@ -1,4 +1,5 @@
-//! `updates.getState` and `updates.getDifference`, from each user's durable log.
+//! `updates.getState` and `updates.getDifference`, from each user's durable log, and the
+//! caller's device's qts box of secret chat messages ([`super::secret_chats`]).
 
 use super::{media_of, message_tl, ok, update_tl, users_tl};
 use crate::rpc::{Caller, RpcResult};
@@ -19,11 +20,11 @@ service!(UpdatesService {
     functions::updates::GetDifference => get_difference,
 });
 
-/// The `updates.state` at `pts` now (no qts, seq or unread count kept here).
-pub(crate) fn state(pts: i32) -> types::updates::State {
+/// The `updates.state` at `pts` and `qts` now (no seq or unread count kept here).
+pub(crate) fn state(pts: i32, qts: i32) -> types::updates::State {
     types::updates::State {
         pts,
-        qts: 0,
+        qts,
         date: unix_now(),
         seq: 0,
         unread_count: 0,
@@ -36,8 +37,12 @@ async fn get_state(
     _: functions::updates::GetState,
 ) -> RpcResult {
     let me = caller.user()?;
-    let pts = server.store.run(move |s| s.pts(me)).await?;
-    ok(state(pts))
+    let key = caller.key_id;
+    let (pts, qts) = server
+        .store
+        .run(move |s| Ok((s.pts(me)?, s.qts(key)?)))
+        .await?;
+    ok(state(pts, qts))
 }
 
 async fn get_difference(
@@ -47,6 +52,8 @@ async fn get_difference(
 ) -> RpcResult {
     let me = caller.user()?;
     let current = server.store.run(move |s| s.pts(me)).await?;
+    let secret =
+        super::secret_chats::difference(server, me, caller.key_id, call.qts, call.date).await?;
     // Channels with posts since the client's state date: it should fetch them with
     // getChannelDifference.
     let channels = super::channels::dialogs(server, me).await?;
@@ -66,15 +73,30 @@ async fn get_difference(
             }
         }
     }
-    if call.pts >= current && !channel_updates.is_empty() {
+    if call.pts >= current && (!channel_updates.is_empty() || !secret.is_empty()) {
+        let users = users_tl(server, me, secret.users).await?;
+        let mut other_updates = channel_updates;
+        other_updates.extend(secret.updates);
+        if secret.more {
+            return ok(enums::updates::Difference::Slice(
+                types::updates::DifferenceSlice {
+                    new_messages: Vec::new(),
+                    new_encrypted_messages: secret.messages,
+                    other_updates,
+                    chats: channel_chats,
+                    users,
+                    intermediate_state: state(current, secret.qts).into(),
+                },
+            ));
+        }
         return ok(enums::updates::Difference::Difference(
             types::updates::Difference {
                 new_messages: Vec::new(),
-                new_encrypted_messages: Vec::new(),
-                other_updates: channel_updates,
+                new_encrypted_messages: secret.messages,
+                other_updates,
                 chats: channel_chats,
-                users: Vec::new(),
-                state: state(current).into(),
+                users,
+                state: state(current, secret.qts).into(),
             },
         ));
     }
@@ -100,6 +122,7 @@ async fn get_difference(
     let mut new_messages = Vec::new();
     let mut other_updates = Vec::new();
     let mut user_ids = vec![me];
+    user_ids.extend(secret.users.iter().copied());
     let mut chat_ids = super::groups::chats_of(&messages);
     for change in &changes {
         let message = match change.change {
@@ -134,15 +157,16 @@ async fn get_difference(
     let mut forwarded_from =
         super::channels::chats_tl(server, me, super::groups::channels_of(&messages)).await?;
     forwarded_from.extend(super::groups::chats_tl(server, me, chat_ids).await?);
-    if last < current {
+    other_updates.extend(secret.updates);
+    if last < current || secret.more {
         ok(enums::updates::Difference::Slice(
             types::updates::DifferenceSlice {
                 new_messages,
-                new_encrypted_messages: Vec::new(),
+                new_encrypted_messages: secret.messages,
                 other_updates,
                 chats: forwarded_from,
                 users,
-                intermediate_state: state(last).into(),
+                intermediate_state: state(last, secret.qts).into(),
             },
         ))
     } else {
@@ -152,11 +176,11 @@ async fn get_difference(
         ok(enums::updates::Difference::Difference(
             types::updates::Difference {
                 new_messages,
-                new_encrypted_messages: Vec::new(),
+                new_encrypted_messages: secret.messages,
                 other_updates,
                 chats,
                 users,
-                state: state(current).into(),
+                state: state(current, secret.qts).into(),
             },
         ))
     }

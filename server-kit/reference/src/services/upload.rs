@@ -166,6 +166,9 @@ async fn get_file(
         enums::InputFileLocation::InputPeerPhotoFileLocation(location) => {
             peer_photo_content(server, me, &location).await?
         }
+        enums::InputFileLocation::InputEncryptedFileLocation(location) => {
+            super::secret_chats::file_content(server, &location).await?
+        }
         _ => return Err(RpcError::bad_request("LOCATION_INVALID")),
     };
     let (offset, limit) = (call.offset as u64, call.limit as usize);
