@@ -7,7 +7,8 @@
 // browser user signs up with phone and code (and a name), opens a chat with @tele_w, sends
 // text (Telethon sees it typing), sees Telethon typing, gets text and a photo live (the photo
 // shown inline), sends a photo, sees two unread messages in the dialog list, opens the chat
-// again and scrolls back through older pages to the first message. Screenshots:
+// again and scrolls back through older pages to the first message, and after a reload is
+// still signed in. Screenshots:
 // WORK_DIR/dialogs.png and WORK_DIR/chat.png. Every check throws; the last line printed is
 // "browser ok".
 import fs from "node:fs";
@@ -162,6 +163,14 @@ async function main() {
     const all = await page.$$eval(".msg", (ms) => ms.length);
     check(all === 46, `the whole history after scrolling back: ${all} messages, want 46`);
     log("scrolled back through", all, "messages");
+
+    // Reloaded: the session from localStorage, no sign-in again, the same dialog list.
+    await page.reload({ waitUntil: "load" });
+    await until(page, "the app after a reload", () => document.body.dataset.ready === "1");
+    check(await page.$eval("#login", (l) => l.classList.contains("hidden")), "no sign-in after a reload");
+    await until(page, "the dialog after a reload", (sel) =>
+      document.querySelector(sel)?.querySelector(".preview").textContent === "and another", row);
+    log("session kept across a reload");
     check(errors.length === 0, `page errors: ${errors.join("; ")}`);
     touch("done");
   } finally {
