@@ -16,8 +16,10 @@
 #    server-kit/tests/grammers/ into target/grammers-peer/, fetching its crates the first time);
 #    and .venv-ptb/ with the pinned python-telegram-bot, for the Bot API frontend's test.
 # 3. Installs GramJS and mtcute from the committed lock files (`npm ci` in
-#    server-kit/tests/gramjs and server-kit/tests/mtcute) when a node_modules is missing or
-#    older than its lock file.
+#    server-kit/tests/gramjs and server-kit/tests/mtcute) and the web page's packages (GramJS,
+#    esbuild, puppeteer-core in examples/web) when a node_modules is missing or older than
+#    its lock file, and builds the web page into examples/web/dist (`--web` serves it; the
+#    browser test, server-kit/tests/web.rs, builds its own copy and drives Debian's chromium).
 # 4. Puts the first venv on PATH and runs `cargo test --locked` with the arguments given.
 #
 # Each step is skipped when already done, so a second run goes straight to cargo.
@@ -37,7 +39,7 @@ pyro_pins=(pyrotgfork==2.2.24.1 tgcrypto==1.2.5)
 # (server-kit/tests/botapi_ptb.rs), in a venv of its own: it pins its own httpx.
 ptb_venv="$root/.venv-ptb"
 ptb_pins=(python-telegram-bot==22.8)
-node_dirs=(server-kit/tests/gramjs server-kit/tests/mtcute)
+node_dirs=(server-kit/tests/gramjs server-kit/tests/mtcute examples/web)
 
 say() { echo ".ci/test.sh: $*" >&2; }
 
@@ -62,6 +64,7 @@ command -v node >/dev/null || need "node" "nodejs"
 command -v npm >/dev/null || need "npm" "npm"
 command -v tmux >/dev/null || need "tmux" "tmux"
 command -v cc >/dev/null || need "a C compiler (cc)" "gcc"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || need "Chromium (the web page's browser test)" "chromium"
 
 if [ ${#missing[@]} -gt 0 ]; then
     say "missing:"
@@ -103,6 +106,11 @@ for dir in "${node_dirs[@]}"; do
         npm ci --silent --no-audit --no-fund --prefix "$root/$dir"
     fi
 done
+# The web page, when its bundle is missing or older than a source.
+web="$root/examples/web"
+if [ ! -e "$web/dist/app.js" ] || [ -n "$(find "$web/src" "$web/static" "$web/build.mjs" "$web/package-lock.json" -newer "$web/dist/app.js" -print -quit)" ]; then
+    say "building the web page: $(node "$web/build.mjs" "$web/dist")"
+fi
 
 # 4. The tests, with the first venv's python3 first on PATH and pyrotgfork's and PTB's named.
 export VIRTUAL_ENV="$venv"

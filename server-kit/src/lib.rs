@@ -13,7 +13,7 @@
 //!   re-exported in [`bus`], [`presence`] and [`media`].
 //! - The binary's parts: [`deploy`] (`--media`, `--bus`), [`config_file`] (`--config FILE`),
 //!   [`provider_flags`] and, with the feature `providers`, `providers` (FCM, APNs, Twilio,
-//!   an HTTP template).
+//!   an HTTP template), [`web`] (`--web DIR`: a web client's static files).
 
 pub use server_kit_core::{
     gateway, keys, observe, push, push_routing, rpc, sms, state, stats, websocket,
@@ -54,6 +54,7 @@ pub mod provider_flags;
 #[cfg(feature = "providers")]
 pub mod providers;
 pub mod store;
+pub mod web;
 
 pub use server_kit_core::{BoxFuture, RemoteChanges, Service};
 pub use state::{Node, NodeBuilder, Options};

@@ -2,7 +2,7 @@
 //! [--data DIR]
 //! [--store sqlite:PATH|postgres://...] [--login-code CODE] [--push-webhook URL]
 //! [--media file:DIR|s3://BUCKET?endpoint=URL] [--bus redis://HOST:PORT] [--metrics ADDR]
-//! [--bot-api ADDR] [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
+//! [--bot-api ADDR] [--web DIR [--web-listen ADDR]] [--fcm-service-account FILE] [--apns-key FILE ...] [--sms log|twilio|http ...]` (s3 and
 //! redis with the cargo feature `cluster`, FCM, APNs and SMS with `providers`). `--config
 //! FILE` reads the same flags from a TOML file. SIGTERM or SIGINT stops it gracefully within
 //! `--shutdown-timeout SECS` (`server_kit::gateway::serve_until`); a second signal exits at
@@ -106,6 +106,16 @@ struct Args {
     /// are those `create-bot` prints. Plain HTTP: put TLS in front of it for other hosts.
     #[arg(long, value_name = "ADDR")]
     bot_api: Option<SocketAddr>,
+    /// Serve a web client's static files from DIR over HTTP on --web-listen, with the
+    /// server's RSA public key at /server-key.pem and /config.json telling the page where
+    /// MTProto over WebSocket is (the first --ws, else --public-addr or --listen) and the DC
+    /// id: e.g. the chat page of examples/web, built into examples/web/dist.
+    #[arg(long, value_name = "DIR")]
+    web: Option<PathBuf>,
+    /// Where --web serves its page (http://ADDR/). Plain HTTP: put TLS in front of it (and
+    /// of the WebSocket) for other hosts.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4480")]
+    web_listen: SocketAddr,
     #[command(flatten)]
     deploy: server_kit::deploy::DeployArgs,
     #[command(flatten)]
@@ -291,6 +301,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let offsets = server_kit_botapi::Offsets::load(&args.data.join("bot-api-offsets"))?;
         let api = server_kit_botapi::BotApi::new(server.clone(), watch, offsets);
         tokio::spawn(server_kit_botapi::serve(listener, api));
+    }
+    if let Some(dir) = &args.web {
+        // The page's WebSocket: a --ws port if there is one, else the main port (which
+        // serves both), as clients are told to reach it.
+        let ws = match args.ws.first() {
+            Some(ws) => *ws,
+            None => args.public_addr.unwrap_or(args.listen),
+        };
+        let key = std::fs::read(args.data.join("rsa-public.pem"))?;
+        let site = server_kit::web::WebSite::new(dir, key, args.dc, ws)?;
+        let listener = tokio::net::TcpListener::bind(args.web_listen).await?;
+        tracing::info!(web = %listener.local_addr()?, dir = %dir.display(), %ws, "web client");
+        tokio::spawn(server_kit::web::serve(listener, Arc::new(site)));
     }
     let stop = stop_signal()?;
     use server_kit::gateway::Accepts;

@@ -1,0 +1,2 @@
+// A Node module GramJS requires but never calls in a browser (see build.mjs).
+module.exports = {};
