@@ -46,12 +46,14 @@ use super::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod bots;
 mod chats;
 mod drafts;
 mod privacy;
 mod profile_photos;
 mod reactions;
 mod search;
+pub use bots::{bot_commands, callback_queries, rich_messages};
 pub use chats::{
     chat_create_and_send, chat_edit_and_delete, chat_member_changes, chat_read_history,
     chat_replies,
@@ -133,6 +135,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("reactions_single_copy", reactions_single_copy),
     ("reactions_channel", reactions_channel),
     ("reactions_isolation", reactions_isolation),
+    ("rich_messages", rich_messages),
+    ("callback_queries", callback_queries),
+    ("bot_commands", bot_commands),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -959,6 +964,8 @@ pub fn send_message(store: &dyn Store) {
         forward: None,
         pinned: false,
         action: None,
+        entities: None,
+        reply_markup: None,
     };
     let committed = |user_id, pts, date, m: Message| Committed {
         user_id,
@@ -1068,6 +1075,8 @@ pub fn send_message_to_self(store: &dyn Store) {
         forward: None,
         pinned: false,
         action: None,
+        entities: None,
+        reply_markup: None,
     };
     let own = Committed {
         user_id: a,
@@ -1156,6 +1165,8 @@ pub fn history_order_and_limit(store: &dyn Store) {
             forward: None,
             pinned: false,
             action: None,
+            entities: None,
+            reply_markup: None,
         })
         .collect();
     assert_eq!(messages, expected);
@@ -3036,7 +3047,10 @@ macro_rules! store_conformance_tests {
             reactions_private,
             reactions_single_copy,
             reactions_channel,
-            reactions_isolation
+            reactions_isolation,
+            rich_messages,
+            callback_queries,
+            bot_commands
         );
     };
 }
