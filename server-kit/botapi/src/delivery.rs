@@ -2,7 +2,7 @@
 //! its webhook: one task per bot POSTs them one at a time, in order, each confirmed (its
 //! offset saved) only when the receiver answers 2xx; a failure is recorded for
 //! `getWebhookInfo` and retried after a backoff that doubles up to
-//! [`MAX_BACKOFF`](crate::webhook::MAX_BACKOFF). The task wakes when the bot's box changes,
+//! [`MAX_BACKOFF`]. The task wakes when the bot's box changes,
 //! as a long poll does.
 
 use crate::api::{BotApi, lock, store_error};

@@ -1,5 +1,5 @@
 //! The Bot API methods on messages, chats and commands, each run as the bot through the
-//! MTProto services ([`BotApi::dispatch`]), so the bot's users see exactly what an MTProto
+//! MTProto services (`BotApi::dispatch`), so the bot's users see exactly what an MTProto
 //! bot's would make: sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage(s),
 //! answerCallbackQuery, sendChatAction, getChat, setMyCommands/getMyCommands.
 
