@@ -14,7 +14,8 @@
 #    module as kurigram and so cannot share the first (server-kit/tests/peers.rs runs it, with
 #    every other client family at once; it also builds the grammers program of
 #    server-kit/tests/grammers/ into target/grammers-peer/, fetching its crates the first time);
-#    and .venv-ptb/ with the pinned python-telegram-bot, for the Bot API frontend's test.
+#    and .venv-ptb/ and .venv-aiogram/ with the pinned python-telegram-bot and aiogram, for
+#    the Bot API frontend's framework tests.
 # 3. Installs GramJS and mtcute from the committed lock files (`npm ci` in
 #    server-kit/tests/gramjs and server-kit/tests/mtcute) and the web page's packages (GramJS,
 #    esbuild, puppeteer-core in examples/web) when a node_modules is missing or older than
@@ -39,6 +40,9 @@ pyro_pins=(pyrotgfork==2.2.24.1 tgcrypto==1.2.5)
 # (server-kit/tests/botapi_ptb.rs), in a venv of its own: it pins its own httpx.
 ptb_venv="$root/.venv-ptb"
 ptb_pins=(python-telegram-bot==22.8)
+# aiogram, the second framework of the same test, in a venv of its own (aiohttp, pydantic).
+aiogram_venv="$root/.venv-aiogram"
+aiogram_pins=(aiogram==3.31.0)
 node_dirs=(server-kit/tests/gramjs server-kit/tests/mtcute examples/web)
 
 say() { echo ".ci/test.sh: $*" >&2; }
@@ -96,6 +100,7 @@ make_venv() {
 make_venv "$venv" "${pins[@]}"
 make_venv "$pyro_venv" "${pyro_pins[@]}"
 make_venv "$ptb_venv" "${ptb_pins[@]}"
+make_venv "$aiogram_venv" "${aiogram_pins[@]}"
 
 # 3. GramJS and mtcute. `npm ci` writes node_modules/.package-lock.json, which stands for the
 # install.
@@ -112,10 +117,12 @@ if [ ! -e "$web/dist/app.js" ] || [ -n "$(find "$web/src" "$web/static" "$web/bu
     say "building the web page: $(node "$web/build.mjs" "$web/dist")"
 fi
 
-# 4. The tests, with the first venv's python3 first on PATH and pyrotgfork's and PTB's named.
+# 4. The tests, with the first venv's python3 first on PATH and pyrotgfork's, PTB's and
+# aiogram's named.
 export VIRTUAL_ENV="$venv"
 export PYROTGFORK_PYTHON="$pyro_venv/bin/python3"
 export PTB_PYTHON="$ptb_venv/bin/python3"
+export AIOGRAM_PYTHON="$aiogram_venv/bin/python3"
 export PATH="$venv/bin:$PATH"
 unset PYTHONHOME
 if [ "${1:-}" = "--setup-only" ]; then

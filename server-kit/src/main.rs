@@ -299,7 +299,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tracing::info!(bot_api = %listener.local_addr()?, "Bot API");
         let offsets = server_kit_botapi::Offsets::load(&args.data.join("bot-api-offsets"))?;
-        let api = server_kit_botapi::BotApi::new(server.clone(), watch, offsets);
+        let webhooks = server_kit_botapi::Webhooks::load(&args.data.join("bot-api-webhooks"))?;
+        let api = server_kit_botapi::BotApi::new(server.clone(), watch, offsets, webhooks);
         tokio::spawn(server_kit_botapi::serve(listener, api));
     }
     if let Some(dir) = &args.web {

@@ -1,8 +1,11 @@
 //! The HTTP Bot API frontend (`--bot-api ADDR`, crate `server-kit-botapi`) over raw HTTP/1.1
 //! against the real binary: the error shapes and statuses frameworks pick exceptions from,
 //! getMe, getUpdates long polling (an empty answer after the timeout, an early one when a
-//! message arrives), offsets confirming updates (kept across a SIGKILL; negative ones), 409 for a second concurrent getUpdates, and
-//! sendMessage replying, seen by the user over MTProto.
+//! message arrives), offsets confirming updates (kept across a SIGKILL; negative ones), 409 for a second concurrent getUpdates,
+//! sendMessage replying, seen by the user over MTProto; and a webhook: a receiver on loopback
+//! gets the updates POSTed in order with the secret token header, a failure is retried and
+//! reported by getWebhookInfo, getUpdates answers 409 meanwhile, and the webhook outlives a
+//! SIGKILL.
 
 mod common;
 
@@ -179,13 +182,16 @@ fn errors_have_the_bot_api_shape() {
 
 /// A signed-up user over MTProto, and the bot as that user's peer.
 async fn user_and_bot(port: u16, data: &Path) -> (MiniClient, enums::InputPeer) {
+    user_and_bot_as(port, data, "+1 555 0401").await
+}
+
+/// [`user_and_bot`] with this phone number.
+async fn user_and_bot_as(port: u16, data: &Path, phone: &str) -> (MiniClient, enums::InputPeer) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut user = MiniClient::connect(addr, &server_key(data), Kind::Intermediate)
         .await
         .expect("connect");
-    user.sign_up("+1 555 0401", "Ann", "Lee")
-        .await
-        .expect("sign up");
+    user.sign_up(phone, "Ann", "Lee").await.expect("sign up");
     let enums::contacts::ResolvedPeer::ResolvedPeer(resolved) = user
         .invoke(&functions::contacts::ResolveUsername {
             username: "echo_bot".into(),
@@ -419,6 +425,184 @@ async fn confirmed_updates_stay_confirmed_across_a_kill() {
     .await;
     server.kill();
     let server = ServerProcess::start_with(BINARY, port, &data, &flags);
+    let (updates, _) = poll(bot_port, &token, "timeout=0").await;
+    assert!(updates.is_empty(), "{updates:?}");
+    server.kill();
+}
+
+/// What a webhook receiver accepted: the secret token header and the JSON body.
+type Received = (Option<String>, Value);
+
+/// A webhook receiver on loopback: answers the first `failures` POSTs 500 and the others
+/// 200, each on its own connection (`Connection: close`), and hands over what it accepted.
+fn receiver(failures: usize) -> (u16, std::sync::mpsc::Receiver<Received>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the receiver");
+    let port = listener.local_addr().expect("address").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut failures = failures;
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head, then as many bytes as Content-Length says.
+            let (head, mut body) = loop {
+                let Ok(n) = stream.read(&mut buf) else {
+                    break (String::new(), Vec::new());
+                };
+                if n == 0 {
+                    break (String::new(), Vec::new());
+                }
+                request.extend_from_slice(&buf[..n]);
+                if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&request[..at]).to_string();
+                    break (head, request[at + 4..].to_vec());
+                }
+            };
+            let header = |name: &str| {
+                head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case(name)
+                        .then(|| v.trim().to_owned())
+                })
+            };
+            let length: usize = header("content-length")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            while body.len() < length {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => body.extend_from_slice(&buf[..n]),
+                }
+            }
+            let status = if failures > 0 {
+                failures -= 1;
+                "500 Internal Server Error"
+            } else {
+                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let _ = tx.send((header("x-telegram-bot-api-secret-token"), json));
+                "200 OK"
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    (port, rx)
+}
+
+/// The next update the receiver accepts, within 20 s.
+async fn received(rx: &std::sync::mpsc::Receiver<Received>) -> Received {
+    let wait = |rx: &std::sync::mpsc::Receiver<Received>| rx.recv_timeout(Duration::from_secs(20));
+    tokio::task::block_in_place(|| wait(rx)).expect("a webhook POST within 20 s")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_deliver_in_order_with_the_secret_and_retries() {
+    let (server, data, port, bot_port, token) = start("botapi-webhook");
+    let (mut user, bot) = user_and_bot(port, &data).await;
+    say(&mut user, &bot, "/start", 1).await;
+    let (hook_port, rx) = receiver(1);
+    let url = format!("http://127.0.0.1:{hook_port}/hook");
+    let set = |form: String| {
+        let token = token.clone();
+        move || call(bot_port, &token, "setWebhook", &form)
+    };
+    // Only HTTP(S) URLs and allowed secret characters.
+    let bad = tokio::task::spawn_blocking(set("url=ftp://x".into()))
+        .await
+        .unwrap();
+    assert_eq!(bad.unwrap_err().0, 400);
+    let form = format!("url={url}&secret_token=bad%20secret");
+    let bad = tokio::task::spawn_blocking(set(form)).await.unwrap();
+    assert_eq!(bad.unwrap_err().0, 400);
+    let form = format!("url={url}&secret_token=s3cret_-x&max_connections=7");
+    let ok = tokio::task::spawn_blocking(set(form)).await.unwrap();
+    assert_eq!(ok.unwrap(), true);
+
+    // getUpdates is refused while the webhook is set.
+    let token2 = token.clone();
+    let refused = tokio::task::spawn_blocking(move || call(bot_port, &token2, "getUpdates", ""))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(refused.0, 409, "{refused:?}");
+    assert!(
+        refused.1["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("webhook is active"),
+        "{refused:?}"
+    );
+
+    // The first POST fails (500), the retry delivers it, with the secret token.
+    let (secret, update) = received(&rx).await;
+    assert_eq!(secret.as_deref(), Some("s3cret_-x"));
+    assert_eq!(update["message"]["text"], "/start", "{update}");
+    let first_id = update["update_id"].as_i64().expect("update_id");
+    say(&mut user, &bot, "second", 2).await;
+    say(&mut user, &bot, "third", 3).await;
+    for text in ["second", "third"] {
+        let (_, update) = received(&rx).await;
+        assert_eq!(update["message"]["text"], text, "{update}");
+        assert!(update["update_id"].as_i64().unwrap() > first_id);
+    }
+    let token2 = token.clone();
+    let info = tokio::task::spawn_blocking(move || {
+        call(bot_port, &token2, "getWebhookInfo", "").expect("getWebhookInfo")
+    })
+    .await
+    .unwrap();
+    assert_eq!(info["url"], url.as_str(), "{info}");
+    assert_eq!(info["max_connections"], 7, "{info}");
+    assert!(
+        info["last_error_date"].as_i64().is_some_and(|d| d > 0),
+        "{info}"
+    );
+    assert!(
+        info["last_error_message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("500"),
+        "{info}"
+    );
+
+    // The webhook outlives a SIGKILL; what was delivered is not delivered again (once
+    // nothing is pending and the offsets file had time to be written).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let token2 = token.clone();
+        let info = tokio::task::spawn_blocking(move || {
+            call(bot_port, &token2, "getWebhookInfo", "").expect("getWebhookInfo")
+        })
+        .await
+        .unwrap();
+        if info["pending_update_count"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still pending: {info}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(user);
+    server.kill();
+    let flags = ["--bot-api".to_owned(), format!("127.0.0.1:{bot_port}")];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = ServerProcess::start_with(BINARY, port, &data, &flags);
+    let (mut other, bot) = user_and_bot_as(port, &data, "+1 555 0402").await;
+    say(&mut other, &bot, "after the restart", 4).await;
+    let (secret, update) = received(&rx).await;
+    assert_eq!(secret.as_deref(), Some("s3cret_-x"));
+    assert_eq!(update["message"]["text"], "after the restart", "{update}");
+
+    // Deleted: getUpdates works again, with nothing left to deliver.
+    let token2 = token.clone();
+    let deleted = tokio::task::spawn_blocking(move || call(bot_port, &token2, "deleteWebhook", ""))
+        .await
+        .unwrap();
+    assert_eq!(deleted.unwrap(), true);
     let (updates, _) = poll(bot_port, &token, "timeout=0").await;
     assert!(updates.is_empty(), "{updates:?}");
     server.kill();

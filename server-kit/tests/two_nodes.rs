@@ -12,6 +12,8 @@
 //! - a secret chat across nodes: the request, the acceptance, encrypted messages both ways
 //!   (each from the other node's qts box), typing, a read receipt and the discard, all pushed
 //!   through the bus;
+//! - a bot's button pressed by B on node 2 reaches the bot on node 1 (bus), and the bot's
+//!   answer reaches B's waiting `click()` (shared store);
 //! - a key works on either node: made on one and signed in through the other, signed out
 //!   through one and at once refused by the other;
 //! - a 12 MiB file uploaded through node 1 (24 client parts, re-chunked into 5 MiB S3 parts)
@@ -337,6 +339,18 @@ fn two_nodes_share_store_bus_and_media() {
     step(&dir, &["channel".into(), p1.clone(), p2.clone()]);
     step(&dir, &["reactions".into(), p1.clone(), p2.clone()]);
     step(&dir, &["secret".into(), p1.clone(), p2.clone()]);
+    let created = Command::new(&binary)
+        .arg("create-bot")
+        .arg("--config")
+        .arg(&config)
+        .arg("--data")
+        .arg(&one.data)
+        .args(["nodes_bot", "Nodes"])
+        .output()
+        .expect("create-bot");
+    assert!(created.status.success(), "{created:?}");
+    let token = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    step(&dir, &["buttons".into(), p1.clone(), p2.clone(), token]);
     step(&dir, &["roam".into(), p1.clone(), p2.clone()]);
     let file = dir.join("file.bin");
     std::fs::write(&file, test_file(12 << 20)).expect("test file");

@@ -156,7 +156,7 @@ fn bridge_lists_what_differs_and_names_the_rules_it_needs() {
     let (ok, stdout, stderr) = tl(&["bridge", &primary, &old]);
     assert!(ok, "{stderr}");
     assert!(
-        stdout.contains("functions (request converted): 11"),
+        stdout.contains("functions (request converted): 12"),
         "{stdout}"
     );
     assert!(stdout.contains("  channels.joinChannel"), "{stdout}");

@@ -108,3 +108,134 @@ where
     })
     .convert()
 }
+
+/// Inline keyboards: layer 229 gives each button a `type` (`keyboardInlineButton`, rows of
+/// `keyboardInlineButtonRow`), older layers one constructor per kind of button
+/// (`keyboardButtonCallback`, `keyboardButtonUrl`, ... in rows of `keyboardButtonRow`). A
+/// kind the other side lacks (or this rule does not map) becomes a plain button with the same
+/// text going down, and is left out going up.
+pub(crate) trait OldInlineRow: Sized {
+    /// A 229 row as this layer's.
+    fn from_inline(row: &enums::KeyboardInlineButtonRow) -> Self;
+}
+
+/// An older layer's inline keyboard, read as layer 229's rows.
+pub(crate) trait OldInlineMarkup {
+    /// The rows as 229's.
+    fn inline_rows(&self) -> Vec<enums::KeyboardInlineButtonRow>;
+}
+
+/// `replyInlineMarkup.rows` going down (see [`OldInlineRow`]).
+pub(crate) fn inline_rows_down<Row: OldInlineRow>(
+    markup: &types::ReplyInlineMarkup,
+) -> Result<Vec<Row>, LayerError> {
+    Ok(markup.rows.iter().map(Row::from_inline).collect())
+}
+
+/// `replyInlineMarkup.rows` going up (see [`OldInlineMarkup`]).
+pub(crate) fn inline_rows_up<Markup: OldInlineMarkup>(
+    markup: &Markup,
+) -> Result<Vec<enums::KeyboardInlineButtonRow>, LayerError> {
+    Ok(markup.inline_rows())
+}
+
+/// A 229 inline row from its buttons.
+fn inline_row(buttons: Vec<types::KeyboardInlineButton>) -> enums::KeyboardInlineButtonRow {
+    types::KeyboardInlineButtonRow {
+        buttons: buttons.into_iter().map(Into::into).collect(),
+    }
+    .into()
+}
+
+/// The buttons of a 229 inline row.
+fn inline_buttons(row: &enums::KeyboardInlineButtonRow) -> &[enums::KeyboardInlineButton] {
+    let enums::KeyboardInlineButtonRow::KeyboardInlineButtonRow(row) = row;
+    &row.buttons
+}
+
+/// The old layers' inline keyboards, with (`styled`) or without a `style` on each button.
+macro_rules! old_inline_keyboard {
+    ($layer:ident, $($style:ident)?) => {
+        impl OldInlineRow for crate::$layer::enums::KeyboardButtonRow {
+            fn from_inline(row: &enums::KeyboardInlineButtonRow) -> Self {
+                use crate::$layer::{enums as old, types as t};
+                let buttons = inline_buttons(row)
+                    .iter()
+                    .map(|b| {
+                        let enums::KeyboardInlineButton::KeyboardInlineButton(b) = b;
+                        match &b.r#type {
+                            enums::InlineButtonType::Callback(c) => {
+                                old::KeyboardButton::Callback(t::KeyboardButtonCallback {
+                                    requires_password: c.requires_password,
+                                    $($style: b.style.clone(),)?
+                                    text: b.text.clone(),
+                                    data: c.data.clone(),
+                                })
+                            }
+                            enums::InlineButtonType::Url(u) => {
+                                old::KeyboardButton::Url(t::KeyboardButtonUrl {
+                                    $($style: b.style.clone(),)?
+                                    text: b.text.clone(),
+                                    url: u.url.clone(),
+                                })
+                            }
+                            _ => old::KeyboardButton::KeyboardButton(t::KeyboardButton {
+                                $($style: b.style.clone(),)?
+                                text: b.text.clone(),
+                            }),
+                        }
+                    })
+                    .collect();
+                old::KeyboardButtonRow::KeyboardButtonRow(t::KeyboardButtonRow { buttons })
+            }
+        }
+
+        impl OldInlineMarkup for crate::$layer::types::ReplyInlineMarkup {
+            fn inline_rows(&self) -> Vec<enums::KeyboardInlineButtonRow> {
+                use crate::$layer::enums as old;
+                self.rows
+                    .iter()
+                    .map(|row| {
+                        let old::KeyboardButtonRow::KeyboardButtonRow(row) = row;
+                        let buttons = row
+                            .buttons
+                            .iter()
+                            .filter_map(|b| {
+                                let (text, r#type, style) = match b {
+                                    old::KeyboardButton::Callback(c) => (
+                                        c.text.clone(),
+                                        types::InlineButtonTypeCallback {
+                                            requires_password: c.requires_password,
+                                            data: c.data.clone(),
+                                        }
+                                        .into(),
+                                        old_inline_keyboard!(@style c $($style)?),
+                                    ),
+                                    old::KeyboardButton::Url(u) => (
+                                        u.text.clone(),
+                                        types::InlineButtonTypeUrl { url: u.url.clone() }.into(),
+                                        old_inline_keyboard!(@style u $($style)?),
+                                    ),
+                                    _ => return None,
+                                };
+                                Some(types::KeyboardInlineButton {
+                                    style,
+                                    text,
+                                    r#type,
+                                })
+                            })
+                            .collect();
+                        inline_row(buttons)
+                    })
+                    .collect()
+            }
+        }
+    };
+    (@style $button:ident style) => { $button.style.clone() };
+    (@style $button:ident) => { None };
+}
+
+old_inline_keyboard!(layer198,);
+old_inline_keyboard!(layer220,);
+old_inline_keyboard!(layer227, style);
+old_inline_keyboard!(layer228, style);

@@ -8,21 +8,23 @@
 
 use crate::error::ApiError;
 use crate::offsets::Offsets;
-use crate::params::{Params, member_int};
+use crate::params::Params;
 use crate::watch::BoxWatch;
-use mtproto_api::{enums, functions, types};
+use crate::webhook::Webhooks;
+use mtproto_api::enums;
 use serde_json::{Map, Value, json};
 use server_kit_core::Node;
 use server_kit_core::rpc::Caller;
-use server_kit_core::state::{random_i64, unix_now};
+use server_kit_core::state::unix_now;
 use server_kit_reference::bot_token::BotToken;
+use server_kit_reference::services::callbacks::chat_instance;
 use server_kit_store::chats::peer_chat;
 use server_kit_store::{Change, LoggedChange, Message, StoreError, User};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use tl_runtime::{Deserialize, Serialize};
+use tl_runtime::{Deserialize, RemoteCall, Serialize};
 use tokio::time::Instant;
 
 /// Updates older than this are not delivered (Telegram keeps them 24 hours).
@@ -34,16 +36,25 @@ const LOG_PAGES: usize = 8;
 /// The longest `getUpdates` timeout (seconds), as Telegram's.
 pub const MAX_POLL_TIMEOUT: i64 = 50;
 
+/// The update kinds this server delivers (what `allowed_updates` may name of them).
+pub const UPDATE_KINDS: [&str; 3] = ["message", "edited_message", "callback_query"];
+
 /// The Bot API over one node.
 pub struct BotApi {
-    node: Arc<Node>,
-    watch: Arc<BoxWatch>,
+    pub(crate) node: Arc<Node>,
+    pub(crate) watch: Arc<BoxWatch>,
     /// Per bot: the pts below which every update is confirmed (or was never an update).
-    offsets: Offsets,
+    pub(crate) offsets: Offsets,
     /// Per bot: the getUpdates call that runs (a later one ends it with 409).
     polls: Mutex<HashMap<i64, u64>>,
     /// Numbers getUpdates calls.
     next_poll: AtomicU64,
+    /// Per bot: the `allowed_updates` of its getUpdates calls (empty: every kind).
+    allowed: Mutex<HashMap<i64, Vec<String>>>,
+    /// The bots' webhooks.
+    pub(crate) webhooks: Webhooks,
+    /// Per bot: its webhook's delivery task.
+    pub(crate) deliveries: Mutex<HashMap<i64, tokio::task::AbortHandle>>,
 }
 
 impl std::fmt::Debug for BotApi {
@@ -52,8 +63,12 @@ impl std::fmt::Debug for BotApi {
     }
 }
 
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// A store failure: logged, and an internal error to the bot.
-fn store_error(e: StoreError) -> ApiError {
+pub(crate) fn store_error(e: StoreError) -> ApiError {
     tracing::warn!("bot api: store: {e}");
     ApiError::Internal
 }
@@ -61,36 +76,91 @@ fn store_error(e: StoreError) -> ApiError {
 impl BotApi {
     /// The Bot API over `node`, whose box changes `watch` hears (see [`BoxWatch`]), keeping
     /// the bots' confirmed offsets in `offsets` ([`Offsets::load`] for a file, or
-    /// `Offsets::default()` for memory only).
-    pub fn new(node: Arc<Node>, watch: Arc<BoxWatch>, offsets: Offsets) -> Arc<Self> {
-        Arc::new(BotApi {
+    /// `Offsets::default()` for memory only) and their webhooks in `webhooks`
+    /// ([`Webhooks::load`], or `Webhooks::default()`). Starts delivering to the webhooks
+    /// already set: call it inside a tokio runtime.
+    pub fn new(
+        node: Arc<Node>,
+        watch: Arc<BoxWatch>,
+        offsets: Offsets,
+        webhooks: Webhooks,
+    ) -> Arc<Self> {
+        let api = Arc::new(BotApi {
             node,
             watch,
             offsets,
             polls: Mutex::new(HashMap::new()),
             next_poll: AtomicU64::new(0),
-        })
+            allowed: Mutex::new(HashMap::new()),
+            webhooks,
+            deliveries: Mutex::new(HashMap::new()),
+        });
+        for bot in api.webhooks.bots() {
+            api.start_delivery(bot);
+        }
+        api
     }
 
     /// Answers `method` (any case) for the bot whose token is `token`: the `result`.
-    pub async fn call(&self, token: &str, method: &str, params: Params) -> Result<Value, ApiError> {
+    pub async fn call(
+        self: &Arc<Self>,
+        token: &str,
+        method: &str,
+        params: Params,
+    ) -> Result<Value, ApiError> {
         let bot = self.bot(token).await?;
+        let p = &params;
         match method.to_ascii_lowercase().as_str() {
             "getme" => Ok(me_json(&bot)),
-            "getupdates" => self.get_updates(&bot, &params).await,
-            "sendmessage" => self.send_message(&bot, &params).await,
-            "deletewebhook" => Ok(Value::Bool(true)),
-            "getwebhookinfo" => {
-                let from = self.confirm(bot.id, 0).await?;
-                let pending = self.collect(bot.id, from, 100).await?.len();
-                Ok(json!({
-                    "url": "",
-                    "has_custom_certificate": false,
-                    "pending_update_count": pending,
-                }))
+            "getupdates" => self.get_updates(&bot, p).await,
+            "setwebhook" => self.set_webhook(&bot, p).await,
+            "deletewebhook" => self.delete_webhook(&bot, p).await,
+            "getwebhookinfo" => self.webhook_info(&bot).await,
+            "logout" => {
+                // This server keeps no session for a bot beyond its webhook and its poll.
+                self.delete_webhook(&bot, &Params::default()).await?;
+                self.end_poll(bot.id);
+                Ok(Value::Bool(true))
+            }
+            "close" => {
+                self.end_poll(bot.id);
+                Ok(Value::Bool(true))
+            }
+            "sendmessage" => self.send_message(&bot, p).await,
+            "editmessagetext" => self.edit_message_text(&bot, p).await,
+            "editmessagereplymarkup" => self.edit_message_reply_markup(&bot, p).await,
+            "deletemessage" => self.delete_messages(&bot, p, false).await,
+            "deletemessages" => self.delete_messages(&bot, p, true).await,
+            "answercallbackquery" => self.answer_callback_query(&bot, p).await,
+            "sendchataction" => self.send_chat_action(&bot, p).await,
+            "getchat" => self.get_chat(&bot, p).await,
+            "setmycommands" => self.set_my_commands(&bot, p).await,
+            "getmycommands" => self.get_my_commands(&bot, p).await,
+            "deletemycommands" => {
+                let mut none = params.clone();
+                none.set("commands", Value::Array(Vec::new()));
+                self.set_my_commands(&bot, &none).await
             }
             _ => Err(ApiError::NotFound("method not found")),
         }
+    }
+
+    /// Runs `call` as the bot through the node's services: the answer's bytes.
+    pub(crate) async fn dispatch<F: RemoteCall + Serialize>(
+        &self,
+        bot: &User,
+        call: F,
+    ) -> Result<Vec<u8>, ApiError> {
+        let caller = Caller {
+            key_id: 0,
+            session_id: 0,
+            user_id: Some(bot.id),
+            layer: mtproto_api::LAYER,
+        };
+        self.node
+            .dispatch(caller, call.to_bytes())
+            .await
+            .map_err(|e| ApiError::from_rpc(&e))
     }
 
     /// The bot whose current token `token` is (as `auth.importBotAuthorization` checks it).
@@ -112,9 +182,23 @@ impl BotApi {
     /// `getUpdates`: offset (negative: keep only the last -offset), limit 1..100, timeout
     /// 0..50 s (held until an update arrives).
     async fn get_updates(&self, bot: &User, p: &Params) -> Result<Value, ApiError> {
+        if self.webhooks.get(bot.id).is_some() {
+            return Err(ApiError::Conflict(WEBHOOK_CONFLICT));
+        }
         let offset = p.int("offset")?.unwrap_or(0);
         let limit = p.int("limit")?.unwrap_or(100).clamp(1, 100) as usize;
         let timeout = p.int("timeout")?.unwrap_or(0).clamp(0, MAX_POLL_TIMEOUT) as u64;
+        if let Some(kinds) = p.array("allowed_updates")? {
+            let kinds = kinds
+                .iter()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect();
+            lock(&self.allowed).insert(bot.id, kinds);
+        }
+        let allowed = lock(&self.allowed)
+            .get(&bot.id)
+            .cloned()
+            .unwrap_or_default();
         let from = self.confirm(bot.id, offset).await?;
         let deadline = Instant::now() + Duration::from_secs(timeout);
         let notify = self.watch.watch(bot.id);
@@ -133,7 +217,10 @@ impl BotApi {
                      instance is running",
                 ));
             }
-            let updates = self.collect(bot.id, from, limit).await?;
+            if self.webhooks.get(bot.id).is_some() {
+                return Err(ApiError::Conflict(WEBHOOK_CONFLICT));
+            }
+            let updates = self.collect(bot.id, from, limit, &allowed).await?;
             if !updates.is_empty() || Instant::now() >= deadline {
                 return Ok(Value::Array(updates));
             }
@@ -145,18 +232,26 @@ impl BotApi {
     }
 
     fn lock_polls(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u64>> {
-        self.polls.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.polls)
+    }
+
+    /// Ends the bot's running getUpdates (it answers 409).
+    pub(crate) fn end_poll(&self, bot: i64) {
+        self.lock_polls().remove(&bot);
+        self.watch.changed(bot);
     }
 
     /// Records that the bot confirmed every update below `offset` when positive, or all but
     /// the last `-offset` pending ones when negative (as Telegram); the pts to read the log
     /// from.
-    async fn confirm(&self, bot: i64, offset: i64) -> Result<i32, ApiError> {
+    pub(crate) async fn confirm(&self, bot: i64, offset: i64) -> Result<i32, ApiError> {
         let below = if offset > 0 {
             Some(i32::try_from(offset - 1).unwrap_or(i32::MAX))
         } else if offset < 0 {
             let keep = usize::try_from(offset.unsigned_abs()).unwrap_or(usize::MAX);
-            let pending = self.collect(bot, self.offsets.get(bot), usize::MAX).await?;
+            let pending = self
+                .collect(bot, self.offsets.get(bot), usize::MAX, &[])
+                .await?;
             let dropped = pending.len().saturating_sub(keep);
             dropped
                 .checked_sub(1)
@@ -171,8 +266,15 @@ impl BotApi {
         Ok(self.offsets.get(bot))
     }
 
-    /// Up to `limit` updates of the bot after pts `from`.
-    async fn collect(&self, bot: i64, from: i32, limit: usize) -> Result<Vec<Value>, ApiError> {
+    /// Up to `limit` updates of the bot after pts `from`, of the kinds in `allowed` (empty:
+    /// every kind).
+    pub(crate) async fn collect(
+        &self,
+        bot: i64,
+        from: i32,
+        limit: usize,
+        allowed: &[String],
+    ) -> Result<Vec<Value>, ApiError> {
         let oldest = unix_now().saturating_sub(UPDATE_LIFETIME_SECS);
         let mut out = Vec::new();
         let mut after = from;
@@ -190,12 +292,10 @@ impl BotApi {
             let full = entries.len() == LOG_PAGE;
             for entry in entries {
                 after = entry.pts;
-                let update = match update_kind(&entry, &messages) {
-                    Some((kind, message)) if entry.date >= oldest => {
-                        let object = self.message_json(bot, message, true).await?;
-                        Some(json!({ "update_id": entry.pts, kind: object }))
-                    }
-                    _ => None,
+                let update = if entry.date >= oldest {
+                    self.update_object(bot, &entry, &messages, allowed).await?
+                } else {
+                    None
                 };
                 match update {
                     Some(update) => {
@@ -220,9 +320,68 @@ impl BotApi {
         Ok(out)
     }
 
+    /// The update a log entry is for the bot, if any: `{"update_id", KIND: OBJECT}`.
+    async fn update_object(
+        &self,
+        bot: i64,
+        entry: &LoggedChange,
+        messages: &[Message],
+        allowed: &[String],
+    ) -> Result<Option<Value>, ApiError> {
+        let wanted = |kind: &str| allowed.is_empty() || allowed.iter().any(|k| k == kind);
+        if let Change::BotCallbackQuery { query_id } = entry.change {
+            if !wanted("callback_query") {
+                return Ok(None);
+            }
+            let query = self.callback_json(bot, query_id).await?;
+            return Ok(query.map(|q| json!({ "update_id": entry.pts, "callback_query": q })));
+        }
+        match update_kind(entry, messages) {
+            Some((kind, message)) if wanted(kind) => {
+                let object = self.message_json(bot, message, true).await?;
+                Ok(Some(json!({ "update_id": entry.pts, kind: object })))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A stored callback query as the Bot API's `CallbackQuery` (`None` if it is gone).
+    async fn callback_json(&self, bot: i64, query_id: i64) -> Result<Option<Value>, ApiError> {
+        let found = self
+            .node
+            .store
+            .run(move |s| {
+                let Some(query) = s.callback_query(query_id)? else {
+                    return Ok(None);
+                };
+                let message = s.messages(bot, &[query.msg_id])?.into_iter().next();
+                let user = s.user(query.user)?;
+                Ok(Some((query, message, user)))
+            })
+            .await
+            .map_err(store_error)?;
+        let Some((query, message, user)) = found else {
+            return Ok(None);
+        };
+        let from = match &user {
+            Some(u) => user_json(u),
+            None => json!({ "id": query.user, "is_bot": false, "first_name": "" }),
+        };
+        let mut object = json!({
+            "id": query.id.to_string(),
+            "from": from,
+            "chat_instance": chat_instance(bot, query.user).to_string(),
+            "data": String::from_utf8_lossy(&query.data),
+        });
+        if let Some(message) = message {
+            object["message"] = self.message_json(bot, &message, false).await?;
+        }
+        Ok(Some(object))
+    }
+
     /// A stored message as the Bot API's `Message`, seen by the bot; `reply_to_message` one
     /// level deep when `with_reply`.
-    async fn message_json(
+    pub(crate) async fn message_json(
         &self,
         bot: i64,
         m: &Message,
@@ -278,106 +437,34 @@ impl BotApi {
         }
         if !m.text.is_empty() {
             object.insert("text".into(), m.text.clone().into());
+            let mut entities: Vec<Value> = stored_entities(m.entities.as_deref())
+                .iter()
+                .filter_map(crate::formatting::entity_json)
+                .collect();
             if let Some(command) = command_entity(&m.text) {
-                object.insert("entities".into(), json!([command]));
+                if !entities
+                    .iter()
+                    .any(|e| e["type"] == "bot_command" && e["offset"] == 0)
+                {
+                    entities.insert(0, command);
+                }
             }
+            if !entities.is_empty() {
+                object.insert("entities".into(), Value::Array(entities));
+            }
+        }
+        let keyboard = m
+            .reply_markup
+            .as_deref()
+            .and_then(|bytes| enums::ReplyMarkup::from_bytes(bytes.to_vec()).ok());
+        if let Some(keyboard) = keyboard.as_ref().and_then(crate::keyboards::markup_json) {
+            object.insert("reply_markup".into(), keyboard);
         }
         if let Some(replied) = replied {
             let replied = Box::pin(self.message_json(bot, &replied, false)).await?;
             object.insert("reply_to_message".into(), replied);
         }
         Ok(Value::Object(object))
-    }
-
-    /// `sendMessage`: chat_id (a user id, `@username`, or -chat id of a basic group), text,
-    /// reply_parameters / reply_to_message_id. The sent `Message`.
-    async fn send_message(&self, bot: &User, p: &Params) -> Result<Value, ApiError> {
-        let peer = self.input_peer(p).await?;
-        let text = p.string("text")?.ok_or_else(|| ApiError::missing("text"))?;
-        if text.trim().is_empty() {
-            return Err(ApiError::BadRequest("message text is empty".into()));
-        }
-        let reply_to = match p.object("reply_parameters")? {
-            Some(reply) => member_int(&reply, "message_id")?,
-            None => p.int("reply_to_message_id")?,
-        };
-        let reply_to = reply_to
-            .map(|id| {
-                i32::try_from(id)
-                    .map_err(|_| ApiError::BadRequest("message to be replied not found".into()))
-            })
-            .transpose()?;
-        let random_id = random_i64();
-        let mut call = functions::messages::SendMessage::new(peer, text, random_id);
-        call.reply_to = reply_to.map(|id| {
-            enums::InputReplyTo::Message(types::InputReplyToMessage {
-                reply_to_msg_id: id,
-                ..Default::default()
-            })
-        });
-        let caller = Caller {
-            key_id: 0,
-            session_id: 0,
-            user_id: Some(bot.id),
-            layer: mtproto_api::LAYER,
-        };
-        let answer = self
-            .node
-            .dispatch(caller, call.to_bytes())
-            .await
-            .map_err(|e| ApiError::from_rpc(&e))?;
-        let id = sent_id(&answer, random_id).ok_or_else(|| {
-            tracing::warn!(
-                bot = bot.id,
-                "bot api: sendMessage's answer names no message"
-            );
-            ApiError::Internal
-        })?;
-        let owner = bot.id;
-        let message = self
-            .node
-            .store
-            .run(move |s| s.messages(owner, &[id]))
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .next()
-            .ok_or(ApiError::Internal)?;
-        self.message_json(bot.id, &message, true).await
-    }
-
-    /// The chat `chat_id` names, as the services take it.
-    async fn input_peer(&self, p: &Params) -> Result<enums::InputPeer, ApiError> {
-        let not_found = || ApiError::BadRequest("chat not found".into());
-        let user = match p.int("chat_id") {
-            Ok(Some(id)) if id < 0 => {
-                return Ok(types::InputPeerChat { chat_id: -id }.into());
-            }
-            Ok(Some(id)) => self
-                .node
-                .store
-                .run(move |s| s.user(id))
-                .await
-                .map_err(store_error)?,
-            Ok(None) => return Err(ApiError::missing("chat_id")),
-            Err(_) => {
-                let name = p.string("chat_id")?.unwrap_or_default();
-                let Some(username) = name.strip_prefix('@').map(str::to_owned) else {
-                    return Err(not_found());
-                };
-                self.node
-                    .store
-                    .run(move |s| s.user_by_username(&username))
-                    .await
-                    .map_err(store_error)?
-            }
-        };
-        let user = user.ok_or_else(not_found)?;
-        Ok(types::InputPeerUser {
-            user_id: user.id,
-            access_hash: user.access_hash,
-        }
-        .into())
     }
 }
 
@@ -396,8 +483,18 @@ fn update_kind<'a>(
     (!message.out && message.action.is_none()).then_some((kind, message))
 }
 
+/// 409 for getUpdates while a webhook is set.
+pub(crate) const WEBHOOK_CONFLICT: &str = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
+
+/// A message's stored entities (none if they do not decode).
+fn stored_entities(bytes: Option<&[u8]>) -> Vec<enums::MessageEntity> {
+    bytes
+        .and_then(|b| Vec::<enums::MessageEntity>::from_bytes(b.to_vec()).ok())
+        .unwrap_or_default()
+}
+
 /// The id of the message sent with `random_id`, from a sendMessage answer.
-fn sent_id(answer: &[u8], random_id: i64) -> Option<i32> {
+pub(crate) fn sent_id(answer: &[u8], random_id: i64) -> Option<i32> {
     match enums::Updates::from_bytes(answer.to_vec()).ok()? {
         enums::Updates::Updates(u) => u.updates.iter().find_map(|update| match update {
             enums::Update::MessageID(m) if m.random_id == random_id => Some(m.id),

@@ -45,7 +45,7 @@ pub async fn serve(listener: TcpListener, api: Arc<BotApi>) {
 }
 
 /// The answer to one request.
-async fn answer(api: &BotApi, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(api: &Arc<BotApi>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let body = match handle(api, request).await {
         Ok(result) => json!({ "ok": true, "result": result }),
         Err(e) => e.to_json(),
@@ -84,7 +84,7 @@ pub fn route(path: &str) -> Result<(String, &str), ApiError> {
 }
 
 /// Parses the request and runs the call.
-async fn handle(api: &BotApi, request: Request<Incoming>) -> Result<Value, ApiError> {
+async fn handle(api: &Arc<BotApi>, request: Request<Incoming>) -> Result<Value, ApiError> {
     if request.method() != Method::GET && request.method() != Method::POST {
         return Err(ApiError::NotFound("Not Found"));
     }

@@ -87,6 +87,49 @@ impl Params {
     }
 }
 
+impl Params {
+    /// Sets a parameter (replacing one of the same name).
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.0.insert(name.to_owned(), value);
+    }
+
+    /// An array parameter, given as a JSON array or a JSON-encoded string, if present.
+    pub fn array(&self, name: &str) -> Result<Option<Vec<Value>>, ApiError> {
+        let parsed;
+        let value = match self.get(name) {
+            None => return Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+            Some(Value::String(s)) => {
+                parsed = serde_json::from_str::<Value>(s)
+                    .map_err(|_| ApiError::invalid(name, "must be a JSON array"))?;
+                &parsed
+            }
+            Some(v) => v,
+        };
+        match value {
+            Value::Array(items) => Ok(Some(items.clone())),
+            _ => Err(ApiError::invalid(name, "must be a JSON array")),
+        }
+    }
+
+    /// A boolean parameter (`true`/`false`, or as a form sends it: `1`, `0`, `True`), if
+    /// present.
+    pub fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::Number(n)) => Ok(Some(n.as_i64() != Some(0))),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(None),
+                "true" | "1" => Ok(Some(true)),
+                "false" | "0" => Ok(Some(false)),
+                _ => Err(ApiError::invalid(name, "must be a Boolean")),
+            },
+            Some(_) => Err(ApiError::invalid(name, "must be a Boolean")),
+        }
+    }
+}
+
 /// An integer member of an object parameter (`reply_parameters.message_id`).
 pub fn member_int(object: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
     match object.get(name) {
@@ -120,6 +163,25 @@ mod tests {
             let reply = p.object("reply_parameters").unwrap().unwrap();
             assert_eq!(member_int(&reply, "message_id").unwrap(), Some(5));
         }
+    }
+
+    #[test]
+    fn arrays_and_flags_from_forms_and_json() {
+        let mut form = Params::default();
+        form.add_form(b"allowed_updates=%5B%22message%22%5D&drop_pending_updates=True&x=maybe");
+        assert_eq!(
+            form.array("allowed_updates").unwrap(),
+            Some(vec![Value::String("message".into())])
+        );
+        assert_eq!(form.flag("drop_pending_updates").unwrap(), Some(true));
+        assert!(form.flag("x").is_err());
+        assert!(form.array("x").is_err());
+        let mut json = Params::default();
+        json.add_json(br#"{"allowed_updates":[],"drop_pending_updates":false}"#)
+            .unwrap();
+        assert_eq!(json.array("allowed_updates").unwrap(), Some(Vec::new()));
+        assert_eq!(json.flag("drop_pending_updates").unwrap(), Some(false));
+        assert_eq!(json.flag("missing").unwrap(), None);
     }
 
     #[test]

@@ -595,6 +595,8 @@ mod tests {
             forward: None,
             pinned: false,
             action: None,
+            entities: None,
+            reply_markup: None,
         }
     }
 

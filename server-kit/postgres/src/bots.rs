@@ -1,7 +1,7 @@
 //! Bot accounts in PostgreSQL (migration 4): see [`server_kit_store::bots`].
 
-use super::{PgStore, col, taken};
-use server_kit_store::bots::{BotStore, FIRST_BOT_INFO_VERSION, hash_from_bytes};
+use super::{PgStore, col, lock_users, taken, text};
+use server_kit_store::bots::{BotCommand, BotStore, FIRST_BOT_INFO_VERSION, hash_from_bytes};
 use server_kit_store::{Store, StoreError, User};
 
 /// Migration 4: the `bot_info_version` of users (NULL: a person) and the hashes of bot
@@ -59,5 +59,52 @@ impl BotStore for PgStore {
         })?
         .map(hash_from_bytes)
         .transpose()
+    }
+
+    fn set_bot_commands(&self, bot: i64, commands: &[BotCommand]) -> Result<i32, StoreError> {
+        self.tx(|tx| {
+            lock_users(tx, &[bot])?;
+            let version: i32 = match tx.query_opt(
+                "UPDATE users SET bot_info_version = bot_info_version + 1
+                 WHERE id = $1 AND bot_info_version IS NOT NULL
+                 RETURNING bot_info_version",
+                &[&bot],
+            )? {
+                Some(r) => col(&r, 0)?,
+                None => return Err(StoreError::NotFound { what: "bot" }.into()),
+            };
+            tx.execute("DELETE FROM bot_commands WHERE bot = $1", &[&bot])?;
+            for (position, c) in commands.iter().enumerate() {
+                let position = i32::try_from(position).unwrap_or(i32::MAX);
+                tx.execute(
+                    "INSERT INTO bot_commands(bot, position, command, description)
+                     VALUES ($1, $2, $3, $4)",
+                    &[
+                        &bot,
+                        &position,
+                        &c.command.as_bytes(),
+                        &c.description.as_bytes(),
+                    ],
+                )?;
+            }
+            Ok(version)
+        })
+    }
+
+    fn bot_commands(&self, bot: i64) -> Result<Vec<BotCommand>, StoreError> {
+        self.read(|c| {
+            c.query(
+                "SELECT command, description FROM bot_commands WHERE bot = $1 ORDER BY position",
+                &[&bot],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(BotCommand {
+                    command: text(r, 0)?,
+                    description: text(r, 1)?,
+                })
+            })
+            .collect()
+        })
     }
 }

@@ -419,7 +419,16 @@ impl ChannelStore for PgStore {
                     duplicate: true,
                 });
             }
-            insert_post(tx, channel, from, text, date, Some(random_id), extras, None)
+            insert_post(
+                tx,
+                channel,
+                from,
+                text,
+                date,
+                Some(random_id),
+                extras.clone(),
+                None,
+            )
         })
     }
 

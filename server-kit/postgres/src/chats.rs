@@ -2,7 +2,7 @@
 //! its member list or its messages are written, then the members' boxes in id order (as a
 //! private send locks them), so writers on several nodes take turns.
 
-use super::{PgStore, R, Sql, Tx, col, lock_users, pin_in_box, sent_earlier, via};
+use super::{PgStore, R, Sql, Tx, col, lock_users, pin_in_box, sent_earlier, set_rich, via};
 use ::postgres::GenericClient;
 use server_kit_store::chats::*;
 use server_kit_store::rows::{self, CHAT_COLUMNS, CHAT_MEMBER_COLUMNS};
@@ -184,7 +184,10 @@ fn write(tx: &mut Tx<'_, '_>, w: &ChatWrite<'_>) -> R<ChatSent> {
             forward: w.extras.forward,
             pinned: false,
             action: w.action.clone(),
+            entities: w.extras.entities.clone(),
+            reply_markup: w.extras.reply_markup.clone(),
         };
+        set_rich(tx, owner, id, &w.extras)?;
         copies.push(Committed {
             user_id: owner,
             entry: LoggedChange {
@@ -326,7 +329,7 @@ impl ChatStore for PgStore {
                 text,
                 random_id: Some(random_id),
                 date,
-                extras,
+                extras: extras.clone(),
                 action: None,
                 boxes: boxes_from(&members, from),
             };

@@ -40,6 +40,7 @@
 //!   about become [`StoreError::Taken`].
 
 mod bots;
+mod callbacks;
 mod channels;
 mod chats;
 mod contacts;
@@ -88,11 +89,48 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (13, profile_photos::SCHEMA_V13),
     (14, reactions::SCHEMA_V14),
     (15, SCHEMA_V15),
+    (16, SCHEMA_V16),
     (17, secret_chats::SCHEMA_V17),
     (18, scheduled::SCHEMA_V18),
     (19, pinned_dialogs::SCHEMA_V19),
     (20, channels::SCHEMA_V20),
 ];
+
+/// Messages' entities and bots' keyboards (`store::Extras`, empty when none), bot commands
+/// (`store::BotCommand`) and callback queries (`store::CallbackQuery`).
+const SCHEMA_V16: &str = "
+ALTER TABLE messages
+    ADD COLUMN entities BYTEA NOT NULL DEFAULT '',
+    ADD COLUMN reply_markup BYTEA NOT NULL DEFAULT '';
+CREATE TABLE bot_commands(
+    bot BIGINT NOT NULL, position INTEGER NOT NULL, command BYTEA NOT NULL,
+    description BYTEA NOT NULL, PRIMARY KEY(bot, position));
+CREATE TABLE bot_callback_queries(
+    id BIGINT PRIMARY KEY, bot BIGINT NOT NULL, user_id BIGINT NOT NULL, msg_id INTEGER NOT NULL,
+    peer BIGINT NOT NULL, data BYTEA NOT NULL, date INTEGER NOT NULL,
+    answered BOOLEAN NOT NULL DEFAULT FALSE, message BYTEA NOT NULL DEFAULT '',
+    alert BOOLEAN NOT NULL DEFAULT FALSE, url BYTEA NOT NULL DEFAULT '',
+    cache_time INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX bot_callback_queries_by_date ON bot_callback_queries(date);
+";
+
+/// Writes a new message's entities and keyboard (the hot insert statements leave them
+/// empty; most messages have neither).
+pub(crate) fn set_rich(tx: &mut Tx<'_, '_>, owner: i64, id: i32, extras: &Extras) -> R<()> {
+    if extras.entities.is_none() && extras.reply_markup.is_none() {
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE messages SET entities = $3, reply_markup = $4 WHERE owner = $1 AND id = $2",
+        &[
+            &owner,
+            &id,
+            &rows::blob_column(&extras.entities),
+            &rows::blob_column(&extras.reply_markup),
+        ],
+    )?;
+    Ok(())
+}
 
 /// Who sees a user's status (`store::Visibility::code`).
 const SCHEMA_V15: &str = "
@@ -1213,6 +1251,8 @@ impl PgStore {
                 forward: extras.forward,
                 pinned: false,
                 action: None,
+                entities: extras.entities.clone(),
+                reply_markup: extras.reply_markup.clone(),
             };
             let (media_kind, media_id) = MediaRef::to_columns(media);
             let words = server_kit_store::search::index_words(text);
@@ -1243,6 +1283,7 @@ impl PgStore {
                         &words,
                     ],
                 )?;
+                set_rich(tx, from, id, &extras)?;
                 return Ok(Sent {
                     own: Committed {
                         user_id: from,
@@ -1277,6 +1318,8 @@ impl PgStore {
                     &words,
                 ],
             )?;
+            set_rich(tx, from, id, &extras)?;
+            set_rich(tx, to, copy_id, &extras)?;
             let copy = Message {
                 owner: to,
                 id: copy_id,
@@ -1721,11 +1764,11 @@ impl Store for PgStore {
         })
     }
 
-    fn edit_message(
+    fn edit(
         &self,
         owner: i64,
         id: i32,
-        text: &str,
+        edit: &MessageEdit,
         date: i32,
     ) -> Result<Vec<Committed>, StoreError> {
         self.tx(|tx| {
@@ -1739,17 +1782,31 @@ impl Store for PgStore {
                 .filter(|m| m.out)
                 .ok_or(StoreError::NotFound { what: "message" })?;
             let copies = other_copies(tx, &message)?;
+            let text = edit.text.as_deref().unwrap_or(&message.text);
             let words = server_kit_store::search::index_words(text);
+            let entities = match &edit.text {
+                Some(_) => &edit.entities,
+                None => &message.entities,
+            };
             let mut out = Vec::new();
             for (box_owner, id) in std::iter::once((owner, id)).chain(copies) {
                 let edited = tx
                     .query_opt(
                         &format!(
-                            "UPDATE messages SET text = $3, edit_date = $4, search = {}
+                            "UPDATE messages SET text = $3, edit_date = $4, search = {},
+                                 entities = $6, reply_markup = $7
                              WHERE owner = $1 AND id = $2 RETURNING {MESSAGE_COLUMNS}",
                             search::search_vector(5)
                         ),
-                        &[&box_owner, &id, &text.as_bytes(), &date, &words],
+                        &[
+                            &box_owner,
+                            &id,
+                            &text.as_bytes(),
+                            &date,
+                            &words,
+                            &rows::blob_column(entities),
+                            &rows::blob_column(&edit.reply_markup),
+                        ],
                     )?
                     .as_ref()
                     .map(message_from_row)

@@ -38,6 +38,7 @@ macro_rules! service {
 pub mod account;
 pub mod auth;
 pub mod bots;
+pub mod callbacks;
 mod channel_access;
 pub mod channels;
 pub mod devices;
@@ -47,6 +48,7 @@ pub mod drafts;
 pub mod forwards;
 pub mod groups;
 pub mod help;
+mod markup;
 pub mod messages;
 pub mod password;
 pub mod pins;
@@ -110,6 +112,7 @@ pub fn builtin() -> Vec<Arc<dyn Service>> {
         Arc::new(account::AccountService),
         Arc::new(devices::DevicesService),
         Arc::new(bots::BotService),
+        Arc::new(callbacks::CallbacksService),
         Arc::new(help::HelpService),
         Arc::new(users::UsersService),
         Arc::new(messages::MessagesService),
@@ -512,8 +515,8 @@ pub(crate) fn message_tl(m: &Message, media: &MediaMap) -> enums::Message {
         date: m.date,
         message: m.text.clone(),
         media: media_tl(m.media, media),
-        reply_markup: None,
-        entities: None,
+        reply_markup: markup::markup_tl(m.reply_markup.as_deref()),
+        entities: markup::entities_tl(m.entities.as_deref()),
         views: None,
         forwards: None,
         replies: None,
@@ -713,6 +716,9 @@ pub(crate) fn update_tl(
             pts_count,
         }
         .into(),
+        // Not a pts update: pushed as it happens (`callbacks::query_update`), and a client
+        // catching up skips it (its pts moves on), as Telegram's do not get stale queries.
+        Change::BotCallbackQuery { .. } => return None,
     })
 }
 
@@ -773,6 +779,9 @@ pub(crate) async fn push_committed(server: &Arc<Node>, caller: &Caller, committe
 
 /// The `Updates` pushed for one committed change.
 async fn committed_body(server: &Arc<Node>, c: &Committed) -> Option<Vec<u8>> {
+    if let Change::BotCallbackQuery { .. } = c.entry.change {
+        return Some(callbacks::query_updates(server, c).await?.to_bytes());
+    }
     let media = media_of(server, c.message.as_ref()).await.ok()?;
     let mut update = vec![update_tl(&c.entry, c.message.as_ref(), &media)?];
     reactions::attach_to_edits(server, c.user_id, &mut update)

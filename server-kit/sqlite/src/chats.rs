@@ -117,7 +117,7 @@ fn write(tx: &Transaction<'_>, w: ChatWrite<'_>) -> Result<ChatSent, StoreError>
         };
         let extras = Extras {
             reply_to,
-            ..w.extras
+            ..w.extras.clone()
         };
         let own = owner == w.from;
         let random_id = if own { w.random_id } else { None };

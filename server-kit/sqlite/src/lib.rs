@@ -3,6 +3,7 @@
 //! (kill -9); only a power loss may drop the last ones.
 
 mod bots;
+mod callbacks;
 mod channels;
 mod chats;
 mod contacts;
@@ -109,6 +110,9 @@ const MIGRATIONS: &[(&str, &str, &str)] = &[
     ("users", "photo_id", "INTEGER"),
     // Who sees the user's status (store::Visibility::code).
     ("users", "status_privacy", "INTEGER NOT NULL DEFAULT 0"),
+    // The text's entities and a bot's keyboard (store::Extras), empty when none.
+    ("messages", "entities", "BLOB NOT NULL DEFAULT x''"),
+    ("messages", "reply_markup", "BLOB NOT NULL DEFAULT x''"),
 ];
 
 fn media_columns(media: Option<MediaRef>) -> (i64, i64) {
@@ -189,6 +193,7 @@ impl SqliteStore {
             }
         }
         conn.execute_batch(bots::SQLITE_SCHEMA).map_err(db)?;
+        conn.execute_batch(callbacks::SQLITE_SCHEMA).map_err(db)?;
         search::setup(&conn)?;
         conn.execute_batch(reactions::SQLITE_SCHEMA).map_err(db)?;
         conn.execute_batch(secret_chats::SQLITE_SCHEMA)
@@ -378,8 +383,9 @@ pub(crate) fn insert_message(
     let (fwd_kind, fwd_id, fwd_post, fwd_date) = Forward::to_columns(extras.forward);
     tx.execute(
         "INSERT INTO messages(owner, id, peer, out, from_id, text, date, random_id, media_kind,
-                              media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                              media_id, reply_to, fwd_kind, fwd_id, fwd_post, fwd_date,
+                              entities, reply_markup)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             owner,
             id,
@@ -395,7 +401,9 @@ pub(crate) fn insert_message(
             fwd_kind,
             fwd_id,
             fwd_post,
-            fwd_date
+            fwd_date,
+            rows::blob_column(&extras.entities),
+            rows::blob_column(&extras.reply_markup)
         ],
     )
     .map_err(db)?;
@@ -420,6 +428,8 @@ pub(crate) fn insert_message(
         forward: extras.forward,
         pinned: false,
         action: None,
+        entities: extras.entities,
+        reply_markup: extras.reply_markup,
     })
 }
 
@@ -665,7 +675,7 @@ impl SqliteStore {
             };
             let own_extras = Extras {
                 reply_to: replied.map(|(id, _)| id),
-                ..extras
+                ..extras.clone()
             };
             let sent =
                 insert_message(tx, from, to, true, from, text, date, Some(random_id), own_extras)?;
@@ -1018,11 +1028,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn edit_message(
+    fn edit(
         &self,
         owner: i64,
         id: i32,
-        text: &str,
+        edit: &MessageEdit,
         date: i32,
     ) -> Result<Vec<Committed>, StoreError> {
         self.tx(|tx| {
@@ -1034,8 +1044,18 @@ impl Store for SqliteStore {
             let mut out = Vec::new();
             for (box_owner, id) in std::iter::once((owner, id)).chain(copies) {
                 tx.execute(
-                    "UPDATE messages SET text = ?3, edit_date = ?4 WHERE owner = ?1 AND id = ?2",
-                    params![box_owner, id, text, date],
+                    "UPDATE messages SET text = coalesce(?3, text),
+                         entities = CASE WHEN ?3 IS NULL THEN entities ELSE ?4 END,
+                         reply_markup = ?5, edit_date = ?6
+                     WHERE owner = ?1 AND id = ?2",
+                    params![
+                        box_owner,
+                        id,
+                        edit.text,
+                        rows::blob_column(&edit.entities),
+                        rows::blob_column(&edit.reply_markup),
+                        date
+                    ],
                 )
                 .map_err(db)?;
                 let edited = get_message(tx, box_owner, id)?;

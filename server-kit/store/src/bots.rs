@@ -32,6 +32,22 @@ pub trait BotStore {
 
     /// The stored hash of a bot's token secret; `None` when `user_id` is not a bot.
     fn bot_secret_hash(&self, user_id: i64) -> Result<Option<[u8; 32]>, StoreError>;
+
+    /// Replaces the bot's command list (`bots.setBotCommands`) and raises its
+    /// `bot_info_version`, so clients refetch its info: the new version.
+    /// [`StoreError::NotFound`] if `bot` is not a bot.
+    fn set_bot_commands(&self, bot: i64, commands: &[BotCommand]) -> Result<i32, StoreError>;
+    /// The bot's commands, in the order they were set.
+    fn bot_commands(&self, bot: i64) -> Result<Vec<BotCommand>, StoreError>;
+}
+
+/// A command of a bot's menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotCommand {
+    /// The command, without `/`.
+    pub command: String,
+    /// What it does.
+    pub description: String,
 }
 
 /// A stored hash of the wrong length (never written by this store) is an error, not a panic.

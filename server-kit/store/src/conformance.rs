@@ -46,6 +46,7 @@ use super::{
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod bots;
 mod channel_pins;
 mod chats;
 mod drafts;
@@ -55,6 +56,7 @@ mod profile_photos;
 mod reactions;
 mod scheduled;
 mod search;
+pub use bots::{bot_commands, callback_queries, rich_messages};
 mod secret_chats;
 pub use channel_pins::channel_pins;
 pub use chats::{
@@ -149,6 +151,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("secret_chat_lifecycle", secret_chat_lifecycle),
     ("qts_queue", qts_queue),
     ("secret_device_end", secret_device_end),
+    ("rich_messages", rich_messages),
+    ("callback_queries", callback_queries),
+    ("bot_commands", bot_commands),
 ];
 
 /// Runs every check of [`CHECKS`], each on a new empty store from `make`, and panics listing
@@ -975,6 +980,8 @@ pub fn send_message(store: &dyn Store) {
         forward: None,
         pinned: false,
         action: None,
+        entities: None,
+        reply_markup: None,
     };
     let committed = |user_id, pts, date, m: Message| Committed {
         user_id,
@@ -1084,6 +1091,8 @@ pub fn send_message_to_self(store: &dyn Store) {
         forward: None,
         pinned: false,
         action: None,
+        entities: None,
+        reply_markup: None,
     };
     let own = Committed {
         user_id: a,
@@ -1172,6 +1181,8 @@ pub fn history_order_and_limit(store: &dyn Store) {
             forward: None,
             pinned: false,
             action: None,
+            entities: None,
+            reply_markup: None,
         })
         .collect();
     assert_eq!(messages, expected);
@@ -3060,7 +3071,10 @@ macro_rules! store_conformance_tests {
             channel_pins,
             secret_chat_lifecycle,
             qts_queue,
-            secret_device_end
+            secret_device_end,
+            rich_messages,
+            callback_queries,
+            bot_commands
         );
     };
 }

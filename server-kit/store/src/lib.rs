@@ -15,6 +15,7 @@
 //! the transaction, which is what lets the PostgreSQL store stay correct with several nodes.
 
 pub mod bots;
+pub mod callbacks;
 pub mod channels;
 pub mod chats;
 /// The behaviour every [`Store`] must show, as checks any implementation runs
@@ -36,7 +37,8 @@ pub mod scheduled;
 pub mod search;
 pub mod secret_chats;
 
-pub use bots::BotStore;
+pub use bots::{BotCommand, BotStore};
+pub use callbacks::{CallbackAnswer, CallbackQuery, CallbackStore};
 pub use channels::ChannelStore;
 pub use chats::{ChatStore, ServiceAction};
 pub use contacts::ContactStore;
@@ -206,10 +208,14 @@ pub struct Message {
     pub pinned: bool,
     /// What happened, for a service message (its text is then empty or the title it names).
     pub action: Option<ServiceAction>,
+    /// The text's formatting ([`Extras::entities`]).
+    pub entities: Option<Vec<u8>>,
+    /// A bot's keyboard ([`Extras::reply_markup`]).
+    pub reply_markup: Option<Vec<u8>>,
 }
 
 /// What a new message carries besides its text.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extras {
     /// Attached media.
     pub media: Option<MediaRef>,
@@ -218,6 +224,34 @@ pub struct Extras {
     pub reply_to: Option<i32>,
     /// Where it was forwarded from.
     pub forward: Option<Forward>,
+    /// The text's formatting entities, as the services encode them (the store keeps the
+    /// bytes as given: a TL `Vector<MessageEntity>` for the reference services).
+    pub entities: Option<Vec<u8>>,
+    /// A bot's keyboard, as the services encode it (the store keeps the bytes as given: a TL
+    /// `ReplyMarkup` for the reference services).
+    pub reply_markup: Option<Vec<u8>>,
+}
+
+/// What an edit changes ([`Store::edit`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageEdit {
+    /// The new text, with its `entities`; `None` keeps the text and its entities.
+    pub text: Option<String>,
+    /// The new text's entities (only read with a new `text`).
+    pub entities: Option<Vec<u8>>,
+    /// The keyboard after the edit: always replaced, `None` removes it (as Telegram: an edit
+    /// without `reply_markup` drops the keyboard).
+    pub reply_markup: Option<Vec<u8>>,
+}
+
+impl MessageEdit {
+    /// A new plain text, no keyboard.
+    pub fn text(text: &str) -> Self {
+        MessageEdit {
+            text: Some(text.to_owned()),
+            ..MessageEdit::default()
+        }
+    }
 }
 
 /// The origin of a forwarded message (`messageFwdHeader`).
@@ -361,6 +395,12 @@ pub enum Change {
         /// Pinned (`false`: unpinned).
         pinned: bool,
     },
+    /// Someone pressed a callback button of a bot's message: the owner (the bot) is asked
+    /// ([`CallbackStore`]).
+    BotCallbackQuery {
+        /// The query's id.
+        query_id: i64,
+    },
 }
 
 /// One entry of a user's update log.
@@ -501,6 +541,7 @@ impl HistoryQuery {
 /// Everything the services need from storage.
 pub trait Store:
     BotStore
+    + CallbackStore
     + ChannelStore
     + ChatStore
     + ContactStore
@@ -640,14 +681,25 @@ pub trait Store:
     fn insert_document(&self, document: &Document) -> Result<(), StoreError>;
     /// A document by id.
     fn document(&self, id: i64) -> Result<Option<Document>, StoreError>;
-    /// Edits an outgoing message (the owner's copy and the peer's).
+    /// Edits an outgoing message (the owner's copy and the peer's, or every copy of a basic
+    /// group's message) as `edit` says.
+    fn edit(
+        &self,
+        owner: i64,
+        id: i32,
+        edit: &MessageEdit,
+        date: i32,
+    ) -> Result<Vec<Committed>, StoreError>;
+    /// [`edit`](Self::edit) to a new plain text (any keyboard removed).
     fn edit_message(
         &self,
         owner: i64,
         id: i32,
         text: &str,
         date: i32,
-    ) -> Result<Vec<Committed>, StoreError>;
+    ) -> Result<Vec<Committed>, StoreError> {
+        self.edit(owner, id, &MessageEdit::text(text), date)
+    }
     /// Deletes messages from the owner's box (and the peer's copies when `revoke`).
     fn delete_messages(
         &self,

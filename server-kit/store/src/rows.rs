@@ -137,7 +137,8 @@ pub fn user_at(r: &dyn Row, at: usize) -> Result<User, StoreError> {
 /// The columns of a [`Message`].
 pub const MESSAGE_COLUMNS: &str =
     "owner, id, peer, out, from_id, text, date, edit_date, random_id, media_kind, media_id,
-     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date, pinned, action_kind, action_ids";
+     reply_to, fwd_kind, fwd_id, fwd_post, fwd_date, pinned, action_kind, action_ids, entities,
+     reply_markup";
 
 /// A message from the [`MESSAGE_COLUMNS`] starting at `at`.
 pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
@@ -156,7 +157,19 @@ pub fn message_at(r: &dyn Row, at: usize) -> Result<Message, StoreError> {
         forward: forward_at(r, at + 12)?,
         pinned: r.flag(at + 16)?,
         action: ServiceAction::from_columns(r.int32(at + 17)?, r.ints(at + 18)?, &r.text(at + 5)?)?,
+        entities: opt_blob(r.bytes(at + 19)?),
+        reply_markup: opt_blob(r.bytes(at + 20)?),
     })
+}
+
+/// An optional byte string kept as a column that is never NULL: empty is none.
+pub fn opt_blob(bytes: Vec<u8>) -> Option<Vec<u8>> {
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+/// The column value of an optional byte string ([`opt_blob`]'s inverse).
+pub fn blob_column(bytes: &Option<Vec<u8>>) -> &[u8] {
+    bytes.as_deref().unwrap_or_default()
 }
 
 /// The columns of a [`Channel`] (from `channels c`; the last one counts the members).
@@ -364,6 +377,8 @@ pub mod kind {
     pub const READ_OUTBOX: i32 = 5;
     /// Messages pinned (value 1) or unpinned (value 0).
     pub const PIN: i32 = 6;
+    /// A callback query to the owner, a bot (the query id in the peer column).
+    pub const BOT_CALLBACK: i32 = 7;
 }
 
 /// How a log entry's change is kept: its [`kind`], the peer it concerns (0: none), one value
@@ -405,6 +420,7 @@ impl LogColumns {
                 value: i32::from(*pinned),
                 ids: ids.clone(),
             },
+            Change::BotCallbackQuery { query_id } => one(kind::BOT_CALLBACK, *query_id, 0),
         }
     }
 
@@ -455,6 +471,7 @@ impl LogColumns {
                 ids,
                 pinned: value != 0,
             },
+            kind::BOT_CALLBACK => Change::BotCallbackQuery { query_id: peer },
             other => return Err(unknown_kind(other)),
         })
     }
@@ -556,6 +573,7 @@ mod tests {
                 ids: vec![7],
                 pinned: false,
             },
+            Change::BotCallbackQuery { query_id: i64::MIN },
         ];
         for change in changes {
             assert_eq!(LogColumns::of(&change).change().unwrap(), change);

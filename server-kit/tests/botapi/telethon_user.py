@@ -2,8 +2,11 @@
 
     python3 telethon_user.py PORT DATA BOT_USERNAME
 
-Signs up, sends /start to the bot and expects its greeting, then sends "ping" and expects
-"ping" back as a reply to it. The last line printed is "ok".
+Signs up, sends /start to the bot and expects its greeting with an inline keyboard
+(`message.buttons`), presses the callback button (`click()` returns the bot's answer, and the
+bot edits the message), sends "ping" and expects "ping" back as a reply to it, /bold and
+expects formatted text (entities), /delete and sees the bot's answer deleted; last, the bot's
+commands in users.getFullUser. The last line printed is "ok".
 """
 import asyncio
 import os
@@ -11,7 +14,7 @@ import sys
 import time
 
 import rsa as pyrsa
-from telethon import TelegramClient, functions
+from telethon import TelegramClient, functions, types
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
@@ -63,13 +66,48 @@ async def main():
 
     start = await c.send_message(bot, "/start")
     hello = await answer_to(c, bot, start)
-    check(hello.text == "Hi! Send me text.", f"/start answered {hello.text!r}")
+    check(hello.text == "Hi Ann! Send me text.", f"/start answered {hello.text!r}")
+    rows = [[b.text for b in row] for row in hello.buttons or []]
+    check(rows == [["Press me", "Site"]], f"the keyboard: {rows}")
+    check(hello.buttons[0][1].url == "https://example.com/", "the URL button")
+
+    answer = await hello.click(0)
+    check(answer is not None and answer.message == "You pressed it!",
+          f"the press was answered {answer}")
+    deadline = time.monotonic() + WAIT
+    while True:
+        edited = await c.get_messages(bot, ids=hello.id)
+        if edited.text == "Pressed pressed!":
+            break
+        check(time.monotonic() < deadline, f"the press did not edit the message: {edited.text!r}")
+        await asyncio.sleep(0.3)
+    check(not edited.buttons, "editMessageText without a keyboard removes it")
 
     ping = await c.send_message(bot, "ping")
     echo = await answer_to(c, bot, ping)
     check(echo.text == "ping", f"echo: {echo.text!r}")
     check(echo.reply_to is not None and echo.reply_to.reply_to_msg_id == ping.id,
           f"the echo replies to {echo.reply_to}, not to {ping.id}")
+
+    fmt = await c.send_message(bot, "/bold")
+    formatted = await answer_to(c, bot, fmt)
+    check(formatted.raw_text == "bold and italic", f"/bold: {formatted.raw_text!r}")
+    kinds = [(type(e).__name__, e.offset, e.length) for e in formatted.entities or []]
+    check(kinds == [("MessageEntityBold", 0, 4), ("MessageEntityItalic", 9, 6)],
+          f"/bold entities: {kinds}")
+
+    gone = await c.send_message(bot, "/delete")
+    doomed = await answer_to(c, bot, gone)
+    check(doomed.text == "this goes away", f"/delete: {doomed.text!r}")
+    deadline = time.monotonic() + WAIT
+    while await c.get_messages(bot, ids=doomed.id) is not None:
+        check(time.monotonic() < deadline, "the bot did not delete its message")
+        await asyncio.sleep(0.3)
+
+    full = await c(functions.users.GetFullUserRequest(bot))
+    commands = [(x.command, x.description) for x in full.full_user.bot_info.commands]
+    check(commands == [("start", "Say hello"), ("delete", "Watch a message go")],
+          f"the bot's commands: {commands}")
     await c.disconnect()
     print("ok")
 

@@ -31,12 +31,17 @@ server-kit/tests/two_nodes.rs in steps; user A always talks to node 1, user B to
                             B's typing and read receipt, each pushed through the bus from
                             the other node's qts box or chat; A discards it, B is told
 
+  buttons PORT1 PORT2 TOKEN a bot signed in through node 1 sends B (on node 2) an inline
+                            keyboard; B's press reaches the bot through the bus, the bot's
+                            answer reaches B's waiting call through the shared store, and
+                            the bot's edit reaches B
+
 State (session strings, ids) lives in DIR/state.json; DIR holds the server's public key.
 Every check raises on failure; the last line printed is "STEP ok".
 """
 import asyncio, hashlib, json, os, sys, time
 import rsa as pyrsa
-from telethon import TelegramClient, errors, events, functions, types
+from telethon import Button, TelegramClient, errors, events, functions, types
 from telethon.crypto import rsa
 from telethon.sessions import StringSession
 
@@ -205,6 +210,43 @@ async def reactions(state, port1, port2):
     check(update.peer == types.PeerChannel(news.id) and counts(update) == {"🔥": 1},
           f"A is told of B's reaction: {update}")
     await a.disconnect()
+    await b.disconnect()
+
+
+async def buttons(state, port1, port2, token):
+    bot = await client({}, "bot", port1)
+    await bot.sign_in(bot_token=token)
+    pressed = asyncio.Queue()
+
+    @bot.on(events.CallbackQuery)
+    async def on_press(event):
+        await pressed.put(event.data)
+        await event.answer(f"node 1 heard {event.data.decode()}")
+        await event.edit("answered across nodes")
+
+    b = await client(state, "b", port2)
+    await b.get_me()
+    me = await b.get_me(input_peer=True)
+    sent = await bot.send_message(types.InputPeerUser(me.user_id, me.access_hash),
+                                  "press across nodes", buttons=[[Button.inline("go", b"go")]])
+    bot_peer = await b.get_input_entity((await bot.get_me()).username)
+    deadline = time.monotonic() + 15
+    while True:
+        got = (await b.get_messages(bot_peer, limit=1))[0]
+        if got.text == "press across nodes":
+            break
+        check(time.monotonic() < deadline, "the keyboard did not reach B")
+        await asyncio.sleep(0.2)
+    check(got.buttons and got.buttons[0][0].data == b"go", f"B's keyboard: {got.buttons}")
+    answer = await got.click(0)
+    check(await asyncio.wait_for(pressed.get(), 5) == b"go", "the bot heard B's press")
+    check(answer is not None and answer.message == "node 1 heard go",
+          f"B's press was answered across nodes: {answer}")
+    while (await b.get_messages(bot_peer, ids=got.id)).text != "answered across nodes":
+        check(time.monotonic() < deadline + 15, "the bot's edit did not reach B")
+        await asyncio.sleep(0.2)
+    check(sent.id, "sent")
+    await bot.disconnect()
     await b.disconnect()
 
 
@@ -404,6 +446,8 @@ async def main():
         await channel(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "reactions":
         await reactions(state, int(ARGS[0]), int(ARGS[1]))
+    elif STEP == "buttons":
+        await buttons(state, int(ARGS[0]), int(ARGS[1]), ARGS[2])
     elif STEP == "roam":
         await roam(state, int(ARGS[0]), int(ARGS[1]))
     elif STEP == "receive":

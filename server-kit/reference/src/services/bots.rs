@@ -8,8 +8,8 @@
 use crate::bot_token::BotToken;
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_i64};
-use crate::store::{Store, StoreError, User};
-use mtproto_api::functions;
+use crate::store::{BotCommand, Store, StoreError, User};
+use mtproto_api::{enums, functions, types};
 use std::sync::Arc;
 use tl_runtime::Identifiable;
 
@@ -19,7 +19,123 @@ pub struct BotService;
 
 service!(BotService {
     functions::auth::ImportBotAuthorization => import_bot_authorization,
+    functions::bots::SetBotCommands => set_bot_commands,
+    functions::bots::GetBotCommands => get_bot_commands,
 });
+
+/// The most commands a bot may have, as Telegram's.
+pub const MAX_COMMANDS: usize = 100;
+
+/// A command list as `bots.setBotCommands` takes it, checked as Telegram checks it: 1 to 32
+/// lowercase letters, digits and `_` (a leading `/` dropped), a description of 1 to 256
+/// characters, at most [`MAX_COMMANDS`].
+pub fn checked_commands(commands: &[enums::BotCommand]) -> Result<Vec<BotCommand>, RpcError> {
+    if commands.len() > MAX_COMMANDS {
+        return Err(RpcError::bad_request("BOT_COMMANDS_TOO_MUCH"));
+    }
+    commands
+        .iter()
+        .map(|c| {
+            let enums::BotCommand::BotCommand(c) = c;
+            let command = c.command.strip_prefix('/').unwrap_or(&c.command);
+            let valid = (1..=32).contains(&command.len())
+                && command
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+            if !valid {
+                return Err(RpcError::bad_request("BOT_COMMAND_INVALID"));
+            }
+            let description = c.description.trim();
+            if description.is_empty() || description.chars().count() > 256 {
+                return Err(RpcError::bad_request("BOT_COMMAND_DESCRIPTION_INVALID"));
+            }
+            Ok(BotCommand {
+                command: command.to_owned(),
+                description: description.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// Only the default scope in every language: other scopes and languages are refused rather
+/// than stored as if they were it.
+fn check_scope(scope: &enums::BotCommandScope, lang_code: &str) -> Result<(), RpcError> {
+    if !matches!(scope, enums::BotCommandScope::Default) || !lang_code.is_empty() {
+        return Err(RpcError::bad_request("BOT_COMMAND_SCOPE_UNSUPPORTED"));
+    }
+    Ok(())
+}
+
+/// A bot's own call: `USER_BOT_REQUIRED` for a person.
+async fn bot_caller(server: &Arc<Node>, caller: &Caller) -> Result<i64, RpcError> {
+    let me = caller.user()?;
+    if !super::markup::is_bot(server, me).await? {
+        return Err(RpcError::bad_request("USER_BOT_REQUIRED"));
+    }
+    Ok(me)
+}
+
+async fn set_bot_commands(
+    server: &Arc<Node>,
+    caller: Caller,
+    call: functions::bots::SetBotCommands,
+) -> RpcResult {
+    let me = bot_caller(server, &caller).await?;
+    check_scope(&call.scope, &call.lang_code)?;
+    let commands = checked_commands(&call.commands)?;
+    server
+        .store
+        .run(move |s| s.set_bot_commands(me, &commands))
+        .await?;
+    super::bool_true()
+}
+
+async fn get_bot_commands(
+    server: &Arc<Node>,
+    caller: Caller,
+    call: functions::bots::GetBotCommands,
+) -> RpcResult {
+    let me = bot_caller(server, &caller).await?;
+    check_scope(&call.scope, &call.lang_code)?;
+    let commands = server.store.run(move |s| s.bot_commands(me)).await?;
+    super::ok(commands_tl(&commands))
+}
+
+/// Stored commands as TL.
+pub(crate) fn commands_tl(commands: &[BotCommand]) -> Vec<enums::BotCommand> {
+    commands
+        .iter()
+        .map(|c| {
+            types::BotCommand {
+                ephemeral: false,
+                command: c.command.clone(),
+                description: c.description.clone(),
+            }
+            .into()
+        })
+        .collect()
+}
+
+/// What `users.getFullUser` shows of a bot: its about text and commands.
+pub(crate) async fn bot_info(
+    server: &Arc<Node>,
+    bot: &User,
+) -> Result<Option<enums::BotInfo>, RpcError> {
+    if bot.bot_info_version.is_none() {
+        return Ok(None);
+    }
+    let id = bot.id;
+    let commands = server.store.run(move |s| s.bot_commands(id)).await?;
+    Ok(Some(
+        types::BotInfo {
+            user_id: Some(bot.id),
+            description: Some(bot.about.clone()),
+            commands: Some(commands_tl(&commands)),
+            ..Default::default()
+        }
+        .into(),
+    ))
+}
 
 /// Methods a bot may not call: it gets `400 BOT_METHOD_INVALID`, as on Telegram, whose
 /// documentation marks them "Only users can use this method". A bot has no dialog list,

@@ -69,6 +69,7 @@ async fn forward_messages(
                 media: source.media,
                 reply_to: None,
                 forward: (!call.drop_author).then_some(source.origin),
+                ..Extras::default()
             },
         });
     }

@@ -12,7 +12,8 @@ use crate::state::{Node, random_array, random_i64, unix_now};
 use crate::store::DialogPeer;
 use crate::store::devices::NotifyScope;
 use crate::store::{
-    DialogPosition, Document, Extras, HistoryQuery, MediaRef, Message, Photo, PhotoSize, StoreError,
+    DialogPosition, Document, Extras, HistoryQuery, MediaRef, Message, MessageEdit, Photo,
+    PhotoSize, StoreError,
 };
 use mtproto_api::{enums, functions, types};
 use std::collections::HashMap;
@@ -55,10 +56,14 @@ async fn send_message(
     if call.clear_draft {
         super::drafts::clear_on_send(server, &caller, &call.peer).await;
     }
-    let extras = Extras {
-        reply_to: super::replied_id(&call.reply_to),
-        ..Extras::default()
-    };
+    let extras = super::markup::extras(
+        server,
+        me,
+        super::replied_id(&call.reply_to),
+        call.entities.as_ref(),
+        call.reply_markup.as_ref(),
+    )
+    .await?;
     if let Some(date) = call.schedule_date {
         let later = ToSchedule {
             text: call.message,
@@ -203,8 +208,14 @@ async fn send_media(
     }
     let extras = Extras {
         media: Some(attached),
-        reply_to: super::replied_id(&call.reply_to),
-        ..Extras::default()
+        ..super::markup::extras(
+            server,
+            me,
+            super::replied_id(&call.reply_to),
+            call.entities.as_ref(),
+            call.reply_markup.as_ref(),
+        )
+        .await?
     };
     if let Some(date) = call.schedule_date {
         let later = ToSchedule {
@@ -823,14 +834,28 @@ async fn edit_message(
 ) -> RpcResult {
     let me = caller.user()?;
     super::groups::box_peer(server, me, &call.peer).await?;
-    let text = call
-        .message
-        .ok_or_else(|| RpcError::bad_request("MESSAGE_EMPTY"))?;
-    check_text(&text)?;
+    let bot = super::markup::is_bot(server, me).await?;
+    // A person edits the text; a bot may edit only its keyboard (an edit without one removes
+    // the keyboard, as on Telegram).
+    if call.message.is_none() && !bot {
+        return Err(RpcError::bad_request("MESSAGE_EMPTY"));
+    }
+    if let Some(text) = &call.message {
+        check_text(text)?;
+    }
+    let edit = MessageEdit {
+        entities: super::markup::entities_bytes(call.entities.as_ref()),
+        reply_markup: if bot {
+            super::markup::markup_bytes(call.reply_markup.as_ref())
+        } else {
+            None
+        },
+        text: call.message,
+    };
     let id = call.id;
     let committed = server
         .store
-        .run(move |s| s.edit_message(me, id, &text, unix_now()))
+        .run(move |s| s.edit(me, id, &edit, unix_now()))
         .await
         .map_err(|e| match e {
             StoreError::NotFound { .. } => RpcError::bad_request("MESSAGE_ID_INVALID"),

@@ -169,6 +169,8 @@ fn as_message(s: &ScheduledMessage) -> Message {
         forward: None,
         pinned: false,
         action: None,
+        entities: None,
+        reply_markup: None,
     }
 }
 

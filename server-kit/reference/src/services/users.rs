@@ -97,7 +97,7 @@ async fn get_full_user(
         profile_photo: None,
         fallback_photo: None,
         notify_settings,
-        bot_info: None,
+        bot_info: super::bots::bot_info(server, &user).await?,
         pinned_msg_id: pinned.first().copied(),
         common_chats_count: 0,
         folder_id: None,
