@@ -36,6 +36,7 @@ macro_rules! service {
 }
 
 pub mod account;
+mod assembled;
 pub mod auth;
 pub mod bots;
 pub mod callbacks;

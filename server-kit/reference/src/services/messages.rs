@@ -6,7 +6,7 @@ use super::scheduled::ToSchedule;
 use super::{
     media_of, message_tl, ok, push_committed, resolve_peer, update_tl, updates_tl, users_tl,
 };
-use crate::media::{AssembleError, Stored};
+use crate::media::AssembleError;
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, random_array, random_i64, unix_now};
 use crate::store::DialogPeer;
@@ -330,36 +330,7 @@ async fn uploaded_document(
         enums::InputFile::Big(f) => (f.id, f.parts, f.name, None),
         _ => return Err(RpcError::bad_request("FILE_PARTS_INVALID")),
     };
-    let md5 = md5.filter(|m| !m.is_empty());
-    let want_md5 = md5.is_some();
-    let media = server.media.clone();
-    let stored = tokio::task::spawn_blocking(move || -> Result<Stored, RpcError> {
-        media
-            .check_complete(me, file_id, parts)
-            .map_err(|_| RpcError::internal())?
-            .map_err(|e| RpcError::bad_request(e.rpc_message()))?;
-        let stored = media
-            .storage
-            .assemble(me, file_id, parts as u32, want_md5)
-            .map_err(|e| match e {
-                AssembleError::Missing(x) => {
-                    RpcError::bad_request(format!("FILE_PART_{x}_MISSING"))
-                }
-                AssembleError::Io(e) => {
-                    tracing::error!("assembling an upload: {e}");
-                    RpcError::internal()
-                }
-            })?;
-        media.forget(me, file_id);
-        Ok(stored)
-    })
-    .await
-    .map_err(|_| RpcError::internal())??;
-    if let Some(md5) = md5 {
-        if !stored.md5.is_some_and(|m| md5.eq_ignore_ascii_case(&m)) {
-            return Err(RpcError::bad_request("MD5_CHECKSUM_INVALID"));
-        }
-    }
+    let stored = super::assembled::assemble(server, me, file_id, parts, md5).await?;
     let document = Document {
         id: random_i64() & i64::MAX,
         access_hash: random_i64(),

@@ -17,7 +17,6 @@
 
 use super::{bool_true, ok, users_tl};
 use crate::bus::{ChangeNotice, SecretChatEvent};
-use crate::media::AssembleError;
 use crate::rpc::{Caller, RpcError, RpcResult};
 use crate::state::{Node, os_random, random_array, random_i64, unix_now};
 use crate::store::StoreError;
@@ -674,36 +673,7 @@ async fn encrypted_file(
         }
         enums::InputEncryptedFile::Empty => return Err(RpcError::bad_request("FILE_EMTPY")),
     };
-    let md5 = md5.filter(|m| !m.is_empty());
-    let want_md5 = md5.is_some();
-    let media = server.media.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        media
-            .check_complete(me, file_id, parts)
-            .map_err(|_| RpcError::internal())?
-            .map_err(|e| RpcError::bad_request(e.rpc_message()))?;
-        let stored = media
-            .storage
-            .assemble(me, file_id, parts as u32, want_md5)
-            .map_err(|e| match e {
-                AssembleError::Missing(x) => {
-                    RpcError::bad_request(format!("FILE_PART_{x}_MISSING"))
-                }
-                AssembleError::Io(e) => {
-                    tracing::error!("assembling an encrypted upload: {e}");
-                    RpcError::internal()
-                }
-            })?;
-        media.forget(me, file_id);
-        Ok::<_, RpcError>(stored)
-    })
-    .await
-    .map_err(|_| RpcError::internal())??;
-    if let Some(md5) = md5 {
-        if !stored.md5.is_some_and(|m| md5.eq_ignore_ascii_case(&m)) {
-            return Err(RpcError::bad_request("MD5_CHECKSUM_INVALID"));
-        }
-    }
+    let stored = super::assembled::assemble(server, me, file_id, parts, md5).await?;
     let file = EncryptedFile {
         id: random_i64() & i64::MAX,
         access_hash: random_i64(),
